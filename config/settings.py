@@ -1,0 +1,172 @@
+"""Settings: exactly the variables in DESIGN.md, from the environment or a ``.env`` file.
+
+A wrong value stops start-up with ONE line naming the variable (see ``load_settings``).
+Secrets are ``SecretStr`` and never logged or printed.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+KNOWN_SOURCES = ("binance", "bybit", "okx", "coinglass", "simulator")
+_LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+
+def default_database_path() -> str:
+    state_dir = os.environ.get("STATE_DIRECTORY")
+    if state_dir:
+        # systemd may pass several directories separated by ':'; the first is ours
+        return str(Path(state_dir.split(":")[0]) / "teleglas.db")
+    return "./teleglas.db"
+
+
+class ConfigError(Exception):
+    """A setting is wrong. ``str()`` is the single line shown to the operator."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=True,
+    )
+
+    TELEGRAM_BOT_TOKEN: SecretStr | None = None
+    TELEGRAM_API_BASE: str = "https://api.telegram.org"
+    ADMIN_IDS: Annotated[tuple[int, ...], NoDecode] = ()
+    ACCESS: Literal["private", "public"] = "private"
+    MARKET_SOURCES: Annotated[tuple[str, ...], NoDecode] = ("binance", "bybit")
+    COINGLASS_API_KEY: SecretStr | None = None
+    COINGLASS_WS_URL: str = "wss://open-ws.coinglass.com/ws-api"
+    BINANCE_WS_URL: str = "wss://fstream.binance.com/market/stream"
+    BINANCE_REST_URL: str = "https://fapi.binance.com"
+    BYBIT_WS_URL: str = "wss://stream.bybit.com/v5/public/linear"
+    OKX_WS_URL: str = "wss://ws.okx.com:8443/ws/v5/public"
+    OKX_REST_URL: str = "https://www.okx.com"
+    DATABASE_PATH: str = Field(default_factory=default_database_path)
+    LOG_LEVEL: str = "INFO"
+
+    @field_validator("ADMIN_IDS", mode="before")
+    @classmethod
+    def _admin_ids(cls, value: object) -> tuple[int, ...]:
+        if isinstance(value, (tuple, list)):
+            items = [str(v) for v in value]
+        else:
+            items = [p.strip() for p in str(value or "").split(",") if p.strip()]
+        ids = []
+        for item in items:
+            if not item.lstrip("-").isdigit():
+                raise ValueError(f"expected comma-separated numeric Telegram user ids, got {item!r}")
+            ids.append(int(item))
+        return tuple(ids)
+
+    @field_validator("MARKET_SOURCES", mode="before")
+    @classmethod
+    def _sources(cls, value: object) -> tuple[str, ...]:
+        if isinstance(value, (tuple, list)):
+            items = [str(v).strip() for v in value]
+        else:
+            items = [p.strip() for p in str(value or "").split(",") if p.strip()]
+        if not items:
+            raise ValueError("expected at least one source")
+        out = []
+        for item in items:
+            low = item.lower()
+            if low.startswith("replay:"):
+                if not item[len("replay:"):]:
+                    raise ValueError("replay:<path> needs a path")
+                out.append("replay:" + item[len("replay:"):])
+            elif low in KNOWN_SOURCES:
+                out.append(low)
+            else:
+                raise ValueError(
+                    f"unknown source {item!r}; expected a comma list of "
+                    "binance, bybit, okx, coinglass, simulator, replay:<path>"
+                )
+        return tuple(dict.fromkeys(out))
+
+    @field_validator("LOG_LEVEL", mode="before")
+    @classmethod
+    def _log_level(cls, value: object) -> str:
+        level = str(value).strip().upper()
+        if level not in _LOG_LEVELS:
+            raise ValueError(f"expected one of {', '.join(_LOG_LEVELS)}, got {value!r}")
+        return level
+
+    @field_validator(
+        "TELEGRAM_API_BASE", "COINGLASS_WS_URL", "BINANCE_WS_URL", "BINANCE_REST_URL",
+        "BYBIT_WS_URL", "OKX_WS_URL", "OKX_REST_URL",
+    )
+    @classmethod
+    def _url(cls, value: str, info) -> str:
+        ws = info.field_name.endswith("WS_URL")
+        schemes = ("ws://", "wss://") if ws else ("http://", "https://")
+        if not value.startswith(schemes):
+            raise ValueError(f"expected a URL starting with {' or '.join(schemes)}, got {value!r}")
+        return value.rstrip("/")
+
+    @field_validator("TELEGRAM_BOT_TOKEN", "COINGLASS_API_KEY", mode="before")
+    @classmethod
+    def _empty_secret(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
+    @property
+    def replay_paths(self) -> list[str]:
+        return [s[len("replay:"):] for s in self.MARKET_SOURCES if s.startswith("replay:")]
+
+
+def _check_database_path(path_text: str) -> None:
+    path = Path(path_text).expanduser()
+    if path.exists():
+        if path.is_dir():
+            raise ConfigError(f"DATABASE_PATH: expected a file path, {path} is a directory")
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise ConfigError(f"DATABASE_PATH: {path} is not readable and writable by this user")
+        return
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise ConfigError(f"DATABASE_PATH: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"DATABASE_PATH: directory {parent} is not writable by this user")
+
+
+def load_settings(*, need_token: bool = False, need_database: bool = True, env_file: str | None = ".env") -> Settings:
+    """Read and check the settings. Raises ConfigError with one line naming the variable."""
+    try:
+        settings = Settings(_env_file=env_file)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]) if err.get("loc") else "settings"
+        msg = err.get("msg", "invalid value")
+        msg = msg.removeprefix("Value error, ")
+        if err.get("type") == "literal_error":
+            msg = f"{msg}, got {err.get('input')!r}"
+        raise ConfigError(f"{name}: {msg}") from None
+    if need_token and settings.TELEGRAM_BOT_TOKEN is None:
+        raise ConfigError("TELEGRAM_BOT_TOKEN: required for `teleglas run` (get one from @BotFather)")
+    if need_token:
+        token = settings.TELEGRAM_BOT_TOKEN.get_secret_value()
+        left, _, right = token.partition(":")
+        if not left.isdigit() or not right:
+            raise ConfigError("TELEGRAM_BOT_TOKEN: expected the form <digits>:<secret> as BotFather gives it")
+    if "coinglass" in settings.MARKET_SOURCES and settings.COINGLASS_API_KEY is None:
+        raise ConfigError("COINGLASS_API_KEY: required when MARKET_SOURCES includes coinglass")
+    for replay in settings.replay_paths:
+        if not Path(replay).is_file():
+            raise ConfigError(f"MARKET_SOURCES: replay file {replay} does not exist")
+    if need_database:
+        _check_database_path(settings.DATABASE_PATH)
+    return settings
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )

@@ -1,0 +1,1 @@
+"""TELEGLAS streaming core: feeds (I/O edge), normalised events, state, detectors, signals."""

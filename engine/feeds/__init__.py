@@ -1,0 +1,1 @@
+"""Feeds: the I/O edge. Per-venue parse functions turn raw frames into normalised events."""

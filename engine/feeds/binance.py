@@ -1,0 +1,128 @@
+"""Binance USD-M futures: parse combined-stream frames into normalised events.
+
+Frames (PROTOCOLS.md): ``{"stream": "<name>", "data": {...}}`` from the routed
+``/market/stream`` endpoint, or the bare ``data`` object. Numbers arrive as strings.
+- ``aggTrade`` / ``trade``: ``m`` true = buyer is maker = the TAKER SOLD.
+- ``forceOrder``: ``o.S`` is the liquidation ORDER side: SELL = a LONG was liquidated.
+  Binance pushes at most ONE liquidation per symbol per 1000 ms, so totals built from
+  Binance alone are lower bounds (``LIQUIDATION_SNAPSHOT_NOTE``).
+- ``markPriceUpdate``: ``r`` is the funding rate as a FRACTION per interval, ``T`` next funding.
+"""
+from __future__ import annotations
+
+import math
+
+from ..events import Event, Funding, Liquidation, MarkOI, PositionSide, Side, Trade
+from ..symbols import SymbolError, parse_instrument
+from .base import ParseError
+
+VENUE = "binance"
+LIQUIDATION_SNAPSHOT_NOTE = "Binance sends at most one liquidation per symbol per second: totals are lower bounds"
+FUNDING_INTERVAL_H = 8.0
+# order side of a forceOrder -> the position that was liquidated
+FORCE_ORDER_POSITION = {"SELL": PositionSide.LONG, "BUY": PositionSide.SHORT}
+_IGNORED_EVENTS = frozenset({"bookTicker", "depthUpdate", "kline", "24hrTicker", "24hrMiniTicker",
+                             "continuous_kline", "compositeIndex", "contractInfo", "assetIndexUpdate"})
+
+
+def _num(data: dict, key: str) -> float:
+    try:
+        value = float(data[key])
+    except KeyError:
+        raise ParseError(f"missing field {key!r}") from None
+    except (TypeError, ValueError):
+        raise ParseError(f"field {key!r} is not a number: {data[key]!r}") from None
+    if not math.isfinite(value):
+        raise ParseError(f"field {key!r} is not finite")
+    return value
+
+
+def _int(data: dict, key: str) -> int:
+    value = data.get(key)
+    if type(value) is not int:
+        raise ParseError(f"field {key!r} must be an integer timestamp, got {value!r}")
+    return value
+
+
+def _instrument(data: dict, key: str = "s"):
+    raw = data.get(key)
+    if not isinstance(raw, str):
+        raise ParseError(f"missing symbol field {key!r}")
+    try:
+        return parse_instrument(raw)
+    except SymbolError as exc:
+        raise ParseError(str(exc)) from None
+
+
+def _trade(data: dict, recv_ns: int) -> Trade:
+    base, mult = _instrument(data)
+    price = _num(data, "p")
+    qty = _num(data, "q")
+    if price <= 0 or qty <= 0:
+        raise ParseError(f"non-positive price or quantity: p={price} q={qty}")
+    maker = data.get("m")
+    if type(maker) is not bool:
+        raise ParseError("field 'm' must be a boolean")
+    ts = _int(data, "T") if "T" in data else _int(data, "E")
+    return Trade(VENUE, base, price / mult, qty * mult, price * qty,
+                 Side.SELL if maker else Side.BUY, ts, recv_ns)
+
+
+def _force_order(data: dict, recv_ns: int) -> Liquidation:
+    order = data.get("o")
+    if not isinstance(order, dict):
+        raise ParseError("forceOrder without an 'o' object")
+    base, mult = _instrument(order)
+    position = FORCE_ORDER_POSITION.get(order.get("S"))
+    if position is None:
+        raise ParseError(f"forceOrder side must be BUY or SELL, got {order.get('S')!r}")
+    price = _num(order, "ap") if "ap" in order else _num(order, "p")
+    if price <= 0:
+        price = _num(order, "p")
+    qty = _num(order, "z") if "z" in order else _num(order, "q")
+    if qty <= 0:
+        qty = _num(order, "q")
+    if price <= 0 or qty <= 0:
+        raise ParseError(f"non-positive liquidation price or quantity: p={price} q={qty}")
+    ts = _int(order, "T") if "T" in order else _int(data, "E")
+    return Liquidation(VENUE, base, price / mult, qty * mult, price * qty, position, ts, recv_ns)
+
+
+def _mark(data: dict, recv_ns: int) -> list[Event]:
+    base, mult = _instrument(data)
+    ts = _int(data, "E")
+    mark = _num(data, "p") / mult
+    index = _num(data, "i") / mult if "i" in data else None
+    out: list[Event] = [MarkOI(VENUE, base, mark, index, None, ts, recv_ns)]
+    if "r" in data and data["r"] not in ("", None):
+        rate = _num(data, "r")
+        out.append(Funding(VENUE, base, rate, FUNDING_INTERVAL_H, int(data.get("T") or 0), ts, recv_ns))
+    return out
+
+
+def parse_message(msg: object, recv_ns: int) -> list[Event]:
+    """One decoded Binance message -> events ([] for messages we deliberately ignore)."""
+    if not isinstance(msg, dict):
+        raise ParseError("frame is not a JSON object")
+    data = msg.get("data", msg) if "stream" in msg else msg
+    if isinstance(data, list):  # '!markPrice@arr' style arrays
+        out: list[Event] = []
+        for item in data:
+            out.extend(parse_message(item, recv_ns))
+        return out
+    if not isinstance(data, dict):
+        raise ParseError("'data' is not an object")
+    kind = data.get("e")
+    if kind == "aggTrade" or kind == "trade":
+        return [_trade(data, recv_ns)]
+    if kind == "forceOrder":
+        return [_force_order(data, recv_ns)]
+    if kind == "markPriceUpdate":
+        return _mark(data, recv_ns)
+    if kind in _IGNORED_EVENTS:
+        return []
+    if kind is None and ("result" in data and "id" in data or "lastUpdateId" in data):
+        return []  # subscription ack or REST depth snapshot line in a recording
+    if kind is None and "error" in data:
+        raise ParseError(f"error frame: {data['error']!r}")
+    raise ParseError(f"unknown Binance event {kind!r}")

@@ -1,0 +1,361 @@
+"""Deterministic synthetic futures market with scripted episodes and their ground truth.
+
+Same seed -> same events, byte for byte. The market has several symbols on two venues:
+- a trade tape: Poisson arrivals, heavy-tailed (Pareto) USD sizes, taker side with a slowly
+  wandering bias, and a price that moves with signed flow plus diffusion; each venue prints at
+  the common mid plus its own small basis and noise;
+- background liquidations (rare, small, either side), funding every minute per venue, mark/OI;
+- scripted episodes, each exposed as an ``Episode`` (kind, symbol, direction, start, end) so tests
+  and backtests can score detectors against the truth:
+  * STOP_HUNT LONG  — longs swept: price drops through a zone with a cascade of LONG
+    liquidations, then large taker BUYS absorb and price reclaims part of the zone;
+  * STOP_HUNT SHORT — the mirror: shorts squeezed up, then large taker SELLS absorb;
+  * ACCUMULATION / DISTRIBUTION — minutes of one-sided taker flow with whale orders;
+  * FUNDING_EXTREME — funding pinned far above normal on both venues (SHORT bias: longs crowded);
+  * DIVERGENCE — one venue's price drifts tens of bps away from the other's, then returns.
+Time is simulated (epoch ms from ``start_ts``); nothing here reads the wall clock.
+"""
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .events import Event, Funding, Liquidation, MarkOI, PositionSide, Side, Trade
+from .thresholds import defaults_for
+
+TICK_MS = 100
+DEFAULT_START_TS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+
+
+@dataclass(frozen=True, slots=True)
+class SimSymbol:
+    symbol: str
+    price: float
+    avg_trade_usd: float
+    trades_per_s: float  # per venue
+    depth_usd_1pct: float  # USD of taker flow that moves price ~1 %
+
+
+DEFAULT_SYMBOLS = (
+    SimSymbol("BTC", 60_000.0, 6_000.0, 6.0, 400_000_000.0),
+    SimSymbol("ETH", 3_000.0, 4_000.0, 5.0, 200_000_000.0),
+    SimSymbol("SOL", 150.0, 2_000.0, 4.0, 60_000_000.0),
+    SimSymbol("PEPE", 0.00001, 800.0, 3.0, 15_000_000.0),
+)
+DEFAULT_VENUES = ("binance", "bybit")
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    """Ground truth for one scripted episode. Times are event times, epoch ms."""
+
+    kind: str  # an engine.signals.Kind value
+    symbol: str
+    direction: str  # LONG / SHORT / NEUTRAL (the bias a correct signal would carry)
+    start_ts: int
+    end_ts: int
+    venue: str | None = None  # the venue that diverged, for DIVERGENCE
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodePlan:
+    """What to script: kind + direction for a symbol, starting ``at_s`` seconds into the run."""
+
+    kind: str
+    symbol: str
+    direction: str
+    at_s: float
+
+
+# duration of each scripted episode kind, seconds
+EPISODE_SECONDS = {
+    "STOP_HUNT": 40.0,  # 20 s sweep + 20 s absorption/reclaim
+    "ACCUMULATION": 240.0,
+    "DISTRIBUTION": 240.0,
+    "FUNDING_EXTREME": 600.0,
+    "DIVERGENCE": 60.0,
+}
+
+
+def default_plan(duration_s: float, symbols: tuple[SimSymbol, ...] = DEFAULT_SYMBOLS) -> list[EpisodePlan]:
+    """One of each episode kind, spread over the run with quiet gaps between them."""
+    names = [s.symbol for s in symbols]
+    kinds = [
+        ("STOP_HUNT", "LONG"),
+        ("ACCUMULATION", "LONG"),
+        ("DIVERGENCE", "NEUTRAL"),
+        ("STOP_HUNT", "SHORT"),
+        ("DISTRIBUTION", "SHORT"),
+        ("FUNDING_EXTREME", "SHORT"),
+    ]
+    gap = duration_s / (len(kinds) + 1)
+    plan = []
+    for i, (kind, direction) in enumerate(kinds):
+        at = gap * (i + 0.5)
+        if at + EPISODE_SECONDS[kind] > duration_s - 10:
+            continue
+        plan.append(EpisodePlan(kind, names[i % len(names)], direction, at))
+    return plan
+
+
+class _SymbolSim:
+    __slots__ = ("spec", "mid", "bias", "basis", "funding", "rate_mult", "buy_prob", "drift",
+                 "whale_rate", "whale_side", "liq_usd_per_tick", "liq_side", "basis_target",
+                 "funding_override", "whale_usd", "cascade_usd", "oi_usd")
+
+    def __init__(self, spec: SimSymbol, venues: tuple[str, ...]) -> None:
+        self.spec = spec
+        self.mid = spec.price
+        self.bias = 0.0  # slowly wandering buy-probability bias
+        self.basis = {v: 0.0 for v in venues}
+        self.funding = {v: 0.0001 for v in venues}
+        th = defaults_for(spec.symbol)
+        self.whale_usd = th.whale_usd
+        self.cascade_usd = th.cascade_usd
+        self.oi_usd = spec.depth_usd_1pct * 20
+        self.reset_modifiers(venues)
+
+    def reset_modifiers(self, venues: tuple[str, ...]) -> None:
+        self.rate_mult = 1.0
+        self.buy_prob = None  # None = background behaviour
+        self.drift = 0.0  # log-price change per tick forced by a script
+        self.whale_rate = 0.0  # extra whale orders per tick
+        self.whale_side = Side.BUY
+        self.liq_usd_per_tick = 0.0
+        self.liq_side = PositionSide.LONG
+        self.basis_target = {v: 0.0 for v in venues}
+        self.funding_override = None
+
+
+class MarketSimulator:
+    """Iterate ``events()`` for the whole time-ordered tape; ``episodes`` is the ground truth."""
+
+    def __init__(
+        self,
+        *,
+        seed: int = 1,
+        duration_s: float = 3600.0,
+        symbols: tuple[SimSymbol, ...] = DEFAULT_SYMBOLS,
+        venues: tuple[str, ...] = DEFAULT_VENUES,
+        plan: list[EpisodePlan] | None = None,
+        start_ts: int = DEFAULT_START_TS,
+    ) -> None:
+        if len(venues) < 1:
+            raise ValueError("at least one venue")
+        self.seed = seed
+        self.duration_s = duration_s
+        self.symbols = symbols
+        self.venues = venues
+        self.start_ts = start_ts
+        self.plan = default_plan(duration_s, symbols) if plan is None else list(plan)
+        known = {s.symbol for s in symbols}
+        for p in self.plan:
+            if p.symbol not in known:
+                raise ValueError(f"episode for unknown symbol {p.symbol}")
+            if p.kind not in EPISODE_SECONDS:
+                raise ValueError(f"unknown episode kind {p.kind}")
+        self.episodes: list[Episode] = [
+            Episode(
+                p.kind, p.symbol, p.direction,
+                start_ts + int(p.at_s * 1000),
+                start_ts + int((p.at_s + EPISODE_SECONDS[p.kind]) * 1000),
+                venues[-1] if p.kind == "DIVERGENCE" else None,
+            )
+            for p in sorted(self.plan, key=lambda p: p.at_s)
+        ]
+
+    # ---- scripting -------------------------------------------------------------------------
+    def _apply_episode(self, sim: _SymbolSim, ep: Episode, t_ms: int) -> None:
+        """Set the symbol's modifiers for this tick of an active episode."""
+        elapsed = (t_ms - ep.start_ts) / 1000.0
+        length = (ep.end_ts - ep.start_ts) / 1000.0
+        ticks_per_s = 1000 / TICK_MS
+        up = ep.direction == "LONG"
+        if ep.kind == "STOP_HUNT":
+            # a LONG setup comes from a sweep of longs: price is pushed DOWN first
+            sweep_sign = -1.0 if up else 1.0
+            if elapsed < 20.0:  # the sweep: forced selling (or buying) through the zone
+                sim.rate_mult = 3.0
+                sim.buy_prob = 0.25 if up else 0.75
+                sim.drift = sweep_sign * 0.008 / (20.0 * ticks_per_s)  # -0.8 % over 20 s
+                sim.liq_usd_per_tick = 2.2 * sim.cascade_usd / (20.0 * ticks_per_s)
+                sim.liq_side = PositionSide.LONG if up else PositionSide.SHORT
+            else:  # absorption: big opposite takers, price reclaims half the zone
+                sim.rate_mult = 2.5
+                sim.buy_prob = 0.72 if up else 0.28
+                sim.whale_rate = 14.0 / (20.0 * ticks_per_s)
+                sim.whale_side = Side.BUY if up else Side.SELL
+                sim.drift = -sweep_sign * 0.0045 / (20.0 * ticks_per_s)
+        elif ep.kind in ("ACCUMULATION", "DISTRIBUTION"):
+            acc = ep.kind == "ACCUMULATION"
+            sim.rate_mult = 1.6
+            sim.buy_prob = 0.70 if acc else 0.30
+            sim.whale_rate = 1.0 / (10.0 * ticks_per_s)  # a whale order every ~10 s
+            sim.whale_side = Side.BUY if acc else Side.SELL
+            sim.drift = (1 if acc else -1) * 0.005 / (length * ticks_per_s)
+        elif ep.kind == "FUNDING_EXTREME":
+            sim.funding_override = 0.0011 if ep.direction == "SHORT" else -0.0011
+        elif ep.kind == "DIVERGENCE":
+            # ramp one venue's basis to 40 bps within 5 s, hold, and let it come back at the end
+            sim.basis_target[ep.venue or self.venues[-1]] = 0.0040 if elapsed < length - 5 else 0.0
+
+    # ---- generation ------------------------------------------------------------------------
+    def events(self) -> Iterator[Event]:
+        rng = random.Random(self.seed)
+        venues = self.venues
+        sims = {s.symbol: _SymbolSim(s, venues) for s in self.symbols}
+        episodes = self.episodes
+        end_ts = self.start_ts + int(self.duration_s * 1000)
+        alpha = 1.8  # Pareto tail index of trade sizes
+        pareto_scale = (alpha - 1) / alpha
+        paretovariate = rng.paretovariate
+        random_ = rng.random
+        gauss = rng.gauss
+        diffusion = 0.004 / math.sqrt(3600 * 1000 / TICK_MS)  # ~0.4 % per hour
+        t = self.start_ts
+        tick_buf: list[tuple[int, int, Event]] = []
+        seq = 0
+        while t < end_ts:
+            tick_buf.clear()
+            for sym, sim in sims.items():
+                sim.reset_modifiers(venues)
+                for ep in episodes:
+                    if ep.symbol == sym and ep.start_ts <= t < ep.end_ts:
+                        self._apply_episode(sim, ep, t)
+                spec = sim.spec
+                # background taker bias wanders slowly (AR(1)) around zero
+                sim.bias = 0.995 * sim.bias + gauss(0.0, 0.01)
+                sim.bias = max(-0.12, min(0.12, sim.bias))
+                buy_prob = sim.buy_prob if sim.buy_prob is not None else 0.5 + sim.bias
+                sim.mid *= math.exp(sim.drift + gauss(0.0, diffusion))
+                for v in venues:  # basis relaxes towards its target
+                    sim.basis[v] += (sim.basis_target[v] - sim.basis[v]) * 0.08
+                lam = spec.trades_per_s * sim.rate_mult * TICK_MS / 1000.0
+                flow = 0.0
+                for venue in venues:
+                    n = _poisson(rng, lam)
+                    extra = 1 if sim.whale_rate and random_() < sim.whale_rate / len(venues) else 0
+                    for i in range(n + extra):
+                        whale = i >= n
+                        if whale:
+                            side = sim.whale_side
+                            usd = sim.whale_usd * (2.0 + 3.0 * random_())
+                        else:
+                            side = Side.BUY if random_() < buy_prob else Side.SELL
+                            usd = spec.avg_trade_usd * pareto_scale * paretovariate(alpha)
+                            usd = min(usd, spec.avg_trade_usd * 60)
+                        sign = 1.0 if side is Side.BUY else -1.0
+                        flow += sign * usd
+                        half_spread = 0.00002 * random_()
+                        price = sim.mid * (1.0 + sim.basis[venue] + sign * half_spread)
+                        ts = t + int(random_() * TICK_MS)
+                        seq += 1
+                        tick_buf.append((ts, seq, Trade(
+                            venue, sym, price, usd / price, usd, side, ts,
+                            ts * 1_000_000 + int(20_000_000 + 40_000_000 * random_()),
+                        )))
+                # price impact of this tick's net taker flow
+                sim.mid *= 1.0 + 0.01 * flow / spec.depth_usd_1pct
+                # liquidations: scripted cascade and a rare background trickle
+                if sim.liq_usd_per_tick and random_() < 0.6:
+                    usd = sim.liq_usd_per_tick / 0.6 * (0.4 + 1.2 * random_())
+                    seq += 1
+                    tick_buf.append(self._liq(rng, sim, t, sim.liq_side, usd, seq))
+                if random_() < 0.03 * TICK_MS / 1000.0:
+                    usd = min(sim.cascade_usd / 200 * pareto_scale * paretovariate(alpha), sim.cascade_usd / 10)
+                    side = PositionSide.LONG if random_() < 0.5 else PositionSide.SHORT
+                    seq += 1
+                    tick_buf.append(self._liq(rng, sim, t, side, usd, seq))
+                # funding each minute, mark/OI every 5 s, per venue
+                offset = t - self.start_ts
+                if offset % 60_000 == 0:
+                    for venue in venues:
+                        rate = sim.funding_override
+                        if rate is None:
+                            rate = 0.0001 + gauss(0.0, 0.00002)
+                        sim.funding[venue] = rate
+                        seq += 1
+                        next_ts = (t // 28_800_000 + 1) * 28_800_000
+                        tick_buf.append((t, seq, Funding(venue, sym, rate, 8.0, next_ts, t, t * 1_000_000 + 30_000_000)))
+                if offset % 5_000 == 0:
+                    sim.oi_usd *= 1.0 + gauss(0.0, 0.0005)
+                    for venue in venues:
+                        seq += 1
+                        mark = sim.mid * (1.0 + sim.basis[venue])
+                        tick_buf.append((t, seq, MarkOI(venue, sym, mark, sim.mid, sim.oi_usd, t, t * 1_000_000 + 30_000_000)))
+            tick_buf.sort(key=_order)
+            for item in tick_buf:
+                yield item[2]
+            t += TICK_MS
+
+    def _liq(self, rng: random.Random, sim: _SymbolSim, t: int, side: PositionSide, usd: float,
+             seq: int) -> tuple[int, int, Event]:
+        venue = self.venues[int(rng.random() * len(self.venues))]
+        # a long is force-SOLD slightly below the mid, a short force-bought slightly above
+        sign = -1.0 if side is PositionSide.LONG else 1.0
+        price = sim.mid * (1.0 + sim.basis[venue] + sign * 0.0002 * rng.random())
+        ts = t + int(rng.random() * TICK_MS)
+        return (ts, seq, Liquidation(venue, sim.spec.symbol, price, usd / price, usd, side, ts,
+                                     ts * 1_000_000 + 40_000_000))
+
+    def batches(self, max_events: int = 512) -> Iterator[list[Event]]:
+        batch: list[Event] = []
+        for ev in self.events():
+            batch.append(ev)
+            if len(batch) >= max_events:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+
+def _order(item: tuple[int, int, Event]) -> tuple[int, int]:
+    return item[0], item[1]
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    # Knuth's method: fine for the small per-tick rates used here
+    limit = math.exp(-lam)
+    k = 0
+    p = rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
+
+
+class SimulatorFeed:
+    """The simulator as a feed. ``speed`` 0 = as fast as possible, 1 = real time, 10 = 10x."""
+
+    name = "simulator"
+
+    def __init__(self, simulator: MarketSimulator, *, speed: float = 0.0, batch: int = 512) -> None:
+        self.simulator = simulator
+        self.speed = speed
+        self.batch = batch
+
+    async def run(self, put) -> None:
+        if self.speed <= 0:
+            for batch in self.simulator.batches(self.batch):
+                await put(batch)
+            return
+        # paced: release each simulated 100 ms tick at its (scaled) wall-clock time
+        t0_wall = time.monotonic()
+        t0_sim = self.simulator.start_ts
+        pending: list[Event] = []
+        for ev in self.simulator.events():
+            due = (ev.ts - t0_sim) / 1000.0 / self.speed
+            delay = t0_wall + due - time.monotonic()
+            if delay > 0.005:
+                if pending:
+                    await put(pending)
+                    pending = []
+                await asyncio.sleep(delay)
+            ev.recv_ns = time.time_ns()  # live-like: latency is measured from here on
+            pending.append(ev)
+        if pending:
+            await put(pending)
