@@ -1,0 +1,215 @@
+"""Schema migrations, applied in order by ``PRAGMA user_version``.
+
+``MIGRATIONS`` is APPEND-ONLY: entry ``i`` takes the schema from version ``i`` to ``i + 1``.
+Never edit or reorder a shipped entry — databases in the field already ran it; add a new one.
+An entry is either an SQL script (split into statements and run one by one, so the whole
+script stays inside the migration's transaction) or an ``async def (conn) -> None`` for data
+changes that need Python.
+
+Each migration runs in its own ``BEGIN IMMEDIATE`` transaction together with the
+``user_version`` bump, so a crash leaves the database at the old or the new version, never in
+between. Foreign keys are switched off while migrating (SQLite's documented way to rebuild a
+table) and ``PRAGMA foreign_key_check`` must be clean before each commit.
+"""
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Awaitable, Callable
+
+import aiosqlite
+
+from storage.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+# "TGLS": marks the file as ours, so we never migrate another application's database.
+APPLICATION_ID = 0x54474C53
+
+Migration = str | Callable[[aiosqlite.Connection], Awaitable[None]]
+
+_V1 = """
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,                          -- Telegram user id
+    chat_id INTEGER NOT NULL,
+    language TEXT NOT NULL DEFAULT 'en',
+    role TEXT NOT NULL DEFAULT 'user',               -- user | admin
+    active INTEGER NOT NULL DEFAULT 1,
+    tiers TEXT NOT NULL DEFAULT 'URGENT,WATCH,INFO', -- tiers that reach the user
+    silent_tiers TEXT NOT NULL DEFAULT 'INFO',       -- tiers delivered with disable_notification
+    muted_until INTEGER NOT NULL DEFAULT 0,          -- epoch s, all symbols
+    quiet_start TEXT,                                -- 'HH:MM' or NULL
+    quiet_end TEXT,                                  -- 'HH:MM' or NULL
+    quiet_urgent_pierces INTEGER NOT NULL DEFAULT 1,
+    tz TEXT NOT NULL DEFAULT 'UTC',
+    hourly_cap INTEGER NOT NULL DEFAULT 50,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+-- users an admin allowed in private mode
+CREATE TABLE access (
+    user_id INTEGER PRIMARY KEY,
+    allowed_by INTEGER,
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE watchlist (
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    symbol TEXT NOT NULL,
+    muted_until INTEGER NOT NULL DEFAULT 0,          -- epoch s, this symbol only
+    added_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, symbol)
+);
+-- routing looks subscribers up by symbol
+CREATE INDEX watchlist_symbol ON watchlist(symbol);
+
+CREATE TABLE thresholds (
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    symbol TEXT NOT NULL,                            -- '*' = all symbols
+    key TEXT NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (user_id, symbol, key)
+);
+
+CREATE TABLE signals (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    tier TEXT NOT NULL,
+    confidence INTEGER NOT NULL,
+    ts_event INTEGER NOT NULL,                       -- epoch ms
+    recv_ns INTEGER,
+    signal_ns INTEGER,
+    payload BLOB NOT NULL,                           -- JSON of the whole signal
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX signals_symbol_ts ON signals(symbol, ts_event);
+
+CREATE TABLE outcomes (
+    signal_id TEXT PRIMARY KEY REFERENCES signals(id) ON DELETE CASCADE,
+    result TEXT NOT NULL,
+    mfe REAL,
+    mae REAL,
+    resolved_ts INTEGER,
+    details BLOB
+);
+
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    chat_id INTEGER NOT NULL,
+    signal_id TEXT NOT NULL,
+    tier TEXT NOT NULL,
+    priority INTEGER NOT NULL,                       -- lower is sent first
+    text TEXT NOT NULL,
+    silent INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL DEFAULT 'pending',           -- pending | sending | sent | failed
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    enqueued_ns INTEGER NOT NULL,
+    sent_ns INTEGER,
+    next_attempt_ns INTEGER NOT NULL DEFAULT 0,
+    message_id INTEGER,
+    UNIQUE (user_id, signal_id)                      -- a (user, signal) is accepted at most once
+);
+CREATE INDEX outbox_state_priority ON outbox(state, priority, id);
+"""
+
+# APPEND-ONLY (see module docstring).
+MIGRATIONS: list[Migration] = [
+    _V1,
+]
+
+LATEST_VERSION = len(MIGRATIONS)
+
+
+def split_statements(script: str) -> list[str]:
+    """Split an SQL script into complete statements (semicolons in strings/comments are safe).
+
+    ``executescript`` would COMMIT first and run outside our transaction, so scripts are run
+    statement by statement instead.
+    """
+    statements: list[str] = []
+    current = ""
+    for piece in script.split(";"):
+        current += piece + ";"
+        if sqlite3.complete_statement(current):
+            if _has_sql(current):
+                statements.append(current.strip())
+            current = ""
+    if _has_sql(current.rstrip(";")):
+        raise ValueError(f"incomplete SQL statement at end of migration: {current.strip()[:80]!r}")
+    return statements
+
+
+def _has_sql(text: str) -> bool:
+    """True when ``text`` holds more than whitespace, comments and semicolons."""
+    lines = (line.split("--", 1)[0] for line in text.splitlines())
+    return bool("".join(lines).replace(";", "").strip())
+
+
+async def _pragma_int(conn: aiosqlite.Connection, name: str) -> int:
+    async with conn.execute(f"PRAGMA {name}") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def apply_migrations(conn: aiosqlite.Connection, *, target: int | None = None) -> int:
+    """Bring the database on ``conn`` (autocommit mode) up to ``target`` (default: latest).
+
+    Returns the resulting ``user_version``. Safe if another process migrates concurrently:
+    the version is re-read inside each write transaction.
+    """
+    target = LATEST_VERSION if target is None else target
+    if not 0 <= target <= LATEST_VERSION:
+        raise ValueError(f"target version must be 0..{LATEST_VERSION}, got {target}")
+    if conn.in_transaction:
+        raise StorageError("migrations must start outside a transaction")
+    current = await _pragma_int(conn, "user_version")
+    if current > LATEST_VERSION:
+        raise StorageError(
+            f"schema version {current} is newer than this TELEGLAS "
+            f"(knows up to {LATEST_VERSION}); upgrade TELEGLAS"
+        )
+    if current >= target:
+        return current
+
+    fk_was_on = await _pragma_int(conn, "foreign_keys")
+    # PRAGMA foreign_keys is a no-op inside a transaction, so it is switched here.
+    await conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        while True:
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                version = await _pragma_int(conn, "user_version")
+                if version >= target:
+                    await conn.execute("COMMIT")
+                    return version
+                log.info("migrating database schema %d -> %d", version, version + 1)
+                if version == 0:
+                    await conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                migration = MIGRATIONS[version]
+                if isinstance(migration, str):
+                    for statement in split_statements(migration):
+                        await conn.execute(statement)
+                else:
+                    await migration(conn)
+                async with conn.execute("PRAGMA foreign_key_check") as cur:
+                    broken = await cur.fetchall()
+                if broken:
+                    raise StorageError(
+                        f"migration {version} -> {version + 1} left {len(broken)} rows with "
+                        f"broken foreign keys (first: {tuple(broken[0])}); nothing was changed"
+                    )
+                # pragma values cannot be bound parameters; version is our own int
+                await conn.execute(f"PRAGMA user_version = {version + 1}")
+                await conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    await conn.execute("ROLLBACK")
+                raise
+    finally:
+        if fk_was_on:
+            await conn.execute("PRAGMA foreign_keys = ON")
