@@ -1,0 +1,57 @@
+"""SQLite storage: one connection (WAL), append-only migrations, async repositories.
+
+Never imports ``bot/`` or aiogram. Build once in ``main()``::
+
+    db = await Database.open(settings.DATABASE_PATH)
+    users = UserRepo(db)
+    ...
+    await db.close()
+"""
+from storage.db import Database
+from storage.errors import ConstraintError, StorageError
+from storage.migrations import APPLICATION_ID, LATEST_VERSION, MIGRATIONS
+from storage.repositories import (
+    ALL_SYMBOLS,
+    AccessEntry,
+    AccessRepo,
+    NewOutboxMessage,
+    Outcome,
+    OutcomeRepo,
+    OutboxMessage,
+    OutboxRepo,
+    SignalRepo,
+    StoredSignal,
+    Subscriber,
+    ThresholdMap,
+    ThresholdRepo,
+    User,
+    UserRepo,
+    WatchEntry,
+    WatchlistRepo,
+)
+
+__all__ = [
+    "ALL_SYMBOLS",
+    "APPLICATION_ID",
+    "AccessEntry",
+    "AccessRepo",
+    "ConstraintError",
+    "Database",
+    "LATEST_VERSION",
+    "MIGRATIONS",
+    "NewOutboxMessage",
+    "Outcome",
+    "OutcomeRepo",
+    "OutboxMessage",
+    "OutboxRepo",
+    "SignalRepo",
+    "StorageError",
+    "StoredSignal",
+    "Subscriber",
+    "ThresholdMap",
+    "ThresholdRepo",
+    "User",
+    "UserRepo",
+    "WatchEntry",
+    "WatchlistRepo",
+]

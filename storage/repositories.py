@@ -1,0 +1,699 @@
+"""Repositories: the only code that writes SQL for the tables in ``storage.migrations``.
+
+Each repository takes the ``Database`` and returns plain slotted dataclasses, so callers never
+see rows or SQL. They are the seam for a later PostgreSQL backend (same method signatures).
+Wall-clock columns are epoch seconds (``created_at``/``updated_at``/mutes); signal event times
+are epoch ms; delivery timestamps are epoch ns (latency is measured, not assumed).
+"""
+from __future__ import annotations
+
+import math
+import re
+import sqlite3
+import time
+import zoneinfo
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+from storage.db import Database
+from storage.errors import ConstraintError
+
+ALL_SYMBOLS = "*"  # thresholds.symbol value meaning "every symbol"
+ROLES = ("user", "admin")
+OUTBOX_STATES = ("pending", "sending", "sent", "failed")
+MAX_ERROR_LEN = 500
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def _now_s() -> int:
+    return int(time.time())
+
+
+# ---------------------------------------------------------------------------- users
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int  # Telegram user id
+    chat_id: int
+    language: str
+    role: str  # user | admin
+    active: bool
+    tiers: tuple[str, ...]  # tiers that reach the user
+    silent_tiers: tuple[str, ...]  # tiers delivered with disable_notification
+    muted_until: int  # epoch s; all symbols
+    quiet_start: str | None  # 'HH:MM' in ``tz``
+    quiet_end: str | None
+    quiet_urgent_pierces: bool
+    tz: str
+    hourly_cap: int
+    created_at: int
+    updated_at: int
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def is_muted(self, now_s: int) -> bool:
+        return self.muted_until > now_s
+
+
+_USER_COLUMNS = (
+    "id, chat_id, language, role, active, tiers, silent_tiers, muted_until, quiet_start, "
+    "quiet_end, quiet_urgent_pierces, tz, hourly_cap, created_at, updated_at"
+)
+_USER_COLUMNS_U = ", ".join(f"u.{c.strip()}" for c in _USER_COLUMNS.split(","))
+
+
+def _user(row: sqlite3.Row, offset: int = 0) -> User:
+    r = tuple(row)[offset : offset + 15]
+    return User(
+        id=r[0],
+        chat_id=r[1],
+        language=r[2],
+        role=r[3],
+        active=bool(r[4]),
+        tiers=_split_tiers(r[5]),
+        silent_tiers=_split_tiers(r[6]),
+        muted_until=r[7],
+        quiet_start=r[8],
+        quiet_end=r[9],
+        quiet_urgent_pierces=bool(r[10]),
+        tz=r[11],
+        hourly_cap=r[12],
+        created_at=r[13],
+        updated_at=r[14],
+    )
+
+
+def _split_tiers(text: str) -> tuple[str, ...]:
+    return tuple(t for t in text.split(",") if t)
+
+
+def _join_tiers(tiers: Iterable[str]) -> str:
+    """Tier names (str or str-Enum) -> 'A,B' in the given order, without duplicates."""
+    names: list[str] = []
+    for tier in tiers:
+        name = str(tier.value if isinstance(tier, Enum) else tier).strip().upper()
+        if not name or "," in name:
+            raise ValueError(f"not a tier name: {tier!r}")
+        if name not in names:
+            names.append(name)
+    return ",".join(names)
+
+
+def _check_language(language: str) -> str:
+    if not isinstance(language, str) or not 1 <= len(language.strip()) <= 16:
+        raise ValueError(f"not a language code: {language!r}")
+    return language.strip()
+
+
+class UserRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, user_id: int) -> User | None:
+        row = await self._db.fetchone(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (user_id,))
+        return None if row is None else _user(row)
+
+    async def upsert_on_start(self, user_id: int, chat_id: int, language: str) -> User:
+        """/start: create the user, or reactivate them and update chat_id (language is kept)."""
+        now = _now_s()
+        row = await self._db.fetchone(
+            "INSERT INTO users (id, chat_id, language, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET chat_id = excluded.chat_id, active = 1, "
+            "updated_at = excluded.updated_at "
+            f"RETURNING {_USER_COLUMNS}",
+            (user_id, chat_id, _check_language(language), now, now),
+        )
+        assert row is not None  # an upsert always returns its row
+        return _user(row)
+
+    async def _update(self, user_id: int, **columns: object) -> bool:
+        # column names come from this module only, never from callers' data
+        sets = ", ".join(f"{name} = ?" for name in columns)
+        changed = await self._db.execute(
+            f"UPDATE users SET {sets}, updated_at = ? WHERE id = ?",
+            (*columns.values(), _now_s(), user_id),
+        )
+        return changed == 1
+
+    async def set_language(self, user_id: int, language: str) -> bool:
+        """Returns False when the user does not exist (same for every setter)."""
+        return await self._update(user_id, language=_check_language(language))
+
+    async def set_active(self, user_id: int, active: bool) -> bool:
+        return await self._update(user_id, active=int(bool(active)))
+
+    async def set_role(self, user_id: int, role: str) -> bool:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}, got {role!r}")
+        return await self._update(user_id, role=role)
+
+    async def set_tiers(self, user_id: int, tiers: Iterable[str], silent_tiers: Iterable[str]) -> bool:
+        return await self._update(
+            user_id, tiers=_join_tiers(tiers), silent_tiers=_join_tiers(silent_tiers)
+        )
+
+    async def set_mute(self, user_id: int, until_epoch_s: int) -> bool:
+        """Mute every symbol until ``until_epoch_s``; 0 unmutes."""
+        if until_epoch_s < 0:
+            raise ValueError("mute end must be >= 0")
+        return await self._update(user_id, muted_until=int(until_epoch_s))
+
+    async def set_quiet(
+        self, user_id: int, start: str | None, end: str | None, urgent_pierces: bool = True
+    ) -> bool:
+        """Quiet hours 'HH:MM'..'HH:MM' in the user's tz (may wrap midnight); None, None clears."""
+        if (start is None) != (end is None):
+            raise ValueError("quiet hours need both start and end, or neither")
+        if start is not None and end is not None:
+            for value in (start, end):
+                if not _HHMM.match(value):
+                    raise ValueError(f"quiet hours must be HH:MM (00:00-23:59), got {value!r}")
+            if start == end:
+                raise ValueError("quiet hours start and end must differ")
+        return await self._update(
+            user_id, quiet_start=start, quiet_end=end, quiet_urgent_pierces=int(bool(urgent_pierces))
+        )
+
+    async def set_tz(self, user_id: int, tz: str) -> bool:
+        """``tz`` must be an IANA zone name ('UTC', 'Asia/Jakarta')."""
+        try:
+            zoneinfo.ZoneInfo(tz)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError) as e:
+            raise ValueError(f"unknown time zone: {tz!r}") from e
+        return await self._update(user_id, tz=tz)
+
+    async def set_hourly_cap(self, user_id: int, cap: int) -> bool:
+        if cap < 1:
+            raise ValueError("hourly cap must be at least 1")
+        return await self._update(user_id, hourly_cap=int(cap))
+
+    async def list_users(self, *, active_only: bool = False) -> list[User]:
+        where = " WHERE active = 1" if active_only else ""
+        rows = await self._db.fetchall(f"SELECT {_USER_COLUMNS} FROM users{where} ORDER BY id")
+        return [_user(r) for r in rows]
+
+    async def count(self, *, active_only: bool = False) -> int:
+        where = " WHERE active = 1" if active_only else ""
+        return int(await self._db.fetchval(f"SELECT COUNT(*) FROM users{where}"))
+
+
+# ---------------------------------------------------------------------------- access
+
+
+@dataclass(frozen=True, slots=True)
+class AccessEntry:
+    user_id: int
+    allowed_by: int | None
+    created_at: int
+
+
+class AccessRepo:
+    """Users an admin allowed in ``ACCESS=private`` mode (admins themselves come from settings)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def allow(self, user_id: int, by: int | None) -> bool:
+        """True when newly allowed; allowing again keeps the first grant."""
+        changed = await self._db.execute(
+            "INSERT OR IGNORE INTO access (user_id, allowed_by, created_at) VALUES (?, ?, ?)",
+            (user_id, by, _now_s()),
+        )
+        return changed == 1
+
+    async def deny(self, user_id: int) -> bool:
+        return await self._db.execute("DELETE FROM access WHERE user_id = ?", (user_id,)) == 1
+
+    async def is_allowed(self, user_id: int) -> bool:
+        return await self._db.fetchone("SELECT 1 FROM access WHERE user_id = ?", (user_id,)) is not None
+
+    async def list(self) -> list[AccessEntry]:
+        rows = await self._db.fetchall(
+            "SELECT user_id, allowed_by, created_at FROM access ORDER BY created_at, user_id"
+        )
+        return [AccessEntry(*r) for r in rows]
+
+
+# ---------------------------------------------------------------------------- watchlist
+
+
+@dataclass(frozen=True, slots=True)
+class WatchEntry:
+    symbol: str
+    muted_until: int  # epoch s; this symbol only
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """A user watching a symbol, with everything routing needs in one row."""
+
+    user: User
+    symbol_muted_until: int
+
+
+def _check_symbol(symbol: str, *, allow_all: bool = False) -> str:
+    if not isinstance(symbol, str) or not symbol or len(symbol) > 32 or symbol != symbol.strip():
+        raise ValueError(f"not a symbol: {symbol!r}")
+    if symbol == ALL_SYMBOLS and not allow_all:
+        raise ValueError(f"{ALL_SYMBOLS!r} is not a watchable symbol")
+    return symbol
+
+
+def _unknown_user(user_id: int, e: ConstraintError) -> ConstraintError:
+    if "FOREIGN KEY" in str(e):
+        return ConstraintError(f"user {user_id} is not registered (send /start first)")
+    return e
+
+
+class WatchlistRepo:
+    """Symbols are stored exactly as given; callers pass canonical symbols (engine.symbols)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, user_id: int, symbol: str) -> bool:
+        """False when the symbol was already on the list."""
+        try:
+            changed = await self._db.execute(
+                "INSERT OR IGNORE INTO watchlist (user_id, symbol, added_at) VALUES (?, ?, ?)",
+                (user_id, _check_symbol(symbol), _now_s()),
+            )
+        except ConstraintError as e:
+            raise _unknown_user(user_id, e) from e
+        return changed == 1
+
+    async def remove(self, user_id: int, symbol: str) -> bool:
+        changed = await self._db.execute(
+            "DELETE FROM watchlist WHERE user_id = ? AND symbol = ?", (user_id, symbol)
+        )
+        return changed == 1
+
+    async def list_for_user(self, user_id: int) -> list[WatchEntry]:
+        rows = await self._db.fetchall(
+            "SELECT symbol, muted_until FROM watchlist WHERE user_id = ? ORDER BY symbol",
+            (user_id,),
+        )
+        return [WatchEntry(*r) for r in rows]
+
+    async def count_for_user(self, user_id: int) -> int:
+        return int(
+            await self._db.fetchval("SELECT COUNT(*) FROM watchlist WHERE user_id = ?", (user_id,))
+        )
+
+    async def set_symbol_mute(self, user_id: int, symbol: str, until_epoch_s: int) -> bool:
+        """Mute one symbol until ``until_epoch_s`` (0 unmutes); False if not on the list."""
+        if until_epoch_s < 0:
+            raise ValueError("mute end must be >= 0")
+        changed = await self._db.execute(
+            "UPDATE watchlist SET muted_until = ? WHERE user_id = ? AND symbol = ?",
+            (int(until_epoch_s), user_id, symbol),
+        )
+        return changed == 1
+
+    async def users_for_symbol(self, symbol: str) -> list[Subscriber]:
+        """Active users watching ``symbol`` (mutes are NOT filtered: routing decides with 'now')."""
+        rows = await self._db.fetchall(
+            f"SELECT {_USER_COLUMNS_U}, w.muted_until FROM watchlist w "
+            "JOIN users u ON u.id = w.user_id "
+            "WHERE w.symbol = ? AND u.active = 1 ORDER BY u.id",
+            (symbol,),
+        )
+        return [Subscriber(_user(r), r[15]) for r in rows]
+
+    async def all_symbols(self) -> set[str]:
+        """Distinct symbols watched by active users (what the feeds must subscribe to)."""
+        rows = await self._db.fetchall(
+            "SELECT DISTINCT w.symbol FROM watchlist w JOIN users u ON u.id = w.user_id "
+            "WHERE u.active = 1"
+        )
+        return {r[0] for r in rows}
+
+
+# ---------------------------------------------------------------------------- thresholds
+
+
+ThresholdMap = dict[tuple[str, str], float]  # (symbol or '*', key) -> value
+
+
+class ThresholdRepo:
+    """Per-user overrides of detector thresholds; '*' as symbol applies to every symbol."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def set(self, user_id: int, symbol: str, key: str, value: float) -> None:
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"not a threshold key: {key!r}")
+        value = float(value)
+        if not math.isfinite(value):
+            raise ValueError(f"threshold value must be finite, got {value!r}")
+        try:
+            await self._db.execute(
+                "INSERT INTO thresholds (user_id, symbol, key, value) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(user_id, symbol, key) DO UPDATE SET value = excluded.value",
+                (user_id, _check_symbol(symbol, allow_all=True), key, value),
+            )
+        except ConstraintError as e:
+            raise _unknown_user(user_id, e) from e
+
+    async def get_all(self, user_id: int) -> ThresholdMap:
+        rows = await self._db.fetchall(
+            "SELECT symbol, key, value FROM thresholds WHERE user_id = ? ORDER BY symbol, key",
+            (user_id,),
+        )
+        return {(r[0], r[1]): r[2] for r in rows}
+
+    async def reset(self, user_id: int, symbol: str | None = None, key: str | None = None) -> int:
+        """Delete the user's overrides (optionally only one symbol and/or key); returns how many."""
+        sql = "DELETE FROM thresholds WHERE user_id = ?"
+        params: list[object] = [user_id]
+        if symbol is not None:
+            sql += " AND symbol = ?"
+            params.append(symbol)
+        if key is not None:
+            sql += " AND key = ?"
+            params.append(key)
+        return await self._db.execute(sql, params)
+
+    async def all_overrides(self) -> dict[int, ThresholdMap]:
+        """Every user's overrides, for routing caches: {user_id: {(symbol, key): value}}."""
+        result: dict[int, ThresholdMap] = {}
+        for r in await self._db.fetchall(
+            "SELECT user_id, symbol, key, value FROM thresholds ORDER BY user_id"
+        ):
+            result.setdefault(r[0], {})[(r[1], r[2])] = r[3]
+        return result
+
+
+# ---------------------------------------------------------------------------- signals
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSignal:
+    id: str
+    kind: str
+    symbol: str
+    direction: str
+    tier: str
+    confidence: int
+    ts_event: int  # epoch ms
+    recv_ns: int | None
+    signal_ns: int | None
+    payload: bytes  # JSON of the whole signal
+    created_at: int
+
+
+_SIGNAL_COLUMNS = (
+    "id, kind, symbol, direction, tier, confidence, ts_event, recv_ns, signal_ns, payload, "
+    "created_at"
+)
+
+
+def _enum_value(value: object) -> str:
+    return str(value.value if isinstance(value, Enum) else value)
+
+
+class SignalRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def insert(
+        self,
+        id: str,
+        kind: str,
+        symbol: str,
+        direction: str,
+        tier: str,
+        confidence: int,
+        ts_event: int,
+        recv_ns: int | None,
+        signal_ns: int | None,
+        payload: bytes,
+    ) -> bool:
+        """Store a signal; False when that id was already stored (idempotent)."""
+        changed = await self._db.execute(
+            f"INSERT OR IGNORE INTO signals ({_SIGNAL_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                id, _enum_value(kind), symbol, _enum_value(direction), _enum_value(tier),
+                int(confidence), int(ts_event), recv_ns, signal_ns, bytes(payload), _now_s(),
+            ),
+        )
+        return changed == 1
+
+    async def get(self, id: str) -> StoredSignal | None:
+        row = await self._db.fetchone(f"SELECT {_SIGNAL_COLUMNS} FROM signals WHERE id = ?", (id,))
+        return None if row is None else StoredSignal(*row)
+
+    async def recent(self, symbols: Iterable[str], limit: int = 10) -> list[StoredSignal]:
+        """Newest first (by event time) among ``symbols``."""
+        wanted = sorted(set(symbols))
+        if not wanted or limit <= 0:
+            return []
+        marks = ", ".join("?" * len(wanted))
+        rows = await self._db.fetchall(
+            f"SELECT {_SIGNAL_COLUMNS} FROM signals WHERE symbol IN ({marks}) "
+            "ORDER BY ts_event DESC, id LIMIT ?",
+            (*wanted, int(limit)),
+        )
+        return [StoredSignal(*r) for r in rows]
+
+
+# ---------------------------------------------------------------------------- outcomes
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    signal_id: str
+    result: str  # WIN | LOSS | EXPIRED
+    mfe: float | None
+    mae: float | None
+    resolved_ts: int | None  # epoch ms
+    details: bytes | None
+
+
+class OutcomeRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def record(
+        self,
+        signal_id: str,
+        result: str,
+        mfe: float | None,
+        mae: float | None,
+        resolved_ts: int | None,
+        details: bytes | None = None,
+    ) -> None:
+        """Store (or replace) the outcome of a stored signal."""
+        try:
+            await self._db.execute(
+                "INSERT INTO outcomes (signal_id, result, mfe, mae, resolved_ts, details) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(signal_id) DO UPDATE SET "
+                "result = excluded.result, mfe = excluded.mfe, mae = excluded.mae, "
+                "resolved_ts = excluded.resolved_ts, details = excluded.details",
+                (signal_id, result, mfe, mae, resolved_ts,
+                 None if details is None else bytes(details)),
+            )
+        except ConstraintError as e:
+            if "FOREIGN KEY" in str(e):
+                raise ConstraintError(f"signal {signal_id} is not stored") from e
+            raise
+
+    async def get(self, signal_id: str) -> Outcome | None:
+        row = await self._db.fetchone(
+            "SELECT signal_id, result, mfe, mae, resolved_ts, details FROM outcomes "
+            "WHERE signal_id = ?",
+            (signal_id,),
+        )
+        return None if row is None else Outcome(*row)
+
+    async def counts(self, since_ts_event_ms: int = 0) -> dict[str, int]:
+        """{result: n} over signals whose event time is >= ``since_ts_event_ms``."""
+        rows = await self._db.fetchall(
+            "SELECT o.result, COUNT(*) FROM outcomes o JOIN signals s ON s.id = o.signal_id "
+            "WHERE s.ts_event >= ? GROUP BY o.result",
+            (since_ts_event_ms,),
+        )
+        return {r[0]: r[1] for r in rows}
+
+
+# ---------------------------------------------------------------------------- outbox
+
+
+@dataclass(frozen=True, slots=True)
+class NewOutboxMessage:
+    """One rendered alert for one user, as routing hands it to the outbox."""
+
+    user_id: int
+    chat_id: int
+    signal_id: str
+    tier: str
+    priority: int  # lower is sent first
+    text: str
+    silent: bool = False
+    enqueued_ns: int | None = None  # None: now
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    id: int
+    user_id: int
+    chat_id: int
+    signal_id: str
+    tier: str
+    priority: int
+    text: str
+    silent: bool
+    state: str  # pending | sending | sent | failed
+    attempts: int
+    last_error: str | None
+    enqueued_ns: int
+    sent_ns: int | None
+    next_attempt_ns: int
+    message_id: int | None
+
+
+_OUTBOX_COLUMNS = (
+    "id, user_id, chat_id, signal_id, tier, priority, text, silent, state, attempts, "
+    "last_error, enqueued_ns, sent_ns, next_attempt_ns, message_id"
+)
+
+
+def _outbox(row: sqlite3.Row) -> OutboxMessage:
+    r = list(row)
+    r[7] = bool(r[7])
+    return OutboxMessage(*r)
+
+
+def _error_text(error: object) -> str:
+    return str(error)[:MAX_ERROR_LEN]
+
+
+class OutboxRepo:
+    """Durable delivery queue. A row accepted here is sent or explicitly failed, never dropped.
+
+    States: pending -> (claim_next) sending -> mark_sent | mark_retry (-> pending) | mark_failed.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def enqueue_many(self, rows: Iterable[NewOutboxMessage]) -> list[int]:
+        """Insert the rows; a (user, signal) already queued is skipped. Returns the new ids."""
+        now = time.time_ns()
+        params = [
+            (
+                m.user_id, m.chat_id, m.signal_id, _enum_value(m.tier),
+                int(m.priority), m.text, int(bool(m.silent)),
+                now if m.enqueued_ns is None else int(m.enqueued_ns),
+            )
+            for m in rows
+        ]
+        if not params:
+            return []
+        async with self._db.transaction():
+            # AUTOINCREMENT ids only grow and the write lock is ours, so every row above the
+            # current maximum is one we inserted (INSERT OR IGNORE skipped the duplicates).
+            before = int(await self._db.fetchval("SELECT COALESCE(MAX(id), 0) FROM outbox"))
+            try:
+                await self._db.executemany(
+                    "INSERT OR IGNORE INTO outbox (user_id, chat_id, signal_id, tier, priority, "
+                    "text, silent, enqueued_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    params,
+                )
+            except ConstraintError as e:
+                if "FOREIGN KEY" in str(e):
+                    raise ConstraintError(
+                        "outbox rows name a user that is not registered; nothing was queued"
+                    ) from e
+                raise
+            rows_new = await self._db.fetchall(
+                "SELECT id FROM outbox WHERE id > ? ORDER BY id", (before,)
+            )
+        return [r[0] for r in rows_new]
+
+    async def claim_next(self, limit: int, *, now_ns: int | None = None) -> list[OutboxMessage]:
+        """Take up to ``limit`` due pending rows, by priority then FIFO, marking them 'sending'."""
+        if limit <= 0:
+            return []
+        now = time.time_ns() if now_ns is None else now_ns
+        # one statement: selecting and marking cannot be split by another claimer
+        rows = await self._db.fetchall(
+            "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id IN ("
+            "  SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_ns <= ?"
+            "  ORDER BY priority, id LIMIT ?"
+            f") RETURNING {_OUTBOX_COLUMNS}",
+            (now, int(limit)),
+        )
+        # RETURNING order is unspecified
+        return sorted((_outbox(r) for r in rows), key=lambda m: (m.priority, m.id))
+
+    async def get(self, id: int) -> OutboxMessage | None:
+        row = await self._db.fetchone(f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE id = ?", (id,))
+        return None if row is None else _outbox(row)
+
+    async def mark_sent(self, id: int, sent_ns: int, message_id: int | None) -> bool:
+        """False when the row is not 'sending' (already finished or never claimed)."""
+        changed = await self._db.execute(
+            "UPDATE outbox SET state = 'sent', sent_ns = ?, message_id = ?, last_error = NULL "
+            "WHERE id = ? AND state = 'sending'",
+            (sent_ns, message_id, id),
+        )
+        return changed == 1
+
+    async def mark_retry(self, id: int, error: object, next_attempt_ns: int) -> bool:
+        """Back to 'pending', not before ``next_attempt_ns``."""
+        changed = await self._db.execute(
+            "UPDATE outbox SET state = 'pending', last_error = ?, next_attempt_ns = ? "
+            "WHERE id = ? AND state = 'sending'",
+            (_error_text(error), int(next_attempt_ns), id),
+        )
+        return changed == 1
+
+    async def mark_failed(self, id: int, error: object) -> bool:
+        """Give up on a row explicitly (pending or sending)."""
+        changed = await self._db.execute(
+            "UPDATE outbox SET state = 'failed', last_error = ? "
+            "WHERE id = ? AND state IN ('pending', 'sending')",
+            (_error_text(error), id),
+        )
+        return changed == 1
+
+    async def requeue_inflight(self) -> int:
+        """At startup: rows a crash left 'sending' go back to 'pending'. Returns how many.
+
+        The message may have reached Telegram before the crash; at-least-once is the choice
+        here because a lost alert is worse than a rare duplicate.
+        """
+        return await self._db.execute(
+            "UPDATE outbox SET state = 'pending', next_attempt_ns = 0 WHERE state = 'sending'"
+        )
+
+    async def counts_by_state(self) -> dict[str, int]:
+        counts = dict.fromkeys(OUTBOX_STATES, 0)
+        for r in await self._db.fetchall("SELECT state, COUNT(*) FROM outbox GROUP BY state"):
+            counts[r[0]] = r[1]
+        return counts
+
+    async def latencies_since(self, since_ns: int) -> list[tuple[int, int]]:
+        """(enqueued_ns, sent_ns) of rows sent at or after ``since_ns``, oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT enqueued_ns, sent_ns FROM outbox WHERE state = 'sent' AND sent_ns >= ? "
+            "ORDER BY sent_ns",
+            (since_ns,),
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    async def purge_finished(self, before_ns: int) -> int:
+        """Delete sent/failed rows enqueued before ``before_ns`` (keeps the table small)."""
+        return await self._db.execute(
+            "DELETE FROM outbox WHERE state IN ('sent', 'failed') AND enqueued_ns < ?",
+            (before_ns,),
+        )
