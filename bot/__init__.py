@@ -1,0 +1,1 @@
+"""TELEGLAS Telegram bot (aiogram 3): handlers, keyboards, middlewares, rendering, delivery."""

@@ -1,0 +1,174 @@
+"""The ``teleglas`` command line: run, demo, replay (record arrives with the live feeds).
+
+Settings errors end the process with exit code 2 and one line naming the variable.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from config.settings import ConfigError, configure_logging, load_settings
+from engine.core import Engine, run_feeds
+from engine.feeds.replay import ReplayFeed
+from engine.scoring import match_episodes, outside_episodes
+from engine.signals import Signal, SignalEngine
+from engine.simulator import MarketSimulator, SimulatorFeed
+
+log = logging.getLogger(__name__)
+
+
+class TerminalSink:
+    """Prints each alert as a subscriber would read it (same renderer as the bot, minus HTML)."""
+
+    def __init__(self, lang: str = "en", out=None, show: bool = True) -> None:
+        from bot.render import html_to_text, render_signal
+
+        self._render = render_signal
+        self._plain = html_to_text
+        self.lang = lang
+        self.out = out or sys.stdout
+        self.show = show
+        self.signals: list[Signal] = []
+
+    def emit(self, signal: Signal) -> None:
+        self.signals.append(signal)
+        if self.show:
+            text = self._plain(self._render(signal, self.lang))
+            print("─" * 48, file=self.out)
+            print(text, file=self.out, flush=True)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="teleglas", description="Real-time crypto-futures market intelligence")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="bot + engine, the long-running service")
+    d = sub.add_parser("demo", help="no token, no network: the engine on the simulator (or a recording)")
+    d.add_argument("--replay", metavar="FILE", help="replay a recording instead of the simulator")
+    d.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
+    d.add_argument("--minutes", type=float, default=60.0, help="simulated minutes (default 60)")
+    d.add_argument("--speed", type=float, default=0.0, help="0 = as fast as possible (default), 1 = real time")
+    d.add_argument("--lang", default="en", choices=["en", "id"], help="alert language")
+    d.add_argument("--quiet", action="store_true", help="print only the summary")
+    r = sub.add_parser("replay", help="run the engine over a recording and print the signals")
+    r.add_argument("file")
+    r.add_argument("--speed", type=float, default=0.0, help="0 = as fast as possible (default), 1 = real time")
+    r.add_argument("--lang", default="en", choices=["en", "id"])
+    return p
+
+
+def _summary(engine: Engine, sink: TerminalSink, elapsed: float, sim: MarketSimulator | None,
+             feed_stats=None) -> None:
+    st = engine.stats
+    rate = st.events / elapsed if elapsed > 0 else 0.0
+    print("═" * 48)
+    print(f"events processed: {st.events:,} (trades {st.trades:,}, liquidations {st.liquidations:,}, "
+          f"funding {st.fundings:,}, mark/OI {st.marks:,}, rejected {st.rejected:,})")
+    print(f"wall time: {elapsed:.2f} s · {rate:,.0f} events/s")
+    if feed_stats is not None:
+        print(f"frames: {feed_stats.frames:,} · parse errors: {feed_stats.parse_errors:,} · "
+              f"ignored (book/depth/acks): {feed_stats.ignored:,}")
+    kinds = Counter(s.kind.value for s in sink.signals)
+    tiers = Counter(s.tier.value for s in sink.signals)
+    print(f"signals: {len(sink.signals)} · suppressed by cooldown: {engine.signals.suppressed}")
+    for kind, n in sorted(kinds.items()):
+        print(f"  {kind:<20} {n}")
+    if tiers:
+        print("  by tier: " + ", ".join(f"{t} {n}" for t, n in sorted(tiers.items())))
+    if sim is not None:
+        results = match_episodes(sim.episodes, sink.signals)
+        caught = sum(r.caught for r in results)
+        print(f"scripted episodes caught: {caught}/{len(results)} "
+              "(right kind and direction, by 5 s after the episode ends)")
+        for r in results:
+            ep = r.episode
+            start = (ep.start_ts - sim.start_ts) / 1000
+            if r.caught:
+                verdict = f"caught after {r.delay_ms / 1000:.1f} s ({r.caught_by.tier.value}, score {r.caught_by.confidence})"
+            elif r.related:
+                verdict = "MISSED — saw only " + ", ".join(sorted({f"{s.kind.value} {s.direction.value}" for s in r.related}))
+            else:
+                verdict = "MISSED"
+            print(f"  t+{start:6.0f}s {ep.kind:<16} {ep.direction:<7} {ep.symbol:<5} {verdict}")
+        quiet = outside_episodes(sim.episodes, sink.signals)
+        hours = sim.duration_s / 3600
+        print(f"signals in quiet stretches: {len(quiet)} over {hours:g} simulated hour(s), "
+              f"{len(sim.symbols)} symbols")
+
+
+async def _demo(args: argparse.Namespace) -> int:
+    sink = TerminalSink(args.lang, show=not args.quiet)
+    engine = Engine(SignalEngine(sink))
+    sim = None
+    if args.replay:
+        if not Path(args.replay).is_file():
+            print(f"teleglas demo: --replay {args.replay}: no such file", file=sys.stderr)
+            return 2
+        feed = ReplayFeed(args.replay, speed=args.speed)
+        print(f"TELEGLAS demo — replaying {args.replay}")
+    else:
+        if args.minutes <= 0:
+            print("teleglas demo: --minutes must be positive", file=sys.stderr)
+            return 2
+        sim = MarketSimulator(seed=args.seed, duration_s=args.minutes * 60)
+        feed = SimulatorFeed(sim, speed=args.speed)
+        print(f"TELEGLAS demo — simulated market, seed {args.seed}, {args.minutes:g} min, "
+              f"{', '.join(s.symbol for s in sim.symbols)} on {', '.join(sim.venues)}")
+    t0 = time.perf_counter()
+    await run_feeds(engine, [feed])
+    elapsed = time.perf_counter() - t0
+    _summary(engine, sink, elapsed, sim, getattr(feed, "stats", None))
+    return 0
+
+
+async def _replay(args: argparse.Namespace) -> int:
+    if not Path(args.file).is_file():
+        print(f"teleglas replay: {args.file}: no such file", file=sys.stderr)
+        return 2
+    sink = TerminalSink(args.lang)
+    engine = Engine(SignalEngine(sink))
+    feed = ReplayFeed(args.file, speed=args.speed)
+    t0 = time.perf_counter()
+    await run_feeds(engine, [feed])
+    _summary(engine, sink, time.perf_counter() - t0, None, feed.stats)
+    return 0
+
+
+async def _run() -> int:
+    settings = load_settings(need_token=True)
+    configure_logging(settings.LOG_LEVEL)
+    from storage import Database
+
+    db = await Database.open(settings.DATABASE_PATH)
+    try:
+        log.info("database ready at %s", settings.DATABASE_PATH)
+        # Visibly unfinished: the live feeds (issue #3) and the Telegram bot (issue #5) are not
+        # wired yet, so `run` checks its settings and database and stops instead of pretending.
+        print("teleglas run: settings and database are ready, but the Telegram bot and the live "
+              "feeds are not built yet (issues #3 and #5)", file=sys.stderr)
+        return 3
+    finally:
+        await db.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return asyncio.run(_run())
+        settings = load_settings(need_database=False)
+        configure_logging(settings.LOG_LEVEL if args.command != "demo" else "WARNING")
+        if args.command == "demo":
+            return asyncio.run(_demo(args))
+        if args.command == "replay":
+            return asyncio.run(_replay(args))
+    except ConfigError as exc:
+        print(f"teleglas: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 2
