@@ -132,7 +132,7 @@ class SymbolState:
     """
 
     __slots__ = ("symbol", "last_price", "last_ts", "liquidations", "funding", "marks", "trades",
-                 "flow", "rejects_in_row", "det_cascade_armed", "det_hunt", "det_flow",
+                 "flow", "rejects_in_row", "det_cascade_armed", "det_hunt", "det_story_ts", "det_flow",
                  "det_whale", "det_divergence", "det_funding")
 
     def __init__(self, symbol: str, *, cascade_window_ms: int = 30_000,
@@ -148,6 +148,7 @@ class SymbolState:
         self.marks: dict[str, MarkOI] = {}  # latest per venue
         self.det_cascade_armed = True
         self.det_hunt = None
+        self.det_story_ts = 0  # event time the latest cascade / stop-hunt story was last active
         self.det_flow = None
         self.det_whale = None
         self.det_divergence = None

@@ -2,7 +2,11 @@
 
 - ACCUMULATION / DISTRIBUTION: over the 5-minute window the taker buy (sell) share is at least
   ``dominance`` AND the large orders lean the same way (at least ``large_min`` of them and
-  ``large_ratio`` times the other side's count). Direction LONG for accumulation, SHORT for
+  ``large_ratio`` times the other side's count) AND the last minute still leans that way
+  (``NOW_SHARE``), so an old burst still inside the window does not read as fresh news. While
+  the window holds a cascade's worth of liquidations (``FORCED_SHARE``), or overlaps a cascade /
+  stop-hunt story (until ``STORY_MS`` after it ended), the flow is forced selling/buying and its
+  absorption — already told as that story — and is not read as accumulation. Direction LONG for accumulation, SHORT for
   distribution. Re-arms once the share falls back 5 points below the threshold.
 - VOLUME_SPIKE: the last minute's taker volume is at least ``volume_spike_x`` times the trailing
   per-minute average of the window before it (up to an hour; needs ``SPIKE_WARMUP_S`` of history).
@@ -10,13 +14,17 @@
 """
 from __future__ import annotations
 
-from ..flow import BUY, LBUY, LSELL, N, SELL
+from ..flow import BUY, LBUY, LIQL, LIQS, LSELL, N, SELL
 from ..signals import Direction, Finding, Kind
 from ..state import SymbolState
 from ..thresholds import Thresholds
 
 FLOW_WINDOW = 1  # index of the 5-minute window in FLOW_WINDOWS
 FLOW_MIN_TRADES = 50  # a 5-minute window thinner than this says nothing
+FLOW_MIN_HISTORY_S = 150  # and so does one that has seen less than half of its 5 minutes
+NOW_SHARE = 0.55  # the last minute must still lean the same way (the flow is current, not stale)
+FORCED_SHARE = 0.5  # a window holding >= this share of a cascade's threshold in liquidations
+STORY_MS = 300_000  # ...or overlapping a cascade / stop-hunt story is forced flow
 SPIKE_WARMUP_S = 900
 SPIKE_SIDE_SHARE = 0.60
 REARM_GAP = 0.05
@@ -43,11 +51,18 @@ class OrderFlowDetector:
         w5 = flow.window(FLOW_WINDOW)
         buy, sell = w5[BUY], w5[SELL]
         total = buy + sell
-        if w5[N] >= FLOW_MIN_TRADES and total > 0:
+        forced = (w5[LIQL] + w5[LIQS] >= FORCED_SHARE * th.cascade_usd
+                  or (st.det_story_ts and ts - st.det_story_ts < STORY_MS))
+        if (w5[N] >= FLOW_MIN_TRADES and total > 0 and not forced
+                and flow.history_s() >= FLOW_MIN_HISTORY_S):
             share = buy / total
             lb, ls = w5[LBUY], w5[LSELL]
+            w1 = flow.window(0)
+            now_total = w1[BUY] + w1[SELL]
+            now_buy = w1[BUY] / now_total if now_total > 0 else 0.5
             if share >= th.dominance:
-                if mem.acc_armed and lb >= th.large_min and lb >= th.large_ratio * max(ls, 1.0):
+                if (mem.acc_armed and now_buy >= NOW_SHARE and lb >= th.large_min
+                        and lb >= th.large_ratio * max(ls, 1.0)):
                     mem.acc_armed = False
                     out.append(self._flow_finding(st, Kind.ACCUMULATION, Direction.LONG, share,
                                                   w5, ts, recv_ns, th))
@@ -55,7 +70,8 @@ class OrderFlowDetector:
                 mem.acc_armed = True
             sell_share = 1.0 - share
             if sell_share >= th.dominance:
-                if mem.dist_armed and ls >= th.large_min and ls >= th.large_ratio * max(lb, 1.0):
+                if (mem.dist_armed and 1.0 - now_buy >= NOW_SHARE and ls >= th.large_min
+                        and ls >= th.large_ratio * max(lb, 1.0)):
                     mem.dist_armed = False
                     out.append(self._flow_finding(st, Kind.DISTRIBUTION, Direction.SHORT, sell_share,
                                                   w5, ts, recv_ns, th))

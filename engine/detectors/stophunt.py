@@ -63,6 +63,7 @@ class StopHuntDetector:
     def open(self, st: SymbolState, cascade: Finding, th: Thresholds) -> None:
         """A cascade fired: watch for absorption (replaces any older story on this symbol)."""
         st.det_hunt = HuntWatch(cascade, th.whale_usd)
+        st.det_story_ts = max(st.det_story_ts, cascade.ts)
 
     def on_liquidation(self, st: SymbolState, ev: Liquidation) -> None:
         w: HuntWatch | None = st.det_hunt
@@ -87,6 +88,7 @@ class StopHuntDetector:
         w = st.det_hunt
         if w is not None and now_ts - w.last_liq_ts > FOLLOW_MS:
             st.det_hunt = None
+            st.det_story_ts = max(st.det_story_ts, now_ts)
 
     def on_trade(self, st: SymbolState, ev: Trade, th: Thresholds) -> Finding | None:
         w: HuntWatch = st.det_hunt
@@ -94,6 +96,7 @@ class StopHuntDetector:
         ts = ev.ts
         if ts - w.last_liq_ts > FOLLOW_MS:
             st.det_hunt = None
+            st.det_story_ts = max(st.det_story_ts, ts)
             return None
         if w.long_sweep:
             if price < w.extreme:  # a new low: the sweep is not over
@@ -130,6 +133,7 @@ class StopHuntDetector:
         if reclaim < th.reclaim:
             return None
         st.det_hunt = None
+        st.det_story_ts = max(st.det_story_ts, ts)
         return self._finding(st, w, ev, th, share, reclaim)
 
     def _finding(self, st: SymbolState, w: HuntWatch, ev: Trade, th: Thresholds, share: float,

@@ -19,8 +19,8 @@ from ..state import SymbolState
 from ..thresholds import Thresholds
 
 WHALE_WINDOW_MS = 60_000
-WHALE_MIN_COUNT = 6
-WHALE_BASELINE_X = 3.0
+WHALE_MIN_COUNT = 8
+WHALE_BASELINE_X = 4.0
 WHALE_WARMUP_S = 300
 
 
