@@ -9,8 +9,9 @@ Story (a sweep of LONGS; a sweep of shorts is the mirror):
 3. the hunt is confirmed when price has made no new low for ``HOLD_MS``, at least
    ``absorb_min_large`` large buys absorbed the sweep, buyers are at least ``ABSORB_SHARE`` of the
    taker volume since the low, and price reclaimed ``reclaim`` of the zone. The finding carries a
-   LONG setup: entry from the reclaim line up to the current price (above the swept low), stop
-   below the zone with a buffer, targets at the top of the zone and half a zone beyond.
+   LONG setup: entry in a band around the reclaim line (above the swept low; up to the current
+   price if that is higher), stop below the zone with a buffer, targets at the top of the zone
+   and half a zone beyond.
 4. no confirmation within ``FOLLOW_MS`` of the last flushing liquidation closes the watch: the
    user saw only the cascade alert.
 """
@@ -27,6 +28,7 @@ FOLLOW_MS = 90_000  # the follow-up window after the last flushing liquidation
 ABSORB_SHARE = 0.55  # opposite-side share of taker USD since the extreme
 ENTRY_TTL_MS = 15 * 60_000  # the setup's validity
 MIN_RANGE = 0.0005  # zones narrower than 5 bps of price are widened to this for the levels
+ENTRY_BAND = 0.10  # entry band half-width, as a share of the zone
 STOP_BUFFER = 0.15  # stop beyond the zone by this share of the zone (at least MIN_RANGE of price)
 
 
@@ -142,16 +144,21 @@ class StopHuntDetector:
         low, high = w.zone_low, w.zone_high
         rng = max(high - low, price * MIN_RANGE)
         buffer = max(rng * STOP_BUFFER, price * MIN_RANGE)
+        # entry: a band around the reclaim line (ENTRY_BAND of the zone either side), stretched to
+        # the current price when it is already higher (lower for a short setup)
+        span = high - low
         if w.long_sweep:
-            reclaim_line = low + th.reclaim * (high - low)
-            entry_low, entry_high = min(reclaim_line, price), max(reclaim_line, price)
+            line = low + th.reclaim * span
+            entry_low = max(low + 0.05 * span, line - ENTRY_BAND * rng)
+            entry_high = max(price, line + ENTRY_BAND * rng)
             stop = low - buffer
-            targets = (max(high, entry_high + rng * 0.25), max(high, entry_high) + 0.5 * rng)
+            targets = (max(high, entry_high + 0.25 * rng), max(high, entry_high) + 0.5 * rng)
         else:
-            reclaim_line = high - th.reclaim * (high - low)
-            entry_low, entry_high = min(reclaim_line, price), max(reclaim_line, price)
+            line = high - th.reclaim * span
+            entry_high = min(high - 0.05 * span, line + ENTRY_BAND * rng)
+            entry_low = min(price, line - ENTRY_BAND * rng)
             stop = high + buffer
-            targets = (min(low, entry_low - rng * 0.25), min(low, entry_low) - 0.5 * rng)
+            targets = (min(low, entry_low - 0.25 * rng), min(low, entry_low) - 0.5 * rng)
         total = w.liq_long + w.liq_short
         flushed = w.liq_long if w.long_sweep else w.liq_short
         dominance = flushed / total if total > 0 else 0.0
