@@ -347,3 +347,29 @@ def test_detectors_use_event_time_not_arrival_order_for_batches():
     for ev in events:
         e2.process(ev)
     assert [s.to_dict() for s in s1.signals] == [s.to_dict() for s in s2.signals]
+
+
+# ----------------------------------------------------------------------------- thresholds
+def test_threshold_classes_and_floor():
+    from engine.thresholds import MAJOR, MID, SMALL, ThresholdBook, defaults_for, symbol_class
+
+    assert [symbol_class(s) for s in ("BTC", "SOL", "PEPE")] == ["major", "mid", "small"]
+    assert (defaults_for("ETH"), defaults_for("DOGE"), defaults_for("WIF")) == (MAJOR, MID, SMALL)
+    assert MAJOR.cascade_usd > MID.cascade_usd > SMALL.cascade_usd
+    assert MAJOR.whale_usd > MID.whale_usd > SMALL.whale_usd
+    book = ThresholdBook()
+    assert book.lower_floor("BTC", cascade_usd=500_000).cascade_usd == 500_000
+    assert book.lower_floor("BTC", cascade_usd=3_000_000).cascade_usd == 500_000  # never raised
+    assert book.for_symbol("ETH") == MAJOR  # other symbols untouched
+    with pytest.raises(ValueError):
+        book.lower_floor("BTC", dominance=-1)
+
+
+def test_lower_floor_makes_smaller_cascades_visible():
+    e, sink = make()
+    e.set_floor("SOL", cascade_usd=200_000)
+    e.process(trade(T0, 100.0, 1_000, Side.BUY))
+    for i in range(5):
+        e.process(liq(T0 + i * 1000, 100.0, 50_000, PositionSide.SHORT))
+    assert kinds(sink) == [("LIQUIDATION_CASCADE", "SHORT")]
+    assert sink.signals[0].magnitudes["liq_usd"] == pytest.approx(250_000)
