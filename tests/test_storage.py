@@ -86,6 +86,13 @@ async def test_empty_file_opens_as_fresh_database(tmp_path: Path):
         assert await database.fetchval("PRAGMA user_version") == LATEST_VERSION
 
 
+async def test_in_memory_database_works(tmp_path: Path):
+    async with await Database.open(":memory:") as database:
+        await add_user(database, 1)
+        assert await UserRepo(database).count() == 1
+        assert await database.fetchval("PRAGMA user_version") == LATEST_VERSION
+
+
 async def test_reopen_keeps_everything(tmp_path: Path):
     path = tmp_path / "teleglas.db"
     async with await Database.open(path) as database:
