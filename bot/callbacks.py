@@ -1,0 +1,31 @@
+"""CallbackData factories shared by every keyboard (short, versioned prefixes; <= 64 bytes).
+
+Callback data never carries a user id: a button always acts on the user who pressed it, so a
+forged or forwarded callback cannot change somebody else's data.
+"""
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class FlowCB(CallbackData, prefix="f1"):
+    """Show / refresh the order-flow snapshot of ``symbol`` over ``window`` (1m, 5m, 15m, 1h)."""
+
+    symbol: str
+    window: str = "5m"
+
+
+class MuteCB(CallbackData, prefix="m1"):
+    """Mute ``symbol`` ('*' = everything) for ``minutes`` (0 = unmute)."""
+
+    symbol: str
+    minutes: int
+
+
+class ThrCB(CallbackData, prefix="t1"):
+    """Thresholds view/edit: ``op`` is open | inc | dec | preset | reset; ``symbol`` '*' = global."""
+
+    symbol: str
+    op: str
+    key: str = ""
+    value: str = ""

@@ -1,0 +1,322 @@
+"""A local Telegram Bot API test double (aiohttp on 127.0.0.1).
+
+Speaks the real wire format: every call is ``POST {base}/bot{token}/{method}`` with form fields
+(nested objects JSON-encoded), answered ``{"ok": true, "result": ...}`` or
+``{"ok": false, "error_code": N, "description": ..., "parameters": {...}}``. aiogram reaches it
+through ``AiohttpSession(api=TelegramAPIServer.from_base(url))``.
+
+It records every call, serves queued updates to ``getUpdates`` (long poll, capped), can inject
+failures (429 with retry_after, 403, 400, 5xx), can enforce a global and per-chat rate limit
+(answering 429 like Telegram would), and stops by itself after ``max_seconds`` or ``max_requests``.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from aiohttp import web
+
+BOT_ID = 123456
+TOKEN = "123456:TEST-token-for-the-local-double"
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float  # time.monotonic()
+
+
+@dataclass
+class Failure:
+    method: str
+    error_code: int
+    description: str
+    retry_after: int | None = None
+    chat_id: int | None = None  # only for this chat (None = any)
+    times: int = 1  # how many calls it applies to (-1 = forever)
+
+
+@dataclass
+class RateLimit:
+    global_per_s: float | None = None  # e.g. 30
+    per_chat_per_s: float | None = None  # e.g. 1 (bursts of `burst` tolerated)
+    burst: int = 3
+    _global: deque = field(default_factory=deque)
+    _chat: dict = field(default_factory=lambda: defaultdict(deque))
+
+
+class _Reply(Exception):
+    def __init__(self, response: web.Response) -> None:
+        self.response = response
+
+
+SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "copyMessage", "forwardMessage"})
+
+
+class BotAPIDouble:
+    def __init__(self, *, max_seconds: float = 60.0, max_requests: int = 200_000,
+                 poll_cap_s: float = 0.5) -> None:
+        self.calls: list[Call] = []
+        self.failures: list[Failure] = []
+        self.rate = RateLimit()
+        self.rate_limited = 0  # 429s the double answered because of the rate limit
+        self.max_seconds = max_seconds
+        self.max_requests = max_requests
+        self.poll_cap_s = poll_cap_s
+        self.hook: Callable[[str, dict], dict | None] | None = None
+        self._updates: list[dict] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1000)
+        self._new_update = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self._stopper: asyncio.Task | None = None
+        self.base = ""
+        self.messages: dict[tuple[int, int], dict] = {}  # (chat_id, message_id) -> message
+
+    # ---- lifecycle --------------------------------------------------------------------------
+    async def start(self) -> str:
+        app = web.Application(client_max_size=8 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base = f"http://127.0.0.1:{port}"
+        self._started = time.monotonic()
+        self._stopper = asyncio.create_task(self._stop_later())
+        return self.base
+
+    async def _stop_later(self) -> None:
+        await asyncio.sleep(self.max_seconds)
+        await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            self._new_update.set()
+            await runner.cleanup()
+
+    async def stop(self) -> None:
+        if self._stopper is not None:
+            self._stopper.cancel()
+            try:
+                await self._stopper
+            except asyncio.CancelledError:
+                pass
+            self._stopper = None
+        await self._shutdown()
+
+    async def __aenter__(self) -> BotAPIDouble:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # ---- scripting ----------------------------------------------------------------------------
+    def fail(self, method: str, error_code: int, description: str, *, retry_after: int | None = None,
+             chat_id: int | None = None, times: int = 1) -> None:
+        self.failures.append(Failure(method, error_code, description, retry_after, chat_id, times))
+
+    def push_update(self, update: dict) -> int:
+        update = dict(update)
+        update["update_id"] = next(self._update_ids)
+        self._updates.append(update)
+        self._new_update.set()
+        return update["update_id"]
+
+    def user(self, user_id: int, language_code: str | None = "en", first_name: str = "Trader") -> dict:
+        u = {"id": user_id, "is_bot": False, "first_name": first_name}
+        if language_code:
+            u["language_code"] = language_code
+        return u
+
+    def send_text(self, user_id: int, text: str, *, language_code: str | None = "en") -> int:
+        """Queue a private-chat text message from ``user_id``; commands get a bot_command entity."""
+        msg = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": user_id, "type": "private", "first_name": "Trader"},
+            "from": self.user(user_id, language_code),
+            "text": text,
+        }
+        if text.startswith("/"):
+            length = len(text.split()[0]) if text.split() else 1
+            msg["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        return self.push_update({"message": msg})
+
+    def press(self, user_id: int, data: str, *, message: dict | None = None,
+              language_code: str | None = "en") -> int:
+        """Queue a callback_query (button press) from ``user_id`` on ``message`` (default: the
+        last message the bot sent to that chat)."""
+        if message is None:
+            message = self.last_message(user_id)
+        cq = {
+            "id": str(next(self._update_ids) + 10_000_000),
+            "from": self.user(user_id, language_code),
+            "chat_instance": str(user_id),
+            "data": data,
+        }
+        if message is not None:
+            cq["message"] = message
+        return self.push_update({"callback_query": cq})
+
+    # ---- inspection ---------------------------------------------------------------------------
+    def calls_of(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def sent_to(self, chat_id: int) -> list[Call]:
+        return [c for c in self.calls if c.method in SEND_METHODS and int(c.params.get("chat_id", 0)) == chat_id]
+
+    def texts_to(self, chat_id: int) -> list[str]:
+        return [c.params.get("text", "") for c in self.sent_to(chat_id)]
+
+    def last_message(self, chat_id: int) -> dict | None:
+        found = [m for (c, _), m in self.messages.items() if c == chat_id]
+        return found[-1] if found else None
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return True
+            await asyncio.sleep(0.01)
+        return predicate()
+
+    # ---- the wire -----------------------------------------------------------------------------
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        params: dict[str, Any] = dict(request.query)
+        if request.method == "POST":
+            if request.content_type == "application/json":
+                params.update(await request.json())
+            else:
+                form = await request.post()
+                for key, value in form.items():
+                    if isinstance(value, str):
+                        try:
+                            decoded = json.loads(value)
+                            params[key] = decoded if isinstance(decoded, (dict, list)) else value
+                        except ValueError:
+                            params[key] = value
+        return params
+
+    def _error(self, code: int, description: str, retry_after: int | None = None) -> web.Response:
+        body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+        if retry_after is not None:
+            body["parameters"] = {"retry_after": retry_after}
+        # Telegram answers with the HTTP status equal to error_code; aiogram picks its exception by it
+        return web.json_response(body, status=code)
+
+    def _check_rate(self, chat_id: int) -> int | None:
+        now = time.monotonic()
+        r = self.rate
+        if r.global_per_s:
+            q = r._global
+            while q and now - q[0] >= 1.0:
+                q.popleft()
+            if len(q) >= r.global_per_s:
+                return 1
+        if r.per_chat_per_s:
+            q = r._chat[chat_id]
+            window = r.burst / r.per_chat_per_s
+            while q and now - q[0] >= window:
+                q.popleft()
+            if len(q) >= r.burst:
+                return 1
+        if r.global_per_s:
+            r._global.append(now)
+        if r.per_chat_per_s:
+            r._chat[chat_id].append(now)
+        return None
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if request.match_info["token"] != TOKEN:
+            return self._error(401, "Unauthorized")
+        params = await self._params(request)
+        self.calls.append(Call(method, params, time.monotonic()))
+        if len(self.calls) > self.max_requests:
+            return self._error(500, "test double request budget exhausted")
+        if self.hook is not None:
+            custom = self.hook(method, params)
+            if custom is not None:
+                return web.json_response(custom)
+        chat_id = int(params.get("chat_id", 0) or 0)
+        for f in self.failures:
+            if f.method == method and f.times != 0 and (f.chat_id is None or f.chat_id == chat_id):
+                if f.times > 0:
+                    f.times -= 1
+                return self._error(f.error_code, f.description, f.retry_after)
+        if method in SEND_METHODS:
+            retry = self._check_rate(chat_id)
+            if retry is not None:
+                self.rate_limited += 1
+                return self._error(429, f"Too Many Requests: retry after {retry}", retry)
+        handler = getattr(self, f"_m_{method}", None)
+        if handler is None:
+            return web.json_response({"ok": True, "result": True})
+        try:
+            result = handler(params) if not asyncio.iscoroutinefunction(handler) else await handler(params)
+        except _Reply as reply:
+            return reply.response
+        return web.json_response({"ok": True, "result": result})
+
+    def _m_getMe(self, params: dict) -> dict:
+        return {"id": BOT_ID, "is_bot": True, "first_name": "TELEGLAS test", "username": "teleglas_test_bot",
+                "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": False}
+
+    async def _m_getUpdates(self, params: dict) -> list[dict]:
+        offset = int(params.get("offset", 0) or 0)
+        timeout = min(float(params.get("timeout", 0) or 0), self.poll_cap_s)
+        if offset:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        if not self._updates and timeout > 0:
+            self._new_update.clear()
+            try:
+                await asyncio.wait_for(self._new_update.wait(), timeout)
+            except asyncio.TimeoutError:
+                pass
+        return list(self._updates[:100])
+
+    def _message(self, params: dict, message_id: int | None = None) -> dict:
+        chat_id = int(params["chat_id"])
+        msg = {
+            "message_id": message_id or next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
+            "from": self._m_getMe({}),
+            "text": params.get("text", ""),
+        }
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict) and "inline_keyboard" in markup:
+            msg["reply_markup"] = markup
+        self.messages[(chat_id, msg["message_id"])] = msg
+        return msg
+
+    def _m_sendMessage(self, params: dict) -> dict:
+        if len(params.get("text", "")) > 4096:
+            raise _Reply(self._error(400, "Bad Request: message is too long"))
+        return self._message(params)
+
+    def _m_editMessageText(self, params: dict) -> dict:
+        return self._message(params, int(params["message_id"]))
+
+    def _m_editMessageReplyMarkup(self, params: dict) -> dict:
+        chat_id, mid = int(params["chat_id"]), int(params["message_id"])
+        msg = dict(self.messages.get((chat_id, mid)) or self._message({"chat_id": chat_id}, mid))
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict):
+            msg["reply_markup"] = markup
+        self.messages[(chat_id, mid)] = msg
+        return msg
+
+    def _m_getMyCommands(self, params: dict) -> list:
+        sets = [c for c in self.calls if c.method == "setMyCommands"]
+        return sets[-1].params.get("commands", []) if sets else []
