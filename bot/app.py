@@ -116,8 +116,10 @@ def _bot_session(settings: Settings) -> AiohttpSession:
     return AiohttpSession(api=TelegramAPIServer.from_base(settings.TELEGRAM_API_BASE))
 
 
-async def run_app(settings: Settings, *, polling_timeout: int = 30) -> int:
-    """The long-running service (``teleglas run``). Returns an exit code."""
+async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signals: bool = True,
+                  stop: asyncio.Event | None = None) -> int:
+    """The long-running service (``teleglas run``) until SIGINT/SIGTERM (or ``stop`` is set).
+    Returns an exit code."""
     from engine.core import Engine, run_feeds
     from engine.signals import SignalEngine
 
@@ -148,9 +150,15 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30) -> int:
                         lambda s: engine_has_data(engine, s), tr), name="confirmations"))
         if delivery is not None:
             await delivery.start()
+        if stop is not None:
+            async def stop_when_asked() -> None:
+                await stop.wait()
+                await dp.stop_polling()
+
+            tasks.append(asyncio.create_task(stop_when_asked(), name="stopper"))
         log.info("TELEGLAS running: %d feeds, %d symbols watched, access=%s", len(feeds),
                  len(registry.symbols) if registry is not None else 0, settings.ACCESS)
-        await dp.start_polling(bot, polling_timeout=polling_timeout, handle_signals=True,
+        await dp.start_polling(bot, polling_timeout=polling_timeout, handle_signals=handle_signals,
                                close_bot_session=False, tasks_concurrency_limit=64)
         return 0
     finally:
