@@ -37,6 +37,8 @@ def parse_instrument(text: str) -> Instrument:
     raw = text.strip().upper()
     if not raw or len(raw) > MAX_SYMBOL_LEN:
         raise SymbolError(f"not a symbol: {text[:MAX_SYMBOL_LEN]!r}")
+    if raw[0] in "-/_:. " or raw[-1] in "-/_:. ":
+        raise SymbolError(f"not a symbol: {text!r}")
     parts = [p for p in _SEPARATORS.split(raw) if p]
     if not parts:
         raise SymbolError(f"not a symbol: {text!r}")
