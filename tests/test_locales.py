@@ -63,3 +63,13 @@ def test_a_placeholder_mismatch_is_detected(tmp_path):
         (tmp_path / lang / "x.ftl").write_text(text, encoding="utf-8")
     tr = Translator(tmp_path)
     assert tr.placeholders("en", "hello") != tr.placeholders("id", "hello")
+
+
+def test_keys_built_from_names_exist(tr):
+    from bot.handlers.start import ADMIN_COMMANDS, USER_COMMANDS
+    from bot.keyboards.menus import MENU_ACTIONS
+
+    wanted = {f"help-{c}" for c in USER_COMMANDS + ADMIN_COMMANDS} | {f"cmd-{c}" for c in USER_COMMANDS}
+    wanted |= {f"menu-{a}" for a in MENU_ACTIONS}
+    for lang in ("en", "id"):
+        assert not wanted - tr.keys(lang), (lang, sorted(wanted - tr.keys(lang)))

@@ -220,8 +220,8 @@ def parse_tz(text: str) -> str:
         return f"Etc/GMT{'-' if sign == '+' else '+'}{hours}"
     if not re.fullmatch(r"[A-Za-z0-9_+\-/]+", raw):
         raise ValueError("not a zone name")
-    candidates = [raw] + (["/".join(p.capitalize() if p.islower() else p for p in raw.split("/"))]
-                          if raw.islower() else [])
+    titled = "/".join("_".join(w.capitalize() for w in part.split("_")) for part in raw.split("/"))
+    candidates = [raw] + ([titled] if raw.islower() else [])
     for name in candidates:
         try:
             zoneinfo.ZoneInfo(name)
