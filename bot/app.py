@@ -166,6 +166,10 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         if dp is not None:
+            # updates still being handled finish before the database closes under them
+            inflight = list(getattr(dp, "_handle_update_tasks", ()))
+            if inflight:
+                await asyncio.wait(inflight, timeout=10)
             await dp["background"].close()
         if delivery is not None:
             await delivery.stop()

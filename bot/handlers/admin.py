@@ -34,8 +34,7 @@ def _user_id(command: CommandObject) -> int | None:
     return int(arg)
 
 
-async def cmd_allow(message: Message, command: CommandObject, t: Texts, access_repo: AccessRepo,
-                    users: UserRepo, watchlist: WatchlistRepo, registry: Any = None) -> None:
+async def cmd_allow(message: Message, command: CommandObject, t: Texts, access_repo: AccessRepo) -> None:
     uid = _user_id(command)
     if uid is None:
         await message.answer(t("admin-allow-usage"))
