@@ -7,6 +7,9 @@ Frames (PROTOCOLS.md): ``{"stream": "<name>", "data": {...}}`` from the routed
   Binance pushes at most ONE liquidation per symbol per 1000 ms, so totals built from
   Binance alone are lower bounds (``LIQUIDATION_SNAPSHOT_NOTE``).
 - ``markPriceUpdate``: ``r`` is the funding rate as a FRACTION per interval, ``T`` next funding.
+The all-symbol arrays (``!markPrice@arr@1s``) are parsed item by item: a bad item is counted
+(``PartialParse``) without losing the others; dated delivery contracts (``BTCUSDT_250627``)
+are skipped quietly — this product watches perpetuals.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ import math
 
 from ..events import Event, Funding, Liquidation, MarkOI, PositionSide, Side, Trade
 from ..symbols import SymbolError, parse_instrument
-from .base import ParseError
+from .base import ParseError, PartialParse, VendorError
 
 VENUE = "binance"
 LIQUIDATION_SNAPSHOT_NOTE = "Binance sends at most one liquidation per symbol per second: totals are lower bounds"
@@ -44,10 +47,17 @@ def _int(data: dict, key: str) -> int:
     return value
 
 
+class _DatedContract(Exception):
+    """A delivery contract (``BTCUSDT_250627``): not an error, just not a perpetual."""
+
+
 def _instrument(data: dict, key: str = "s"):
     raw = data.get(key)
     if not isinstance(raw, str):
         raise ParseError(f"missing symbol field {key!r}")
+    head, sep, tail = raw.rpartition("_")
+    if sep and tail.isdigit():
+        raise _DatedContract(raw)
     try:
         return parse_instrument(raw)
     except SymbolError as exc:
@@ -96,7 +106,8 @@ def _mark(data: dict, recv_ns: int) -> list[Event]:
     out: list[Event] = [MarkOI(VENUE, base, mark, index, None, ts, recv_ns)]
     if "r" in data and data["r"] not in ("", None):
         rate = _num(data, "r")
-        out.append(Funding(VENUE, base, rate, FUNDING_INTERVAL_H, int(data.get("T") or 0), ts, recv_ns))
+        next_ts = data.get("T") if type(data.get("T")) is int else 0
+        out.append(Funding(VENUE, base, rate, FUNDING_INTERVAL_H, next_ts, ts, recv_ns))
     return out
 
 
@@ -105,13 +116,32 @@ def parse_message(msg: object, recv_ns: int) -> list[Event]:
     if not isinstance(msg, dict):
         raise ParseError("frame is not a JSON object")
     data = msg.get("data", msg) if "stream" in msg else msg
-    if isinstance(data, list):  # '!markPrice@arr' style arrays
+    if isinstance(data, list):  # '!markPrice@arr' style arrays: one bad item must not sink the rest
         out: list[Event] = []
+        bad = 0
+        first = ""
         for item in data:
-            out.extend(parse_message(item, recv_ns))
+            try:
+                out.extend(_parse_object(item, recv_ns))
+            except ParseError as exc:
+                bad += 1
+                first = first or str(exc)
+        if bad:
+            raise PartialParse(f"{bad} of {len(data)} items skipped: {first}", out, bad)
         return out
+    return _parse_object(data, recv_ns)
+
+
+def _parse_object(data: object, recv_ns: int) -> list[Event]:
     if not isinstance(data, dict):
         raise ParseError("'data' is not an object")
+    try:
+        return _parse_event(data, recv_ns)
+    except _DatedContract:
+        return []
+
+
+def _parse_event(data: dict, recv_ns: int) -> list[Event]:
     kind = data.get("e")
     if kind == "aggTrade" or kind == "trade":
         return [_trade(data, recv_ns)]
@@ -124,5 +154,7 @@ def parse_message(msg: object, recv_ns: int) -> list[Event]:
     if kind is None and ("result" in data and "id" in data or "lastUpdateId" in data):
         return []  # subscription ack or REST depth snapshot line in a recording
     if kind is None and "error" in data:
-        raise ParseError(f"error frame: {data['error']!r}")
+        raise VendorError(f"Binance error frame: {data['error']!r:.200}")
+    if kind is None and "code" in data and "msg" in data:  # {"code": 2, "msg": "Invalid request", "id": 1}
+        raise VendorError(f"Binance error {data['code']!r}: {data['msg']!r:.200}")
     raise ParseError(f"unknown Binance event {kind!r}")

@@ -1,0 +1,149 @@
+"""CoinGlass WebSocket (API v4): parse ``liquidationOrders`` and ``futures_trades@...`` pushes.
+
+Frames (PROTOCOLS.md, docs.coinglass.com ws-getting-started):
+``{"channel": "liquidationOrders", "data": [{"baseAsset": "BTC", "exName": "Binance",
+"price": 56738.0, "side": 2, "symbol": "BTCUSDT", "time": 1725416318379, "volUsd": 3858.184}]}``
+- ``data`` is a BATCH (array); numbers are JSON numbers; ``time`` epoch ms; ``volUsd`` is USD.
+- one doc version spells the keys in snake_case (``base_asset``, ``exchange``, ``volume_usd``):
+  both spellings are accepted (``FIELD_SPELLINGS``).
+- ``symbol`` is venue-native; the coin comes from ``baseAsset`` (``1000PEPE`` -> ``PEPE`` per coin).
+- the heartbeat reply is the TEXT ``pong`` (handled before JSON by the live client).
+- the venue attached to each event is the exchange CoinGlass reports (``exName``: "Binance", "OKX"...).
+"""
+from __future__ import annotations
+
+import re
+
+from ..events import Event, Liquidation, PositionSide, Side, Trade
+from ..symbols import SymbolError, parse_instrument
+from .base import ParseError, PartialParse, VendorError, number
+
+# CoinGlass liquidation ``side``: the WS doc says 1 = LONG position liquidated, 2 = SHORT
+# liquidated. The REST doc calls them 1 = buy / 2 = sell, which read as ORDER sides would mean the
+# opposite. We follow the WS doc (it describes this very channel); if live data ever proves the
+# other reading, flip it HERE — this is the only place the mapping lives.
+LIQUIDATION_SIDE = {1: PositionSide.LONG, 2: PositionSide.SHORT}
+# ``futures_trades`` ``side``: 1 = taker sell, 2 = taker buy.
+TRADE_SIDE = {1: Side.SELL, 2: Side.BUY}
+LIQUIDATION_CHANNELS = frozenset({"liquidationOrders", "liquidation_orders"})
+TRADES_PREFIX = "futures_trades@"
+FIELD_SPELLINGS = {
+    "base": ("baseAsset", "base_asset"),
+    "exchange": ("exName", "exchange", "ex_name", "exchangeName", "exchange_name"),
+    "usd": ("volUsd", "volume_usd", "vol_usd", "volumeUsd"),
+    "price": ("price",),
+    "side": ("side",),
+    "symbol": ("symbol",),
+    "time": ("time", "timestamp", "ts"),
+}
+# error text that means retrying cannot help: the key or the plan was rejected
+FATAL_ERROR = re.compile(r"api[-_ ]?key|apikey|unauthori[sz]ed|forbidden|permission|plan|upgrade|"
+                         r"subscription level|not allowed|expired|invalid key|auth", re.IGNORECASE)
+
+
+def _field(item: dict, name: str) -> object:
+    for key in FIELD_SPELLINGS[name]:
+        if key in item:
+            return item[key]
+    raise ParseError(f"missing field {FIELD_SPELLINGS[name][0]!r}")
+
+
+def _value(item: dict, name: str, *, positive: bool = True) -> float:
+    return number({name: _field(item, name)}, name, positive=positive)
+
+
+def _side(item: dict, table: dict) -> object:
+    raw = _field(item, "side")
+    if isinstance(raw, str) and raw.isdigit():
+        raw = int(raw)
+    if type(raw) is not int or raw not in table:
+        raise ParseError(f"side must be 1 or 2, got {raw!r:.20}")
+    return table[raw]
+
+
+def _common(item: dict) -> tuple[str, str, float, float, float, int]:
+    """(venue, base, price per coin, qty in coins, USD notional, ts)."""
+    exchange = _field(item, "exchange")
+    if not isinstance(exchange, str) or not exchange:
+        raise ParseError("exchange name is not text")
+    raw_base = _field(item, "base")
+    if not isinstance(raw_base, str):
+        raise ParseError("base asset is not text")
+    try:
+        base, mult = parse_instrument(raw_base)
+    except SymbolError as exc:
+        raise ParseError(str(exc)) from None
+    symbol = item.get("symbol")
+    if isinstance(symbol, str):  # "1000PEPEUSDT" quotes per 1000 coins even when baseAsset says PEPE
+        try:
+            mult = max(mult, parse_instrument(symbol).multiplier)
+        except SymbolError:
+            pass
+    price = _value(item, "price")
+    usd = _value(item, "usd")
+    ts = _field(item, "time")
+    if type(ts) is not int or ts <= 0:
+        raise ParseError(f"time must be epoch ms, got {ts!r:.20}")
+    return exchange, base, price / mult, usd / (price / mult), usd, ts
+
+
+def _liquidation(item: dict, recv_ns: int) -> Liquidation:
+    position = _side(item, LIQUIDATION_SIDE)
+    venue, base, price, qty, usd, ts = _common(item)
+    return Liquidation(venue, base, price, qty, usd, position, ts, recv_ns)
+
+
+def _trade(item: dict, recv_ns: int) -> Trade:
+    side = _side(item, TRADE_SIDE)
+    venue, base, price, qty, usd, ts = _common(item)
+    return Trade(venue, base, price, qty, usd, side, ts, recv_ns)
+
+
+def error_message(msg: dict) -> str | None:
+    """The text of a CoinGlass error frame, or None when the frame is not one."""
+    if msg.get("success") is False or "error" in msg or "errorMsg" in msg:
+        return str(msg.get("msg") or msg.get("error") or msg.get("errorMsg") or msg)[:200]
+    code = msg.get("code")
+    if code is not None and str(code) not in ("0", "200") and "channel" not in msg:
+        return f"code {code}: {msg.get('msg') or msg.get('message') or ''}"[:200]
+    return None
+
+
+def parse_message(msg: object, recv_ns: int) -> list[Event]:
+    if not isinstance(msg, dict):
+        raise ParseError("frame is not a JSON object")
+    error = error_message(msg)
+    if error is not None:
+        raise VendorError(f"CoinGlass error: {error}", fatal=bool(FATAL_ERROR.search(error)))
+    channel = msg.get("channel")
+    if channel is None:
+        if "method" in msg or "event" in msg:
+            return []  # an acknowledgement (undocumented, tolerated)
+        raise ParseError("CoinGlass frame without 'channel'")
+    if not isinstance(channel, str):
+        raise ParseError("'channel' is not a string")
+    if channel in LIQUIDATION_CHANNELS:
+        parse_one = _liquidation
+    elif channel.startswith(TRADES_PREFIX):
+        parse_one = _trade
+    else:
+        raise ParseError(f"unknown CoinGlass channel {channel[:50]!r}")
+    data = msg.get("data")
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list):
+        raise ParseError("'data' is not an array")
+    out: list[Event] = []
+    bad = 0
+    first = ""
+    for item in data:
+        try:
+            if not isinstance(item, dict):
+                raise ParseError("item is not an object")
+            out.append(parse_one(item, recv_ns))
+        except ParseError as exc:
+            bad += 1
+            first = first or str(exc)
+    if bad:
+        raise PartialParse(f"{bad} of {len(data)} items skipped: {first}", out, bad)
+    return out
