@@ -5,8 +5,14 @@ import asyncio
 import logging
 import math
 import random
+import re
 import time
 from dataclasses import dataclass, field
+
+
+# vendor error text or close reason meaning the key or the plan was rejected (retrying cannot help)
+AUTH_REJECTED = re.compile(r"api[-_ ]?key|apikey|unauthori[sz]ed|forbidden|permission|plan|upgrade|"
+                           r"subscription level|not allowed|expired|invalid key|auth", re.IGNORECASE)
 
 
 class ParseError(ValueError):

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 
+import orjson
+
 from ..events import Event, Funding, Liquidation, MarkOI, PositionSide, Side, Trade
 from ..symbols import SymbolError, parse_instrument
 from .base import ParseError, PartialParse, VendorError
@@ -158,3 +160,68 @@ def _parse_event(data: dict, recv_ns: int) -> list[Event]:
     if kind is None and "code" in data and "msg" in data:  # {"code": 2, "msg": "Invalid request", "id": 1}
         raise VendorError(f"Binance error {data['code']!r}: {data['msg']!r:.200}")
     raise ParseError(f"unknown Binance event {kind!r}")
+
+
+# ----- live client ---------------------------------------------------------------------------------
+ROUTED_PATH = "/market/stream"
+LEGACY_PATH_MESSAGE = ("Binance market streams are routed since 2026-04-23: use the .../market/stream "
+                       "endpoint (e.g. wss://fstream.binance.com/market/stream); the legacy /ws and /stream "
+                       "paths acknowledge SUBSCRIBE and then deliver nothing for forceOrder/aggTrade/markPrice")
+GLOBAL_STREAMS = ("!forceOrder@arr", "!markPrice@arr@1s")
+URL_MAX_STREAMS = 64  # the rest of the set goes through SUBSCRIBE (keeps the URL short)
+CONNECTION_MAX_AGE_S = 23.5 * 3600  # Binance drops every connection at 24 h
+
+
+def check_routed_url(url: str) -> str:
+    """The routed market-stream endpoint or ValueError (the legacy paths go silent)."""
+    from urllib.parse import urlsplit
+
+    path = urlsplit(url).path.rstrip("/")
+    if not path.endswith(ROUTED_PATH):
+        raise ValueError(f"BINANCE_WS_URL {url!r}: {LEGACY_PATH_MESSAGE}")
+    return url.split("?", 1)[0].rstrip("/")
+
+
+from .ws import WebSocketFeed  # noqa: E402  (the parser above has no I/O dependency)
+
+
+class BinanceFeed(WebSocketFeed):
+    """Binance USD-M on the routed combined-stream endpoint.
+
+    Streams: ``!forceOrder@arr`` (liquidations, all symbols — ONE per symbol per second, see
+    ``LIQUIDATION_SNAPSHOT_NOTE``), ``!markPrice@arr@1s`` (mark + funding, all symbols) and
+    ``<sym>@aggTrade`` per watched coin. The connect URL carries the set (``?streams=a/b/c``);
+    later changes are live SUBSCRIBE/UNSUBSCRIBE messages, batched and paced under Binance's
+    10 client messages/s. Binance pings every 3 min and websockets answers by itself; the mark
+    price array arrives every second, so ``stale_after`` can be short."""
+
+    venue = VENUE
+    library_ping = True
+    batch_size = 100
+    default_stale_after = 30.0
+    default_messages_per_s = 4.0  # Binance allows 10 per second per connection
+
+    def __init__(self, url: str, registry, catalog=None, **kwargs) -> None:
+        kwargs.setdefault("max_age_s", CONNECTION_MAX_AGE_S)
+        super().__init__(check_routed_url(url), registry, catalog, **kwargs)
+
+    def channels(self, symbols: frozenset[str]) -> set[str]:
+        out = set(GLOBAL_STREAMS)
+        for base in symbols:
+            native = self.native(base)
+            if native:
+                out.add(f"{native.lower()}@aggTrade")
+        return out
+
+    def connect_url(self) -> str:
+        wanted = sorted(self.channels(self.registry.symbols) - set(GLOBAL_STREAMS))
+        streams = list(GLOBAL_STREAMS) + wanted[:URL_MAX_STREAMS]
+        self.url_channels = set(streams)
+        return f"{self.url}?streams={'/'.join(streams)}"
+
+    def subscribe_payload(self, channels: list[str], subscribe: bool) -> str:
+        return orjson.dumps({"method": "SUBSCRIBE" if subscribe else "UNSUBSCRIBE", "params": channels,
+                             "id": self.next_id()}).decode()
+
+    def parse(self, msg: object, recv_ns: int) -> list[Event]:
+        return parse_message(msg, recv_ns)

@@ -12,6 +12,8 @@ Frames (PROTOCOLS.md, bybit-exchange.github.io/docs/v5/websocket):
 """
 from __future__ import annotations
 
+import orjson
+
 from ..events import Event, Funding, Liquidation, MarkOI, PositionSide, Side, Trade
 from ..symbols import SymbolError, parse_instrument
 from .base import ParseError, PartialParse, VendorError, millis, number
@@ -146,3 +148,42 @@ class BybitParser:
 def parse_message(msg: object, recv_ns: int) -> list[Event]:
     """Stateless convenience for one frame (tickers deltas are not merged across calls)."""
     return BybitParser()(msg, recv_ns)
+
+
+# ----- live client ---------------------------------------------------------------------------------
+from .ws import WebSocketFeed  # noqa: E402
+
+TOPICS = ("publicTrade", "allLiquidation", "tickers")
+
+
+class BybitFeed(WebSocketFeed):
+    """Bybit v5 public linear: ``publicTrade``, ``allLiquidation``, ``tickers`` per watched coin;
+    JSON ``{"op":"ping"}`` every 20 s (Bybit cuts idle connections after 10 min)."""
+
+    venue = VENUE
+    ping_payload = '{"op":"ping"}'
+    batch_size = 10  # args per subscribe request
+    default_ping_interval = 20.0
+    default_stale_after = 60.0
+
+    def __init__(self, url: str, registry, catalog=None, **kwargs) -> None:
+        super().__init__(url, registry, catalog, **kwargs)
+        self.parser = BybitParser()
+
+    def channels(self, symbols: frozenset[str]) -> set[str]:
+        out = set()
+        for base in symbols:
+            native = self.native(base)
+            if native:
+                out.update(f"{topic}.{native}" for topic in TOPICS)
+        return out
+
+    def subscribe_payload(self, channels: list[str], subscribe: bool) -> str:
+        return orjson.dumps({"op": "subscribe" if subscribe else "unsubscribe", "args": channels,
+                             "req_id": str(self.next_id())}).decode()
+
+    def is_pong(self, msg: object) -> bool:
+        return isinstance(msg, dict) and is_pong(msg)
+
+    def parse(self, msg: object, recv_ns: int) -> list[Event]:
+        return self.parser(msg, recv_ns)

@@ -12,11 +12,9 @@ Frames (PROTOCOLS.md, docs.coinglass.com ws-getting-started):
 """
 from __future__ import annotations
 
-import re
-
 from ..events import Event, Liquidation, PositionSide, Side, Trade
 from ..symbols import SymbolError, parse_instrument
-from .base import ParseError, PartialParse, VendorError, number
+from .base import AUTH_REJECTED, ParseError, PartialParse, VendorError, number
 
 # CoinGlass liquidation ``side``: the WS doc says 1 = LONG position liquidated, 2 = SHORT
 # liquidated. The REST doc calls them 1 = buy / 2 = sell, which read as ORDER sides would mean the
@@ -36,9 +34,6 @@ FIELD_SPELLINGS = {
     "symbol": ("symbol",),
     "time": ("time", "timestamp", "ts"),
 }
-# error text that means retrying cannot help: the key or the plan was rejected
-FATAL_ERROR = re.compile(r"api[-_ ]?key|apikey|unauthori[sz]ed|forbidden|permission|plan|upgrade|"
-                         r"subscription level|not allowed|expired|invalid key|auth", re.IGNORECASE)
 
 
 def _field(item: dict, name: str) -> object:
@@ -114,7 +109,7 @@ def parse_message(msg: object, recv_ns: int) -> list[Event]:
         raise ParseError("frame is not a JSON object")
     error = error_message(msg)
     if error is not None:
-        raise VendorError(f"CoinGlass error: {error}", fatal=bool(FATAL_ERROR.search(error)))
+        raise VendorError(f"CoinGlass error: {error}", fatal=bool(AUTH_REJECTED.search(error)))
     channel = msg.get("channel")
     if channel is None:
         if "method" in msg or "event" in msg:
@@ -147,3 +142,68 @@ def parse_message(msg: object, recv_ns: int) -> list[Event]:
     if bad:
         raise PartialParse(f"{bad} of {len(data)} items skipped: {first}", out, bad)
     return out
+
+
+# ----- live client ---------------------------------------------------------------------------------
+from urllib.parse import quote  # noqa: E402
+
+import orjson  # noqa: E402
+
+from .ws import WebSocketFeed  # noqa: E402
+
+DEFAULT_EXCHANGES = ("Binance", "OKX", "Bybit")
+DEFAULT_MIN_TRADE_USD = 10_000
+LIQUIDATION_CHANNEL = "liquidationOrders"
+
+
+class CoinGlassFeed(WebSocketFeed):
+    """CoinGlass v4: ``liquidationOrders`` (every exchange, every coin) plus
+    ``futures_trades@{exchange}_{symbol}@{minVolUsd}`` for each watched coin on each configured
+    exchange. The key travels as the ``cg-api-key`` query parameter (never logged); the TEXT
+    ``ping`` goes out every 20 s and the TEXT ``pong`` must come back within ``pong_timeout``.
+    A rejected key or a plan too low stops the feed with one log line."""
+
+    venue = "coinglass"
+    ping_payload = "ping"
+    text_pong = True
+    batch_size = 20
+    default_ping_interval = 20.0
+    default_stale_after = 60.0
+
+    def __init__(self, url: str, registry, catalog=None, *, api_key: str,
+                 exchanges: tuple[str, ...] = DEFAULT_EXCHANGES, min_trade_usd: int = DEFAULT_MIN_TRADE_USD,
+                 **kwargs) -> None:
+        if not api_key:
+            raise ValueError("COINGLASS_API_KEY is required for the coinglass feed")
+        super().__init__(url, registry, catalog, **kwargs)
+        self._api_key = api_key
+        self._secrets = (api_key, quote(api_key, safe=""))
+        self.exchanges = tuple(exchanges)
+        self.min_trade_usd = int(min_trade_usd)
+
+    def connect_url(self) -> str:
+        sep = "&" if "?" in self.url else "?"
+        return f"{self.url}{sep}cg-api-key={quote(self._api_key, safe='')}"
+
+    def _exchange_symbol(self, exchange: str, base: str) -> str | None:
+        low = exchange.lower()
+        if low == "okx":
+            return self.native(base, "okx", lambda b: f"{b}-USDT-SWAP")
+        if low in ("binance", "bybit"):
+            return self.native(base, low, lambda b: f"{b}USDT")
+        return f"{base}USDT"
+
+    def channels(self, symbols: frozenset[str]) -> set[str]:
+        out = {LIQUIDATION_CHANNEL}
+        for base in symbols:
+            for exchange in self.exchanges:
+                native = self._exchange_symbol(exchange, base)
+                if native:
+                    out.add(f"{TRADES_PREFIX}{exchange}_{native}@{self.min_trade_usd}")
+        return out
+
+    def subscribe_payload(self, channels: list[str], subscribe: bool) -> str:
+        return orjson.dumps({"method": "subscribe" if subscribe else "unsubscribe", "channels": channels}).decode()
+
+    def parse(self, msg: object, recv_ns: int) -> list[Event]:
+        return parse_message(msg, recv_ns)

@@ -18,8 +18,11 @@ Without the instrument's ``ctVal`` an event cannot be sized: it is skipped with 
 """
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
+
+import orjson
 
 from ..events import Event, Liquidation, PositionSide, Side, Trade
 from ..symbols import SymbolError, parse_instrument
@@ -183,3 +186,67 @@ class OkxParser:
 def parse_message(msg: object, recv_ns: int) -> list[Event]:
     """Stateless convenience: only frames that need no contract sizes parse to events."""
     return OkxParser()(msg, recv_ns)
+
+
+# ----- live client ---------------------------------------------------------------------------------
+from .ws import WebSocketFeed  # noqa: E402
+
+LIQUIDATIONS = "liquidation-orders:SWAP"
+INSTRUMENTS = "instruments:SWAP"
+IDLE_PING_S = 25.0  # OKX drops a connection after 30 s without traffic
+
+
+class OkxFeed(WebSocketFeed):
+    """OKX v5 public: ``trades`` per watched swap, ``liquidation-orders`` (SWAP, all instruments) and
+    ``instruments`` (SWAP) so contract sizes are known even when the REST list is unavailable.
+    Heartbeat: the TEXT ``ping`` after 25 s without any frame; the answer is the TEXT ``pong``."""
+
+    venue = VENUE
+    ping_payload = "ping"
+    ping_when_idle = True
+    text_pong = True
+    batch_size = 20
+    default_ping_interval = IDLE_PING_S
+    default_stale_after = 60.0
+
+    def __init__(self, url: str, registry, catalog=None, **kwargs) -> None:
+        super().__init__(url, registry, catalog, **kwargs)
+        self.parser = OkxParser()
+        self._degraded_logged = False
+
+    def guess_native(self, base: str) -> str:
+        return f"{base}-USDT-SWAP"
+
+    async def before_connect(self) -> None:
+        await super().before_connect()
+        catalog = self.catalog
+        if catalog is not None and catalog.okx_contracts():
+            self.parser.learn(catalog.okx_contracts())
+            self._degraded_logged = False
+        elif not self.parser.contracts and not self._degraded_logged:
+            self._degraded_logged = True
+            reason = catalog.errors.get("okx", "not loaded") if catalog is not None else "no catalog"
+            logging.getLogger(__name__).warning(
+                "okx: instrument list unavailable (%s): degraded mode — contract sizes come from the "
+                "WebSocket instruments channel; OKX events are skipped until it has arrived", reason)
+
+    def channels(self, symbols: frozenset[str]) -> set[str]:
+        out = {LIQUIDATIONS, INSTRUMENTS}
+        for base in symbols:
+            native = self.native(base)
+            if native:
+                out.add(f"trades:{native}")
+        return out
+
+    def subscribe_payload(self, channels: list[str], subscribe: bool) -> str:
+        args = []
+        for ch in channels:
+            name, _, target = ch.partition(":")
+            if name in ("liquidation-orders", "instruments"):
+                args.append({"channel": name, "instType": target})
+            else:
+                args.append({"channel": name, "instId": target})
+        return orjson.dumps({"op": "subscribe" if subscribe else "unsubscribe", "args": args}).decode()
+
+    def parse(self, msg: object, recv_ns: int) -> list[Event]:
+        return self.parser(msg, recv_ns)
