@@ -35,12 +35,13 @@ class Conn:
 
 class VenueServer:
     def __init__(self, protocol: str, *, answer_pings: bool = True, key: str | None = None,
-                 reject: str = "frame", routed_path: str = "/market/stream") -> None:
+                 reject: str = "frame", routed_path: str = "/market/stream", greeting: tuple = ()) -> None:
         self.protocol = protocol
         self.answer_pings = answer_pings
         self.key = key
         self.reject = reject  # coinglass bad key: "frame" (error frame + close) or "http" (401)
         self.routed_path = routed_path
+        self.greeting = greeting  # frames pushed to every client right after it connects
         self.conns: list[Conn] = []
         self._server = None
         self.port = 0
@@ -80,6 +81,8 @@ class VenueServer:
             await ws.close(1008, "invalid api key")
             return
         with contextlib.suppress(Exception):
+            for frame in self.greeting:
+                await ws.send(frame)
             async for msg in ws:
                 conn.received.append((time.monotonic(), msg))
                 reply = self._answer(conn, msg)
@@ -178,3 +181,38 @@ async def running(feed):
 FAST = dict(ping_interval=0.2, pong_timeout=0.3, stale_after=1.0, backoff_base=0.05, backoff_cap=0.2,
             close_timeout=0.2, open_timeout=2.0, debounce_s=0.01, messages_per_s=50.0)
 """Short intervals for tests (production defaults are 20 s pings, 30-60 s staleness, 0.5-30 s backoff)."""
+
+
+class ThreadedServer:
+    """A VenueServer on its own event loop in a thread, for synchronous tests (the CLI)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        import threading
+
+        self._args, self._kwargs = args, kwargs
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._main, daemon=True)
+        self.server: VenueServer | None = None
+        self._loop = None
+        self._stop = None
+
+    def _main(self) -> None:
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        async with VenueServer(*self._args, **self._kwargs) as srv:
+            self.server = srv
+            self._ready.set()
+            await self._stop.wait()
+
+    def __enter__(self) -> VenueServer:
+        self._thread.start()
+        if not self._ready.wait(5):
+            raise RuntimeError("local server did not start")
+        return self.server
+
+    def __exit__(self, *exc) -> None:
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(5)

@@ -183,37 +183,41 @@ class InstrumentCatalog:
 
     async def load(self, venues: tuple[str, ...] | None = None) -> dict[str, bool]:
         """Fetch the lists (concurrently). Returns {venue: loaded}. Never raises for network trouble."""
-        venues = tuple(v for v in (venues or self.venues) if v in VENUES)
         async with self._lock:
-            timeout = aiohttp.ClientTimeout(total=self.timeout_s)
-            async with aiohttp.ClientSession(timeout=timeout) as session:
-                results = await asyncio.gather(*(self._load_venue(session, v) for v in venues), return_exceptions=True)
-            status = {}
-            for venue, result in zip(venues, results):
-                self._attempted_at[venue] = time.monotonic()
-                if isinstance(result, BaseException):
-                    if isinstance(result, asyncio.CancelledError):
-                        raise result
-                    reason = str(result) or type(result).__name__
-                    self.errors[venue] = reason
-                    log.warning("%s instrument list unavailable (%s): %s", venue, self.urls[venue], reason)
-                    status[venue] = False
-                else:
-                    self.errors.pop(venue, None)
-                    self.loaded_at[venue] = time.time()
-                    status[venue] = True
-                    log.info("%s instrument list: %d coins", venue, len(self._by_venue.get(venue, {})))
-            self._all_bases = sorted({b for m in self._by_venue.values() for b in m})
-            return status
+            return await self._load(tuple(v for v in (venues or self.venues) if v in VENUES))
 
     async def refresh_if_due(self) -> None:
-        """Load venues never loaded (at most every ``retry_after_s``) or older than ``max_age_s``."""
-        now_m, now_w = time.monotonic(), time.time()
-        due = tuple(v for v in self.venues
-                    if (v not in self.loaded_at and now_m - self._attempted_at.get(v, -1e18) >= self.retry_after_s)
-                    or (v in self.loaded_at and now_w - self.loaded_at[v] >= self.max_age_s))
-        if due:
-            await self.load(due)
+        """Load venues never loaded (at most every ``retry_after_s``) or older than ``max_age_s``.
+        Feeds call this before each connect; concurrent callers wait for one fetch."""
+        async with self._lock:
+            now_m, now_w = time.monotonic(), time.time()
+            due = tuple(v for v in self.venues
+                        if (v not in self.loaded_at and now_m - self._attempted_at.get(v, -1e18) >= self.retry_after_s)
+                        or (v in self.loaded_at and now_w - self.loaded_at[v] >= self.max_age_s))
+            if due:
+                await self._load(due)
+
+    async def _load(self, venues: tuple[str, ...]) -> dict[str, bool]:
+        timeout = aiohttp.ClientTimeout(total=self.timeout_s)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            results = await asyncio.gather(*(self._load_venue(session, v) for v in venues), return_exceptions=True)
+        status = {}
+        for venue, result in zip(venues, results):
+            self._attempted_at[venue] = time.monotonic()
+            if isinstance(result, BaseException):
+                if isinstance(result, asyncio.CancelledError):
+                    raise result
+                reason = str(result) or type(result).__name__
+                self.errors[venue] = reason
+                log.warning("%s instrument list unavailable (%s): %s", venue, self.urls[venue], reason)
+                status[venue] = False
+            else:
+                self.errors.pop(venue, None)
+                self.loaded_at[venue] = time.time()
+                status[venue] = True
+                log.info("%s instrument list: %d coins", venue, len(self._by_venue.get(venue, {})))
+        self._all_bases = sorted({b for m in self._by_venue.values() for b in m})
+        return status
 
     # ----- queries -------------------------------------------------------------------------------
     @property
