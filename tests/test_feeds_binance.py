@@ -80,7 +80,7 @@ async def test_a_client_on_the_legacy_path_is_caught_by_the_stale_watchdog():
         feed = feed_for(srv, registry, stale_after=0.4)
         feed.url = srv.url("/stream")  # what a regressed client would do (the constructor refuses it)
         async with running(feed) as sink:
-            await wait_until(lambda: feed.stats.stale >= 1, timeout=3)
+            await wait_until(lambda: feed.stats.stale >= 1 and feed.stats.reconnects >= 1, timeout=3)
             assert srv.conns[0].path == "/stream"
             assert srv.conns[0].subscribed == set()  # the legacy path never routes the streams
     assert sink.events == []

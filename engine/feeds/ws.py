@@ -358,7 +358,7 @@ class WebSocketFeed:
             now = time.monotonic()
             if now - self._last_rx > self.stale_after:
                 self.stats.stale += 1
-                self._warn.warning(f"{self.name}-stale", "%s: no frame for %.0f s: connection treated as dead",
+                self._warn.warning(f"{self.name}-stale", "%s: no frame for %.1f s: connection treated as dead",
                                    self.name, now - self._last_rx)
                 await self._drop(ws, f"silent for {self.stale_after:g} s", 1011)
                 return
@@ -385,7 +385,7 @@ class WebSocketFeed:
                 await asyncio.wait_for(self._pong.wait(), self.pong_timeout)
             except TimeoutError:
                 self.stats.stale += 1
-                self._warn.warning(f"{self.name}-pong", "%s: no pong within %.0f s: connection treated as dead",
+                self._warn.warning(f"{self.name}-pong", "%s: no pong within %.1f s: connection treated as dead",
                                    self.name, self.pong_timeout)
                 await self._drop(ws, f"no pong within {self.pong_timeout:g} s", 1011)
                 return
