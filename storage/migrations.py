@@ -117,9 +117,20 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_state_priority ON outbox(state, priority, id);
 """
 
+# 1 -> 2 (bot): users an admin denied. Kept apart from ``access`` (the allow list) so that
+# /deny also works with ACCESS=public and survives the user sending /start again.
+_V2_BLOCKED = """
+CREATE TABLE blocked (
+    user_id INTEGER PRIMARY KEY,
+    blocked_by INTEGER,
+    created_at INTEGER NOT NULL
+);
+"""
+
 # APPEND-ONLY (see module docstring).
 MIGRATIONS: list[Migration] = [
     _V1,
+    _V2_BLOCKED,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)
