@@ -67,7 +67,8 @@ def test_frame_writer_keeps_one_frame_per_line(tmp_path):
 def test_cli_record_then_replay(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # no stray .env
     out = tmp_path / "cli.gz"
-    greet = (wrap("btcusdt@aggTrade", AGG_TRADE), wrap("!forceOrder@arr", FORCE_ORDER))
+    trade = AGG_TRADE.replace('"p":"0.001"', '"p":"9905"').replace('"T":123456785', '"T":1568014460000')
+    greet = (wrap("btcusdt@aggTrade", trade), wrap("!forceOrder@arr", FORCE_ORDER))  # coherent prices
     with ThreadedServer("binance", greeting=greet) as srv:
         for name, value in {"MARKET_SOURCES": "binance", "BINANCE_WS_URL": srv.url("/market/stream"),
                             "BINANCE_REST_URL": NOWHERE, "OKX_REST_URL": NOWHERE,
