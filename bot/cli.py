@@ -55,6 +55,10 @@ def _build_parser() -> argparse.ArgumentParser:
     d.add_argument("--speed", type=float, default=0.0, help="0 = as fast as possible (default), 1 = real time")
     d.add_argument("--lang", default="en", choices=["en", "id"], help="alert language")
     d.add_argument("--quiet", action="store_true", help="print only the summary")
+    rec = sub.add_parser("record", help="record raw frames from the live sources (replay format)")
+    rec.add_argument("--out", required=True, metavar="FILE", help="output file; gzip when it ends in .gz")
+    rec.add_argument("--duration", type=float, metavar="S", help="seconds to record (default: until Ctrl-C)")
+    rec.add_argument("--symbols", default="BTC,ETH", help="comma list of coins to subscribe (default BTC,ETH)")
     r = sub.add_parser("replay", help="run the engine over a recording and print the signals")
     r.add_argument("file")
     r.add_argument("--speed", type=float, default=0.0, help="0 = as fast as possible (default), 1 = real time")
@@ -158,6 +162,10 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_demo(args))
         if args.command == "replay":
             return asyncio.run(_replay(args))
+        if args.command == "record":
+            from engine.feeds.record import record_command
+
+            return asyncio.run(record_command(settings, args.out, args.duration, args.symbols))
     except ConfigError as exc:
         print(f"teleglas: configuration error: {exc}", file=sys.stderr)
         return 2

@@ -1,30 +1,98 @@
-"""What every feed shares: parse errors, per-feed counters, rate-limited logging."""
+"""What every feed shares: parse errors, per-feed counters, rate-limited logging, backoff, pacing."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
+import random
+import re
 import time
 from dataclasses import dataclass, field
+
+
+# vendor error text or close reason meaning the key or the plan was rejected (retrying cannot help)
+AUTH_REJECTED = re.compile(r"api[-_ ]?key|apikey|unauthori[sz]ed|forbidden|permission|plan|upgrade|"
+                           r"subscription level|not allowed|expired|invalid key|auth", re.IGNORECASE)
 
 
 class ParseError(ValueError):
     """A frame that cannot be turned into events. Counted and skipped, never fatal."""
 
 
+class PartialParse(ParseError):
+    """Some items of a batched frame were bad. ``events`` holds the good ones (still delivered);
+    ``bad`` says how many items were skipped."""
+
+    def __init__(self, message: str, events: list, bad: int) -> None:
+        super().__init__(message)
+        self.events = events
+        self.bad = bad
+
+
+class VendorError(ParseError):
+    """An error frame sent by the venue (bad request, bad key, plan too low...).
+
+    ``fatal`` means retrying cannot help (the key or the plan was rejected): the live feed stops
+    with one log line instead of reconnecting in a storm."""
+
+    def __init__(self, message: str, *, fatal: bool = False) -> None:
+        super().__init__(message)
+        self.fatal = fatal
+
+
+class FatalFeedError(Exception):
+    """The venue refused us for good (rejected key, plan too low, region blocked)."""
+
+
+def number(data: dict, key: str, *, positive: bool = False) -> float:
+    """A finite float from a JSON number or numeric string; bools, NaN and inf are rejected."""
+    try:
+        raw = data[key]
+    except KeyError:
+        raise ParseError(f"missing field {key!r}") from None
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+        raise ParseError(f"field {key!r} is not a number: {raw!r:.40}")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ParseError(f"field {key!r} is not a number: {raw!r:.40}") from None
+    if not math.isfinite(value):
+        raise ParseError(f"field {key!r} is not finite")
+    if positive and value <= 0:
+        raise ParseError(f"field {key!r} must be positive, got {value}")
+    return value
+
+
+def millis(data: dict, key: str) -> int:
+    """An epoch-ms timestamp from an int or a digit string (OKX sends strings)."""
+    raw = data.get(key)
+    if type(raw) is int and raw > 0:
+        return raw
+    if isinstance(raw, str) and raw.isdigit():
+        return int(raw)
+    raise ParseError(f"field {key!r} must be an epoch-ms timestamp, got {raw!r:.40}")
+
+
 @dataclass(slots=True)
 class FeedStats:
-    """Per-feed counters, readable by the bot's health view."""
+    """Per-feed counters, readable by the bot's health view (``snapshot()``)."""
 
     name: str
     frames: int = 0
     events: int = 0
     parse_errors: int = 0
     ignored: int = 0  # well-formed frames we do not use (acks, book tickers, pongs...)
+    filtered: int = 0  # events for symbols nobody watches (all-symbol channels)
+    oversized: int = 0  # frames over the size limit (skipped, or the connection dropped)
+    vendor_errors: int = 0  # error frames from the venue
+    stale: int = 0  # connections declared dead: silence or no pong
     reconnects: int = 0
+    subscriptions: int = 0  # channels currently subscribed on the live connection
     last_msg_ns: int = 0  # wall clock of the last frame received
+    last_event_ts: int = 0  # exchange time of the last event, epoch ms
     lag_ms: float = 0.0  # EWMA of receive time - exchange time
     connected: bool = False
-    state: str = "idle"  # idle / connecting / live / backoff / stopped (fatal)
+    state: str = "idle"  # idle / connecting / live / backoff / stopped (fatal) / degraded
     last_error: str = ""
     started_ns: int = field(default_factory=time.time_ns)
 
@@ -36,6 +104,13 @@ class FeedStats:
     def observe_lag(self, recv_ns: int, exchange_ms: int) -> None:
         lag = recv_ns / 1e6 - exchange_ms
         self.lag_ms = lag if self.lag_ms == 0.0 else 0.9 * self.lag_ms + 0.1 * lag
+        self.last_event_ts = exchange_ms
+
+    def snapshot(self, now_ns: int | None = None) -> dict:
+        """Plain dict for a health view: every counter plus the age of the last message."""
+        out = {name: getattr(self, name) for name in self.__slots__}
+        out["age_s"] = self.age_s(now_ns)
+        return out
 
 
 class RateLimitedLog:
@@ -60,3 +135,39 @@ class RateLimitedLog:
         else:
             dropped += 1
         self._window[key] = (start, shown, dropped)
+
+
+class Backoff:
+    """Exponential backoff with jitter: attempt n waits ``min(cap, base * 2**n) * U(0.5, 1)``.
+
+    With the default base of 0.5 s the first retry comes within 0.5 s; the cap keeps a dead venue
+    from being hammered and never lets the wait grow past ``cap`` seconds."""
+
+    def __init__(self, base: float = 0.5, cap: float = 30.0, *, rng=random.random) -> None:
+        self.base = base
+        self.cap = cap
+        self.attempt = 0
+        self._rng = rng
+
+    def next_delay(self) -> float:
+        delay = min(self.cap, self.base * (2 ** min(self.attempt, 30)))
+        self.attempt += 1
+        return delay * (0.5 + 0.5 * self._rng())
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+class MessagePacer:
+    """Spaces client messages evenly: at most ``per_second`` per second on one connection."""
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / per_second
+        self._next = 0.0
+
+    async def wait(self) -> None:
+        now = time.monotonic()
+        if now < self._next:
+            await asyncio.sleep(self._next - now)
+            now = time.monotonic()
+        self._next = max(now, self._next) + self.interval

@@ -7,14 +7,19 @@ Frames (PROTOCOLS.md): ``{"stream": "<name>", "data": {...}}`` from the routed
   Binance pushes at most ONE liquidation per symbol per 1000 ms, so totals built from
   Binance alone are lower bounds (``LIQUIDATION_SNAPSHOT_NOTE``).
 - ``markPriceUpdate``: ``r`` is the funding rate as a FRACTION per interval, ``T`` next funding.
+The all-symbol arrays (``!markPrice@arr@1s``) are parsed item by item: a bad item is counted
+(``PartialParse``) without losing the others; dated delivery contracts (``BTCUSDT_250627``)
+are skipped quietly — this product watches perpetuals.
 """
 from __future__ import annotations
 
 import math
 
+import orjson
+
 from ..events import Event, Funding, Liquidation, MarkOI, PositionSide, Side, Trade
 from ..symbols import SymbolError, parse_instrument
-from .base import ParseError
+from .base import ParseError, PartialParse, VendorError
 
 VENUE = "binance"
 LIQUIDATION_SNAPSHOT_NOTE = "Binance sends at most one liquidation per symbol per second: totals are lower bounds"
@@ -44,10 +49,17 @@ def _int(data: dict, key: str) -> int:
     return value
 
 
+class _DatedContract(Exception):
+    """A delivery contract (``BTCUSDT_250627``): not an error, just not a perpetual."""
+
+
 def _instrument(data: dict, key: str = "s"):
     raw = data.get(key)
     if not isinstance(raw, str):
         raise ParseError(f"missing symbol field {key!r}")
+    head, sep, tail = raw.rpartition("_")
+    if sep and tail.isdigit():
+        raise _DatedContract(raw)
     try:
         return parse_instrument(raw)
     except SymbolError as exc:
@@ -96,7 +108,8 @@ def _mark(data: dict, recv_ns: int) -> list[Event]:
     out: list[Event] = [MarkOI(VENUE, base, mark, index, None, ts, recv_ns)]
     if "r" in data and data["r"] not in ("", None):
         rate = _num(data, "r")
-        out.append(Funding(VENUE, base, rate, FUNDING_INTERVAL_H, int(data.get("T") or 0), ts, recv_ns))
+        next_ts = data.get("T") if type(data.get("T")) is int else 0
+        out.append(Funding(VENUE, base, rate, FUNDING_INTERVAL_H, next_ts, ts, recv_ns))
     return out
 
 
@@ -105,13 +118,32 @@ def parse_message(msg: object, recv_ns: int) -> list[Event]:
     if not isinstance(msg, dict):
         raise ParseError("frame is not a JSON object")
     data = msg.get("data", msg) if "stream" in msg else msg
-    if isinstance(data, list):  # '!markPrice@arr' style arrays
+    if isinstance(data, list):  # '!markPrice@arr' style arrays: one bad item must not sink the rest
         out: list[Event] = []
+        bad = 0
+        first = ""
         for item in data:
-            out.extend(parse_message(item, recv_ns))
+            try:
+                out.extend(_parse_object(item, recv_ns))
+            except ParseError as exc:
+                bad += 1
+                first = first or str(exc)
+        if bad:
+            raise PartialParse(f"{bad} of {len(data)} items skipped: {first}", out, bad)
         return out
+    return _parse_object(data, recv_ns)
+
+
+def _parse_object(data: object, recv_ns: int) -> list[Event]:
     if not isinstance(data, dict):
         raise ParseError("'data' is not an object")
+    try:
+        return _parse_event(data, recv_ns)
+    except _DatedContract:
+        return []
+
+
+def _parse_event(data: dict, recv_ns: int) -> list[Event]:
     kind = data.get("e")
     if kind == "aggTrade" or kind == "trade":
         return [_trade(data, recv_ns)]
@@ -124,5 +156,72 @@ def parse_message(msg: object, recv_ns: int) -> list[Event]:
     if kind is None and ("result" in data and "id" in data or "lastUpdateId" in data):
         return []  # subscription ack or REST depth snapshot line in a recording
     if kind is None and "error" in data:
-        raise ParseError(f"error frame: {data['error']!r}")
+        raise VendorError(f"Binance error frame: {data['error']!r:.200}")
+    if kind is None and "code" in data and "msg" in data:  # {"code": 2, "msg": "Invalid request", "id": 1}
+        raise VendorError(f"Binance error {data['code']!r}: {data['msg']!r:.200}")
     raise ParseError(f"unknown Binance event {kind!r}")
+
+
+# ----- live client ---------------------------------------------------------------------------------
+ROUTED_PATH = "/market/stream"
+LEGACY_PATH_MESSAGE = ("Binance market streams are routed since 2026-04-23: use the .../market/stream "
+                       "endpoint (e.g. wss://fstream.binance.com/market/stream); the legacy /ws and /stream "
+                       "paths acknowledge SUBSCRIBE and then deliver nothing for forceOrder/aggTrade/markPrice")
+GLOBAL_STREAMS = ("!forceOrder@arr", "!markPrice@arr@1s")
+URL_MAX_STREAMS = 64  # the rest of the set goes through SUBSCRIBE (keeps the URL short)
+CONNECTION_MAX_AGE_S = 23.5 * 3600  # Binance drops every connection at 24 h
+
+
+def check_routed_url(url: str) -> str:
+    """The routed market-stream endpoint or ValueError (the legacy paths go silent)."""
+    from urllib.parse import urlsplit
+
+    path = urlsplit(url).path.rstrip("/")
+    if not path.endswith(ROUTED_PATH):
+        raise ValueError(f"BINANCE_WS_URL {url!r}: {LEGACY_PATH_MESSAGE}")
+    return url.split("?", 1)[0].rstrip("/")
+
+
+from .ws import WebSocketFeed  # noqa: E402  (the parser above has no I/O dependency)
+
+
+class BinanceFeed(WebSocketFeed):
+    """Binance USD-M on the routed combined-stream endpoint.
+
+    Streams: ``!forceOrder@arr`` (liquidations, all symbols — ONE per symbol per second, see
+    ``LIQUIDATION_SNAPSHOT_NOTE``), ``!markPrice@arr@1s`` (mark + funding, all symbols) and
+    ``<sym>@aggTrade`` per watched coin. The connect URL carries the set (``?streams=a/b/c``);
+    later changes are live SUBSCRIBE/UNSUBSCRIBE messages, batched and paced under Binance's
+    10 client messages/s. Binance pings every 3 min and websockets answers by itself; the mark
+    price array arrives every second, so ``stale_after`` can be short."""
+
+    venue = VENUE
+    library_ping = True
+    batch_size = 100
+    default_stale_after = 30.0
+    default_messages_per_s = 4.0  # Binance allows 10 per second per connection
+
+    def __init__(self, url: str, registry, catalog=None, **kwargs) -> None:
+        kwargs.setdefault("max_age_s", CONNECTION_MAX_AGE_S)
+        super().__init__(check_routed_url(url), registry, catalog, **kwargs)
+
+    def channels(self, symbols: frozenset[str]) -> set[str]:
+        out = set(GLOBAL_STREAMS)
+        for base in symbols:
+            native = self.native(base)
+            if native:
+                out.add(f"{native.lower()}@aggTrade")
+        return out
+
+    def connect_url(self) -> str:
+        wanted = sorted(self.channels(self.registry.symbols) - set(GLOBAL_STREAMS))
+        streams = list(GLOBAL_STREAMS) + wanted[:URL_MAX_STREAMS]
+        self.url_channels = set(streams)
+        return f"{self.url}?streams={'/'.join(streams)}"
+
+    def subscribe_payload(self, channels: list[str], subscribe: bool) -> str:
+        return orjson.dumps({"method": "SUBSCRIBE" if subscribe else "UNSUBSCRIBE", "params": channels,
+                             "id": self.next_id()}).decode()
+
+    def parse(self, msg: object, recv_ns: int) -> list[Event]:
+        return parse_message(msg, recv_ns)

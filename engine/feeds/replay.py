@@ -2,7 +2,8 @@
 
 The receive time is epoch ns (``teleglas record``, shared/data/real/btcusdt_20240808.gz) or
 epoch µs (btcusdt_20230405.dat.gz); the unit is detected per line from its magnitude. Each
-frame is decoded once and routed to the venue parser its shape belongs to.
+frame is decoded once and routed to the venue parser its shape belongs to, so one file may mix
+venues (``teleglas record`` writes every configured source into one file).
 """
 from __future__ import annotations
 
@@ -16,18 +17,31 @@ from pathlib import Path
 import orjson
 
 from ..events import Event
-from . import binance
-from .base import FeedStats, ParseError, RateLimitedLog
+from . import binance, bybit, coinglass, okx
+from .base import FeedStats, ParseError, PartialParse, RateLimitedLog
 
 log = logging.getLogger(__name__)
 
-# venue parsers by the shape of a decoded message; other venues register here as they land
-PARSERS: dict[str, object] = {"binance": binance.parse_message}
+# Parser factories by venue: each returns a callable ``(decoded message, recv_ns) -> events``.
+# Bybit (ticker deltas) and OKX (contract sizes) parsers keep state, so every replay builds fresh
+# ones with ``new_parsers()``; ``PARSERS`` holds one shared instance per venue for quick use.
+PARSER_FACTORIES = {
+    "binance": lambda: binance.parse_message,
+    "bybit": bybit.BybitParser,
+    "okx": okx.OkxParser,
+    "coinglass": lambda: coinglass.parse_message,
+}
+PARSERS: dict[str, object] = {venue: make() for venue, make in PARSER_FACTORIES.items()}
+
+
+def new_parsers() -> dict[str, object]:
+    return {venue: make() for venue, make in PARSER_FACTORIES.items()}
 
 
 def detect_venue(msg: object) -> str:
     if isinstance(msg, dict):
-        if "stream" in msg or "e" in msg or "lastUpdateId" in msg or ("result" in msg and "id" in msg):
+        if ("stream" in msg or "e" in msg or "lastUpdateId" in msg or ("result" in msg and "id" in msg)
+                or ("id" in msg and "code" in msg)):
             return "binance"
         if "topic" in msg or "op" in msg:
             return "bybit"
@@ -85,21 +99,27 @@ class ReplayFeed:
         self.name = f"replay:{self.path.name}"
         self.stats = FeedStats(self.name)
         self._warn = RateLimitedLog(log)
+        self._parsers = new_parsers()
 
     def events(self) -> Iterator[list[Event]]:
         """Batches of events, parsed from the file in order (no pacing)."""
         stats = self.stats
         loads = orjson.loads
+        parsers = self._parsers
         batch: list[Event] = []
         for line in read_frames(self.path):
             stats.frames += 1
             try:
                 recv_ns, frame = parse_line(line)
                 msg = loads(frame)
-                parser = PARSERS.get(detect_venue(msg))
+                parser = parsers.get(detect_venue(msg))
                 if parser is None:
                     raise ParseError("no parser for this venue yet")
                 events = parser(msg, recv_ns)
+            except PartialParse as exc:
+                stats.parse_errors += 1
+                self._warn.warning("replay-parse", "%s line %d partly skipped: %s", self.path.name, stats.frames, exc)
+                events = exc.events
             except (ParseError, orjson.JSONDecodeError) as exc:
                 stats.parse_errors += 1
                 self._warn.warning("replay-parse", "%s line %d skipped: %s", self.path.name, stats.frames, exc)

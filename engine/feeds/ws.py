@@ -1,0 +1,391 @@
+"""The live WebSocket client every venue shares: connect, subscribe, heartbeat, watchdog, reconnect.
+
+One ``WebSocketFeed`` is one connection task. Around each connection:
+- the subscription task replays the whole watched set after every (re)connect, then follows the
+  ``SubscriptionRegistry``: a change is diffed against what this connection is subscribed to and
+  sent as batched subscribe/unsubscribe messages, paced under the venue's client-message limit;
+- the heartbeat task (venues with an application-level ping) sends the venue's ping and gives the
+  answer ``pong_timeout`` seconds; no answer = dead connection;
+- the watchdog declares the connection dead when no frame arrived for ``stale_after`` seconds,
+  and closes it proactively after ``max_age_s`` (Binance cuts every connection at 24 h).
+Every frame is parsed by the venue's parser at the edge; bad frames are counted and logged at a
+bounded rate, never a reconnect. A dead socket is a reconnect: exponential backoff with jitter,
+the first retry within ``backoff_base`` seconds, capped at ``backoff_cap``. A venue that rejects
+the key or the plan stops the feed with ONE error line (``FatalFeedError``) — no reconnect storm.
+Tasks are kept by reference and cancelled when the connection ends.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable
+
+import orjson
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+
+from ..events import Event
+from .base import (AUTH_REJECTED, Backoff, FatalFeedError, FeedStats, MessagePacer, ParseError, PartialParse,
+                   RateLimitedLog, VendorError)
+from .registry import SubscriptionRegistry
+
+log = logging.getLogger(__name__)
+
+# HTTP answers to the WebSocket handshake that retrying cannot fix
+FATAL_HTTP = {401: "the API key was rejected", 403: "access forbidden (key, plan or region)",
+              451: "the venue refuses this region"}
+SLOW_DOWN_HTTP = (418, 429)  # rate-limited or banned for a while: wait the full backoff cap
+
+RawTap = Callable[[int, "str | bytes"], None]
+
+
+def batched(items: list[str], size: int) -> Iterable[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+class WebSocketFeed:
+    """Base class; a venue sets the class attributes and implements the four hooks below."""
+
+    venue = ""
+    ping_payload: str | None = None  # application-level ping (None: rely on protocol pings)
+    ping_when_idle = False  # ping only after ``ping_interval`` s without any frame (OKX)
+    text_pong = False  # the venue answers with the TEXT frame "pong"
+    library_ping = False  # let websockets send protocol-level pings (Binance)
+    batch_size = 20  # channels per subscribe message
+    default_ping_interval = 20.0
+    default_stale_after = 60.0
+    default_messages_per_s = 5.0
+
+    def __init__(self, url: str, registry: SubscriptionRegistry, catalog=None, *, name: str | None = None,
+                 ping_interval: float | None = None, pong_timeout: float = 10.0, stale_after: float | None = None,
+                 backoff_base: float = 0.5, backoff_cap: float = 30.0, stable_after: float = 30.0,
+                 open_timeout: float = 10.0, close_timeout: float = 2.0, max_frame_bytes: int = 1 << 20,
+                 max_age_s: float | None = None, messages_per_s: float | None = None, debounce_s: float = 0.05,
+                 only_watched: bool = True, on_raw: RawTap | None = None, rng=random.random) -> None:
+        self.url = url.rstrip("/")
+        self.registry = registry
+        self.catalog = catalog
+        self.name = name or self.venue
+        self.stats = FeedStats(self.name)
+        self.ping_interval = self.default_ping_interval if ping_interval is None else ping_interval
+        self.pong_timeout = pong_timeout
+        self.stale_after = self.default_stale_after if stale_after is None else stale_after
+        self.backoff = Backoff(backoff_base, backoff_cap, rng=rng)
+        self.stable_after = stable_after
+        self.open_timeout = open_timeout
+        self.close_timeout = close_timeout
+        self.max_frame_bytes = max_frame_bytes
+        self.hard_max_bytes = max_frame_bytes * 8  # beyond this websockets drops the connection (1009)
+        self.max_age_s = max_age_s
+        self.messages_per_s = messages_per_s or self.default_messages_per_s
+        self.debounce_s = debounce_s
+        self.only_watched = only_watched
+        self.on_raw = on_raw
+        self._warn = RateLimitedLog(log)
+        self._secrets: tuple[str, ...] = ()
+        self._subscribed: set[str] = set()
+        self.url_channels: set[str] = set()  # channels already subscribed by the connect URL
+        self._listener = None
+        self._pong = asyncio.Event()
+        self._last_rx = 0.0
+        self._live_since = 0.0
+        self._close_reason = ""
+        self._proactive = False
+        self._fatal = ""
+        self._msg_id = 0
+        self._unlisted: set[str] = set()
+
+    # ----- venue hooks ---------------------------------------------------------------------------
+    def connect_url(self) -> str:
+        return self.url
+
+    def channels(self, symbols: frozenset[str]) -> set[str]:
+        raise NotImplementedError
+
+    def subscribe_payload(self, channels: list[str], subscribe: bool) -> str:
+        raise NotImplementedError
+
+    def parse(self, msg: object, recv_ns: int) -> list[Event]:
+        raise NotImplementedError
+
+    def is_pong(self, msg: object) -> bool:
+        return False
+
+    async def before_connect(self) -> None:
+        if self.catalog is not None:
+            try:
+                await asyncio.wait_for(self.catalog.refresh_if_due(), self.catalog.timeout_s + 1)
+            except Exception as exc:  # the catalog must never keep a feed from connecting
+                self._warn.warning(f"{self.name}-catalog", "%s: instrument list refresh failed: %s", self.name, exc)
+
+    # ----- helpers -------------------------------------------------------------------------------
+    def next_id(self) -> int:
+        self._msg_id += 1
+        return self._msg_id
+
+    def native(self, base: str, venue: str | None = None, guess: Callable[[str], str] | None = None) -> str | None:
+        """Venue-native symbol for a coin from the catalog; a guess when the venue's list is not
+        loaded (degraded mode); None when the list is loaded and the coin is not on this venue."""
+        venue = venue or self.venue
+        catalog = self.catalog
+        if catalog is not None and catalog.venue_available(venue):
+            inst = catalog.instrument(venue, base)
+            if inst is not None:
+                return inst.symbol
+            if (venue, base) not in self._unlisted:
+                self._unlisted.add((venue, base))
+                log.info("%s: %s is not listed on %s; not subscribed there", self.name, base, venue)
+            return None
+        return (guess or self.guess_native)(base)
+
+    def guess_native(self, base: str) -> str:
+        return f"{base}USDT"
+
+    def _redact(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    async def _send(self, ws, payload: str) -> None:
+        await self._pacer.wait()
+        await ws.send(payload)
+
+    async def _drop(self, ws, reason: str, code: int = 1000) -> None:
+        self._close_reason = reason
+        await ws.close(code, reason[:120])
+
+    # ----- the connection lifecycle --------------------------------------------------------------
+    async def run(self, put) -> None:
+        st = self.stats
+        self._listener = self.registry.listen()
+        try:
+            while True:
+                st.state = "connecting"
+                try:
+                    await self._session(put)
+                    reason = self._close_reason or "closed by the server"
+                except FatalFeedError as exc:
+                    st.state, st.last_error, st.connected = "stopped", str(exc), False
+                    log.error("%s feed stopped: %s", self.name, exc)
+                    return
+                except InvalidStatus as exc:
+                    status = exc.response.status_code
+                    if status in FATAL_HTTP:
+                        st.state, st.connected = "stopped", False
+                        st.last_error = f"HTTP {status}: {FATAL_HTTP[status]}"
+                        log.error("%s feed stopped: the handshake was refused with HTTP %d (%s)",
+                                  self.name, status, FATAL_HTTP[status])
+                        return
+                    reason = f"handshake refused with HTTP {status}"
+                    if status in SLOW_DOWN_HTTP:
+                        self.backoff.attempt = 64  # straight to the cap
+                except InvalidURI as exc:
+                    st.state, st.connected, st.last_error = "stopped", False, self._redact(f"invalid URL: {exc}")
+                    log.error("%s feed stopped: %s", self.name, st.last_error)
+                    return
+                except ConnectionClosed as exc:
+                    if exc.sent is not None and exc.sent.code == 1009:
+                        st.oversized += 1
+                    reason = self._close_reason or f"connection closed: {exc}"
+                except (OSError, TimeoutError, InvalidHandshake) as exc:
+                    reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # a bug here must neither kill the feed nor spin
+                    log.exception("%s: unexpected error in the connection loop", self.name)
+                    reason = f"unexpected {type(exc).__name__}"
+                st.connected = False
+                st.subscriptions = 0
+                lived = time.monotonic() - self._live_since if self._live_since else 0.0
+                if self._proactive or lived >= self.stable_after:
+                    self.backoff.reset()
+                delay = 0.0 if self._proactive else self.backoff.next_delay()
+                st.reconnects += 1
+                st.state = "backoff"
+                st.last_error = reason = self._redact(reason)
+                self._warn.warning(f"{self.name}-reconnect", "%s: %s; reconnecting in %.2f s", self.name, reason, delay)
+                await asyncio.sleep(delay)
+        finally:
+            self._listener.close()
+            st.connected = False
+            if st.state != "stopped":
+                st.state = "idle"
+
+    async def _session(self, put) -> None:
+        self._close_reason = ""
+        self._proactive = False
+        self._live_since = 0.0
+        await self.before_connect()
+        url = self.connect_url()
+        lib_ping = self.ping_interval if self.library_ping and self.ping_interval else None
+        async with connect(url, open_timeout=self.open_timeout, close_timeout=self.close_timeout,
+                           max_size=self.hard_max_bytes, ping_interval=lib_ping,
+                           ping_timeout=self.pong_timeout if lib_ping else None,
+                           user_agent_header="teleglas") as ws:
+            st = self.stats
+            self._live_since = self._last_rx = time.monotonic()
+            self._pacer = MessagePacer(self.messages_per_s)
+            self._subscribed = set(self.url_channels)
+            self._pong = asyncio.Event()
+            st.connected, st.state = True, "live"
+            st.subscriptions = len(self._subscribed)
+            log.info("%s connected", self.name)
+            tasks = [asyncio.create_task(self._subscription_loop(ws), name=f"{self.name}:subscribe"),
+                     asyncio.create_task(self._watchdog(ws), name=f"{self.name}:watchdog")]
+            if self.ping_payload and self.ping_interval:
+                tasks.append(asyncio.create_task(self._heartbeat(ws), name=f"{self.name}:heartbeat"))
+            try:
+                async for raw in ws:
+                    events = self._on_frame(raw)
+                    if self._fatal:
+                        raise FatalFeedError(self._fatal)
+                    if events:
+                        await put(events)
+            except ConnectionClosed as exc:
+                self._check_fatal_close(exc.rcvd.code if exc.rcvd else None, exc.rcvd.reason if exc.rcvd else "")
+                raise
+            finally:
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                st.connected = False
+            self._check_fatal_close(ws.close_code, ws.close_reason or "")
+
+    def _check_fatal_close(self, code: int | None, reason: str) -> None:
+        if reason and code not in (1000, 1001) and AUTH_REJECTED.search(reason):
+            raise FatalFeedError(f"the venue closed the connection: {code} {reason[:200]}")
+
+    def _on_frame(self, raw) -> list[Event] | None:
+        recv_ns = time.time_ns()
+        st = self.stats
+        st.frames += 1
+        st.last_msg_ns = recv_ns
+        self._last_rx = time.monotonic()
+        if len(raw) > self.max_frame_bytes:
+            st.oversized += 1
+            self._warn.warning(f"{self.name}-oversized", "%s: %d-byte frame over the %d-byte limit skipped",
+                               self.name, len(raw), self.max_frame_bytes)
+            return None
+        if self.text_pong and (raw == "pong" or raw == b"pong"):
+            self._pong.set()
+            st.ignored += 1
+            return None
+        if self.on_raw is not None:
+            self.on_raw(recv_ns, raw)
+        try:
+            msg = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            st.parse_errors += 1
+            self._warn.warning(f"{self.name}-parse", "%s: frame is not JSON: %.80r", self.name, raw)
+            return None
+        if self.is_pong(msg):
+            self._pong.set()
+        try:
+            events = self.parse(msg, recv_ns)
+        except PartialParse as exc:
+            st.parse_errors += 1
+            self._warn.warning(f"{self.name}-parse", "%s: %s", self.name, exc)
+            events = exc.events
+        except VendorError as exc:
+            st.vendor_errors += 1
+            st.last_error = str(exc)
+            if exc.fatal:
+                self._fatal = str(exc)
+            else:
+                self._warn.warning(f"{self.name}-vendor", "%s: %s", self.name, exc)
+            return None
+        except ParseError as exc:
+            st.parse_errors += 1
+            self._warn.warning(f"{self.name}-parse:{type(exc).__name__}", "%s: frame skipped: %s", self.name, exc)
+            return None
+        except Exception as exc:  # a parser bug: count it, keep the feed alive
+            st.parse_errors += 1
+            self._warn.warning(f"{self.name}-bug", "%s: parser failed on a frame (%s: %s)", self.name,
+                               type(exc).__name__, exc)
+            return None
+        if not events:
+            st.ignored += 1
+            return None
+        if self.only_watched:
+            watched = self.registry.symbols
+            kept = [ev for ev in events if ev.symbol in watched]
+            st.filtered += len(events) - len(kept)
+            if not kept:
+                return None
+            events = kept
+        st.events += len(events)
+        st.observe_lag(recv_ns, events[-1].ts)
+        return events
+
+    async def _subscription_loop(self, ws) -> None:
+        try:
+            while True:
+                await self._sync(ws)
+                await self._listener.wait()
+                if self.debounce_s:
+                    await asyncio.sleep(self.debounce_s)  # coalesce a burst of /add into few messages
+        except ConnectionClosed:
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s: subscription update failed", self.name)
+            await self._drop(ws, "subscription update failed", 1011)
+
+    async def _sync(self, ws) -> None:
+        desired = self.channels(self.registry.symbols)
+        remove = sorted(self._subscribed - desired)
+        add = sorted(desired - self._subscribed)
+        for batch in batched(remove, self.batch_size):
+            await self._send(ws, self.subscribe_payload(batch, False))
+            self._subscribed.difference_update(batch)
+            self.stats.subscriptions = len(self._subscribed)
+        for batch in batched(add, self.batch_size):
+            await self._send(ws, self.subscribe_payload(batch, True))
+            self._subscribed.update(batch)
+            self.stats.subscriptions = len(self._subscribed)
+        if add or remove:
+            log.info("%s: subscribed %d channels (+%d, -%d)", self.name, len(self._subscribed), len(add), len(remove))
+
+    async def _watchdog(self, ws) -> None:
+        period = max(0.01, min(1.0, self.stale_after / 4))
+        while True:
+            await asyncio.sleep(period)
+            now = time.monotonic()
+            if now - self._last_rx > self.stale_after:
+                self.stats.stale += 1
+                self._warn.warning(f"{self.name}-stale", "%s: no frame for %.1f s: connection treated as dead",
+                                   self.name, now - self._last_rx)
+                await self._drop(ws, f"silent for {self.stale_after:g} s", 1011)
+                return
+            if self.max_age_s and now - self._live_since > self.max_age_s:
+                self._proactive = True
+                log.info("%s: connection is %.1f h old: reconnecting before the venue cuts it",
+                         self.name, (now - self._live_since) / 3600)
+                await self._drop(ws, "proactive reconnect before the venue's connection age limit")
+                return
+
+    async def _heartbeat(self, ws) -> None:
+        interval = self.ping_interval
+        while True:
+            if self.ping_when_idle:
+                idle = time.monotonic() - self._last_rx
+                if idle < interval:
+                    await asyncio.sleep(interval - idle)
+                    continue
+            else:
+                await asyncio.sleep(interval)
+            self._pong.clear()
+            await self._send(ws, self.ping_payload)
+            try:
+                await asyncio.wait_for(self._pong.wait(), self.pong_timeout)
+            except TimeoutError:
+                self.stats.stale += 1
+                self._warn.warning(f"{self.name}-pong", "%s: no pong within %.1f s: connection treated as dead",
+                                   self.name, self.pong_timeout)
+                await self._drop(ws, f"no pong within {self.pong_timeout:g} s", 1011)
+                return

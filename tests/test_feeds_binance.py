@@ -1,0 +1,208 @@
+"""Binance USD-M live client against a local server speaking Binance's routed combined streams."""
+import asyncio
+
+import orjson
+import pytest
+
+from engine.events import Funding, Liquidation, MarkOI, PositionSide, Side, Trade
+from engine.feeds import binance
+from engine.feeds.binance import BinanceFeed, check_routed_url
+from engine.feeds.registry import SubscriptionRegistry
+from tests.feeds_support import FAST, VenueServer, running, wait_until
+
+# vendor sample payloads, verbatim from shared/PROTOCOLS.md (the ".." of aggTrade's E filled in)
+FORCE_ORDER = ('{"e":"forceOrder","E":1568014460893,"o":{"s":"BTCUSDT","S":"SELL","o":"LIMIT","f":"IOC",'
+               '"q":"0.014","p":"9910","ap":"9910","X":"FILLED","l":"0.014","z":"0.014","T":1568014460893}}')
+AGG_TRADE = ('{"e":"aggTrade","E":123456789,"s":"BTCUSDT","a":5933014,"p":"0.001","q":"100","f":100,"l":105,'
+             '"T":123456785,"m":true}')
+MARK_PRICE = ('{"e":"markPriceUpdate","E":1562305380000,"s":"BTCUSDT","p":"11794.15","i":"11784.62",'
+              '"P":"11784.25","r":"0.00038167","T":1562306400000}')
+BASE_STREAMS = {"!forceOrder@arr", "!markPrice@arr@1s"}
+
+
+def wrap(stream: str, data: str) -> str:
+    return f'{{"stream":"{stream}","data":{data}}}'
+
+
+def feed_for(srv, registry, **kw):
+    return BinanceFeed(srv.url("/market/stream"), registry, **{**FAST, **kw})
+
+
+async def test_routed_handshake_and_vendor_samples_parse_exactly():
+    registry = SubscriptionRegistry(["BTC"])
+    async with asyncio.timeout(5), VenueServer("binance") as srv:
+        feed = feed_for(srv, registry)
+        async with running(feed) as sink:
+            await wait_until(lambda: srv.conns)
+            conn = srv.last
+            assert conn.path == "/market/stream"
+            assert conn.subscribed == BASE_STREAMS | {"btcusdt@aggTrade"}
+            await srv.push(wrap("!forceOrder@arr", FORCE_ORDER), wrap("btcusdt@aggTrade", AGG_TRADE),
+                           wrap("!markPrice@arr@1s", f"[{MARK_PRICE}]"))
+            await wait_until(lambda: len(sink.events) == 4)
+    liq, trade, mark, funding = sink.events
+    assert liq == Liquidation("binance", "BTC", 9910.0, 0.014, pytest.approx(138.74), PositionSide.LONG,
+                              1568014460893, liq.recv_ns)
+    assert trade == Trade("binance", "BTC", 0.001, 100.0, pytest.approx(0.1), Side.SELL, 123456785, trade.recv_ns)
+    assert mark == MarkOI("binance", "BTC", 11794.15, 11784.62, None, 1562305380000, mark.recv_ns)
+    assert funding == Funding("binance", "BTC", 0.00038167, 8.0, 1562306400000, 1562305380000, funding.recv_ns)
+    assert feed.stats.events == 4 and feed.stats.parse_errors == 0 and feed.stats.lag_ms != 0
+
+
+async def test_buy_force_order_is_a_short_liquidation_and_unwatched_symbols_are_filtered():
+    registry = SubscriptionRegistry(["BTC"])
+    buy = FORCE_ORDER.replace('"S":"SELL"', '"S":"BUY"')
+    eth = FORCE_ORDER.replace("BTCUSDT", "ETHUSDT")
+    async with asyncio.timeout(5), VenueServer("binance") as srv:
+        feed = feed_for(srv, registry)
+        async with running(feed) as sink:
+            await wait_until(lambda: srv.conns)
+            await srv.push(wrap("!forceOrder@arr", eth), wrap("!forceOrder@arr", buy))
+            await wait_until(lambda: sink.events)
+    (liq,) = sink.events
+    assert liq.position is PositionSide.SHORT
+    assert feed.stats.filtered == 1
+
+
+@pytest.mark.parametrize("url", ["wss://fstream.binance.com/ws", "wss://fstream.binance.com/stream",
+                                 "wss://fstream.binance.com/public/stream", "ws://127.0.0.1:9/ws/btcusdt@aggTrade"])
+def test_legacy_unrouted_paths_are_refused(url):
+    with pytest.raises(ValueError, match="routed"):
+        check_routed_url(url)
+    with pytest.raises(ValueError, match="legacy"):
+        BinanceFeed(url, SubscriptionRegistry())
+
+
+async def test_a_client_on_the_legacy_path_is_caught_by_the_stale_watchdog():
+    """The legacy /stream path acks SUBSCRIBE and then delivers nothing: the watchdog must notice."""
+    registry = SubscriptionRegistry(["BTC"])
+    async with asyncio.timeout(5), VenueServer("binance") as srv:
+        feed = feed_for(srv, registry, stale_after=0.4)
+        feed.url = srv.url("/stream")  # what a regressed client would do (the constructor refuses it)
+        async with running(feed) as sink:
+            await wait_until(lambda: feed.stats.stale >= 1 and feed.stats.reconnects >= 1, timeout=3)
+            assert srv.conns[0].path == "/stream"
+            assert srv.conns[0].subscribed == set()  # the legacy path never routes the streams
+    assert sink.events == []
+    assert feed.stats.reconnects >= 1
+
+
+async def test_live_subscribe_is_batched_and_paced_under_ten_messages_per_second():
+    registry = SubscriptionRegistry(["BTC"])
+    coins = [f"C{i}" for i in range(40)]
+    async with asyncio.timeout(8), VenueServer("binance") as srv:
+        feed = feed_for(srv, registry, messages_per_s=None, debounce_s=0.0)  # production pacing
+        async with running(feed):
+            await wait_until(lambda: srv.conns)
+            for coin in coins:  # forty /add commands in quick succession
+                registry.add(coin)
+                await asyncio.sleep(0.005)
+            want = BASE_STREAMS | {"btcusdt@aggTrade"} | {f"{c.lower()}usdt@aggTrade" for c in coins}
+            await wait_until(lambda: srv.last.subscribed == want, timeout=5)
+            for coin in coins[:10]:
+                registry.remove(coin)
+            await wait_until(lambda: not any(f"{c.lower()}usdt@aggTrade" in srv.last.subscribed for c in coins[:10]),
+                             timeout=5)
+    conn = srv.last
+    sent = [orjson.loads(m) for m in conn.messages]
+    assert {m["method"] for m in sent} == {"SUBSCRIBE", "UNSUBSCRIBE"}
+    assert len(sent) < len(coins) // 2  # batched, not one message per coin
+    times = [t for t, _ in conn.received]
+    assert max(sum(1 for u in times if t <= u < t + 1.0) for t in times) < 10
+    assert feed.stats.subscriptions == len(BASE_STREAMS) + 1 + 30
+
+
+async def test_server_close_reconnects_and_resubscribes_runtime_symbols_within_2s():
+    registry = SubscriptionRegistry(["BTC"])
+    async with asyncio.timeout(6), VenueServer("binance") as srv:
+        feed = feed_for(srv, registry)
+        async with running(feed):
+            await wait_until(lambda: srv.conns)
+            registry.add("ETH")  # added while running: a live SUBSCRIBE
+            await wait_until(lambda: "ethusdt@aggTrade" in srv.last.subscribed)
+            await srv.drop_all()
+            took = await wait_until(lambda: len(srv.conns) == 2 and srv.last.subscribed ==
+                                    BASE_STREAMS | {"btcusdt@aggTrade", "ethusdt@aggTrade"}, timeout=2.0)
+            assert took < 2.0
+            await srv.push(wrap("ethusdt@aggTrade", AGG_TRADE.replace("BTCUSDT", "ETHUSDT")))
+            await wait_until(lambda: feed.stats.events == 1)
+    assert feed.stats.reconnects == 1
+
+
+async def test_storm_of_malformed_frames_is_counted_and_skipped_without_reconnecting():
+    registry = SubscriptionRegistry(["BTC"])
+    bad = [
+        "not json at all", "[1, 2", "[]", "123", '{"stream":"x","data":5}',
+        wrap("btcusdt@aggTrade", AGG_TRADE.replace('"p":"0.001"', '"p":"NaN"')),
+        wrap("btcusdt@aggTrade", AGG_TRADE.replace('"q":"100"', '"q":"-100"')),
+        wrap("btcusdt@aggTrade", AGG_TRADE.replace('"q":"100"', '"q":"Infinity"')),
+        wrap("btcusdt@aggTrade", AGG_TRADE.replace('"T":123456785', '"T":"soon"')),
+        wrap("btcusdt@aggTrade", AGG_TRADE.replace('"s":"BTCUSDT",', "")),
+        wrap("!forceOrder@arr", FORCE_ORDER.replace('"S":"SELL"', '"S":"HOLD"')),
+        wrap("x", '{"e":"somethingNew","E":1}'),
+        '{"code":2,"msg":"Invalid request: unknown property","id":9}',
+        b"\xff\xfe binary junk",
+    ]
+    oversized = wrap("btcusdt@aggTrade", AGG_TRADE[:-1] + ',"pad":"' + "x" * 9000 + '"}')
+    async with asyncio.timeout(8), VenueServer("binance") as srv:
+        feed = feed_for(srv, registry, max_frame_bytes=4096)
+        async with running(feed) as sink:
+            await wait_until(lambda: srv.conns)
+            for _ in range(20):
+                await srv.push(*bad, oversized)
+            await srv.push(wrap("btcusdt@aggTrade", AGG_TRADE))
+            await wait_until(lambda: sink.events)
+            assert feed.stats.connected and len(srv.conns) == 1
+    st = feed.stats
+    assert len(sink.events) == 1
+    assert st.frames == 20 * (len(bad) + 1) + 1
+    assert st.vendor_errors == 20 and st.oversized == 20
+    assert st.parse_errors + st.ignored == 20 * (len(bad) - 1)
+    assert st.reconnects == 0
+
+
+async def test_frame_beyond_the_hard_limit_drops_the_connection_and_reconnects():
+    registry = SubscriptionRegistry(["BTC"])
+    async with asyncio.timeout(6), VenueServer("binance") as srv:
+        feed = feed_for(srv, registry, max_frame_bytes=1000)
+        async with running(feed):
+            await wait_until(lambda: srv.conns)
+            await srv.push("x" * 20_000)
+            await wait_until(lambda: len(srv.conns) == 2)
+    assert feed.stats.oversized == 1 and feed.stats.reconnects == 1
+
+
+async def test_silent_server_is_detected_as_stale():
+    registry = SubscriptionRegistry(["BTC"])
+    async with asyncio.timeout(5), VenueServer("binance") as srv:
+        feed = feed_for(srv, registry, stale_after=0.3)
+        async with running(feed):
+            await wait_until(lambda: feed.stats.stale >= 1 and len(srv.conns) >= 2, timeout=3)
+    assert "silent" in feed.stats.last_error
+
+
+async def test_protocol_ping_from_the_server_is_answered():
+    registry = SubscriptionRegistry(["BTC"])
+    async with asyncio.timeout(5), VenueServer("binance") as srv:
+        feed = feed_for(srv, registry)
+        async with running(feed):
+            await wait_until(lambda: srv.conns)
+            latency = await asyncio.wait_for(await srv.last.ws.ping(), 1.0)  # Binance pings every 3 min
+            assert latency >= 0
+
+
+async def test_proactive_reconnect_before_the_connection_age_limit():
+    registry = SubscriptionRegistry(["BTC"])
+    async with asyncio.timeout(5), VenueServer("binance") as srv:
+        feed = feed_for(srv, registry, max_age_s=0.3, backoff_base=5.0, backoff_cap=5.0)
+        async with running(feed):
+            # a 5 s backoff would blow the timeout: the proactive reconnect must skip it
+            await wait_until(lambda: len(srv.conns) >= 2 and srv.last.subscribed, timeout=2)
+    assert feed.stats.stale == 0
+
+
+def test_production_defaults_and_the_liquidation_caveat():
+    feed = BinanceFeed("wss://fstream.binance.com/market/stream", SubscriptionRegistry())
+    assert feed.max_age_s < 24 * 3600 and feed.messages_per_s < 10
+    assert feed.backoff.base <= 1.0
+    assert "one liquidation per symbol per second" in binance.LIQUIDATION_SNAPSHOT_NOTE
