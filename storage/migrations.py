@@ -117,9 +117,25 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_state_priority ON outbox(state, priority, id);
 """
 
+# Delivery (issue #6): every outbox row carries what the sender needs without another lookup
+# (symbol and language for the alert buttons) and the upstream timestamps of its signal, so
+# exchange -> receive -> signal -> enqueue -> sent is stored per delivery. Indexes serve the
+# hourly cap (rows per user since T) and the latency window (rows sent since T).
+_DELIVERY = """
+ALTER TABLE outbox ADD COLUMN symbol TEXT;
+ALTER TABLE outbox ADD COLUMN lang TEXT;
+ALTER TABLE outbox ADD COLUMN exchange_ms INTEGER;              -- event time at the exchange, epoch ms
+ALTER TABLE outbox ADD COLUMN recv_ns INTEGER;                  -- when we received that event
+ALTER TABLE outbox ADD COLUMN signal_ns INTEGER;                -- when the engine emitted the signal
+CREATE INDEX outbox_user_enqueued ON outbox(user_id, enqueued_ns);
+CREATE INDEX outbox_enqueued ON outbox(enqueued_ns);
+CREATE INDEX outbox_sent ON outbox(sent_ns);
+"""
+
 # APPEND-ONLY (see module docstring).
 MIGRATIONS: list[Migration] = [
     _V1,
+    _DELIVERY,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)
