@@ -120,7 +120,7 @@ CREATE INDEX outbox_state_priority ON outbox(state, priority, id);
 # Delivery (issue #6): every outbox row carries what the sender needs without another lookup
 # (symbol and language for the alert buttons) and the upstream timestamps of its signal, so
 # exchange -> receive -> signal -> enqueue -> sent is stored per delivery. Indexes serve the
-# hourly cap (rows per user since T) and the latency window (rows sent since T).
+# hourly cap (rows per user since T), the latency window (rows sent since T) and paged fan-out.
 _DELIVERY = """
 ALTER TABLE outbox ADD COLUMN symbol TEXT;
 ALTER TABLE outbox ADD COLUMN lang TEXT;
@@ -130,6 +130,12 @@ ALTER TABLE outbox ADD COLUMN signal_ns INTEGER;                -- when the engi
 CREATE INDEX outbox_user_enqueued ON outbox(user_id, enqueued_ns);
 CREATE INDEX outbox_enqueued ON outbox(enqueued_ns);
 CREATE INDEX outbox_sent ON outbox(sent_ns);
+-- fan-out is written page by page (first recipients get the alert before the last page is
+-- routed); a signal whose pages are not all written is routed again at start-up
+ALTER TABLE signals ADD COLUMN fanout_done INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX signals_fanout_pending ON signals(fanout_done) WHERE fanout_done = 0;
+-- subscribers of a symbol in user-id order, for those pages
+CREATE INDEX watchlist_symbol_user ON watchlist(symbol, user_id);
 """
 
 # APPEND-ONLY (see module docstring).

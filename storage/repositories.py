@@ -326,6 +326,16 @@ class WatchlistRepo:
         )
         return [Subscriber(_user(r), r[15]) for r in rows]
 
+    async def users_for_symbol_page(self, symbol: str, after_user_id: int, limit: int) -> list[Subscriber]:
+        """Like ``users_for_symbol``, one page at a time in user-id order (keyset: ids > after)."""
+        rows = await self._db.fetchall(
+            f"SELECT {_USER_COLUMNS_U}, w.muted_until FROM watchlist w "
+            "JOIN users u ON u.id = w.user_id "
+            "WHERE w.symbol = ? AND w.user_id > ? AND u.active = 1 ORDER BY w.user_id LIMIT ?",
+            (symbol, int(after_user_id), int(limit)),
+        )
+        return [Subscriber(_user(r), r[15]) for r in rows]
+
     async def all_symbols(self) -> set[str]:
         """Distinct symbols watched by active users (what the feeds must subscribe to)."""
         rows = await self._db.fetchall(
@@ -459,6 +469,20 @@ class SignalRepo:
             ),
         )
         return changed == 1
+
+    async def set_fanout_done(self, id: str, done: bool) -> bool:
+        """Delivery writes a signal's outbox rows in pages; False until the last page is in."""
+        changed = await self._db.execute(
+            "UPDATE signals SET fanout_done = ? WHERE id = ?", (int(bool(done)), id)
+        )
+        return changed == 1
+
+    async def fanout_unfinished(self) -> list[StoredSignal]:
+        """Signals whose fan-out was cut off (a crash between pages), oldest first."""
+        rows = await self._db.fetchall(
+            f"SELECT {_SIGNAL_COLUMNS} FROM signals WHERE fanout_done = 0 ORDER BY created_at, id"
+        )
+        return [StoredSignal(*r) for r in rows]
 
     async def get(self, id: str) -> StoredSignal | None:
         row = await self._db.fetchone(f"SELECT {_SIGNAL_COLUMNS} FROM signals WHERE id = ?", (id,))

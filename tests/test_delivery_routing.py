@@ -12,7 +12,7 @@ from bot.delivery.routing import Skip, decide, in_quiet_window, route, threshold
 from engine.signals import Kind, Tier
 from engine.thresholds import defaults_for
 from locales import translator
-from storage import Database, OutboxRepo, Subscriber, ThresholdRepo, User, UserRepo, WatchlistRepo
+from storage import Database, OutboxRepo, SignalRepo, Subscriber, ThresholdRepo, User, UserRepo, WatchlistRepo
 from tests.test_delivery_support import BIG, add_users, make_signal
 
 NOW = 1_767_268_800  # 2026-01-01 12:00:00 UTC (noon)
@@ -201,3 +201,31 @@ async def test_routing_touches_only_watchers(db):
     overrides = await ThresholdRepo(db).for_watchers_of("BTC")
     assert len(subs) == 50 and overrides == {}
     assert replace(subs[0].user, id=0).active
+
+
+async def test_paged_fanout_cut_off_by_a_crash_is_resumed_without_duplicates(db):
+    await add_users(db, range(1, 8), ("BTC",))
+    writer = OutboxWriter(db, translator())
+    pages: list[list[int]] = []
+
+    def crash_after_first_page(items):
+        pages.append([it.user_id for it in items])
+        raise RuntimeError("process died")
+
+    with pytest.raises(RuntimeError):
+        await writer.accept(make_signal("BTC", sid="cut"), crash_after_first_page, page_size=3)
+    assert pages == [[1, 2, 3]]  # the first page was durable and handed on before the crash
+    assert [s.id for s in await SignalRepo(db).fanout_unfinished()] == ["cut"]
+
+    restarted = OutboxWriter(db, translator())
+    assert await restarted.resume_unfinished(page_size=3) == 1
+    assert await SignalRepo(db).fanout_unfinished() == []
+    rows = await db.fetchall("SELECT user_id FROM outbox WHERE signal_id = 'cut' ORDER BY user_id")
+    assert [r[0] for r in rows] == list(range(1, 8))  # everyone once
+
+
+async def test_single_page_fanout_is_marked_done(db):
+    await add_users(db, range(1, 4), ("BTC",))
+    accepted = await OutboxWriter(db, translator()).accept(make_signal("BTC"), page_size=3)
+    assert len(accepted.items) == 3
+    assert await SignalRepo(db).fanout_unfinished() == []

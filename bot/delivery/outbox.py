@@ -104,9 +104,9 @@ class OutboxWriter:
         self.hourly.load(await self._outbox.enqueued_since(now - self.hourly.window_ns))
         self._hourly_loaded = True
 
-    def _render(self, signal: Signal, recipients: list[Recipient]) -> list[str]:
+    def _render(self, signal: Signal, recipients: list[Recipient],
+                cache: dict[tuple[str, str], str]) -> list[str]:
         """Text per recipient, rendered once per (language, time zone)."""
-        cache: dict[tuple[str, str], str] = {}
         texts = []
         for r in recipients:
             key = (self._tr.normalize(r.user.language), r.user.tz)
@@ -116,48 +116,88 @@ class OutboxWriter:
             texts.append(text)
         return texts
 
-    async def accept(self, signal: Signal) -> Accepted:
-        """Route ``signal`` and persist it with one outbox row per recipient; returns the rows."""
+    async def accept(self, signal: Signal, on_items: Callable[[list[Item]], None] | None = None,
+                     *, page_size: int = 500) -> Accepted:
+        """Route ``signal`` and persist it with one outbox row per recipient; returns the rows.
+
+        Subscribers are read, routed and written ``page_size`` at a time (user-id order), each
+        page in its own transaction, and ``on_items`` gets each page's rows as soon as they are
+        durable — so the first recipients are being sent to while later pages are routed. The
+        first transaction stores the signal with ``fanout_done = 0``; the last sets it to 1.
+        A crash in between leaves the flag at 0 and ``resume_unfinished`` routes it again
+        (rows already written are skipped by ``UNIQUE(user_id, signal_id)``).
+        """
         if not self._hourly_loaded:
             await self.load_hourly()
-        subscribers = await self._watchlist.users_for_symbol(signal.symbol)
-        overrides = await self._thresholds.for_watchers_of(signal.symbol) if subscribers else {}
-        now_ns = self._wall_ns()
-        recipients, skipped = route(
-            signal, subscribers, overrides, now_s=now_ns / 1e9,
-            sent_last_hour=lambda uid: self.hourly.count(uid, now_ns),
-        )
-        texts = self._render(signal, recipients)
-        tier = signal.tier.value
-        priority = signal.tier.priority
-        rows = [
-            NewOutboxMessage(
-                user_id=r.user.id, chat_id=r.user.chat_id, signal_id=signal.id, tier=tier,
-                priority=priority, text=text, silent=r.silent, enqueued_ns=now_ns,
-                symbol=signal.symbol, lang=self._tr.normalize(r.user.language),
-                exchange_ms=signal.ts, recv_ns=signal.recv_ns or None,
-                signal_ns=signal.signal_ns or None,
-            )
-            for r, text in zip(recipients, texts)
-        ]
+        overrides = await self._thresholds.for_watchers_of(signal.symbol)
         payload = orjson.dumps(signal.to_dict(), default=str)
-        async with self._db.transaction():
-            await self._signals.insert(
-                signal.id, signal.kind, signal.symbol, signal.direction, signal.tier,
-                signal.confidence, signal.ts, signal.recv_ns or None, signal.signal_ns or None,
-                payload,
+        tier, priority = signal.tier.value, signal.tier.priority
+        render_cache: dict[tuple[str, str], str] = {}
+        result = Accepted(signal.id, [])
+        after, first = 0, True
+        while True:
+            subscribers = await self._watchlist.users_for_symbol_page(signal.symbol, after, page_size)
+            last_page = len(subscribers) < page_size
+            now_ns = self._wall_ns()
+            recipients, skipped = route(
+                signal, subscribers, overrides, now_s=now_ns / 1e9,
+                sent_last_hour=lambda uid: self.hourly.count(uid, now_ns),
             )
-            ids = await self._outbox.enqueue_many(rows)
+            result.skipped.update(skipped)
+            result.recipients += len(recipients)
+            texts = self._render(signal, recipients, render_cache)
+            rows = [
+                NewOutboxMessage(
+                    user_id=r.user.id, chat_id=r.user.chat_id, signal_id=signal.id, tier=tier,
+                    priority=priority, text=text, silent=r.silent, enqueued_ns=now_ns,
+                    symbol=signal.symbol, lang=self._tr.normalize(r.user.language),
+                    exchange_ms=signal.ts, recv_ns=signal.recv_ns or None,
+                    signal_ns=signal.signal_ns or None,
+                )
+                for r, text in zip(recipients, texts)
+            ]
+            async with self._db.transaction():
+                if first:
+                    await self._signals.insert(
+                        signal.id, signal.kind, signal.symbol, signal.direction, signal.tier,
+                        signal.confidence, signal.ts, signal.recv_ns or None,
+                        signal.signal_ns or None, payload,
+                    )
+                    if not last_page:
+                        await self._signals.set_fanout_done(signal.id, False)
+                ids = await self._outbox.enqueue_many(rows)
+                if last_page and not first:
+                    await self._signals.set_fanout_done(signal.id, True)
+            items = await self._items(ids, rows, tier, priority, now_ns)
+            for it in items:
+                self.hourly.add(it.user_id, now_ns)
+            result.items.extend(items)
+            if on_items is not None and items:
+                on_items(items)
+            if last_page:
+                return result
+            after = subscribers[-1].user.id
+            first = False
+
+    async def _items(self, ids: list[int], rows: list[NewOutboxMessage], tier: str,
+                     priority: int, now_ns: int) -> list[Item]:
         if len(ids) == len(rows):
-            items = [
+            return [
                 Item(id=oid, user_id=m.user_id, chat_id=m.chat_id, signal_id=m.signal_id,
                      tier=tier, priority=priority, text=m.text, silent=m.silent,
                      symbol=m.symbol, lang=m.lang, enqueued_ns=now_ns, recv_ns=m.recv_ns)
                 for oid, m in zip(ids, rows)
             ]
-        else:  # some (user, signal) rows existed already: read back exactly the new ones
-            fetched = [await self._outbox.get(oid) for oid in ids]
-            items = [item_from_row(row) for row in fetched if row is not None]
-        for it in items:
-            self.hourly.add(it.user_id, now_ns)
-        return Accepted(signal.id, items, skipped, len(recipients))
+        # some (user, signal) rows existed already: read back exactly the new ones
+        fetched = [await self._outbox.get(oid) for oid in ids]
+        return [item_from_row(row) for row in fetched if row is not None]
+
+    async def resume_unfinished(self, on_items: Callable[[list[Item]], None] | None = None,
+                                *, page_size: int = 500) -> int:
+        """Route again every signal whose paged fan-out a crash cut off; returns how many."""
+        unfinished = await self._signals.fanout_unfinished()
+        for stored in unfinished:
+            signal = Signal.from_dict(orjson.loads(stored.payload))
+            log.warning("signal %s: fan-out was interrupted, routing it again", signal.id)
+            await self.accept(signal, on_items, page_size=page_size)
+        return len(unfinished)

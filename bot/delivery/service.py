@@ -50,6 +50,7 @@ class DeliveryConfig:
     inbox_size: int = 10_000  # signals waiting to be routed
     max_buffered: int = 20_000  # outbox rows held in memory by the scheduler
     drain_timeout_s: float = 5.0  # stop(): how long started requests may take
+    fanout_page: int = 500  # subscribers routed and written per transaction
 
 
 class QueueSink:
@@ -118,6 +119,9 @@ class Delivery:
         if requeued:
             log.warning("%d alerts were in flight at the last stop: sending them again", requeued)
         await self.writer.load_hourly()
+        resumed = await self.writer.resume_unfinished(self._queue_items, page_size=self.config.fanout_page)
+        if resumed:
+            log.warning("%d signals had an interrupted fan-out: routed again", resumed)
         now_ns = self._wall_ns()
         for t in await self._outbox.delivery_timings_since(now_ns - HOUR_NS):
             start = t.recv_ns or t.enqueued_ns
@@ -155,25 +159,28 @@ class Delivery:
     # ---- routing -------------------------------------------------------------------------
     async def accept(self, signal: Signal) -> Accepted:
         """Persist and route one signal now (the router task calls this for each emitted one)."""
-        accepted = await self.writer.accept(signal)
+        accepted = await self.writer.accept(signal, self._queue_items, page_size=self.config.fanout_page)
         c = self.counters
         c.signals_routed += 1
-        c.rows_enqueued += len(accepted.items)
         for reason, n in accepted.skipped.items():
             c.skipped[reason] = c.skipped.get(reason, 0) + n
+        return accepted
+
+    def _queue_items(self, items: list) -> None:
+        """Durable rows -> the scheduler (or only the outbox while it is full)."""
+        self.counters.rows_enqueued += len(items)
         room = self.config.max_buffered - len(self.scheduler)
-        if accepted.items and accepted.items[0].priority == 0:
+        if items[0].priority == 0:
             # the most urgent tier never waits behind a backlog held only in the outbox
             room = 2 * self.config.max_buffered - len(self.scheduler)
         elif self._overflow:
             room = 0  # older rows wait in the outbox: keep their order, the refill loads these too
-        for it in accepted.items[:max(0, room)]:
+        for it in items[:max(0, room)]:
             self.scheduler.push(it)
-        if len(accepted.items) > max(0, room):
+        if len(items) > max(0, room):
             self._overflow = True
             self._overflow_gen += 1
         self.sender.wake()
-        return accepted
 
     async def _route_loop(self) -> None:
         while True:
