@@ -1,6 +1,8 @@
 """Scheduler, limiter and message composition: pure, time passed in."""
 from __future__ import annotations
 
+import math
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -115,20 +117,34 @@ def test_every_item_goes_out_exactly_once_and_chats_are_paced(pairs):
         last[chat] = t
 
 
-def test_global_limiter_sliding_window_with_guard():
+def test_global_limiter_counts_from_answers_not_starts():
     lim = GlobalLimiter(30, guard_s=0.05)
-    starts, t = [], 0.0
+    starts, answers, t = [], [], 0.0
     while len(starts) < 100:
         d = lim.delay(t)
         if d > 0:
             t += d
             continue
-        lim.record(t)
+        token = lim.acquire()
         starts.append(t)
+        answers.append(t + 0.02 * (len(starts) % 3))  # round trips of 0..40 ms
+        lim.release(token, answers[-1])
     for i in range(len(starts) - 30):
-        assert starts[i + 30] - starts[i] >= 1.05 - 1e-9  # never 31 starts within 1.05 s
+        # request i+30 starts a full window after request i (and all before it) was answered:
+        # whenever Telegram counted them, 31 can never share one window
+        assert starts[i + 30] >= max(answers[: i + 1]) + 1.05 - 1e-9
+    assert sum(1 for s in starts if s < 1.0) == 30  # bursts up to the limit are allowed
     lim.pause_until(t + 7)
     assert abs(lim.delay(t) - 7) < 1e-9
+
+
+def test_global_limiter_waits_for_an_unanswered_request():
+    lim = GlobalLimiter(2, guard_s=0.0)
+    first = lim.acquire()
+    lim.release(lim.acquire(), 0.0)
+    assert lim.delay(5.0) == math.inf  # the oldest request is still on the wire
+    lim.release(first, 5.0)
+    assert lim.delay(5.0) == 1.0 and lim.delay(6.0) == 0.0
 
 
 def test_compose_keeps_messages_under_4096():

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -208,11 +210,14 @@ class Scheduler:
 
 
 class GlobalLimiter:
-    """At most ``per_s`` sends in any window of ``1 + guard_s`` seconds (sliding window).
+    """At most ``per_s`` messages in any window of ``1 + guard_s`` seconds, AS TELEGRAM SEES THEM.
 
-    The guard absorbs jitter between when we start a request and when Telegram counts it, so a
-    limit configured at Telegram's own figure does not provoke 429s. ``pause_until`` honours a
-    ``retry_after`` for every chat.
+    Telegram counts a request when it arrives, which is some time between our start of it and
+    our receipt of the answer. So request k may start only when request k-N has been answered
+    (and every earlier one) at least one window ago: then no N+1 arrivals can ever share a
+    window, whatever the network jitter or a stalled event loop does to the timing — a limit set
+    at Telegram's own figure provokes no 429. The cost is one round trip per N messages.
+    ``pause_until`` honours a ``retry_after`` for every chat.
     """
 
     def __init__(self, per_s: float, guard_s: float = 0.05) -> None:
@@ -220,24 +225,34 @@ class GlobalLimiter:
             raise ValueError("global rate must be positive")
         self.limit = max(1, int(per_s))
         self.window = (self.limit / per_s) + guard_s
-        self._sent: list[float] = []  # ring of the last ``limit`` send times
-        self._head = 0
+        self._slots: deque[list[float | None]] = deque()  # [answered_at | None], start order
+        self._floor = float("-inf")  # latest answer among requests older than the slots
         self._paused_until = 0.0
 
     def delay(self, now: float) -> float:
-        """Seconds until a send may start (0 = now)."""
+        """Seconds until a send may start: 0 = now, ``math.inf`` = when an answer arrives."""
         wait = self._paused_until - now
-        if len(self._sent) >= self.limit:
-            oldest = self._sent[self._head]
-            wait = max(wait, oldest + self.window - now)
+        if len(self._slots) >= self.limit:
+            answered = self._slots[0][0]
+            if answered is None:
+                return math.inf
+            wait = max(wait, max(self._floor, answered) + self.window - now)
         return max(0.0, wait)
 
-    def record(self, now: float) -> None:
-        if len(self._sent) < self.limit:
-            self._sent.append(now)
-        else:
-            self._sent[self._head] = now
-            self._head = (self._head + 1) % self.limit
+    def acquire(self) -> list[float | None]:
+        """Take a slot for a request starting now; ``release`` it when the answer is in."""
+        if len(self._slots) >= self.limit:
+            old = self._slots.popleft()
+            assert old[0] is not None, "acquire() without delay() == 0"
+            self._floor = max(self._floor, old[0])
+        token: list[float | None] = [None]
+        self._slots.append(token)
+        return token
+
+    @staticmethod
+    def release(token: list[float | None], now: float) -> None:
+        if token[0] is None:
+            token[0] = now
 
     def pause_until(self, until: float) -> None:
         self._paused_until = max(self._paused_until, until)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -97,7 +98,8 @@ class Sender:
             except BaseException:
                 self._slots.release()
                 raise
-            task = asyncio.create_task(self._send(batch), name=f"deliver-{batch[0].id}")
+            token = self.limiter.acquire()
+            task = asyncio.create_task(self._send(batch, token), name=f"deliver-{batch[0].id}")
             self._inflight.add(task)
             task.add_done_callback(self._finished)
 
@@ -114,10 +116,11 @@ class Sender:
             if wait <= 0:
                 batch = self.scheduler.pop_ready(now)
                 if batch is not None:
-                    self.limiter.record(now)
                     return batch
                 wake_at = self.scheduler.next_wakeup()
                 wait = None if wake_at is None else max(0.0, wake_at - now)
+            elif wait == math.inf:
+                wait = None  # an answer releases a slot and wakes us
             self._wake.clear()
             if wait is None:
                 await self._wake.wait()
@@ -144,7 +147,14 @@ class Sender:
         return len(still)
 
     # ---- one message ---------------------------------------------------------------------
-    async def _send(self, batch: list[Item]) -> None:
+    async def _send(self, batch: list[Item], token: list) -> None:
+        try:
+            await self._send_batch(batch)
+        finally:
+            self.limiter.release(token, asyncio.get_running_loop().time())
+            self.wake()
+
+    async def _send_batch(self, batch: list[Item]) -> None:
         claimed = await self._outbox.claim(it.id for it in batch)
         batch = [it for it in batch if it.id in claimed]
         if not batch:
