@@ -29,3 +29,34 @@ class ThrCB(CallbackData, prefix="t1"):
     op: str
     key: str = ""
     value: str = ""
+
+
+class FlowViewCB(CallbackData, prefix="fv1"):
+    """Timeframe / Refresh buttons under a /flow message: edit that message in place."""
+
+    symbol: str
+    window: str
+
+
+class MenuCB(CallbackData, prefix="mn1"):
+    """Main-menu buttons: ``action`` is list | signals | thr | tiers | mute | lang | help."""
+
+    action: str
+
+
+class WatchCB(CallbackData, prefix="w1"):
+    """Watchlist buttons: ``op`` ask (remove?) | yes (remove) | no (keep)."""
+
+    op: str
+    symbol: str
+
+
+class TierCB(CallbackData, prefix="tr1"):
+    """/tiers toggles: ``op`` on (reach me or not) | silent (with or without sound)."""
+
+    tier: str
+    op: str
+
+
+class LangCB(CallbackData, prefix="l1"):
+    lang: str

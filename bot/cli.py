@@ -18,6 +18,7 @@ from engine.feeds.replay import ReplayFeed
 from engine.scoring import match_episodes, outside_episodes
 from engine.signals import Signal, SignalEngine
 from engine.simulator import MarketSimulator, SimulatorFeed
+from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -141,18 +142,9 @@ async def _replay(args: argparse.Namespace) -> int:
 async def _run() -> int:
     settings = load_settings(need_token=True)
     configure_logging(settings.LOG_LEVEL)
-    from storage import Database
+    from bot.app import run_app
 
-    db = await Database.open(settings.DATABASE_PATH)
-    try:
-        log.info("database ready at %s", settings.DATABASE_PATH)
-        # Visibly unfinished: the live feeds (issue #3) and the Telegram bot (issue #5) are not
-        # wired yet, so `run` checks its settings and database and stops instead of pretending.
-        print("teleglas run: settings and database are ready, but the Telegram bot and the live "
-              "feeds are not built yet (issues #3 and #5)", file=sys.stderr)
-        return 3
-    finally:
-        await db.close()
+    return await run_app(settings)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,6 +161,14 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"teleglas: configuration error: {exc}", file=sys.stderr)
         return 2
+    except StorageError as exc:
+        print(f"teleglas: database error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `teleglas demo | head`: the reader left, which is not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return 2

@@ -66,6 +66,15 @@ def fmt_time(ts_ms: int, tz: tzinfo | None = None) -> str:
     return dt.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def fmt_rate(fraction: float) -> str:
+    """A signed funding rate given as a fraction: 0.0011 -> '+0.110%'."""
+    return f"{fraction * 100:+.3f}%"
+
+
+def fmt_ratio(value: float) -> str:
+    return f"{value:.1f}"
+
+
 def _e(value: object) -> str:
     return html.escape(str(value), quote=False)
 
@@ -77,53 +86,123 @@ def _reason(tr: Translator, lang: str, name: str) -> str:
         return name.replace("_", " ")
 
 
+def _body(sig: Signal, t, tz: tzinfo | None) -> str:
+    """The kind-specific lines. Every value is escaped here, templates add the markup."""
+    m = sig.magnitudes
+    g = m.get
+    direction = _e(t("direction-word", direction=sig.direction.value))
+    kind = sig.kind
+    if kind is Kind.LIQUIDATION_CASCADE:
+        long_usd, short_usd = g("liq_long_usd", 0.0), g("liq_short_usd", 0.0)
+        flushed = "LONG" if long_usd >= short_usd else "SHORT"
+        return t(
+            "alert-cascade-body",
+            window=_e(f"{g('window_s', 30):g}"), total=_e(fmt_usd(g("liq_usd", 0.0))),
+            share=_e(fmt_pct(g("dominance", 0.0))), flushed=_e(t("position-word", position=flushed)),
+            long_usd=_e(fmt_usd(long_usd)), short_usd=_e(fmt_usd(short_usd)),
+            count=_e(int(g("count", 0))), zone_low=_e(fmt_price(g("zone_low", 0.0))),
+            zone_high=_e(fmt_price(g("zone_high", 0.0))), direction=direction,
+        )
+    if kind is Kind.STOP_HUNT and sig.levels is not None:
+        lv = sig.levels
+        long_setup = sig.direction.value == "LONG"
+        return t(
+            "alert-stophunt-body",
+            total=_e(fmt_usd(g("liq_usd", 0.0))),
+            flushed=_e(t("position-word", position="LONG" if long_setup else "SHORT")),
+            zone_low=_e(fmt_price(lv.zone_low)), zone_high=_e(fmt_price(lv.zone_high)),
+            absorb_usd=_e(fmt_usd(g("absorb_usd", 0.0))),
+            absorb_side=_e(t("side-word", side="BUY" if long_setup else "SELL")),
+            absorb_share=_e(fmt_pct(g("absorb_share", 0.0))),
+            large_count=_e(int(g("large_count", 0))), whale=_e(fmt_usd(g("whale_usd", 0.0))),
+            reclaim=_e(fmt_pct(g("reclaim", 0.0))), direction=direction,
+            entry_low=_e(fmt_price(lv.entry_low)), entry_high=_e(fmt_price(lv.entry_high)),
+            stop=_e(fmt_price(lv.stop)),
+            stop_where=_e(t("stop-below" if lv.stop < lv.zone_low else "stop-above")),
+            targets=_e(" / ".join(fmt_price(x) for x in lv.targets)),
+            expires=_e(fmt_time(lv.expires_ts, tz)),
+        )
+    if kind in (Kind.ACCUMULATION, Kind.DISTRIBUTION):
+        buy_share = g("buy_share", 0.5)
+        window_s = g("window_s", 300.0)
+        window = f"{window_s / 60:g}m" if window_s >= 60 else f"{window_s:g}s"
+        return t(
+            "alert-flow-body",
+            window=_e(window), buy_usd=_e(fmt_usd(g("buy_usd", 0.0))), buy_share=_e(fmt_pct(buy_share)),
+            buy_bar=_e(bar(buy_share)), sell_usd=_e(fmt_usd(g("sell_usd", 0.0))),
+            sell_share=_e(fmt_pct(1.0 - buy_share)), sell_bar=_e(bar(1.0 - buy_share)),
+            large_buys=_e(int(g("large_buys", 0))), large_sells=_e(int(g("large_sells", 0))),
+            whale=_e(fmt_usd(g("whale_usd", 0.0))), net_delta=_e(fmt_signed_usd(g("net_delta", 0.0))),
+            mood=_e(t("flow-mood", direction=sig.direction.value)),
+            price=_e(fmt_price(g("price", 0.0))), vwap=_e(fmt_price(g("vwap", 0.0))), direction=direction,
+        )
+    if kind is Kind.WHALE_WINDOW:
+        return t(
+            "alert-whale-body",
+            count=_e(int(g("whale_count", 0))),
+            side=_e(t("side-word", side="BUY" if sig.direction.value == "LONG" else "SELL")),
+            whale=_e(fmt_usd(g("whale_usd", 0.0))), window=_e(f"{g('window_s', 60):g}"),
+            cluster_usd=_e(fmt_usd(g("cluster_usd", 0.0))), opposite=_e(int(g("opposite_count", 0))),
+            baseline=_e(fmt_ratio(g("baseline_per_min", 0.0))), price=_e(fmt_price(g("price", 0.0))),
+            direction=direction,
+        )
+    if kind is Kind.FUNDING_EXTREME:
+        by_venue = sig.extra.get("funding_by_venue") or {}
+        venues = " · ".join(f"{v} {fmt_rate(float(r))}" for v, r in sorted(by_venue.items()))
+        return t(
+            "alert-funding-body",
+            rate=_e(fmt_rate(g("funding_8h", 0.0))), max_rate=_e(fmt_rate(g("funding_max_8h", 0.0))),
+            by_venue=_e(venues), who=_e(t("funding-who", direction=sig.direction.value)),
+            direction=direction,
+        )
+    if kind is Kind.DIVERGENCE:
+        hi = str(sig.extra.get("venue_high", sig.venues[0] if sig.venues else "?"))
+        lo = str(sig.extra.get("venue_low", sig.venues[-1] if sig.venues else "?"))
+        if "share_gap" in m:
+            return t(
+                "alert-divergence-flow-body", venue_high=_e(hi), venue_low=_e(lo),
+                share_high=_e(fmt_pct(g("buy_share_high", 0.0))),
+                share_low=_e(fmt_pct(g("buy_share_low", 0.0))),
+            )
+        return t(
+            "alert-divergence-price-body", venue_high=_e(hi), venue_low=_e(lo),
+            price_high=_e(fmt_price(g("price_high", 0.0))), price_low=_e(fmt_price(g("price_low", 0.0))),
+            bps=_e(f"{g('spread_bps', 0.0):.0f}"), max_bps=_e(f"{g('max_bps', g('spread_bps', 0.0)):.0f}"),
+            duration=_e(f"{g('duration_s', 0.0):.0f}"),
+        )
+    # VOLUME_SPIKE (and a stop hunt without levels, which the engine never emits)
+    buy_share = g("buy_share", 0.5)
+    return t(
+        "alert-spike-body",
+        volume=_e(fmt_usd(g("volume_usd", 0.0))), ratio=_e(fmt_ratio(g("ratio", 0.0))),
+        baseline=_e(fmt_usd(g("baseline_usd", 0.0))), buy_share=_e(fmt_pct(buy_share)),
+        buy_bar=_e(bar(buy_share)), large_buys=_e(int(g("large_buys", 0))),
+        large_sells=_e(int(g("large_sells", 0))), price=_e(fmt_price(g("price", 0.0))),
+        direction=direction,
+    )
+
+
 def render_signal(sig: Signal, lang: str = "en", *, tz: tzinfo | None = None,
                   tr: Translator | None = None) -> str:
-    """The alert a subscriber reads, as Telegram HTML."""
+    """The alert a subscriber reads, as Telegram HTML: headline (tier, kind, symbol), the numbers
+    of its kind, the score with its top reasons, the venues and the event time."""
     tr = tr or translator()
-    m = sig.magnitudes
     t = lambda key, **kw: tr.get(lang, key, **kw)  # noqa: E731
     lines = [t("alert-headline", badge=_e(t("tier-badge", tier=sig.tier.value)),
                kind=_e(t("kind-name", kind=sig.kind.value)), symbol=_e(sig.symbol))]
     if sig.upgrades:
         lines.append(t("alert-upgrade"))
     lines.append("")
-    direction = _e(t("direction-word", direction=sig.direction.value))
-    if sig.kind is Kind.LIQUIDATION_CASCADE:
-        long_usd, short_usd = m.get("liq_long_usd", 0.0), m.get("liq_short_usd", 0.0)
-        flushed = "LONG" if long_usd >= short_usd else "SHORT"
-        lines.append(t(
-            "alert-cascade-body",
-            window=_e(f"{m.get('window_s', 30):g}"), total=_e(fmt_usd(m.get("liq_usd", 0.0))),
-            share=_e(fmt_pct(m.get("dominance", 0.0))), flushed=_e(t("position-word", position=flushed)),
-            long_usd=_e(fmt_usd(long_usd)), short_usd=_e(fmt_usd(short_usd)),
-            count=_e(int(m.get("count", 0))), zone_low=_e(fmt_price(m.get("zone_low", 0.0))),
-            zone_high=_e(fmt_price(m.get("zone_high", 0.0))), direction=direction,
-        ))
-    elif sig.kind is Kind.STOP_HUNT and sig.levels is not None:
-        lv = sig.levels
-        flushed = "LONG" if m.get("liq_long_usd", 0.0) >= m.get("liq_short_usd", 0.0) else "SHORT"
-        lines.append(t(
-            "alert-stophunt-body",
-            total=_e(fmt_usd(m.get("liq_usd", 0.0))), flushed=_e(t("position-word", position=flushed)),
-            zone_low=_e(fmt_price(lv.zone_low)), zone_high=_e(fmt_price(lv.zone_high)),
-            absorb_usd=_e(fmt_usd(m.get("absorb_usd", 0.0))),
-            absorb_side=_e(t("direction-word", direction=sig.direction.value)),
-            large_count=_e(int(m.get("large_count", 0))), direction=direction,
-            entry_low=_e(fmt_price(lv.entry_low)), entry_high=_e(fmt_price(lv.entry_high)),
-            stop=_e(fmt_price(lv.stop)),
-            stop_where=_e(t("stop-below" if lv.stop < lv.zone_high else "stop-above")),
-            targets=_e(" / ".join(fmt_price(x) for x in lv.targets)),
-            expires=_e(fmt_time(lv.expires_ts, tz)),
-        ))
-    else:
-        details = ", ".join(f"{k}={v:g}" for k, v in sorted(m.items()))
-        lines.append(t("alert-generic-body", details=_e(details)))
+    lines.append(_body(sig, t, tz))
     lines.append("")
     lines.append(t("alert-score", score=_e(sig.confidence)))
     reasons = [f"{_reason(tr, lang, name)} +{pts:g}" for name, pts in sig.top_reasons() if pts > 0]
     if reasons:
         lines.append(t("alert-reasons", reasons=_e(", ".join(reasons))))
+    agreeing = sig.extra.get("confluence")
+    if agreeing:
+        kinds = ", ".join(t("kind-name", kind=str(k)) for k in agreeing)
+        lines.append(t("alert-confluence", kinds=_e(kinds)))
     if sig.venues:
         lines.append(t("alert-venues", venues=_e(", ".join(sig.venues))))
         if "binance" in sig.venues and sig.kind in (Kind.LIQUIDATION_CASCADE, Kind.STOP_HUNT):

@@ -7,17 +7,38 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .detectors import CascadeDetector
-from .events import Event, Funding, Liquidation, MarkOI, Trade
+from .detectors import (
+    CascadeDetector,
+    DivergenceDetector,
+    FundingDetector,
+    OrderFlowDetector,
+    StopHuntDetector,
+    WhaleWindowDetector,
+)
+from .detectors.funding import ABSURD_8H
+from .events import Event, Funding, Liquidation, MarkOI, PositionSide, Side, Trade
+from .flow import FLOW_WINDOWS, FlowSnapshot
 from .signals import Finding, Signal, SignalEngine
 from .state import SymbolState
-from .thresholds import ThresholdBook
+from .thresholds import THRESHOLD_FIELDS, ThresholdBook, Thresholds
 
 log = logging.getLogger(__name__)
+
+_INF = math.inf
+_BUY = Side.BUY
+_LONG = PositionSide.LONG
+# a trade or liquidation priced this far from the symbol's last price (within REF_MAX_AGE_MS) is
+# refused as garbage (fat-fingered print, wrong per-1000 unit); after MAX_REJECTS_IN_ROW
+# refusals in a row the new level is accepted (the old reference was the odd one out)
+MAX_JUMP_UP = 1.25
+MAX_JUMP_DOWN = 0.80
+REF_MAX_AGE_MS = 60_000
+MAX_REJECTS_IN_ROW = 50
 
 
 @dataclass(slots=True)
@@ -28,55 +49,178 @@ class EngineStats:
     fundings: int = 0
     marks: int = 0
     findings: int = 0
-    rejected: int = 0  # events with impossible values (zero/negative price, NaN)
+    rejected: int = 0  # events with impossible values (zero/negative/NaN/absurd price or rate)
+    duplicates: int = 0  # liquidations seen twice (re-sent frames), counted once
     started_ns: int = field(default_factory=time.monotonic_ns)
 
 
 class Engine:
+    """Events -> per-symbol state -> detectors -> signal engine. Synchronous and pure in time."""
+
     def __init__(self, signals: SignalEngine, thresholds: ThresholdBook | None = None) -> None:
         self.signals = signals
         self.thresholds = thresholds or ThresholdBook()
         self.states: dict[str, SymbolState] = {}
         self.cascade = CascadeDetector()
+        self.stop_hunt = StopHuntDetector()
+        self.order_flow = OrderFlowDetector()
+        self.whales = WhaleWindowDetector()
+        self.divergence = DivergenceDetector()
+        self.funding = FundingDetector()
         self.stats = EngineStats()
+        self._th: dict[str, Thresholds] = {}  # per-symbol floor, refreshed by set_floor
 
+    # ---- state and thresholds --------------------------------------------------------------
     def state(self, symbol: str) -> SymbolState:
         st = self.states.get(symbol)
         if st is None:
-            th = self.thresholds.for_symbol(symbol)
-            st = self.states[symbol] = SymbolState(symbol, cascade_window_ms=int(th.cascade_window_s * 1000))
+            st = self._new_state(symbol)
         return st
 
-    def _finding(self, finding: Finding | None) -> Signal | None:
+    def _new_state(self, symbol: str) -> SymbolState:
+        th = self._th[symbol] = self.thresholds.for_symbol(symbol)
+        st = self.states[symbol] = SymbolState(
+            symbol, cascade_window_ms=int(th.cascade_window_s * 1000), large_usd=th.whale_usd)
+        return st
+
+    def set_floor(self, symbol: str, **fields: float) -> Thresholds:
+        """Lower the detector floor of a symbol (a subscriber wants smaller events reported).
+
+        Field names are ``Thresholds`` fields a user controls (see ``thresholds.FLOOR_FIELDS``);
+        raises ValueError otherwise. Returns the symbol's thresholds after the change.
+        """
+        unknown = set(fields) - THRESHOLD_FIELDS
+        if unknown:
+            raise ValueError(f"unknown threshold field(s): {', '.join(sorted(unknown))}")
+        th = self.thresholds.lower_floor(symbol, **fields)
+        self._th[symbol] = th
+        st = self.states.get(symbol)
+        if st is not None:
+            st.flow.large_usd = th.whale_usd
+        return th
+
+    def thresholds_for(self, symbol: str) -> Thresholds:
+        th = self._th.get(symbol)
+        if th is None:
+            th = self._th[symbol] = self.thresholds.for_symbol(symbol)
+        return th
+
+    # ---- reading ---------------------------------------------------------------------------
+    def flow(self, symbol: str, window: str = "5m") -> FlowSnapshot | None:
+        """Order-flow snapshot for ``/flow`` (cheap: running sums, no rescans); None if no data."""
+        if window not in FLOW_WINDOWS:
+            raise ValueError(f"window must be one of {', '.join(FLOW_WINDOWS)}, not {window!r}")
+        st = self.states.get(symbol)
+        if st is None or st.flow.sec < 0:
+            return None
+        return st.snapshot(window)
+
+    # ---- processing ------------------------------------------------------------------------
+    def _emit(self, finding: Finding | None) -> Signal | None:
         if finding is None:
             return None
         self.stats.findings += 1
         return self.signals.submit(finding)
+
+    def _on_second(self, st: SymbolState, ts: int, recv_ns: int) -> None:
+        """Once per second of event time per symbol: the window-based detectors."""
+        th = self._th[st.symbol]
+        st.liquidations.advance(ts)
+        if st.det_hunt is not None:
+            self.stop_hunt.expire(st, ts)
+        for finding in self.order_flow.on_second(st, ts, recv_ns, th):
+            self._emit(finding)
+        if len(st.flow.venues) > 1:
+            for finding in self.divergence.on_second(st, ts, recv_ns, th):
+                self._emit(finding)
+
+    def _price_ok(self, st: SymbolState, price: float, ts: int) -> bool:
+        ref = st.last_price
+        if (ref > 0.0 and (price > ref * MAX_JUMP_UP or price < ref * MAX_JUMP_DOWN)
+                and ts - st.last_ts < REF_MAX_AGE_MS and st.rejects_in_row < MAX_REJECTS_IN_ROW):
+            st.rejects_in_row += 1
+            return False
+        st.rejects_in_row = 0
+        return True
 
     def process(self, ev: Event) -> None:
         stats = self.stats
         stats.events += 1
         cls = type(ev)
         if cls is Trade:
-            if not ev.price > 0 or not ev.notional > 0:  # also false for NaN
+            price = ev.price
+            notional = ev.notional
+            if not (0.0 < price < _INF and 0.0 < notional < _INF):  # also false for NaN
                 stats.rejected += 1
                 return
+            st = self.states.get(ev.symbol)
+            if st is None:
+                st = self._new_state(ev.symbol)
+            ts = ev.ts
+            ref = st.last_price
+            if ref > 0.0 and (price > ref * MAX_JUMP_UP or price < ref * MAX_JUMP_DOWN):
+                if not self._price_ok(st, price, ts):
+                    stats.rejected += 1
+                    return
+            else:
+                st.rejects_in_row = 0
             stats.trades += 1
-            self.state(ev.symbol).on_trade(ev)
+            st.trades += 1
+            if ts >= st.last_ts:
+                st.last_ts = ts
+                st.last_price = price
+            flow = st.flow
+            is_buy = ev.side is _BUY
+            if flow.add_trade(ev.venue, ts, price, ev.qty, notional, is_buy):
+                self._on_second(st, ts, ev.recv_ns)
+            if st.det_hunt is not None:
+                finding = self.stop_hunt.on_trade(st, ev, self._th[ev.symbol])
+                if finding is not None:
+                    self._emit(finding)
+            if notional >= flow.large_usd:
+                self._emit(self.whales.on_large_trade(st, ev, is_buy, self._th[ev.symbol]))
         elif cls is Liquidation:
-            if not ev.price > 0 or not ev.notional > 0:
+            price = ev.price
+            if not (0.0 < price < _INF and 0.0 < ev.notional < _INF):
+                stats.rejected += 1
+                return
+            st = self.state(ev.symbol)
+            if st.last_price > 0.0 and not (st.last_price * MAX_JUMP_DOWN <= price <= st.last_price * MAX_JUMP_UP):
                 stats.rejected += 1
                 return
             stats.liquidations += 1
-            st = self.state(ev.symbol)
-            st.on_liquidation(ev)
-            self._finding(self.cascade.on_liquidation(st, ev, self.thresholds.for_symbol(ev.symbol)))
+            th = self._th[ev.symbol]
+            win = st.liquidations
+            seen = win.duplicates
+            if not win.add(ev):
+                if win.duplicates > seen:
+                    stats.duplicates += 1
+                return
+            if st.flow.add_liquidation(ev.ts, ev.notional, ev.position is _LONG):
+                self._on_second(st, ev.ts, ev.recv_ns)
+            if st.det_hunt is not None:
+                self.stop_hunt.on_liquidation(st, ev)
+            finding = self.cascade.on_liquidation(st, ev, th)
+            if finding is not None:
+                self.stop_hunt.open(st, finding, th)
+                self._emit(finding)
         elif cls is Funding:
+            rate_8h = ev.rate_8h
+            if not (-ABSURD_8H <= rate_8h <= ABSURD_8H) or not ev.interval_h > 0:
+                stats.rejected += 1
+                return
             stats.fundings += 1
-            self.state(ev.symbol).on_funding(ev)
+            st = self.state(ev.symbol)
+            st.on_funding(ev)
+            self._emit(self.funding.on_funding(st, ev, self._th[ev.symbol]))
         elif cls is MarkOI:
             stats.marks += 1
-            self.state(ev.symbol).on_mark(ev)
+            st = self.state(ev.symbol)
+            st.on_mark(ev)
+            if st.flow.advance(ev.ts):
+                self._on_second(st, ev.ts, ev.recv_ns)
+        else:
+            stats.rejected += 1
 
     def process_many(self, events: Iterable[Event]) -> None:
         process = self.process

@@ -3,6 +3,36 @@
 A detector returns a ``Finding``; the ``SignalEngine`` turns findings into ``Signal``s, scores them
 and passes every one through the same gate (dedup + cooldown per (kind, symbol, direction)). The
 cooldown is consumed only when a signal is actually emitted. ``AlertSink`` is the seam to delivery.
+
+Confidence is a SCORE 0-100 (a ranking, not a probability): the sum of named components, each a
+number of points a detector awarded for one piece of evidence (``Signal.components``), plus
+``confluence`` points the engine adds when other detectors recently agreed on the same symbol and
+direction. ``Signal.top_reasons()`` lists the biggest components for the alert text.
+
+``Signal.magnitudes`` — the numbers routing compares with each user's own thresholds, per kind
+(all floats; USD values are notional; shares are 0..1; funding is a fraction per 8 h):
+
+- every kind: ``price`` (last trade price when it fired, 0 if none yet).
+- LIQUIDATION_CASCADE: ``liq_usd`` (liquidated USD in the window, both sides), ``liq_long_usd``,
+  ``liq_short_usd``, ``dominance`` (share of the dominant side), ``count``, ``zone_low``,
+  ``zone_high`` (the price range swept so far), ``window_s``.
+- STOP_HUNT: the cascade keys (``liq_usd``, ``liq_long_usd``, ``liq_short_usd``, ``dominance``,
+  ``count``) plus ``absorb_usd`` (opposite-side taker USD since the sweep's extreme),
+  ``absorb_share`` (its share of taker volume since the extreme), ``large_count`` (large
+  opposite-side orders since the cascade began), ``whale_usd`` (the size counted as large),
+  ``reclaim`` (share of the swept range won back). Levels carry zone, entry, stop, targets, expiry.
+- ACCUMULATION / DISTRIBUTION: ``buy_usd``, ``sell_usd``, ``buy_share``, ``dominance`` (share of
+  the dominant side), ``net_delta``, ``large_buys``, ``large_sells``, ``whale_usd``, ``vwap``,
+  ``window_s``.
+- WHALE_WINDOW: ``whale_count`` (large same-side orders in the window), ``whale_usd`` (the size
+  counted as large), ``cluster_usd`` (their total), ``opposite_count``, ``baseline_per_min``,
+  ``window_s``.
+- FUNDING_EXTREME: ``funding_8h`` (mean of the venues' latest rates, signed, fraction per 8 h),
+  ``funding_max_8h`` (the most extreme venue), ``venue_count``.
+- DIVERGENCE: ``spread_bps`` and ``duration_s`` (price) or ``share_gap`` (flow: the gap between
+  the venues' 5-minute buy shares); ``price_high`` / ``price_low``; venue names in ``extra``.
+- VOLUME_SPIKE: ``volume_usd`` (last minute), ``baseline_usd`` (trailing per-minute average),
+  ``ratio``, ``buy_share``, ``dominance``.
 """
 from __future__ import annotations
 
@@ -72,6 +102,7 @@ class Finding:
     venues: tuple[str, ...] = ()
     levels: Levels | None = None
     thread: str | None = None  # findings of one story share a thread (cascade -> stop hunt)
+    extra: dict[str, object] = field(default_factory=dict)  # non-numeric evidence (venue names)
 
 
 @dataclass(slots=True)
@@ -190,9 +221,21 @@ COOLDOWN_MS: dict[Kind, int] = {
     Kind.VOLUME_SPIKE: 600_000,
 }
 
+CONFLUENCE_MS = 900_000  # an agreeing finding counts for 15 minutes (event time)
+CONFLUENCE_POINTS = 8.0  # per agreeing kind
+CONFLUENCE_MAX = 16.0
+# kinds that are one story with another are not independent confirmation of it
+_SAME_STORY = {Kind.STOP_HUNT: {Kind.LIQUIDATION_CASCADE}, Kind.LIQUIDATION_CASCADE: {Kind.STOP_HUNT}}
+
 
 class SignalEngine:
-    """Findings -> scored, tiered Signals through one gate. Time comes from event timestamps."""
+    """Findings -> scored, tiered Signals through one gate. Time comes from event timestamps.
+
+    Every finding (emitted or not) is remembered per (symbol, kind, direction) for
+    ``CONFLUENCE_MS``; a later finding on the same symbol and direction from another kind gets
+    ``CONFLUENCE_POINTS`` per agreeing kind (at most ``CONFLUENCE_MAX``) as its ``confluence``
+    component. NEUTRAL findings neither give nor take confluence.
+    """
 
     def __init__(self, sink: AlertSink, *, cooldown_ms: dict[Kind, int] | None = None,
                  wall_ns=time.time_ns) -> None:
@@ -200,13 +243,35 @@ class SignalEngine:
         self._cooldown = dict(COOLDOWN_MS if cooldown_ms is None else cooldown_ms)
         self._last: dict[tuple[Kind, str, Direction], int] = {}
         self._thread_head: dict[str, tuple[str, Tier]] = {}
+        # symbol -> {(kind, direction): newest finding ts}; bounded by kinds x directions
+        self._recent: dict[str, dict[tuple[Kind, Direction], int]] = {}
         self._seq = 0
         self._wall_ns = wall_ns
         self.emitted = 0
         self.suppressed = 0
 
-    def _score(self, finding: Finding) -> int:
-        return max(0, min(100, round(sum(finding.components.values()))))
+    def confluence(self, finding: Finding) -> tuple[float, list[str]]:
+        """Points for other kinds that recently agreed with this finding, and which kinds."""
+        if finding.direction is Direction.NEUTRAL:
+            return 0.0, []
+        recent = self._recent.get(finding.symbol)
+        if not recent:
+            return 0.0, []
+        skip = _SAME_STORY.get(finding.kind, ())
+        agreeing = sorted(
+            kind.value for (kind, direction), ts in recent.items()
+            if direction is finding.direction and kind is not finding.kind and kind not in skip
+            and abs(finding.ts - ts) <= CONFLUENCE_MS
+        )
+        return min(CONFLUENCE_MAX, CONFLUENCE_POINTS * len(agreeing)), agreeing
+
+    def _remember(self, finding: Finding) -> None:
+        if finding.direction is Direction.NEUTRAL:
+            return
+        recent = self._recent.setdefault(finding.symbol, {})
+        key = (finding.kind, finding.direction)
+        if finding.ts > recent.get(key, 0):
+            recent[key] = finding.ts
 
     def submit(self, finding: Finding) -> Signal | None:
         """Gate a finding; emit and return the Signal, or None when deduplicated/cooling down."""
@@ -215,8 +280,14 @@ class SignalEngine:
         cooldown = self._cooldown.get(finding.kind, 60_000)
         if last is not None and -cooldown < finding.ts - last < cooldown:
             self.suppressed += 1
+            self._remember(finding)
             return None
-        confidence = self._score(finding)
+        components = dict(finding.components)
+        points, agreeing = self.confluence(finding)
+        if points:
+            components["confluence"] = points
+        self._remember(finding)
+        confidence = max(0, min(100, round(sum(components.values()))))
         tier = tier_for(finding.kind, confidence)
         upgrades = None
         if finding.thread is not None:
@@ -224,6 +295,9 @@ class SignalEngine:
             if head is not None:
                 upgrades = head[0]
         self._seq += 1
+        extra = dict(finding.extra)
+        if agreeing:
+            extra["confluence"] = agreeing
         signal = Signal(
             id=f"{finding.ts:x}-{finding.symbol}-{finding.kind.value[:4]}-{self._seq}",
             kind=finding.kind,
@@ -235,11 +309,12 @@ class SignalEngine:
             recv_ns=finding.recv_ns,
             signal_ns=self._wall_ns(),
             magnitudes=finding.magnitudes,
-            components=finding.components,
+            components=components,
             venues=finding.venues,
             levels=finding.levels,
             thread=finding.thread,
             upgrades=upgrades,
+            extra=extra,
         )
         self._last[key] = finding.ts  # consumed only now that the signal is emitted
         if finding.thread is not None:

@@ -13,6 +13,8 @@ Same seed -> same events, byte for byte. The market has several symbols on two v
   * ACCUMULATION / DISTRIBUTION — minutes of one-sided taker flow with whale orders;
   * FUNDING_EXTREME — funding pinned far above normal on both venues (SHORT bias: longs crowded);
   * DIVERGENCE — one venue's price drifts tens of bps away from the other's, then returns.
+Episode sizes scale with the symbol class's default thresholds (engine/thresholds.py), so a
+scripted episode is clearly over the line for its class and the background stays below it.
 Time is simulated (epoch ms from ``start_ts``); nothing here reads the wall clock.
 """
 from __future__ import annotations
@@ -105,7 +107,7 @@ def default_plan(duration_s: float, symbols: tuple[SimSymbol, ...] = DEFAULT_SYM
 class _SymbolSim:
     __slots__ = ("spec", "mid", "bias", "basis", "funding", "rate_mult", "buy_prob", "drift",
                  "whale_rate", "whale_side", "liq_usd_per_tick", "liq_side", "basis_target",
-                 "funding_override", "whale_usd", "cascade_usd", "oi_usd")
+                 "funding_override", "whale_usd", "cascade_usd", "oi_usd", "divergence_bps")
 
     def __init__(self, spec: SimSymbol, venues: tuple[str, ...]) -> None:
         self.spec = spec
@@ -116,6 +118,7 @@ class _SymbolSim:
         th = defaults_for(spec.symbol)
         self.whale_usd = th.whale_usd
         self.cascade_usd = th.cascade_usd
+        self.divergence_bps = th.divergence_bps
         self.oi_usd = spec.depth_usd_1pct * 20
         self.reset_modifiers(venues)
 
@@ -200,8 +203,11 @@ class MarketSimulator:
         elif ep.kind == "FUNDING_EXTREME":
             sim.funding_override = 0.0011 if ep.direction == "SHORT" else -0.0011
         elif ep.kind == "DIVERGENCE":
-            # ramp one venue's basis to 40 bps within 5 s, hold, and let it come back at the end
-            sim.basis_target[ep.venue or self.venues[-1]] = 0.0040 if elapsed < length - 5 else 0.0
+            # ramp one venue's basis to 2.5x the class's divergence threshold (37.5 bps for
+            # majors, 100 bps for small caps, whose venues drift apart more) within ~5 s, hold,
+            # and let it come back at the end
+            gap = 2.5 * sim.divergence_bps / 1e4
+            sim.basis_target[ep.venue or self.venues[-1]] = gap if elapsed < length - 5 else 0.0
 
     # ---- generation ------------------------------------------------------------------------
     def events(self) -> Iterator[Event]:

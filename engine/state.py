@@ -8,18 +8,23 @@ from __future__ import annotations
 
 from collections import deque
 
-from .events import Funding, Liquidation, MarkOI, PositionSide, Trade
+from .events import Funding, Liquidation, MarkOI, PositionSide
+from .flow import FlowSnapshot, FlowState
 
 
 class LiquidationWindow:
-    """Liquidated USD by position side over the last ``window_ms``, plus the swept price range."""
+    """Liquidated USD by position side over the last ``window_ms``, plus the swept price range.
+
+    An exact repeat of a liquidation already in the window (same venue, time, price, size and
+    side: a re-sent frame after a reconnect) is counted once; ``duplicates`` counts the repeats.
+    """
 
     __slots__ = ("window_ms", "_items", "long_usd", "short_usd", "count", "_min", "_max", "_venues",
-                 "newest_ts")
+                 "newest_ts", "_keys", "duplicates")
 
     def __init__(self, window_ms: int) -> None:
         self.window_ms = window_ms
-        self._items: deque[tuple[int, float, bool, float, str]] = deque()
+        self._items: deque[tuple[int, float, bool, float, str, tuple]] = deque()
         self.long_usd = 0.0
         self.short_usd = 0.0
         self.count = 0
@@ -27,38 +32,54 @@ class LiquidationWindow:
         self._min: deque[tuple[int, float]] = deque()
         self._max: deque[tuple[int, float]] = deque()
         self._venues: dict[str, int] = {}
+        self._keys: set[tuple] = set()
         self.newest_ts = 0
+        self.duplicates = 0
 
-    def add(self, ev: Liquidation) -> None:
+    def add(self, ev: Liquidation) -> bool:
+        """Count a liquidation. False when it is too old for the window or a duplicate."""
         if ev.ts > self.newest_ts:
             self.newest_ts = ev.ts
         self._evict(self.newest_ts - self.window_ms)
         if ev.ts <= self.newest_ts - self.window_ms:
-            return  # too late to matter
+            return False  # too late to matter
+        key = (ev.venue, ev.ts, ev.price, ev.notional, ev.position)
+        if key in self._keys:
+            self.duplicates += 1
+            return False
+        self._keys.add(key)
         is_long = ev.position is PositionSide.LONG
-        self._items.append((ev.ts, ev.notional, is_long, ev.price, ev.venue))
+        self._items.append((ev.ts, ev.notional, is_long, ev.price, ev.venue, key))
         if is_long:
             self.long_usd += ev.notional
         else:
             self.short_usd += ev.notional
         self.count += 1
         self._venues[ev.venue] = self._venues.get(ev.venue, 0) + 1
-        while self._min and self._min[-1][1] >= ev.price:
-            self._min.pop()
-        self._min.append((ev.ts, ev.price))
-        while self._max and self._max[-1][1] <= ev.price:
-            self._max.pop()
-        self._max.append((ev.ts, ev.price))
+        # a late event may sit before the deque tails in time: keep the deques sorted by ts by
+        # only using it for min/max when it is the newest (late events still count in the sums)
+        if ev.ts >= (self._min[-1][0] if self._min else 0):
+            while self._min and self._min[-1][1] >= ev.price:
+                self._min.pop()
+            self._min.append((ev.ts, ev.price))
+        if ev.ts >= (self._max[-1][0] if self._max else 0):
+            while self._max and self._max[-1][1] <= ev.price:
+                self._max.pop()
+            self._max.append((ev.ts, ev.price))
+        return True
 
     def _evict(self, cutoff: int) -> None:
         items = self._items
+        # items are appended in arrival order; a late item may sit behind a newer one, so stop at
+        # the first item still inside the window (it leaves when the ones before it have left)
         while items and items[0][0] <= cutoff:
-            ts, usd, is_long, _price, venue = items.popleft()
+            _ts, usd, is_long, _price, venue, key = items.popleft()
             if is_long:
                 self.long_usd -= usd
             else:
                 self.short_usd -= usd
             self.count -= 1
+            self._keys.discard(key)
             n = self._venues[venue] - 1
             if n:
                 self._venues[venue] = n
@@ -74,7 +95,8 @@ class LiquidationWindow:
     def advance(self, ts: int) -> None:
         if ts > self.newest_ts:
             self.newest_ts = ts
-            self._evict(ts - self.window_ms)
+            if self._items:
+                self._evict(ts - self.window_ms)
 
     @property
     def total_usd(self) -> float:
@@ -97,39 +119,61 @@ class LiquidationWindow:
         self._min.clear()
         self._max.clear()
         self._venues.clear()
+        self._keys.clear()
         self.long_usd = self.short_usd = 0.0
         self.count = 0
 
 
 class SymbolState:
-    """Everything the engine knows about one symbol right now."""
+    """Everything the engine knows about one symbol right now, plus its detectors' memory.
+
+    The ``det_*`` slots belong to the detectors (engine/detectors/*): each keeps its per-symbol
+    memory there so a detector needs no dictionary lookup per event.
+    """
 
     __slots__ = ("symbol", "last_price", "last_ts", "liquidations", "funding", "marks", "trades",
-                 "last_price_by_venue")
+                 "flow", "rejects_in_row", "det_cascade_armed", "det_hunt", "det_story_ts", "det_flow",
+                 "det_whale", "det_divergence", "det_funding")
 
-    def __init__(self, symbol: str, *, cascade_window_ms: int = 30_000) -> None:
+    def __init__(self, symbol: str, *, cascade_window_ms: int = 30_000,
+                 large_usd: float = 25_000.0) -> None:
         self.symbol = symbol
-        self.last_price = 0.0
+        self.last_price = 0.0  # newest accepted trade price (any venue)
         self.last_ts = 0
         self.trades = 0
+        self.rejects_in_row = 0  # consecutive trades refused by the price sanity check
         self.liquidations = LiquidationWindow(cascade_window_ms)
+        self.flow = FlowState(large_usd)
         self.funding: dict[str, Funding] = {}  # latest per venue
         self.marks: dict[str, MarkOI] = {}  # latest per venue
-        self.last_price_by_venue: dict[str, float] = {}
+        self.det_cascade_armed = True
+        self.det_hunt = None
+        self.det_story_ts = 0  # event time the latest cascade / stop-hunt story was last active
+        self.det_flow = None
+        self.det_whale = None
+        self.det_divergence = None
+        self.det_funding = None
 
-    def on_trade(self, ev: Trade) -> None:
-        self.trades += 1
-        if ev.ts >= self.last_ts:
-            self.last_ts = ev.ts
-            self.last_price = ev.price
-        self.last_price_by_venue[ev.venue] = ev.price
-        self.liquidations.advance(ev.ts)
+    @property
+    def last_price_by_venue(self) -> dict[str, float]:
+        return {v: vf.price for v, vf in self.flow.venues.items() if vf.price > 0}
 
-    def on_liquidation(self, ev: Liquidation) -> None:
-        self.liquidations.add(ev)
+    def on_liquidation(self, ev: Liquidation) -> bool:
+        self.flow.add_liquidation(ev.ts, ev.notional, ev.position is PositionSide.LONG)
+        return self.liquidations.add(ev)
 
     def on_funding(self, ev: Funding) -> None:
-        self.funding[ev.venue] = ev
+        cur = self.funding.get(ev.venue)
+        if cur is None or ev.ts >= cur.ts:
+            self.funding[ev.venue] = ev
 
     def on_mark(self, ev: MarkOI) -> None:
-        self.marks[ev.venue] = ev
+        cur = self.marks.get(ev.venue)
+        if cur is None or ev.ts >= cur.ts:
+            self.marks[ev.venue] = ev
+
+    def funding_8h(self) -> dict[str, float]:
+        return {v: f.rate_8h for v, f in sorted(self.funding.items())}
+
+    def snapshot(self, window: str = "5m") -> FlowSnapshot:
+        return self.flow.snapshot(self.symbol, window, self.funding_8h())

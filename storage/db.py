@@ -88,7 +88,14 @@ class Database:
             return
         async with self._lock:
             conn, self._conn = self._conn, None
-            if conn is not None:
+            if conn is None:
+                return
+            try:
+                # SQLite's advice for long-lived connections: refresh planner stats on close
+                await conn.execute("PRAGMA optimize")
+            except sqlite3.Error as e:
+                log.warning("PRAGMA optimize failed on close of %s: %s", self.path, e)
+            finally:
                 await conn.close()
 
     @property

@@ -117,11 +117,21 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_state_priority ON outbox(state, priority, id);
 """
 
-# Delivery (issue #6): every outbox row carries what the sender needs without another lookup
+# 1 -> 2 (bot): users an admin denied. Kept apart from ``access`` (the allow list) so that
+# /deny also works with ACCESS=public and survives the user sending /start again.
+_V2_BLOCKED = """
+CREATE TABLE blocked (
+    user_id INTEGER PRIMARY KEY,
+    blocked_by INTEGER,
+    created_at INTEGER NOT NULL
+);
+"""
+
+# 2 -> 3 (delivery, issue #6): every outbox row carries what the sender needs without another lookup
 # (symbol and language for the alert buttons) and the upstream timestamps of its signal, so
 # exchange -> receive -> signal -> enqueue -> sent is stored per delivery. Indexes serve the
 # hourly cap (rows per user since T), the latency window (rows sent since T) and paged fan-out.
-_DELIVERY = """
+_V3_DELIVERY = """
 ALTER TABLE outbox ADD COLUMN symbol TEXT;
 ALTER TABLE outbox ADD COLUMN lang TEXT;
 ALTER TABLE outbox ADD COLUMN exchange_ms INTEGER;              -- event time at the exchange, epoch ms
@@ -141,7 +151,8 @@ CREATE INDEX watchlist_symbol_user ON watchlist(symbol, user_id);
 # APPEND-ONLY (see module docstring).
 MIGRATIONS: list[Migration] = [
     _V1,
-    _DELIVERY,
+    _V2_BLOCKED,
+    _V3_DELIVERY,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -239,6 +239,30 @@ class AccessRepo:
         )
         return [AccessEntry(*r) for r in rows]
 
+    async def block(self, user_id: int, by: int | None) -> bool:
+        """Deny a user (any ACCESS mode) and drop their allow entry. True when newly blocked."""
+        async with self._db.transaction():
+            await self._db.execute("DELETE FROM access WHERE user_id = ?", (user_id,))
+            changed = await self._db.execute(
+                "INSERT OR IGNORE INTO blocked (user_id, blocked_by, created_at) VALUES (?, ?, ?)",
+                (user_id, by, _now_s()),
+            )
+        return changed == 1
+
+    async def unblock(self, user_id: int) -> bool:
+        return await self._db.execute("DELETE FROM blocked WHERE user_id = ?", (user_id,)) == 1
+
+    async def is_blocked(self, user_id: int) -> bool:
+        return await self._db.fetchone(
+            "SELECT 1 FROM blocked WHERE user_id = ?", (user_id,)
+        ) is not None
+
+    async def list_blocked(self) -> list[AccessEntry]:
+        rows = await self._db.fetchall(
+            "SELECT user_id, blocked_by, created_at FROM blocked ORDER BY created_at, user_id"
+        )
+        return [AccessEntry(*r) for r in rows]
+
 
 # ---------------------------------------------------------------------------- watchlist
 

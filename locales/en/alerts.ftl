@@ -24,6 +24,15 @@ position-word = { $position ->
     [LONG] longs
    *[SHORT] shorts
 }
+side-word = { $side ->
+    [BUY] buys
+   *[SELL] sells
+}
+flow-mood = { $direction ->
+    [LONG] BULLISH
+    [SHORT] BEARISH
+   *[NEUTRAL] MIXED
+}
 alert-headline = { $badge } · <b>{ $kind } — { $symbol }</b>
 alert-cascade-body =
     Liquidated in { $window }s: <b>{ $total }</b> ({ $share } { $flushed })
@@ -33,16 +42,55 @@ alert-cascade-body =
 alert-stophunt-body =
     Liquidations: <b>{ $total }</b> { $flushed } cleared
     Hunt zone: { $zone_low } – { $zone_high }
-    Absorption: { $absorb_usd } of { $absorb_side } in { $large_count } large orders
+    Absorption: { $absorb_usd } of { $absorb_side } ({ $absorb_share } of taker volume), { $large_count } large orders ≥ { $whale }
+    Reclaimed: { $reclaim } of the zone
 
     ✅ <b>{ $direction } setup</b>
     Entry: { $entry_low } – { $entry_high }
     SL: { $stop } ({ $stop_where } the hunt zone)
     Targets: { $targets }
     Valid until { $expires }
-alert-generic-body = { $details }
+alert-flow-body =
+    { $window } analysis:
+    Buy volume: <b>{ $buy_usd }</b> ({ $buy_share })
+    <code>{ $buy_bar }</code>
+    Sell volume: <b>{ $sell_usd }</b> ({ $sell_share })
+    <code>{ $sell_bar }</code>
+    Large buys: { $large_buys } orders ≥ { $whale }
+    Large sells: { $large_sells } orders ≥ { $whale }
+    Net delta: <b>{ $net_delta }</b> ({ $mood })
+    Price: { $price } · VWAP { $vwap }
+    Bias: <b>{ $direction }</b>
+alert-whale-body =
+    <b>{ $count } large { $side }</b> (each ≥ { $whale }) in { $window }s, { $cluster_usd } in total
+    Other side: { $opposite } large orders · usual pace: { $baseline } per minute per side
+    Price: { $price }
+    Bias: <b>{ $direction }</b>
+alert-funding-body =
+    Funding (per 8 h): <b>{ $rate }</b> on average, most extreme { $max_rate }
+    { $by_venue }
+    { $who }
+    Bias: <b>{ $direction }</b>
+funding-who = { $direction ->
+    [SHORT] Longs are crowded and paying shorts.
+   *[LONG] Shorts are crowded and paying longs.
+}
+alert-divergence-price-body =
+    { $venue_high } { $price_high } vs { $venue_low } { $price_low }
+    Apart by <b>{ $bps } bps</b> for { $duration }s (widest { $max_bps } bps)
+    Watch for the gap to close; arbitrage flows may move both.
+alert-divergence-flow-body =
+    Venues disagree on who is in control (5 min):
+    { $venue_high } taker buys { $share_high } · { $venue_low } taker buys { $share_low }
+alert-spike-body =
+    Last minute: <b>{ $volume }</b> — { $ratio }× the usual { $baseline } per minute
+    Buys { $buy_share } <code>{ $buy_bar }</code>
+    Large orders: { $large_buys } buys · { $large_sells } sells
+    Price: { $price }
+    Bias: <b>{ $direction }</b>
 alert-score = Score: <b>{ $score }/100</b> (a ranking, not a probability)
 alert-reasons = Why: { $reasons }
+alert-confluence = Agrees with: { $kinds }
 alert-venues = Venues: { $venues }
 alert-time = Event time: { $time }
 alert-upgrade = ⬆️ Update to the earlier cascade alert
@@ -52,6 +100,23 @@ stop-above = above
 
 ## names of score components
 reason-cascade-size = cascade size
-reason-long-dominance = one-sided (longs)
-reason-short-dominance = one-sided (shorts)
+reason-dominance = one-sided
 reason-multi-venue = several venues
+reason-absorption = absorption
+reason-large-orders = large orders
+reason-reclaim = zone reclaimed
+reason-flow-share = buy/sell share
+reason-whale-imbalance = whales on one side
+reason-timeframes-agree = timeframes agree
+reason-heavy-volume = heavy volume
+reason-price-confirms = price confirms
+reason-volume-ratio = volume vs usual
+reason-one-sided = one-sided
+reason-whale-cluster = whale cluster
+reason-cluster-size = order sizes
+reason-funding-level = funding level
+reason-venues-agree = venues agree
+reason-price-gap = price gap
+reason-persistence = persistence
+reason-flow-gap = flow gap
+reason-confluence = other signals agree

@@ -1,0 +1,216 @@
+"""The bot application: Dispatcher assembly (``build_dispatcher``, used by tests too) and the
+production service (``run_app``: settings -> Database -> repositories -> engine -> feeds ->
+dispatcher polling; everything closed again on shutdown).
+
+Dependencies reach handlers through the Dispatcher (aiogram injects them by parameter name):
+``settings, tr, users, access_repo, watchlist, threshold_repo, signal_repo, engine, registry,
+catalog, pending, health, counters, background`` — never ``storage``/``state``/``bot``/``i18n``,
+which aiogram reserves.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.types import BotCommand, BotCommandScopeDefault, TelegramObject
+from aiogram.utils.callback_answer import CallbackAnswerMiddleware
+
+from bot.handlers import get_routers
+from bot.handlers.parsing import SPECS
+from bot.handlers.start import USER_COMMANDS
+from bot.handlers.common import Background
+from bot.handlers.watchlist import PendingConfirmations, engine_has_data
+from bot.health import BotCounters, HealthMonitor
+from bot.middlewares import AccessMiddleware, LanguageMiddleware, ThrottlingMiddleware
+from config.settings import Settings
+from locales import Translator, translator
+from storage import (
+    ALL_SYMBOLS,
+    AccessRepo,
+    Database,
+    SignalRepo,
+    ThresholdRepo,
+    UserRepo,
+    WatchlistRepo,
+)
+
+log = logging.getLogger(__name__)
+
+COMMAND_LANGUAGES = ("en", "id")
+
+
+def build_dispatcher(*, settings: Settings, db: Database, engine: Any, tr: Translator | None = None,
+                     registry: Any = None, catalog: Any = None, feeds: Iterable[Any] = (),
+                     delivery: Any = None, queue_depth: Callable[[], int] | None = None,
+                     throttle_rate: float = 2.0, throttle_burst: int = 10,
+                     pending: PendingConfirmations | None = None) -> Dispatcher:
+    tr = tr or translator()
+    users, access_repo = UserRepo(db), AccessRepo(db)
+    watchlist = WatchlistRepo(db)
+    counters = BotCounters()
+    health = HealthMonitor(feeds=feeds, engine=engine, delivery=delivery, registry=registry,
+                           queue_depth=queue_depth, counters=counters)
+    dp = Dispatcher(
+        settings=settings, tr=tr, users=users, access_repo=access_repo, watchlist=watchlist,
+        threshold_repo=ThresholdRepo(db), signal_repo=SignalRepo(db), engine=engine,
+        registry=registry, catalog=catalog, delivery=delivery, health=health, counters=counters,
+        pending=pending if pending is not None else PendingConfirmations(), background=Background(),
+    )
+
+    async def count_updates(handler: Callable[[TelegramObject, dict], Awaitable[Any]],
+                            event: TelegramObject, data: dict) -> Any:
+        counters.updates += 1
+        return await handler(event, data)
+
+    dp.update.outer_middleware(count_updates)
+    throttle = ThrottlingMiddleware(tr, rate_per_s=throttle_rate, burst=throttle_burst)
+    access = AccessMiddleware(settings, users, access_repo, tr, watchlist=watchlist, registry=registry)
+    language = LanguageMiddleware(tr)
+    for observer in (dp.message, dp.callback_query):
+        observer.outer_middleware(throttle)
+        observer.outer_middleware(access)
+        observer.outer_middleware(language)
+    dp.callback_query.middleware(CallbackAnswerMiddleware())
+    dp.include_routers(*get_routers())
+    return dp
+
+
+async def set_commands(bot: Bot, tr: Translator) -> None:
+    """The command menu in English (default) and Indonesian."""
+    for lang in COMMAND_LANGUAGES:
+        commands = [BotCommand(command=name, description=tr.get(lang, f"cmd-{name}"))
+                    for name in USER_COMMANDS]
+        await bot.set_my_commands(commands, scope=BotCommandScopeDefault(),
+                                  language_code=None if lang == "en" else lang)
+
+
+async def seed_floors(engine: Any, threshold_repo: ThresholdRepo, watchlist: WatchlistRepo) -> None:
+    """At start-up: lower the detector floors to what stored user thresholds need."""
+    from bot.handlers.common import lower_floor
+
+    for user_id, overrides in (await threshold_repo.all_overrides()).items():
+        symbols = [e.symbol for e in await watchlist.list_for_user(user_id)]
+        for (symbol, key), value in overrides.items():
+            if key not in SPECS:
+                continue
+            for target in (symbols if symbol == ALL_SYMBOLS else [symbol]):
+                lower_floor(engine, target, key, value)
+
+
+class _LogSink:
+    """Stand-in AlertSink until the delivery service is wired: signals are logged only."""
+
+    def emit(self, signal: Any) -> None:
+        log.info("signal %s %s %s (no delivery service wired)", signal.kind.value, signal.symbol,
+                 signal.direction.value)
+
+
+def _bot_session(settings: Settings) -> AiohttpSession:
+    return AiohttpSession(api=TelegramAPIServer.from_base(settings.TELEGRAM_API_BASE))
+
+
+async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signals: bool = True,
+                  stop: asyncio.Event | None = None) -> int:
+    """The long-running service (``teleglas run``) until SIGINT/SIGTERM (or ``stop`` is set).
+    Returns an exit code."""
+    from engine.core import Engine, run_feeds
+    from engine.signals import SignalEngine
+
+    tr = translator()
+    db = await Database.open(settings.DATABASE_PATH)
+    bot = Bot(settings.TELEGRAM_BOT_TOKEN.get_secret_value(), session=_bot_session(settings),
+              default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True))
+    tasks: list[asyncio.Task] = []
+    delivery = None
+    dp = None
+    try:
+        watchlist = WatchlistRepo(db)
+        registry, catalog = await _registry_and_catalog(settings, await watchlist.all_symbols())
+        # PLUG-IN POINT (issue #6): build the delivery service here — delivery = Delivery(bot, db, tr, ...)
+        # and pass delivery.sink to SignalEngine; until it is merged signals are only logged.
+        sink = delivery.sink if delivery is not None else _LogSink()
+        engine = Engine(SignalEngine(sink))
+        await seed_floors(engine, ThresholdRepo(db), watchlist)
+        feeds = _build_feeds(settings, registry, catalog)
+        pending = PendingConfirmations()
+        dp = build_dispatcher(settings=settings, db=db, engine=engine, tr=tr, registry=registry,
+                              catalog=catalog, feeds=feeds, delivery=delivery, pending=pending)
+        await set_commands(bot, tr)
+        if feeds:
+            tasks.append(asyncio.create_task(run_feeds(engine, feeds), name="engine"))
+        tasks.append(asyncio.create_task(
+            pending.run(lambda uid, text: bot.send_message(uid, text),
+                        lambda s: engine_has_data(engine, s), tr), name="confirmations"))
+        if delivery is not None:
+            await delivery.start()
+        if stop is not None:
+            async def stop_when_asked() -> None:
+                await stop.wait()
+                await dp.stop_polling()
+
+            tasks.append(asyncio.create_task(stop_when_asked(), name="stopper"))
+        log.info("TELEGLAS running: %d feeds, %d symbols watched, access=%s", len(feeds),
+                 len(registry.symbols) if registry is not None else 0, settings.ACCESS)
+        await dp.start_polling(bot, polling_timeout=polling_timeout, handle_signals=handle_signals,
+                               close_bot_session=False, tasks_concurrency_limit=64)
+        return 0
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if dp is not None:
+            # updates still being handled finish before the database closes under them
+            inflight = list(getattr(dp, "_handle_update_tasks", ()))
+            if inflight:
+                await asyncio.wait(inflight, timeout=10)
+            await dp["background"].close()
+        if delivery is not None:
+            await delivery.stop()
+        await bot.session.close()
+        await db.close()
+
+
+async def _registry_and_catalog(settings: Settings, symbols: set[str]) -> tuple[Any, Any]:
+    """The feeds' SubscriptionRegistry and InstrumentCatalog (issue #3)."""
+    try:
+        from engine.feeds.instruments import InstrumentCatalog
+        from engine.feeds.registry import SubscriptionRegistry
+    except ImportError:  # the live-feeds branch is not merged yet: no streaming, /add unverified
+        log.warning("engine.feeds.registry/instruments not available: symbols are not streamed")
+        return None, None
+    registry = SubscriptionRegistry(symbols)
+    catalog = InstrumentCatalog.from_settings(settings)
+    try:
+        await asyncio.wait_for(catalog.load(), timeout=30)
+    except (asyncio.TimeoutError, OSError) as e:
+        log.warning("instrument lists not loaded (%s): /add accepts well-formed symbols", e)
+    return registry, catalog
+
+
+def _build_feeds(settings: Settings, registry: Any, catalog: Any) -> list[Any]:
+    """Simulator and replay sources from this repo; live venues from engine.feeds.live (issue #3)."""
+    from engine.feeds.replay import ReplayFeed
+    from engine.simulator import MarketSimulator, SimulatorFeed
+
+    feeds: list[Any] = []
+    live = [s for s in settings.MARKET_SOURCES if s != "simulator" and not s.startswith("replay:")]
+    if live:
+        try:
+            from engine.feeds.live import build_live_feeds
+        except ImportError:  # PLUG-IN POINT: live feeds (issue #3) not merged yet
+            log.error("live sources %s requested but engine.feeds.live is not built yet", ", ".join(live))
+        else:
+            feeds.extend(build_live_feeds(settings, registry, catalog))
+    if "simulator" in settings.MARKET_SOURCES:
+        feeds.append(SimulatorFeed(MarketSimulator(duration_s=24 * 3600), speed=1.0))
+    for path in settings.replay_paths:
+        feeds.append(ReplayFeed(path, speed=1.0))
+    return feeds
+

@@ -1,0 +1,165 @@
+"""Admin commands (``ADMIN_IDS`` only): /allow, /deny, /users, /health, /broadcast.
+
+For anyone else these commands do not exist (the router filter fails and the fallback answers
+"unknown command"), so a stranger learns nothing from probing them.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter
+from aiogram.filters import Command, CommandObject, MagicData
+from aiogram.types import Message
+
+from bot.handlers.common import Background, Html, Texts, clip, esc, sync_registry
+from bot.health import HealthMonitor
+from locales import Translator
+from storage import AccessRepo, UserRepo, WatchlistRepo
+
+log = logging.getLogger(__name__)
+
+MAX_USERS_LISTED = 50
+MAX_BROADCAST = 3500
+BROADCAST_PER_S = 20  # under Telegram's ~30 messages/s overall
+
+
+def _user_id(command: CommandObject) -> int | None:
+    arg = (command.args or "").strip()
+    if not arg.isdigit() or len(arg) > 15:
+        return None
+    return int(arg)
+
+
+async def cmd_allow(message: Message, command: CommandObject, t: Texts, access_repo: AccessRepo) -> None:
+    uid = _user_id(command)
+    if uid is None:
+        await message.answer(t("admin-allow-usage"))
+        return
+    await access_repo.unblock(uid)
+    new = await access_repo.allow(uid, message.from_user.id)
+    await message.answer(t("admin-allowed" if new else "admin-already-allowed", user_id=str(uid)))
+
+
+async def cmd_deny(message: Message, command: CommandObject, t: Texts, access_repo: AccessRepo,
+                   users: UserRepo, watchlist: WatchlistRepo, settings: Any, registry: Any = None) -> None:
+    uid = _user_id(command)
+    if uid is None:
+        await message.answer(t("admin-deny-usage"))
+        return
+    if uid in settings.ADMIN_IDS:
+        await message.answer(t("admin-deny-admin", user_id=str(uid)))
+        return
+    await access_repo.block(uid, message.from_user.id)
+    await users.set_active(uid, False)  # no more alerts; the watchlist is kept for an /allow
+    await sync_registry(registry, watchlist)
+    await message.answer(t("admin-denied", user_id=str(uid)))
+
+
+async def cmd_users(message: Message, t: Texts, users: UserRepo, access_repo: AccessRepo,
+                    watchlist: WatchlistRepo, settings: Any) -> None:
+    everyone = await users.list_users()
+    active = sum(1 for u in everyone if u.active)
+    lines = [t("admin-users-title", total=str(len(everyone)), active=str(active), access=settings.ACCESS)]
+    for u in everyone[:MAX_USERS_LISTED]:
+        count = await watchlist.count_for_user(u.id)
+        lines.append(t("admin-users-line", user_id=str(u.id), language=u.language, role=u.role,
+                       active="yes" if u.active else "no", symbols=str(count)))
+    if len(everyone) > MAX_USERS_LISTED:
+        lines.append(t("admin-users-more", more=str(len(everyone) - MAX_USERS_LISTED)))
+    registered = {u.id for u in everyone}
+    waiting = [a.user_id for a in await access_repo.list() if a.user_id not in registered]
+    if waiting:
+        lines.append(t("admin-users-allowed", ids=", ".join(str(i) for i in waiting[:MAX_USERS_LISTED])))
+    blocked = await access_repo.list_blocked()
+    if blocked:
+        lines.append(t("admin-users-blocked", ids=", ".join(str(b.user_id) for b in blocked[:MAX_USERS_LISTED])))
+    await message.answer("\n".join(lines))
+
+
+def _age(seconds: float) -> str:
+    if math.isinf(seconds):
+        return "—"
+    if seconds < 120:
+        return f"{seconds:.1f}s"
+    return f"{seconds / 60:.0f}m"
+
+
+async def cmd_health(message: Message, t: Texts, health: HealthMonitor) -> None:
+    r = health.report()
+    lines = [t("health-title", uptime=_age(r.uptime_s))]
+    if r.feeds:
+        for f in r.feeds:
+            lines.append(t("health-feed", name=f.name, status=f.state, lag=f"{f.lag_ms:.0f}",
+                           age=_age(f.age_s), frames=f"{f.frames:,}", events=f"{f.events:,}",
+                           errors=str(f.parse_errors), reconnects=str(f.reconnects)))
+            if f.last_error:
+                lines.append(t("health-feed-error", error=clip(f.last_error, 120)))
+    else:
+        lines.append(t("health-no-feeds"))
+    lines.append(t("health-engine", events=f"{r.events_total:,}", rate=f"{r.events_per_s:,.0f}",
+                   queue="—" if r.queue_depth is None else str(r.queue_depth),
+                   symbols="—" if r.symbols is None else str(r.symbols)))
+    if r.delivery is not None:
+        parts = ", ".join(f"{esc(k, 40)}={esc(v, 40)}" for k, v in sorted(r.delivery.items()))
+        lines.append(t("health-delivery", figures=Html(parts)))
+    else:
+        lines.append(t("health-no-delivery"))
+    lines.append(t("health-bot", updates=str(r.bot.updates), errors=str(r.bot.errors),
+                   last=clip(r.bot.last_error, 120) if r.bot.last_error else "—"))
+    await message.answer("\n".join(lines))
+
+
+async def broadcast(bot: Bot, users: UserRepo, text: str, admin_id: int, tr: Translator,
+                    lang: str) -> tuple[int, int]:
+    """Send ``text`` to every active user, paced; users who blocked the bot are deactivated."""
+    sent = failed = 0
+    for u in await users.list_users(active_only=True):
+        for _attempt in range(3):
+            try:
+                await bot.send_message(u.chat_id, text)
+                sent += 1
+                break
+            except TelegramRetryAfter as e:
+                await asyncio.sleep(min(e.retry_after, 30))
+            except TelegramForbiddenError:
+                await users.set_active(u.id, False)
+                failed += 1
+                break
+            except Exception as e:  # one bad chat must not stop the broadcast
+                log.info("broadcast to %s failed: %s", u.id, e)
+                failed += 1
+                break
+        await asyncio.sleep(1 / BROADCAST_PER_S)
+    await bot.send_message(admin_id, Texts(tr, lang)("admin-broadcast-done", sent=str(sent), failed=str(failed)))
+    return sent, failed
+
+
+async def cmd_broadcast(message: Message, command: CommandObject, t: Texts, lang: str, users: UserRepo,
+                        tr: Translator, background: Background) -> None:
+    text = (command.args or "").strip()
+    if not text:
+        await message.answer(t("admin-broadcast-usage"))
+        return
+    if len(text) > MAX_BROADCAST:
+        await message.answer(t("error-too-long", limit=str(MAX_BROADCAST)))
+        return
+    body = t("admin-broadcast-body", text=text)  # escaped: admins send text, not markup
+    count = await users.count(active_only=True)
+    background.spawn(broadcast(message.bot, users, body, message.from_user.id, tr, lang), "broadcast")
+    await message.answer(t("admin-broadcast-started", count=str(count)))
+
+
+def build_router() -> Router:
+    """A fresh Router (a Router can belong to one Dispatcher only)."""
+    router = Router(name="admin")
+    router.message.filter(MagicData(F.is_admin))
+    router.message.register(cmd_allow, Command("allow"))
+    router.message.register(cmd_deny, Command("deny"))
+    router.message.register(cmd_users, Command("users"))
+    router.message.register(cmd_health, Command("health"))
+    router.message.register(cmd_broadcast, Command("broadcast"))
+    return router

@@ -1,0 +1,194 @@
+"""What every handler shares: the translate helper, the collaborator protocols, small helpers.
+
+Collaborators are typed as Protocols so the bot can be tested with small fakes and the live
+objects (feeds registry, instrument catalog, engine, delivery) are injected by ``bot.app``.
+"""
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+
+from locales import Translator
+from storage import ALL_SYMBOLS, ThresholdRepo, User, WatchlistRepo
+
+log = logging.getLogger(__name__)
+
+MAX_ARG_TEXT = 512  # longest command text we parse; longer is refused up front
+MAX_SYMBOLS_PER_COMMAND = 10
+MAX_WATCHLIST = 30
+
+
+class Html(str):
+    """Text that is already Telegram HTML (built from escaped parts): not escaped again."""
+
+
+def clip(value: object, limit: int = 24) -> str:
+    """User input echoed back is cut short (it is escaped by ``Texts`` like every argument)."""
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def esc(value: object, limit: int = 64) -> str:
+    """HTML-escape a value for a message, cut to ``limit`` characters."""
+    return html.escape(clip(value, limit), quote=False)
+
+
+def toast(callback_answer, text: str, *, alert: bool = False) -> None:
+    """Answer the pressed button with ``text`` (CallbackAnswerMiddleware sends it once)."""
+    callback_answer.text = text
+    if alert:
+        callback_answer.show_alert = True
+
+
+class Texts:
+    """``t(key, **args)`` in one language. Every argument is HTML-escaped unless it is ``Html``."""
+
+    __slots__ = ("tr", "lang")
+
+    def __init__(self, tr: Translator, lang: str) -> None:
+        self.tr = tr
+        self.lang = lang
+
+    def __call__(self, key: str, **args: object) -> Html:
+        """Safe Telegram HTML: the template is ours and every plain-str argument is escaped, so
+        the result can be nested into another ``t(...)`` call as is."""
+        safe = {k: v if isinstance(v, Html) else esc(v, 4096) for k, v in args.items()}
+        return Html(self.tr.get(self.lang, key, **safe))
+
+
+# ---------------------------------------------------------------------------- collaborators
+
+
+class SymbolRegistry(Protocol):
+    """engine.feeds.registry.SubscriptionRegistry: the live set of symbols the feeds stream."""
+
+    @property
+    def symbols(self) -> Any: ...
+
+    def add(self, symbol: str) -> Any: ...
+
+    def remove(self, symbol: str) -> Any: ...
+
+    def replace(self, symbols: Iterable[str]) -> Any: ...
+
+
+class InstrumentCatalog(Protocol):
+    """engine.feeds.instruments.InstrumentCatalog: the venues' instrument lists (REST, cached)."""
+
+    available: bool
+
+    def known(self, base: str) -> bool: ...
+
+    def suggest(self, text: str) -> str | None: ...
+
+
+class FlowEngine(Protocol):
+    """engine.core.Engine as the bot sees it: thresholds floor and live flow snapshots."""
+
+    thresholds: Any  # engine.thresholds.ThresholdBook
+
+    def flow(self, symbol: str, window: str = "5m") -> Any: ...
+
+
+class DeliveryService(Protocol):
+    def health(self) -> Mapping[str, Any]: ...
+
+
+class Background:
+    """Tasks handlers start (broadcasts): referenced until done, cancelled on shutdown."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task] = set()
+
+    def spawn(self, coro, name: str) -> asyncio.Task:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    async def close(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+# ---------------------------------------------------------------------------- engine side effects
+
+
+def lower_floor(engine: Any, symbol: str, key: str, value: float) -> None:
+    """Let the detectors run at the lowest threshold any subscriber of ``symbol`` needs."""
+    from bot.handlers.parsing import SPECS
+
+    book = getattr(engine, "thresholds", None)
+    if book is None or not math.isfinite(value):
+        return
+    book.lower_floor(symbol, **{SPECS[key].field: value})
+
+
+async def apply_user_floors(engine: Any, threshold_repo: ThresholdRepo, watchlist: WatchlistRepo,
+                            user_id: int, symbols: Iterable[str] | None = None) -> None:
+    """Apply one user's overrides to the detector floor (all their symbols, or ``symbols``)."""
+    from bot.handlers.parsing import SPECS
+
+    overrides = await threshold_repo.get_all(user_id)
+    if not overrides:
+        return
+    if symbols is None:
+        symbols = [w.symbol for w in await watchlist.list_for_user(user_id)]
+    for symbol in symbols:
+        for key in SPECS:
+            value = overrides.get((symbol, key), overrides.get((ALL_SYMBOLS, key)))
+            if value is not None:
+                lower_floor(engine, symbol, key, value)
+
+
+async def sync_registry(registry: SymbolRegistry | None, watchlist: WatchlistRepo) -> None:
+    """Make the feeds' symbol set equal to what active users watch."""
+    if registry is not None:
+        registry.replace(await watchlist.all_symbols())
+
+
+# ---------------------------------------------------------------------------- replying
+
+
+async def edit_or_send(callback: CallbackQuery, text: str,
+                       markup: InlineKeyboardMarkup | None = None) -> None:
+    """Edit the pressed message in place; when it cannot be edited, send a new one."""
+    msg = callback.message
+    if isinstance(msg, Message):
+        try:
+            await msg.edit_text(text, reply_markup=markup)
+            return
+        except TelegramBadRequest as e:
+            if "not modified" in str(e):
+                return
+            log.info("cannot edit message %s: %s", msg.message_id, e)
+    if callback.from_user is not None and callback.bot is not None:
+        await callback.bot.send_message(callback.from_user.id, text, reply_markup=markup)
+
+
+def command_args(message: Message) -> list[str]:
+    """Arguments after the command word (already length-checked by the access middleware)."""
+    text = message.text or ""
+    parts = text.split(maxsplit=1)
+    return parts[1].replace(",", " ").split() if len(parts) > 1 else []
+
+
+def user_tz(account: User | None):
+    import zoneinfo
+
+    try:
+        return zoneinfo.ZoneInfo(account.tz if account else "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")

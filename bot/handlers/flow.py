@@ -1,0 +1,121 @@
+"""/flow SYMBOL [1m|5m|15m|1h]: a live order-flow snapshot with timeframe and Refresh buttons.
+
+The FlowCB button under alerts sends a NEW snapshot message (the alert stays as it was); the
+FlowViewCB buttons under a snapshot edit that snapshot in place.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+
+from bot.callbacks import FlowCB, FlowViewCB
+from bot.handlers.common import Texts, clip, edit_or_send, toast, user_tz
+from bot.handlers.parsing import WINDOWS
+from bot.handlers.watchlist import canonical
+from bot.keyboards.flow import flow_keyboard
+from bot.render import bar, fmt_pct, fmt_price, fmt_signed_usd, fmt_time, fmt_usd
+from engine.symbols import SymbolError, normalize_symbol
+from storage import User
+
+BAR = 16
+
+
+def render_flow(t: Texts, snap: Any, account: User | None) -> str:
+    total = snap.buy_usd + snap.sell_usd
+    sell_share = 1.0 - snap.buy_share if total > 0 else 0.5
+    lines = [
+        t("flow-title", symbol=snap.symbol, window=snap.window),
+        t("flow-price", price=fmt_price(snap.last_price) if snap.last_price else "—",
+          vwap=fmt_price(snap.vwap) if snap.vwap else "—"),
+        "",
+        t("flow-buy", usd=fmt_usd(snap.buy_usd), share=fmt_pct(snap.buy_share),
+          bar=bar(snap.buy_share, BAR)),
+        t("flow-sell", usd=fmt_usd(snap.sell_usd), share=fmt_pct(sell_share), bar=bar(sell_share, BAR)),
+        t("flow-delta", delta=fmt_signed_usd(snap.net_delta), cvd=fmt_signed_usd(snap.cvd)),
+        t("flow-large", threshold=fmt_usd(snap.large_threshold_usd), buys=str(snap.large_buys),
+          sells=str(snap.large_sells)),
+        t("flow-liq", longs=fmt_usd(snap.liq_long_usd), shorts=fmt_usd(snap.liq_short_usd)),
+    ]
+    if snap.funding_8h:
+        parts = [f"{venue} {rate * 100:+.4f}%" for venue, rate in sorted(snap.funding_8h.items())]
+        lines.append(t("flow-funding", rates=" · ".join(parts)))
+    else:
+        lines.append(t("flow-funding-none"))
+    lines.append(t("flow-trades", trades=f"{snap.trades:,}",
+                   venues=", ".join(snap.venues) if snap.venues else "—"))
+    if "binance" in (snap.venues or ()):
+        lines.append(t("flow-binance-caveat"))
+    lines.append(t("flow-time", time=fmt_time(snap.ts, user_tz(account)) if snap.ts else "—"))
+    return "\n".join(lines)
+
+
+def _snapshot(engine: Any, symbol: str, window: str) -> Any:
+    flow = getattr(engine, "flow", None)
+    if flow is None:  # an engine without order-flow windows (older build)
+        return None
+    return flow(symbol, window)
+
+
+async def flow_view(account: User, t: Texts, engine: Any, symbol: str, window: str):
+    snap = _snapshot(engine, symbol, window)
+    if snap is None or (snap.trades == 0 and not snap.liq_long_usd and not snap.liq_short_usd):
+        return t("flow-no-data", symbol=symbol), flow_keyboard(t, symbol, window)
+    return render_flow(t, snap, account), flow_keyboard(t, symbol, window)
+
+
+async def cmd_flow(message: Message, command: CommandObject, account: User, t: Texts,
+                   engine: Any) -> None:
+    args = (command.args or "").split()
+    if not args or len(args) > 2:
+        await message.answer(t("flow-usage", windows=", ".join(WINDOWS)))
+        return
+    try:
+        symbol = normalize_symbol(args[0])
+    except SymbolError:
+        await message.answer(t("add-invalid", text=clip(args[0])))
+        return
+    window = args[1].lower() if len(args) == 2 else "5m"
+    if window not in WINDOWS:
+        await message.answer(t("flow-bad-window", value=clip(args[1], 8), windows=", ".join(WINDOWS)))
+        return
+    text, markup = await flow_view(account, t, engine, symbol, window)
+    await message.answer(text, reply_markup=markup)
+
+
+def _checked(symbol: str, window: str) -> tuple[str, str] | None:
+    sym = canonical(symbol)
+    return (sym, window) if sym is not None and window in WINDOWS else None
+
+
+async def cb_flow_new(callback: CallbackQuery, callback_data: FlowCB, callback_answer: CallbackAnswer,
+                      account: User, t: Texts, engine: Any) -> None:
+    checked = _checked(callback_data.symbol, callback_data.window)
+    if checked is None:
+        toast(callback_answer, t("button-invalid"), alert=True)
+        return
+    text, markup = await flow_view(account, t, engine, *checked)
+    await callback.bot.send_message(account.id, text, reply_markup=markup)
+
+
+async def cb_flow_edit(callback: CallbackQuery, callback_data: FlowViewCB,
+                       callback_answer: CallbackAnswer, account: User, t: Texts, engine: Any) -> None:
+    checked = _checked(callback_data.symbol, callback_data.window)
+    if checked is None:
+        toast(callback_answer, t("button-invalid"), alert=True)
+        return
+    text, markup = await flow_view(account, t, engine, *checked)
+    toast(callback_answer, t("flow-refreshed"))
+    await edit_or_send(callback, text, markup)
+
+
+def build_router() -> Router:
+    """A fresh Router (a Router can belong to one Dispatcher only)."""
+    router = Router(name="flow")
+    router.message.register(cmd_flow, Command("flow"))
+    router.callback_query.register(cb_flow_new, FlowCB.filter())
+    router.callback_query.register(cb_flow_edit, FlowViewCB.filter())
+    return router

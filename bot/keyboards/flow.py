@@ -1,0 +1,19 @@
+"""Timeframe and Refresh buttons under a /flow message (edit that message in place)."""
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import FlowViewCB
+from bot.handlers.common import Texts
+from bot.handlers.parsing import WINDOWS
+
+
+def flow_keyboard(t: Texts, symbol: str, window: str) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for w in WINDOWS:
+        label = f"· {w} ·" if w == window else w
+        kb.button(text=label, callback_data=FlowViewCB(symbol=symbol, window=w))
+    kb.button(text=t("btn-refresh"), callback_data=FlowViewCB(symbol=symbol, window=window))
+    kb.adjust(len(WINDOWS), 1)
+    return kb.as_markup()

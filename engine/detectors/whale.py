@@ -1,0 +1,114 @@
+"""Whale window: a cluster of large same-side taker orders within a minute.
+
+Only large orders (>= the symbol's ``whale_usd`` floor) enter this detector, so it costs nothing
+on ordinary trades. A cluster is at least ``max(WHALE_MIN_COUNT, WHALE_BASELINE_X x baseline)``
+large orders on one side within ``WHALE_WINDOW_MS``, where the baseline is the symbol's own
+trailing rate of large orders per side per minute (liquid coins print large orders all the time;
+a window is unusual only against that). The other side must have at most half as many. Needs
+``WHALE_WARMUP_S`` of history for the baseline. Direction LONG for a buy cluster, SHORT for sells.
+"""
+from __future__ import annotations
+
+import math
+from collections import deque
+
+from ..events import Trade
+from ..flow import LBUY, LSELL
+from ..signals import Direction, Finding, Kind
+from ..state import SymbolState
+from ..thresholds import Thresholds
+
+WHALE_WINDOW_MS = 60_000
+WHALE_MIN_COUNT = 8
+WHALE_BASELINE_X = 4.0
+WHALE_WARMUP_S = 300
+
+
+class WhaleMemory:
+    __slots__ = ("buys", "sells", "buy_usd", "sell_usd", "buy_armed", "sell_armed")
+
+    def __init__(self) -> None:
+        self.buys: deque[tuple[int, float, str]] = deque()
+        self.sells: deque[tuple[int, float, str]] = deque()
+        self.buy_usd = 0.0
+        self.sell_usd = 0.0
+        self.buy_armed = True
+        self.sell_armed = True
+
+    def add(self, ts: int, usd: float, is_buy: bool, venue: str) -> None:
+        if is_buy:
+            self.buys.append((ts, usd, venue))
+            self.buy_usd += usd
+        else:
+            self.sells.append((ts, usd, venue))
+            self.sell_usd += usd
+        cutoff = max(ts, self.buys[-1][0] if self.buys else 0,
+                     self.sells[-1][0] if self.sells else 0) - WHALE_WINDOW_MS
+        while self.buys and self.buys[0][0] <= cutoff:
+            self.buy_usd -= self.buys.popleft()[1]
+        while self.sells and self.sells[0][0] <= cutoff:
+            self.sell_usd -= self.sells.popleft()[1]
+        if not self.buys:
+            self.buy_usd = 0.0
+        if not self.sells:
+            self.sell_usd = 0.0
+
+
+class WhaleWindowDetector:
+    __slots__ = ()
+
+    def baseline_per_min(self, st: SymbolState) -> float | None:
+        history = st.flow.history_s()
+        if history < WHALE_WARMUP_S:
+            return None
+        wh = st.flow.sums[3]
+        return (wh[LBUY] + wh[LSELL]) / 2.0 / (history / 60.0)
+
+    def on_large_trade(self, st: SymbolState, ev: Trade, is_buy: bool, th: Thresholds) -> Finding | None:
+        mem: WhaleMemory | None = st.det_whale
+        if mem is None:
+            mem = st.det_whale = WhaleMemory()
+        mem.add(ev.ts, ev.notional, is_buy, ev.venue)
+        baseline = self.baseline_per_min(st)
+        if baseline is None:
+            return None
+        need = max(WHALE_MIN_COUNT, math.ceil(WHALE_BASELINE_X * baseline * WHALE_WINDOW_MS / 60_000))
+        ours, theirs = (mem.buys, mem.sells) if is_buy else (mem.sells, mem.buys)
+        armed = mem.buy_armed if is_buy else mem.sell_armed
+        count = len(ours)
+        if count < need:
+            if count <= need // 2:
+                if is_buy:
+                    mem.buy_armed = True
+                else:
+                    mem.sell_armed = True
+            return None
+        if not armed or len(theirs) * 2 > count:
+            return None
+        if is_buy:
+            mem.buy_armed = False
+        else:
+            mem.sell_armed = False
+        cluster_usd = mem.buy_usd if is_buy else mem.sell_usd
+        return Finding(
+            kind=Kind.WHALE_WINDOW,
+            symbol=st.symbol,
+            direction=Direction.LONG if is_buy else Direction.SHORT,
+            ts=ev.ts,
+            recv_ns=ev.recv_ns,
+            magnitudes={
+                "whale_count": float(count),
+                "whale_usd": st.flow.large_usd,
+                "cluster_usd": cluster_usd,
+                "opposite_count": float(len(theirs)),
+                "baseline_per_min": baseline,
+                "window_s": WHALE_WINDOW_MS / 1000,
+                "price": ev.price,
+            },
+            components={
+                "whale_cluster": round(min(40.0, 20.0 * count / need), 1),
+                "one_sided": round(min(20.0, 20.0 * (1.0 - len(theirs) / count)), 1),
+                "cluster_size": round(min(15.0, 15.0 * cluster_usd / (count * st.flow.large_usd * 3)), 1),
+            },
+            venues=tuple(sorted({item[2] for item in ours})),
+        )

@@ -1,0 +1,246 @@
+## Bot texts (Telegram HTML). Every $argument arrives already HTML-escaped.
+## Keys used as button toasts (plain text, no tags): button-invalid, remove-ok, remove-missing,
+## throttled, access-stranger-short, flow-refreshed, mute-toast-on, mute-toast-off, thr-toast,
+## thr-limit, thr-reset-done, thr-out-of-range.
+
+## command menu (setMyCommands)
+cmd-start = Start and show the menu
+cmd-help = Every command with an example
+cmd-add = Watch coins: /add BTC ETH
+cmd-remove = Stop watching a coin: /remove BTC
+cmd-list = Your watchlist
+cmd-flow = Live order flow: /flow BTC 5m
+cmd-mute = Pause alerts: /mute BTC 2h
+cmd-unmute = Resume alerts
+cmd-quiet = Quiet hours: /quiet 23:00-07:00
+cmd-tz = Your time zone: /tz Asia/Jakarta
+cmd-thresholds = Alert thresholds: /thresholds BTC
+cmd-tiers = Which alert tiers reach you
+cmd-signals = Latest signals for your coins
+cmd-lang = Language: /lang en or /lang id
+
+## start, help, language
+start-welcome =
+    👋 Welcome to <b>TELEGLAS</b>, { $name }!
+
+    I watch the live liquidation and trade tape of crypto futures and tell you within a second when a stop hunt, a liquidation cascade, whale accumulation or a funding extreme hits a coin you watch.
+
+    <b>Next step:</b> add the coins you trade, e.g. <code>/add BTC ETH SOL</code>
+    Then try <code>/flow BTC</code> for a live order-flow snapshot. /help lists everything.
+    Signals are information for your own decisions; I never trade.
+help-title = <b>TELEGLAS commands</b>
+help-admin-title = <b>Admin</b>
+help-start = /start — the menu
+help-help = /help — this list
+help-add = /add SYMBOL… — watch coins, e.g. <code>/add BTC eth SOLUSDT</code>
+help-remove = /remove SYMBOL — stop watching, e.g. <code>/remove ETH</code>
+help-list = /list — your watchlist, mutes and custom thresholds
+help-flow = /flow SYMBOL [1m|5m|15m|1h] — live order flow, e.g. <code>/flow BTC 15m</code>
+help-mute = /mute [SYMBOL|all] [30m|2h|1d] — pause alerts, e.g. <code>/mute BTC 2h</code>, <code>/mute all 1d</code>
+help-unmute = /unmute [SYMBOL|all] — resume alerts, e.g. <code>/unmute BTC</code>
+help-quiet = /quiet HH:MM-HH:MM | off — quiet hours in your time zone, e.g. <code>/quiet 23:00-07:00</code>
+help-tz = /tz ZONE — your time zone, e.g. <code>/tz Asia/Jakarta</code> or <code>/tz +7</code>
+help-thresholds = /thresholds [SYMBOL] [KEY VALUE|reset] — e.g. <code>/thresholds BTC cascade 5M</code>, <code>/thresholds dominance 70%</code>
+help-tiers = /tiers — which tiers reach you, which arrive silently
+help-signals = /signals — the latest signals for your watchlist
+help-lang = /lang en|id — language, e.g. <code>/lang id</code>
+help-allow = /allow USER_ID — let a user in, e.g. <code>/allow 123456789</code>
+help-deny = /deny USER_ID — shut a user out, e.g. <code>/deny 123456789</code>
+help-users = /users — registered users
+help-health = /health — feeds, engine, delivery, errors
+help-broadcast = /broadcast TEXT — message every active user, e.g. <code>/broadcast Maintenance at 02:00 UTC</code>
+menu-list = 📋 Watchlist
+menu-signals = 📈 Signals
+menu-thr = ⚙️ Thresholds
+menu-tiers = 🔔 Tiers
+menu-mute = 🔕 Mute
+menu-lang = 🌐 Language
+menu-help = ❓ Help
+lang-name = { $code ->
+    [id] 🇮🇩 Bahasa Indonesia
+   *[en] 🇬🇧 English
+}
+lang-choose = Choose your language:
+lang-set = ✅ Language set to English.
+lang-unknown = Unknown language “{ $value }”. Choose one of: { $choices }
+
+## access and safety
+access-stranger =
+    🔒 This TELEGLAS bot is private.
+    Your Telegram user id is <code>{ $user_id }</code>. Send it to the bot's admin and ask them to run <code>/allow { $user_id }</code>.
+access-stranger-short = This bot is private. Send /start to see how to ask for access.
+throttled = ⏳ Too fast — please wait a moment.
+error-too-long = That message is too long (more than { $limit } characters).
+error-internal = ⚠️ Something went wrong on my side. Please try again in a moment.
+button-invalid = This button is no longer valid.
+unknown-command = Unknown command { $command }. /help lists what I understand.
+unknown-text = I only understand commands. Try /help, or /add BTC to start watching a coin.
+
+## watchlist
+add-usage = Which coins? Example: <code>/add BTC ETH SOL</code>
+add-too-many = At most { $limit } symbols per command.
+add-ok = ✅ { $symbol } added.
+add-ok-unverified = ✅ { $symbol } added. The venues' instrument lists are unavailable right now, so I will confirm once data for it arrives.
+add-confirmed = ✅ { $symbol } confirmed: live data is arriving.
+add-no-data = ⚠️ No data for { $symbol } in { $minutes } minutes. Is it listed as a futures contract? <code>/remove { $symbol }</code> if it was a typo.
+add-already = ℹ️ { $symbol } is already on your list.
+add-invalid = ❌ “{ $text }” is not a symbol. Use a coin like BTC, or a pair like BTCUSDT.
+add-invalid-suggest = ❌ “{ $text }” is not a symbol. Did you mean { $suggestion }?
+add-unknown = ❌ { $symbol } is not listed on the futures venues I follow.
+add-unknown-suggest = ❌ { $symbol } is not listed on the futures venues I follow. Did you mean { $suggestion }?
+add-full = ❌ { $symbol }: your watchlist is full ({ $limit } coins). Remove one first.
+add-registry-full = ❌ { $symbol }: the service watches as many coins as it can right now. Try again later.
+remove-usage = Which coin? Example: <code>/remove BTC</code>
+remove-ok = { $symbol } removed.
+remove-missing = { $symbol } was not on your list.
+remove-confirm = Remove { $symbol } from your watchlist?
+list-empty = Your watchlist is empty. Add coins with <code>/add BTC ETH</code>.
+list-title = <b>Your watchlist</b> ({ $count }/{ $limit })
+list-line = • <b>{ $symbol }</b> { $marks }
+list-muted-until = 🔕 muted until { $until }
+list-custom = ⚙️ custom: { $keys }
+list-all-muted = 🔕 All alerts muted until { $until }
+list-global-custom = ⚙️ You have custom global thresholds (/thresholds).
+btn-remove = ✖ { $symbol }
+btn-yes-remove = Yes, remove { $symbol }
+btn-no-keep = No, keep it
+
+## mute, quiet hours, time zone
+mute-usage = Example: <code>/mute BTC 2h</code>, <code>/mute all 1d</code>, or <code>/mute</code> for buttons.
+mute-choose = 🔕 Mute { $target } for how long?
+mute-everything = all alerts
+mute-ok = 🔕 { $symbol } muted for { $duration } (until { $until }).
+mute-all-ok = 🔕 All alerts muted for { $duration } (until { $until }).
+mute-not-watched = { $symbol } is not on your watchlist.
+mute-bad-duration = “{ $value }” is not a duration. Use e.g. 30m, 2h or 1d (at most { $max_days } days).
+mute-toast-on = Muted
+mute-toast-off = Unmuted
+unmute-usage = Example: <code>/unmute BTC</code> or <code>/unmute</code> for everything.
+unmute-ok = 🔔 { $symbol } unmuted.
+unmute-all-ok = 🔔 All alerts resumed.
+btn-unmute = 🔔 Unmute
+quiet-none = No quiet hours set (time zone { $tz }). Example: <code>/quiet 23:00-07:00</code>
+quiet-current = 🌙 Quiet hours { $start }–{ $end } ({ $tz }). <code>/quiet off</code> removes them.
+quiet-set = 🌙 Quiet hours set: { $start }–{ $end } ({ $tz }). Urgent alerts still come through.
+quiet-off = Quiet hours removed.
+quiet-bad = “{ $value }” is not a time range. Example: <code>/quiet 23:00-07:00</code> or <code>/quiet off</code>
+tz-current = Your time zone is { $tz } (now { $now }). Change it with e.g. <code>/tz Asia/Jakarta</code> or <code>/tz +7</code>.
+tz-set = ✅ Time zone set to { $tz } (now { $now }).
+tz-bad = “{ $value }” is not a time zone I know. Use a name like Asia/Jakarta or a whole-hour offset like +7.
+
+## order flow
+flow-usage = Example: <code>/flow BTC</code> or <code>/flow ETH 15m</code> (windows: { $windows }).
+flow-bad-window = “{ $value }” is not a window. Use one of: { $windows }
+flow-no-data = No order-flow data for { $symbol } yet. Is it on your watchlist? <code>/add { $symbol }</code>
+flow-title = 📊 <b>{ $symbol } order flow · { $window }</b>
+flow-price = Last { $price } · VWAP { $vwap }
+flow-buy = 🟢 Buy  { $usd } ({ $share }) <code>{ $bar }</code>
+flow-sell = 🔴 Sell { $usd } ({ $share }) <code>{ $bar }</code>
+flow-delta = Net delta <b>{ $delta }</b> · CVD { $cvd }
+flow-large = Large orders (≥ { $threshold }): { $buys } buys · { $sells } sells
+flow-liq = Liquidations: longs { $longs } · shorts { $shorts }
+flow-funding = Funding (8 h): { $rates }
+flow-funding-none = Funding: no data yet
+flow-trades = Trades { $trades } · venues { $venues }
+flow-binance-caveat = ⚠️ Binance reports at most one liquidation per symbol per second: its totals are lower bounds.
+flow-time = Data as of { $time }
+flow-refreshed = Updated
+btn-refresh = 🔄 Refresh
+
+## thresholds
+thr-title-global = ⚙️ <b>Your thresholds — all coins</b>
+thr-title-symbol = ⚙️ <b>Your thresholds — { $symbol }</b>
+thr-key-name = { $what ->
+    [cascade] Cascade size
+    [whale] Whale order
+    [dominance] Dominance
+    [score] Minimum score
+   *[funding] Funding extreme
+}
+thr-line = • { $what }: <b>{ $value }</b> { $source ->
+    [symbol] (custom for this coin; default { $default })
+    [global] (your value for all coins; default { $default })
+   *[default] (default)
+}
+thr-note-global = Defaults scale with the coin: cascades $2M for BTC/ETH, $500K for large caps, $100K for the rest; whale orders $25K / $15K / $10K.
+thr-note-symbol = Values here apply to { $symbol } only and win over your all-coins values.
+thr-hint = Tap − / + to step, the value for presets. Type e.g. <code>/thresholds BTC cascade 5M</code>.
+thr-usage = Examples: <code>/thresholds</code>, <code>/thresholds BTC</code>, <code>/thresholds BTC cascade 5M</code>, <code>/thresholds dominance 70%</code>, <code>/thresholds BTC reset</code>
+thr-bad-target = “{ $value }” is neither a coin nor a threshold name.
+thr-bad-key = “{ $value }” is not a threshold. Choose one of: { $keys }
+thr-bad-value = “{ $value }” is not a valid value for { $what }. Example: { $example }
+thr-example = { $what ->
+    [cascade] <code>5M</code> or <code>500k</code>
+    [whale] <code>50k</code>
+    [dominance] <code>70%</code>
+    [score] <code>75</code>
+   *[funding] <code>0.05%</code>
+}
+thr-out-of-range = { $what } must be between { $low } and { $high }.
+thr-set = ✅ { $what } set to <b>{ $value }</b> for { $target }.
+thr-key-reset = ✅ { $what } back to default for { $target }.
+thr-target-all = all coins
+thr-target-symbol = { $symbol }
+thr-presets = { $what } for { $target }: now <b>{ $value }</b> (allowed { $low } – { $high }). Choose:
+thr-toast = { $what }: { $value }
+thr-limit = Already at the limit.
+thr-reset-done = Thresholds reset to defaults.
+btn-thr-key = { $what ->
+    [cascade] Cascade
+    [whale] Whale
+    [dominance] Dominance
+    [score] Score
+   *[funding] Funding
+} { $value }
+btn-reset = ↩️ Reset to defaults
+btn-default = Default
+btn-back = ⬅️ Back
+
+## tiers
+tiers-title = 🔔 <b>Alert tiers</b>
+tiers-line = { $badge }: { $status ->
+    [off] off
+    [silent] on, silent
+   *[sound] on, with sound
+}
+tiers-none = ⚠️ All tiers are off: you will receive no alerts.
+tiers-hint = Left button: receive this tier or not. Right button: with or without sound.
+btn-tier-on = { $on ->
+    [yes] ✅ { $tier }
+   *[no] ⬜ { $tier }
+}
+btn-tier-sound = { $sound ->
+    [yes] 🔔 sound
+   *[no] 🔕 silent
+}
+
+## signals
+signals-no-watchlist = Your watchlist is empty, so there are no signals to show. <code>/add BTC</code>
+signals-none = No signals yet for { $symbols }.
+signals-title = <b>Latest { $count } signals</b>
+signals-line = { $time } · { $badge } · { $kind } · <b>{ $symbol }</b> { $direction } · score { $score }
+
+## admin
+admin-allow-usage = Example: <code>/allow 123456789</code> (a numeric Telegram user id).
+admin-deny-usage = Example: <code>/deny 123456789</code> (a numeric Telegram user id).
+admin-allowed = ✅ User { $user_id } may use the bot now. They should send /start.
+admin-already-allowed = User { $user_id } was already allowed.
+admin-denied = ⛔ User { $user_id } is shut out and gets no more alerts.
+admin-deny-admin = User { $user_id } is an admin (ADMIN_IDS) and cannot be denied here.
+admin-users-title = <b>Users</b>: { $total } registered, { $active } active · access { $access }
+admin-users-line = <code>{ $user_id }</code> { $language } { $role } active={ $active } coins={ $symbols }
+admin-users-more = … and { $more } more
+admin-users-allowed = Allowed, not started yet: { $ids }
+admin-users-blocked = Denied: { $ids }
+admin-broadcast-usage = Example: <code>/broadcast Maintenance at 02:00 UTC</code>
+admin-broadcast-body = 📣 { $text }
+admin-broadcast-started = Sending to { $count } active users…
+admin-broadcast-done = 📣 Broadcast finished: { $sent } sent, { $failed } failed.
+health-title = 🩺 <b>Health</b> · up { $uptime }
+health-feed = • <b>{ $name }</b> { $status } · lag { $lag } ms · last msg { $age } ago · frames { $frames } · events { $events } · parse errors { $errors } · reconnects { $reconnects }
+health-feed-error =   last error: { $error }
+health-no-feeds = • no feeds running
+health-engine = Engine: { $events } events · { $rate }/s · queue { $queue } · symbols { $symbols }
+health-delivery = Delivery: { $figures }
+health-no-delivery = Delivery: not wired
+health-bot = Bot: { $updates } updates · { $errors } errors · last error: { $last }

@@ -1,0 +1,246 @@
+## Teks bot (HTML Telegram). Setiap $argumen sudah di-escape HTML.
+## Kunci yang dipakai sebagai toast tombol (teks biasa, tanpa tag): button-invalid, remove-ok,
+## remove-missing, throttled, access-stranger-short, flow-refreshed, mute-toast-on,
+## mute-toast-off, thr-toast, thr-limit, thr-reset-done, thr-out-of-range.
+
+## menu perintah (setMyCommands)
+cmd-start = Mulai dan tampilkan menu
+cmd-help = Semua perintah dengan contoh
+cmd-add = Pantau koin: /add BTC ETH
+cmd-remove = Berhenti memantau koin: /remove BTC
+cmd-list = Daftar pantauan Anda
+cmd-flow = Order flow langsung: /flow BTC 5m
+cmd-mute = Jeda alert: /mute BTC 2h
+cmd-unmute = Lanjutkan alert
+cmd-quiet = Jam tenang: /quiet 23:00-07:00
+cmd-tz = Zona waktu Anda: /tz Asia/Jakarta
+cmd-thresholds = Ambang alert: /thresholds BTC
+cmd-tiers = Tingkat alert yang Anda terima
+cmd-signals = Sinyal terbaru untuk koin Anda
+cmd-lang = Bahasa: /lang en atau /lang id
+
+## mulai, bantuan, bahasa
+start-welcome =
+    👋 Selamat datang di <b>TELEGLAS</b>, { $name }!
+
+    Saya memantau pita likuidasi dan transaksi futures kripto secara langsung dan memberi tahu Anda dalam hitungan detik saat stop hunt, kaskade likuidasi, akumulasi whale, atau funding ekstrem terjadi pada koin yang Anda pantau.
+
+    <b>Langkah berikutnya:</b> tambahkan koin yang Anda trading, mis. <code>/add BTC ETH SOL</code>
+    Lalu coba <code>/flow BTC</code> untuk melihat order flow langsung. /help menampilkan semuanya.
+    Sinyal adalah informasi untuk keputusan Anda sendiri; saya tidak pernah melakukan trading.
+help-title = <b>Perintah TELEGLAS</b>
+help-admin-title = <b>Admin</b>
+help-start = /start — menu
+help-help = /help — daftar ini
+help-add = /add SIMBOL… — pantau koin, mis. <code>/add BTC eth SOLUSDT</code>
+help-remove = /remove SIMBOL — berhenti memantau, mis. <code>/remove ETH</code>
+help-list = /list — daftar pantauan, mute, dan ambang khusus Anda
+help-flow = /flow SIMBOL [1m|5m|15m|1h] — order flow langsung, mis. <code>/flow BTC 15m</code>
+help-mute = /mute [SIMBOL|all] [30m|2h|1d] — jeda alert, mis. <code>/mute BTC 2h</code>, <code>/mute all 1d</code>
+help-unmute = /unmute [SIMBOL|all] — lanjutkan alert, mis. <code>/unmute BTC</code>
+help-quiet = /quiet JJ:MM-JJ:MM | off — jam tenang di zona waktu Anda, mis. <code>/quiet 23:00-07:00</code>
+help-tz = /tz ZONA — zona waktu Anda, mis. <code>/tz Asia/Jakarta</code> atau <code>/tz +7</code>
+help-thresholds = /thresholds [SIMBOL] [KUNCI NILAI|reset] — mis. <code>/thresholds BTC cascade 5M</code>, <code>/thresholds dominance 70%</code>
+help-tiers = /tiers — tingkat yang Anda terima, dan yang datang tanpa suara
+help-signals = /signals — sinyal terbaru untuk daftar pantauan Anda
+help-lang = /lang en|id — bahasa, mis. <code>/lang en</code>
+help-allow = /allow USER_ID — izinkan pengguna, mis. <code>/allow 123456789</code>
+help-deny = /deny USER_ID — tolak pengguna, mis. <code>/deny 123456789</code>
+help-users = /users — pengguna terdaftar
+help-health = /health — feed, engine, pengiriman, error
+help-broadcast = /broadcast TEKS — kirim pesan ke semua pengguna aktif, mis. <code>/broadcast Pemeliharaan pukul 02:00 UTC</code>
+menu-list = 📋 Pantauan
+menu-signals = 📈 Sinyal
+menu-thr = ⚙️ Ambang
+menu-tiers = 🔔 Tingkat
+menu-mute = 🔕 Bisukan
+menu-lang = 🌐 Bahasa
+menu-help = ❓ Bantuan
+lang-name = { $code ->
+    [id] 🇮🇩 Bahasa Indonesia
+   *[en] 🇬🇧 English
+}
+lang-choose = Pilih bahasa Anda:
+lang-set = ✅ Bahasa diatur ke Bahasa Indonesia.
+lang-unknown = Bahasa “{ $value }” tidak dikenal. Pilih salah satu: { $choices }
+
+## akses dan keamanan
+access-stranger =
+    🔒 Bot TELEGLAS ini bersifat privat.
+    ID pengguna Telegram Anda adalah <code>{ $user_id }</code>. Kirimkan ke admin bot dan minta mereka menjalankan <code>/allow { $user_id }</code>.
+access-stranger-short = Bot ini privat. Kirim /start untuk melihat cara meminta akses.
+throttled = ⏳ Terlalu cepat — mohon tunggu sebentar.
+error-too-long = Pesan itu terlalu panjang (lebih dari { $limit } karakter).
+error-internal = ⚠️ Terjadi kesalahan di pihak saya. Silakan coba lagi sebentar lagi.
+button-invalid = Tombol ini sudah tidak berlaku.
+unknown-command = Perintah { $command } tidak dikenal. /help menampilkan perintah yang saya pahami.
+unknown-text = Saya hanya memahami perintah. Coba /help, atau /add BTC untuk mulai memantau koin.
+
+## daftar pantauan
+add-usage = Koin apa? Contoh: <code>/add BTC ETH SOL</code>
+add-too-many = Paling banyak { $limit } simbol per perintah.
+add-ok = ✅ { $symbol } ditambahkan.
+add-ok-unverified = ✅ { $symbol } ditambahkan. Daftar instrumen bursa sedang tidak tersedia, jadi saya akan mengonfirmasi setelah datanya masuk.
+add-confirmed = ✅ { $symbol } terkonfirmasi: data langsung sudah masuk.
+add-no-data = ⚠️ Tidak ada data untuk { $symbol } selama { $minutes } menit. Apakah koin ini terdaftar sebagai kontrak futures? <code>/remove { $symbol }</code> jika salah ketik.
+add-already = ℹ️ { $symbol } sudah ada di daftar Anda.
+add-invalid = ❌ “{ $text }” bukan simbol. Gunakan koin seperti BTC, atau pasangan seperti BTCUSDT.
+add-invalid-suggest = ❌ “{ $text }” bukan simbol. Maksud Anda { $suggestion }?
+add-unknown = ❌ { $symbol } tidak terdaftar di bursa futures yang saya ikuti.
+add-unknown-suggest = ❌ { $symbol } tidak terdaftar di bursa futures yang saya ikuti. Maksud Anda { $suggestion }?
+add-full = ❌ { $symbol }: daftar pantauan Anda penuh ({ $limit } koin). Hapus satu dulu.
+add-registry-full = ❌ { $symbol }: layanan sedang memantau koin sebanyak yang ia mampu. Coba lagi nanti.
+remove-usage = Koin apa? Contoh: <code>/remove BTC</code>
+remove-ok = { $symbol } dihapus.
+remove-missing = { $symbol } tidak ada di daftar Anda.
+remove-confirm = Hapus { $symbol } dari daftar pantauan Anda?
+list-empty = Daftar pantauan Anda kosong. Tambahkan koin dengan <code>/add BTC ETH</code>.
+list-title = <b>Daftar pantauan Anda</b> ({ $count }/{ $limit })
+list-line = • <b>{ $symbol }</b> { $marks }
+list-muted-until = 🔕 dibisukan sampai { $until }
+list-custom = ⚙️ khusus: { $keys }
+list-all-muted = 🔕 Semua alert dibisukan sampai { $until }
+list-global-custom = ⚙️ Anda punya ambang global khusus (/thresholds).
+btn-remove = ✖ { $symbol }
+btn-yes-remove = Ya, hapus { $symbol }
+btn-no-keep = Tidak, simpan
+
+## bisukan, jam tenang, zona waktu
+mute-usage = Contoh: <code>/mute BTC 2h</code>, <code>/mute all 1d</code>, atau <code>/mute</code> untuk tombol.
+mute-choose = 🔕 Bisukan { $target } berapa lama?
+mute-everything = semua alert
+mute-ok = 🔕 { $symbol } dibisukan selama { $duration } (sampai { $until }).
+mute-all-ok = 🔕 Semua alert dibisukan selama { $duration } (sampai { $until }).
+mute-not-watched = { $symbol } tidak ada di daftar pantauan Anda.
+mute-bad-duration = “{ $value }” bukan durasi. Gunakan mis. 30m, 2h, atau 1d (paling lama { $max_days } hari).
+mute-toast-on = Dibisukan
+mute-toast-off = Suara dinyalakan
+unmute-usage = Contoh: <code>/unmute BTC</code> atau <code>/unmute</code> untuk semuanya.
+unmute-ok = 🔔 { $symbol } tidak dibisukan lagi.
+unmute-all-ok = 🔔 Semua alert dilanjutkan.
+btn-unmute = 🔔 Nyalakan
+quiet-none = Belum ada jam tenang (zona waktu { $tz }). Contoh: <code>/quiet 23:00-07:00</code>
+quiet-current = 🌙 Jam tenang { $start }–{ $end } ({ $tz }). <code>/quiet off</code> menghapusnya.
+quiet-set = 🌙 Jam tenang diatur: { $start }–{ $end } ({ $tz }). Alert urgent tetap masuk.
+quiet-off = Jam tenang dihapus.
+quiet-bad = “{ $value }” bukan rentang waktu. Contoh: <code>/quiet 23:00-07:00</code> atau <code>/quiet off</code>
+tz-current = Zona waktu Anda { $tz } (sekarang { $now }). Ubah dengan mis. <code>/tz Asia/Jakarta</code> atau <code>/tz +7</code>.
+tz-set = ✅ Zona waktu diatur ke { $tz } (sekarang { $now }).
+tz-bad = “{ $value }” bukan zona waktu yang saya kenal. Gunakan nama seperti Asia/Jakarta atau selisih jam bulat seperti +7.
+
+## order flow
+flow-usage = Contoh: <code>/flow BTC</code> atau <code>/flow ETH 15m</code> (jendela: { $windows }).
+flow-bad-window = “{ $value }” bukan jendela waktu. Gunakan salah satu: { $windows }
+flow-no-data = Belum ada data order flow untuk { $symbol }. Apakah ada di daftar pantauan Anda? <code>/add { $symbol }</code>
+flow-title = 📊 <b>Order flow { $symbol } · { $window }</b>
+flow-price = Terakhir { $price } · VWAP { $vwap }
+flow-buy = 🟢 Beli { $usd } ({ $share }) <code>{ $bar }</code>
+flow-sell = 🔴 Jual { $usd } ({ $share }) <code>{ $bar }</code>
+flow-delta = Delta bersih <b>{ $delta }</b> · CVD { $cvd }
+flow-large = Order besar (≥ { $threshold }): { $buys } beli · { $sells } jual
+flow-liq = Likuidasi: long { $longs } · short { $shorts }
+flow-funding = Funding (8 jam): { $rates }
+flow-funding-none = Funding: belum ada data
+flow-trades = Transaksi { $trades } · bursa { $venues }
+flow-binance-caveat = ⚠️ Binance melaporkan paling banyak satu likuidasi per simbol per detik: totalnya adalah batas bawah.
+flow-time = Data per { $time }
+flow-refreshed = Diperbarui
+btn-refresh = 🔄 Perbarui
+
+## ambang
+thr-title-global = ⚙️ <b>Ambang Anda — semua koin</b>
+thr-title-symbol = ⚙️ <b>Ambang Anda — { $symbol }</b>
+thr-key-name = { $what ->
+    [cascade] Ukuran kaskade
+    [whale] Order whale
+    [dominance] Dominasi
+    [score] Skor minimum
+   *[funding] Funding ekstrem
+}
+thr-line = • { $what }: <b>{ $value }</b> { $source ->
+    [symbol] (khusus koin ini; bawaan { $default })
+    [global] (nilai Anda untuk semua koin; bawaan { $default })
+   *[default] (bawaan)
+}
+thr-note-global = Nilai bawaan menyesuaikan koin: kaskade $2M untuk BTC/ETH, $500K untuk kapitalisasi besar, $100K untuk lainnya; order whale $25K / $15K / $10K.
+thr-note-symbol = Nilai di sini hanya berlaku untuk { $symbol } dan mengalahkan nilai semua-koin Anda.
+thr-hint = Ketuk − / + untuk mengubah bertahap, ketuk nilainya untuk pilihan cepat. Ketik mis. <code>/thresholds BTC cascade 5M</code>.
+thr-usage = Contoh: <code>/thresholds</code>, <code>/thresholds BTC</code>, <code>/thresholds BTC cascade 5M</code>, <code>/thresholds dominance 70%</code>, <code>/thresholds BTC reset</code>
+thr-bad-target = “{ $value }” bukan koin dan bukan nama ambang.
+thr-bad-key = “{ $value }” bukan ambang. Pilih salah satu: { $keys }
+thr-bad-value = “{ $value }” bukan nilai yang valid untuk { $what }. Contoh: { $example }
+thr-example = { $what ->
+    [cascade] <code>5M</code> atau <code>500k</code>
+    [whale] <code>50k</code>
+    [dominance] <code>70%</code>
+    [score] <code>75</code>
+   *[funding] <code>0.05%</code>
+}
+thr-out-of-range = { $what } harus antara { $low } dan { $high }.
+thr-set = ✅ { $what } diatur ke <b>{ $value }</b> untuk { $target }.
+thr-key-reset = ✅ { $what } kembali ke bawaan untuk { $target }.
+thr-target-all = semua koin
+thr-target-symbol = { $symbol }
+thr-presets = { $what } untuk { $target }: sekarang <b>{ $value }</b> (boleh { $low } – { $high }). Pilih:
+thr-toast = { $what }: { $value }
+thr-limit = Sudah di batas.
+thr-reset-done = Ambang dikembalikan ke bawaan.
+btn-thr-key = { $what ->
+    [cascade] Kaskade
+    [whale] Whale
+    [dominance] Dominasi
+    [score] Skor
+   *[funding] Funding
+} { $value }
+btn-reset = ↩️ Kembalikan ke bawaan
+btn-default = Bawaan
+btn-back = ⬅️ Kembali
+
+## tingkat
+tiers-title = 🔔 <b>Tingkat alert</b>
+tiers-line = { $badge }: { $status ->
+    [off] mati
+    [silent] aktif, tanpa suara
+   *[sound] aktif, dengan suara
+}
+tiers-none = ⚠️ Semua tingkat mati: Anda tidak akan menerima alert.
+tiers-hint = Tombol kiri: terima tingkat ini atau tidak. Tombol kanan: dengan atau tanpa suara.
+btn-tier-on = { $on ->
+    [yes] ✅ { $tier }
+   *[no] ⬜ { $tier }
+}
+btn-tier-sound = { $sound ->
+    [yes] 🔔 bersuara
+   *[no] 🔕 senyap
+}
+
+## sinyal
+signals-no-watchlist = Daftar pantauan Anda kosong, jadi belum ada sinyal. <code>/add BTC</code>
+signals-none = Belum ada sinyal untuk { $symbols }.
+signals-title = <b>{ $count } sinyal terbaru</b>
+signals-line = { $time } · { $badge } · { $kind } · <b>{ $symbol }</b> { $direction } · skor { $score }
+
+## admin
+admin-allow-usage = Contoh: <code>/allow 123456789</code> (ID pengguna Telegram berupa angka).
+admin-deny-usage = Contoh: <code>/deny 123456789</code> (ID pengguna Telegram berupa angka).
+admin-allowed = ✅ Pengguna { $user_id } sekarang boleh memakai bot. Minta mereka mengirim /start.
+admin-already-allowed = Pengguna { $user_id } sudah diizinkan sebelumnya.
+admin-denied = ⛔ Pengguna { $user_id } ditolak dan tidak menerima alert lagi.
+admin-deny-admin = Pengguna { $user_id } adalah admin (ADMIN_IDS) dan tidak bisa ditolak di sini.
+admin-users-title = <b>Pengguna</b>: { $total } terdaftar, { $active } aktif · akses { $access }
+admin-users-line = <code>{ $user_id }</code> { $language } { $role } aktif={ $active } koin={ $symbols }
+admin-users-more = … dan { $more } lainnya
+admin-users-allowed = Diizinkan, belum /start: { $ids }
+admin-users-blocked = Ditolak: { $ids }
+admin-broadcast-usage = Contoh: <code>/broadcast Pemeliharaan pukul 02:00 UTC</code>
+admin-broadcast-body = 📣 { $text }
+admin-broadcast-started = Mengirim ke { $count } pengguna aktif…
+admin-broadcast-done = 📣 Siaran selesai: { $sent } terkirim, { $failed } gagal.
+health-title = 🩺 <b>Kesehatan</b> · aktif { $uptime }
+health-feed = • <b>{ $name }</b> { $status } · lag { $lag } ms · pesan terakhir { $age } lalu · frame { $frames } · event { $events } · error parse { $errors } · sambung ulang { $reconnects }
+health-feed-error =   error terakhir: { $error }
+health-no-feeds = • tidak ada feed yang berjalan
+health-engine = Engine: { $events } event · { $rate }/dtk · antrean { $queue } · simbol { $symbols }
+health-delivery = Pengiriman: { $figures }
+health-no-delivery = Pengiriman: belum terpasang
+health-bot = Bot: { $updates } update · { $errors } error · error terakhir: { $last }

@@ -1,0 +1,145 @@
+"""Access (private/public), admin commands, throttling, callbacks from other chats."""
+from __future__ import annotations
+
+import asyncio
+
+from bot.callbacks import MenuCB
+from storage import AccessRepo, UserRepo, WatchlistRepo
+from tests.conftest import ADMIN, BotHarness, answers, texts
+
+
+async def _row_counts(db):
+    counts = {}
+    for table in ("users", "access", "watchlist", "thresholds", "blocked"):
+        counts[table] = await db.fetchval(f"SELECT COUNT(*) FROM {table}")
+    return counts
+
+
+async def test_private_stranger_gets_one_reply_and_nothing_is_stored(api, tmp_path):
+    h = await BotHarness(api, tmp_path / "p.db", access="private").start()
+    try:
+        for text in ("/start", "/add BTC", "/thresholds BTC cascade 1M", "hello"):
+            replies = await h.say(71, text, lang="id")
+            assert len(replies) == 1, text
+            assert "<code>71</code>" in replies[0].params["text"] and "/allow 71" in replies[0].params["text"]
+            assert "privat" in replies[0].params["text"]
+        replies = await h.press(71, MenuCB(action="list").pack())
+        assert len(answers(replies)) == 1 and answers(replies)[0][1]
+        assert await _row_counts(h.db) == {"users": 0, "access": 0, "watchlist": 0, "thresholds": 0,
+                                           "blocked": 0}
+        # admin lets them in; then they are a normal user
+        assert "may use the bot now" in await h.text(ADMIN, "/allow 71")
+        assert "Welcome" in await h.text(71, "/start")
+        assert "BTC added" in await h.text(71, "/add BTC")
+        # and shuts them out again: no more access, no more alerts, their symbols stop streaming
+        assert "shut out" in await h.text(ADMIN, "/deny 71")
+        assert not (await UserRepo(h.db).get(71)).active
+        assert "BTC" not in await WatchlistRepo(h.db).all_symbols()
+        assert "BTC" not in h.registry.symbols
+        assert "/allow 71" in await h.text(71, "/start")
+        assert not (await UserRepo(h.db).get(71)).active
+    finally:
+        await h.stop()
+
+
+async def test_public_mode_and_deny_still_works(harness):
+    assert "Welcome" in await harness.text(72, "/start")
+    await harness.say(ADMIN, "/deny 72")
+    assert "/allow 72" in await harness.text(72, "/list")
+    assert await AccessRepo(harness.db).is_blocked(72)
+    await harness.say(ADMIN, "/allow 72")
+    assert "watchlist is empty" in await harness.text(72, "/list")
+
+
+async def test_admin_commands_are_invisible_to_users(harness):
+    for command in ("/allow 5", "/deny 5", "/users", "/health", "/broadcast hi"):
+        assert "Unknown command" in await harness.text(73, command), command
+    assert await _row_counts(harness.db) == {"users": 1, "access": 0, "watchlist": 0, "thresholds": 0,
+                                             "blocked": 0}
+
+
+async def test_admin_bad_arguments(harness):
+    assert "Example" in await harness.text(ADMIN, "/allow")
+    assert "Example" in await harness.text(ADMIN, "/allow abc")
+    assert "Example" in await harness.text(ADMIN, "/deny 1; DROP TABLE users")
+    assert "is an admin" in await harness.text(ADMIN, f"/deny {ADMIN}")
+    assert "Example" in await harness.text(ADMIN, "/broadcast")
+
+
+async def test_users_and_health(api, tmp_path):
+    class Stats:
+        state, lag_ms, frames, events, parse_errors, reconnects, last_error = "live", 42.0, 10, 20, 1, 2, "boom"
+
+        def age_s(self, now_ns=None):
+            return 1.5
+
+    class Feed:
+        name = "binance"
+        stats = Stats()
+
+    class Delivery:
+        def health(self):
+            return {"sent": 5, "pending": 1, "failed": 0}
+
+    h = await BotHarness(api, tmp_path / "h.db", feeds=[Feed()], delivery=Delivery(),
+                         queue_depth=lambda: 3).start()
+    try:
+        await h.say(74, "/add BTC")
+        await h.say(ADMIN, "/allow 75")
+        text = await h.text(ADMIN, "/users")
+        assert "2 registered, 2 active" in text and "<code>74</code> en user active=yes coins=1" in text
+        assert "Allowed, not started yet: 75" in text
+        h.engine.stats.events = 1000
+        text = await h.text(ADMIN, "/health")
+        assert "<b>binance</b> live · lag 42 ms · last msg 1.5s ago" in text and "parse errors 1" in text
+        assert "last error: boom" in text
+        assert "queue 3" in text and "symbols 1" in text and "1,000 events" in text
+        assert "Delivery: failed=0, pending=1, sent=5" in text
+    finally:
+        await h.stop()
+
+
+async def test_broadcast_reaches_active_users_and_is_escaped(harness, api):
+    for uid in (76, 77):
+        await harness.say(uid, "/start")
+    api.fail("sendMessage", 403, "Forbidden: bot was blocked by the user", chat_id=77)
+    assert "Sending to 3 active users" in await harness.text(ADMIN, "/broadcast Hello <all> & 🚀")
+    assert await api.wait_for(lambda: any("Broadcast finished" in t for t in api.texts_to(ADMIN)))
+    assert "📣 Hello &lt;all&gt; &amp; 🚀" in api.texts_to(76)
+    assert "Broadcast finished: 2 sent, 1 failed" in api.texts_to(ADMIN)[-1]
+    assert not (await UserRepo(harness.db).get(77)).active
+
+
+async def test_callback_on_a_message_of_another_chat_is_ignored(harness):
+    await harness.say(78, "/add BTC")
+    other = {"message_id": 5, "date": 0, "chat": {"id": 79, "type": "private"}, "text": "x"}
+    replies = await harness.press(78, "w1:yes:BTC", message=other)
+    assert not texts(replies)
+    assert [e.symbol for e in await WatchlistRepo(harness.db).list_for_user(78)] == ["BTC"]
+
+
+async def test_group_messages_are_ignored(harness, api):
+    start = len(api.calls)
+    update_id = api.push_update({"message": {
+        "message_id": 1, "date": 0, "chat": {"id": -100, "type": "group", "title": "g"},
+        "from": api.user(80), "text": "/start",
+        "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}})
+    await harness._handled(update_id)
+    assert not [c for c in api.calls[start:] if c.method == "sendMessage"]
+    assert await UserRepo(harness.db).get(80) is None
+
+
+async def test_throttling_answers_once_then_drops(api, tmp_path):
+    h = await BotHarness(api, tmp_path / "t.db", throttle_rate=0.01, throttle_burst=3).start()
+    try:
+        for _ in range(3):
+            assert "Your watchlist" in await h.text(81, "/list") or True
+        replies = await h.say(81, "/list")
+        assert texts(replies) == ["⏳ Too fast — please wait a moment."]
+        for _ in range(3):
+            assert await h.say(81, "/list") == []
+        # another user is not affected
+        assert "watchlist is empty" in await h.text(82, "/list")
+        await asyncio.sleep(0)
+    finally:
+        await h.stop()

@@ -1,0 +1,89 @@
+"""/mute, /unmute (commands and buttons, including the alert's Mute button), /quiet, /tz."""
+from __future__ import annotations
+
+import time
+
+from bot.callbacks import MuteCB
+from bot.handlers.parsing import MUTE_CHOICES
+from storage import UserRepo, WatchlistRepo
+from tests.conftest import answers, buttons, texts
+
+
+async def _mutes(h, uid):
+    return {e.symbol: e.muted_until for e in await WatchlistRepo(h.db).list_for_user(uid)}
+
+
+async def test_mute_symbol_for_a_duration_and_unmute(harness):
+    await harness.say(41, "/add BTC ETH")
+    text = await harness.text(41, "/mute btc 2h")
+    assert "BTC muted for 2h" in text
+    until = (await _mutes(harness, 41))["BTC"]
+    assert abs(until - (time.time() + 7200)) < 10
+    assert (await _mutes(harness, 41))["ETH"] == 0
+    assert "BTC unmuted" in await harness.text(41, "/unmute BTC")
+    assert (await _mutes(harness, 41))["BTC"] == 0
+
+
+async def test_mute_all_and_unmute_everything(harness):
+    await harness.say(42, "/add BTC")
+    assert "All alerts muted for 1d" in await harness.text(42, "/mute all 1d")
+    user = await UserRepo(harness.db).get(42)
+    assert abs(user.muted_until - (time.time() + 86400)) < 10
+    await harness.say(42, "/mute BTC 30m")
+    assert "All alerts resumed" in await harness.text(42, "/unmute")
+    assert (await UserRepo(harness.db).get(42)).muted_until == 0
+    assert (await _mutes(harness, 42))["BTC"] == 0
+
+
+async def test_mute_buttons(harness):
+    await harness.say(43, "/add SOL")
+    (msg,) = [c for c in await harness.say(43, "/mute SOL") if c.method == "sendMessage"]
+    assert "Mute SOL for how long" in msg.params["text"]
+    data = [d for _, d in buttons(msg)]
+    assert data == [MuteCB(symbol="SOL", minutes=m).pack() for m in MUTE_CHOICES] + \
+        [MuteCB(symbol="SOL", minutes=0).pack()]
+    replies = await harness.press(43, MuteCB(symbol="SOL", minutes=240).pack())
+    assert answers(replies) == [("Muted", False)]
+    assert "SOL muted for 4h" in texts(replies)[0]
+    assert abs((await _mutes(harness, 43))["SOL"] - (time.time() + 4 * 3600)) < 10
+    replies = await harness.press(43, MuteCB(symbol="SOL", minutes=0).pack())
+    assert (await _mutes(harness, 43))["SOL"] == 0
+
+
+async def test_alert_mute_button_and_unwatched_symbol(harness):
+    await harness.say(44, "/add BTC")
+    replies = await harness.press(44, MuteCB(symbol="BTC", minutes=60).pack())
+    assert "BTC muted for 1h" in texts(replies)[0]
+    replies = await harness.press(44, MuteCB(symbol="DOGE", minutes=60).pack())
+    assert "DOGE is not on your watchlist" in texts(replies)[0]
+
+
+async def test_mute_bad_input_and_forged_buttons(harness):
+    await harness.say(45, "/add BTC")
+    assert "not a duration" in await harness.text(45, "/mute BTC 999d")
+    assert "not a duration" in await harness.text(45, "/mute BTC 0m")
+    assert "is not a symbol" in await harness.text(45, "/mute 🚀 2h")
+    assert "Example" in await harness.text(45, "/mute a b c")
+    for data in (MuteCB(symbol="BTC", minutes=10**7).pack(), MuteCB(symbol="BTC", minutes=-5).pack(),
+                 "m1:BTC:abc", "m1:btc:60", "m1:BTC;DROP:60"):
+        replies = await harness.press(45, data)
+        assert answers(replies) == [("This button is no longer valid.", True)], data
+    assert (await _mutes(harness, 45))["BTC"] == 0
+
+
+async def test_quiet_hours_and_time_zone(harness):
+    await harness.say(46, "/start")
+    assert "No quiet hours" in await harness.text(46, "/quiet")
+    assert "Quiet hours set: 23:00–07:00 (UTC)" in await harness.text(46, "/quiet 23:00-07:00")
+    user = await UserRepo(harness.db).get(46)
+    assert (user.quiet_start, user.quiet_end) == ("23:00", "07:00")
+    assert "Time zone set to Etc/GMT-7" in await harness.text(46, "/tz +7")
+    assert "Time zone set to Asia/Jakarta" in await harness.text(46, "/tz asia/jakarta")
+    assert "23:00–07:00 (Asia/Jakarta)" in await harness.text(46, "/quiet")
+    assert "not a time zone" in await harness.text(46, "/tz Mars/Olympus")
+    assert "not a time zone" in await harness.text(46, "/tz +5:30")
+    assert "not a time range" in await harness.text(46, "/quiet 25:00-07:00")
+    assert "not a time range" in await harness.text(46, "/quiet 07:00-07:00")
+    assert "Quiet hours removed" in await harness.text(46, "/quiet off")
+    user = await UserRepo(harness.db).get(46)
+    assert (user.quiet_start, user.tz) == (None, "Asia/Jakarta")

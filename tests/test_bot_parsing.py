@@ -1,0 +1,75 @@
+"""Argument parsers behind the commands (pure functions)."""
+from __future__ import annotations
+
+import pytest
+
+from bot.handlers.parsing import (
+    OutOfRange,
+    fmt_threshold,
+    parse_duration,
+    parse_key,
+    parse_quiet,
+    parse_threshold_value,
+    parse_tz,
+    step,
+)
+
+
+@pytest.mark.parametrize("text, minutes", [("30m", 30), ("2h", 120), ("1d", 1440), ("1w", 10080),
+                                           ("45", 45), ("90 min", 90), ("30d", 43200)])
+def test_durations(text, minutes):
+    assert parse_duration(text) == minutes
+
+
+@pytest.mark.parametrize("text", ["", "0m", "31d", "2x", "-5m", "1.5h", "🚀", "1h30"])
+def test_bad_durations(text):
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize("key, text, value", [
+    ("cascade", "5M", 5e6), ("cascade", "500k", 5e5), ("cascade", "2.5m", 2.5e6),
+    ("cascade", "$2,000,000", 2e6), ("cascade", "1b", 1e9), ("whale", "25K", 25e3),
+    ("dominance", "65%", 0.65), ("dominance", "65", 0.65), ("dominance", "0.7", 0.7),
+    ("score", "70", 70), ("funding", "0.05%", 0.0005), ("funding", "0.1", 0.001),
+])
+def test_threshold_values(key, text, value):
+    assert parse_threshold_value(key, text) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("key, text", [("cascade", "5"), ("cascade", "2B"), ("dominance", "20%"),
+                                       ("score", "0"), ("funding", "5%")])
+def test_out_of_range(key, text):
+    with pytest.raises(OutOfRange):
+        parse_threshold_value(key, text)
+
+
+@pytest.mark.parametrize("key, text", [("cascade", "65%"), ("cascade", "lots"), ("score", "70%"),
+                                       ("dominance", "5M"), ("cascade", "1e9"), ("cascade", "nan")])
+def test_not_numbers(key, text):
+    with pytest.raises(ValueError):
+        parse_threshold_value(key, text)
+
+
+def test_keys_and_steps():
+    assert parse_key("Liq") == "cascade" and parse_key("DOM") == "dominance"
+    with pytest.raises(ValueError):
+        parse_key("drop")
+    assert step("cascade", 2e6, True) == 5e6 and step("cascade", 2e6, False) == 1e6
+    assert step("cascade", 3e6, False) == 2e6  # off-ladder values step to the neighbour
+    assert step("cascade", 1e9, True) == 1e9 and step("whale", 1e3, False) == 1e3
+    assert fmt_threshold("funding", 0.0005) == "0.05%"
+
+
+def test_quiet_and_tz():
+    assert parse_quiet("23:00-07:00") == ("23:00", "07:00")
+    assert parse_quiet("23 - 7") == ("23:00", "07:00")
+    for bad in ("23:00", "24:00-07:00", "07:00-07:00", "a-b"):
+        with pytest.raises(ValueError):
+            parse_quiet(bad)
+    assert parse_tz("+7") == "Etc/GMT-7" and parse_tz("UTC-3") == "Etc/GMT+3"
+    assert parse_tz("utc") == "UTC" and parse_tz("Asia/Jakarta") == "Asia/Jakarta"
+    assert parse_tz("america/new_york") == "America/New_York"
+    for bad in ("+5:30", "+15", "Mars/Base", "../etc/passwd", "x" * 100):
+        with pytest.raises(ValueError):
+            parse_tz(bad)

@@ -1,0 +1,135 @@
+"""/add, /remove, /list and the remove buttons; bad input of every kind."""
+from __future__ import annotations
+
+from bot.callbacks import WatchCB
+from bot.handlers.common import MAX_WATCHLIST
+from bot.handlers.watchlist import PendingConfirmations, engine_has_data
+from locales import translator
+from storage import ThresholdRepo, UserRepo, WatchlistRepo
+from tests.conftest import BotHarness, FakeCatalog, answers, buttons, texts
+
+
+async def _symbols(h, uid):
+    return [e.symbol for e in await WatchlistRepo(h.db).list_for_user(uid)]
+
+
+async def test_add_normalises_spellings_and_streams_at_once(harness):
+    text = await harness.text(21, "/add btc BTCUSDT btc-usdt eth")
+    assert text.count("✅") == 2 and "BTC added" in text and "ETH added" in text
+    assert await _symbols(harness, 21) == ["BTC", "ETH"]
+    assert {"BTC", "ETH"} <= harness.registry.symbols
+    assert "already on your list" in await harness.text(21, "/add BTC")
+
+
+async def test_add_unknown_symbol_gets_a_suggestion(harness):
+    text = await harness.text(22, "/add PEPPE XYZQ")
+    assert "PEPPE is not listed" in text and "Did you mean PEPE" in text
+    assert "XYZQ is not listed" in text
+    assert await _symbols(harness, 22) == []
+    assert "XYZQ" not in harness.registry.symbols
+
+
+async def test_add_garbage_emoji_sql_and_unicode(harness):
+    text = await harness.text(23, "/add 🚀 BTC';DROP_TABLE_users;-- <b>x</b> ÄÖÜ")
+    assert text.count("is not a symbol") == 4
+    assert "&lt;b&gt;x&lt;/b&gt;" in text and "<b>x</b>" not in text
+    assert await _symbols(harness, 23) == []
+    # the tables are intact and usable
+    assert await UserRepo(harness.db).count() == 1
+    assert "BTC added" in await harness.text(23, "/add BTC")
+
+
+async def test_add_without_arguments_and_too_many(harness):
+    assert "Which coins?" in await harness.text(24, "/add")
+    many = " ".join(f"C{i}" for i in range(11))
+    assert "At most 10 symbols" in await harness.text(24, f"/add {many}")
+
+
+async def test_very_long_text_is_refused_before_parsing(harness):
+    text = await harness.text(25, "/add " + "A" * 5000)
+    assert "too long" in text
+    assert await _symbols(harness, 25) == []
+
+
+async def test_watchlist_cap(api, tmp_path):
+    bases = [f"COIN{i}" for i in range(MAX_WATCHLIST + 2)]
+    h = await BotHarness(api, tmp_path / "cap.db", catalog=FakeCatalog(bases)).start()
+    try:
+        for chunk in range(0, MAX_WATCHLIST, 10):
+            await h.say(26, "/add " + " ".join(bases[chunk:chunk + 10]))
+        assert len(await _symbols(h, 26)) == MAX_WATCHLIST
+        text = await h.text(26, f"/add {bases[-1]}")
+        assert "watchlist is full" in text
+        assert len(await _symbols(h, 26)) == MAX_WATCHLIST
+    finally:
+        await h.stop()
+
+
+async def test_unverified_symbols_are_confirmed_when_data_arrives(api, tmp_path):
+    pending = PendingConfirmations(timeout_s=0.0)
+    h = await BotHarness(api, tmp_path / "u.db", catalog=FakeCatalog(available=False),
+                         pending=pending).start()
+    try:
+        text = await h.text(27, "/add BTC NEWCOIN")
+        assert text.count("will confirm once data") == 2
+        assert await _symbols(h, 27) == ["BTC", "NEWCOIN"]
+        sent: list[tuple[int, str]] = []
+
+        async def send(uid, msg):
+            sent.append((uid, msg))
+
+        await pending.check(send, lambda s: engine_has_data(h.engine, s), translator())
+        assert len(pending) == 0
+        by_symbol = {("BTC" if "BTC" in m else "NEWCOIN"): m for _, m in sent}
+        assert "confirmed" in by_symbol["BTC"]
+        assert "No data for NEWCOIN" in by_symbol["NEWCOIN"]
+    finally:
+        await h.stop()
+
+
+async def test_remove_and_registry_follows_other_watchers(harness):
+    await harness.say(28, "/add BTC SOL")
+    await harness.say(29, "/add BTC")
+    assert "SOL removed" in await harness.text(28, "/remove sol")
+    assert "SOL" not in harness.registry.symbols
+    assert "BTC removed" in await harness.text(28, "/remove BTCUSDT")
+    assert "BTC" in harness.registry.symbols  # user 29 still watches it
+    assert "was not on your list" in await harness.text(28, "/remove ETH")
+    assert "Which coin?" in await harness.text(28, "/remove")
+
+
+async def test_list_shows_state_and_remove_buttons_confirm(harness):
+    await harness.say(30, "/add BTC ETH")
+    await harness.say(30, "/mute ETH 2h")
+    await ThresholdRepo(harness.db).set(30, "BTC", "cascade", 5e6)
+    (msg,) = [c for c in await harness.say(30, "/list") if c.method == "sendMessage"]
+    text = msg.params["text"]
+    assert "(2/30)" in text
+    btc_line = next(line for line in text.splitlines() if "<b>BTC</b>" in line)
+    eth_line = next(line for line in text.splitlines() if "<b>ETH</b>" in line)
+    assert "custom: cascade" in btc_line and "muted until" in eth_line
+    assert (("✖ ETH", WatchCB(op="ask", symbol="ETH").pack())) in buttons(msg)
+
+    replies = await harness.press(30, WatchCB(op="ask", symbol="ETH").pack())
+    (edit,) = [c for c in replies if c.method == "editMessageText"]
+    assert "Remove ETH" in edit.params["text"]
+    assert [d for _, d in buttons(edit)] == [WatchCB(op="yes", symbol="ETH").pack(),
+                                             WatchCB(op="no", symbol="ETH").pack()]
+    replies = await harness.press(30, WatchCB(op="no", symbol="ETH").pack())
+    assert await _symbols(harness, 30) == ["BTC", "ETH"]
+    replies = await harness.press(30, WatchCB(op="yes", symbol="ETH").pack())
+    assert answers(replies) == [("ETH removed.", False)]
+    assert "<b>ETH</b>" not in texts(replies)[-1]
+    assert await _symbols(harness, 30) == ["BTC"]
+
+
+async def test_forged_watchlist_callbacks(harness):
+    await harness.say(31, "/add BTC")
+    await harness.say(32, "/add ETH")
+    # user 31 cannot remove user 32's symbol: a button always acts on the presser's own list
+    await harness.press(31, WatchCB(op="yes", symbol="ETH").pack())
+    assert await _symbols(harness, 32) == ["ETH"]
+    for data in ("w1:yes:btc';--", "w1:drop:BTC", "w1:yes", "w1:yes:BTC:extra", "garbage", "w1:yes:🚀"):
+        replies = await harness.press(31, data)
+        assert answers(replies) == [("This button is no longer valid.", True)], data
+    assert await _symbols(harness, 31) == ["BTC"]

@@ -1,0 +1,375 @@
+"""Detectors, table-driven, through ``Engine.process`` (the only way events reach them)."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from engine.core import Engine
+from engine.detectors import normalize_funding
+from engine.detectors.stophunt import FOLLOW_MS
+from engine.events import Funding, Liquidation, PositionSide, Side, Trade
+from engine.signals import Direction, Kind, ListSink, SignalEngine
+
+T0 = 1_767_225_600_000
+
+
+def make() -> tuple[Engine, ListSink]:
+    sink = ListSink()
+    return Engine(SignalEngine(sink, wall_ns=lambda: 0)), sink
+
+
+def trade(ts, price, usd, side, venue="binance", symbol="SOL"):
+    return Trade(venue, symbol, price, usd / price, usd, side, ts, ts * 1_000_000)
+
+
+def liq(ts, price, usd, position, venue="binance", symbol="SOL"):
+    return Liquidation(venue, symbol, price, usd / price, usd, position, ts, ts * 1_000_000)
+
+
+def background(start, seconds, *, price=100.0, per_s=4, usd=2_000.0, buy_share=0.5, seed=1,
+               venues=("binance", "bybit"), symbol="SOL"):
+    """Steady two-sided tape: ``per_s`` trades a second per venue, sizes 0.5x-1.5x ``usd``."""
+    rng = random.Random(seed)
+    out = []
+    for s in range(int(seconds)):
+        for venue in venues:
+            for k in range(per_s):
+                ts = start + s * 1000 + k * (1000 // per_s) + (venue != venues[0])
+                side = Side.BUY if rng.random() < buy_share else Side.SELL
+                out.append(trade(ts, price * (1 + rng.uniform(-1e-4, 1e-4)), usd * rng.uniform(0.5, 1.5),
+                                 side, venue, symbol))
+    return out
+
+
+def kinds(sink: ListSink) -> list[tuple[str, str]]:
+    return [(s.kind.value, s.direction.value) for s in sink.signals]
+
+
+# ----------------------------------------------------------------------------- cascades
+CASCADE_CASES = [
+    # name, [(offset ms, usd, position, venue)], expected (kind, direction) list
+    ("empty", [], []),
+    ("below threshold", [(i * 1000, 40_000, PositionSide.LONG, "binance") for i in range(10)], []),
+    ("one-sided longs", [(i * 1000, 60_000, PositionSide.LONG, "binance") for i in range(10)],
+     [("LIQUIDATION_CASCADE", "LONG")]),
+    ("one-sided shorts", [(i * 1000, 60_000, PositionSide.SHORT, "bybit") for i in range(10)],
+     [("LIQUIDATION_CASCADE", "SHORT")]),
+    ("one giant liquidation", [(0, 5_000_000, PositionSide.LONG, "okx")], [("LIQUIDATION_CASCADE", "LONG")]),
+    ("two-sided is not a cascade",
+     [(i * 1000, 60_000, PositionSide.LONG if i % 2 else PositionSide.SHORT, "binance") for i in range(20)], []),
+    ("split across venues",
+     [(i * 1000, 60_000, PositionSide.LONG, "binance" if i % 2 else "bybit") for i in range(10)],
+     [("LIQUIDATION_CASCADE", "LONG")]),
+    ("spread beyond the 30 s window", [(i * 10_000, 100_000, PositionSide.LONG, "binance") for i in range(10)], []),
+    ("duplicates count once", [(0, 300_000, PositionSide.LONG, "binance")] * 2, []),
+    ("out of order inside the window",
+     [(9_000 - i * 1000, 60_000, PositionSide.LONG, "binance") for i in range(10)], [("LIQUIDATION_CASCADE", "LONG")]),
+]
+
+
+@pytest.mark.parametrize("name, liqs, expected", CASCADE_CASES, ids=[c[0] for c in CASCADE_CASES])
+def test_cascade_table(name, liqs, expected):
+    e, sink = make()
+    e.process(trade(T0, 100.0, 1_000, Side.BUY))
+    for offset, usd, position, venue in liqs:
+        e.process(liq(T0 + 100 + offset, 100.0, usd, position, venue))
+    assert kinds(sink) == expected
+    if expected:
+        sig = sink.signals[0]
+        assert sig.magnitudes["liq_usd"] >= 500_000 and sig.magnitudes["dominance"] >= 0.65
+        assert set(sig.magnitudes) >= {"liq_usd", "liq_long_usd", "liq_short_usd", "dominance", "zone_low",
+                                       "zone_high", "count", "window_s"}
+    if name == "split across venues":
+        assert sink.signals[0].venues == ("binance", "bybit")
+        assert sink.signals[0].components["multi_venue"] > 0
+    if name == "duplicates count once":
+        assert e.stats.duplicates == 1
+
+
+def test_cascade_fires_once_then_rearms_after_calm():
+    e, sink = make()
+    e.process(trade(T0, 100.0, 1_000, Side.BUY))
+    for i in range(30):  # 30 s of steady liquidations: one cascade, not thirty
+        e.process(liq(T0 + i * 1000, 100.0, 60_000, PositionSide.LONG))
+    assert len(sink.signals) == 1
+    later = T0 + 10 * 60_000  # calm for minutes, then a new cascade
+    for i in range(10):
+        e.process(liq(later + i * 1000, 100.0, 60_000, PositionSide.LONG))
+    assert kinds(sink) == [("LIQUIDATION_CASCADE", "LONG")] * 2
+
+
+# ----------------------------------------------------------------------------- stop hunts
+def hunt_events(long_sweep=True, *, absorb=True, reclaim=True, venues=("binance", "bybit"), t=T0):
+    """A sweep of ~1 % with liquidations on the flushed side, then (optionally) absorption."""
+    sign = -1 if long_sweep else 1
+    flushed = PositionSide.LONG if long_sweep else PositionSide.SHORT
+    push = Side.SELL if long_sweep else Side.BUY
+    absorb_side = Side.BUY if long_sweep else Side.SELL
+    out = background(t - 200_000, 200, seed=3)
+    price = 100.0
+    for i in range(20):  # the sweep: 20 s, 1 % move, 40k of liquidations a second per venue
+        price = 100.0 * (1 + sign * 0.0005 * (i + 1))
+        ts = t + i * 1000
+        for j, venue in enumerate(venues):
+            out.append(trade(ts + j, price, 3_000, push, venue))
+            out.append(liq(ts + 10 + j, price, 40_000, flushed, venue))
+    extreme = price
+    for i in range(30):  # after the sweep
+        ts = t + 20_000 + i * 1000
+        if reclaim:
+            price = extreme * (1 - sign * 0.0002 * (i + 1))  # wins back 0.6 % of the 1 %
+        side = absorb_side if absorb else push
+        size = 20_000 if absorb and i % 3 == 0 else 2_000
+        for j, venue in enumerate(venues):
+            out.append(trade(ts + j, price, size, side, venue))
+    return out
+
+
+@pytest.mark.parametrize("long_sweep", [True, False], ids=["longs swept", "shorts swept"])
+def test_stop_hunt_is_one_story_with_levels(long_sweep):
+    e, sink = make()
+    e.process_many(hunt_events(long_sweep))
+    want = "LONG" if long_sweep else "SHORT"
+    story = [s for s in sink.signals if s.kind in (Kind.LIQUIDATION_CASCADE, Kind.STOP_HUNT)]
+    assert [(s.kind.value, s.direction.value) for s in story] == [("LIQUIDATION_CASCADE", want), ("STOP_HUNT", want)]
+    cascade, hunt = story
+    assert hunt.upgrades == cascade.id and hunt.thread == cascade.thread
+    assert cascade.tier.priority > hunt.tier.priority  # the cascade is told at a lower tier
+    lv = hunt.levels
+    assert lv.zone_low < lv.zone_high and lv.expires_ts > hunt.ts
+    if long_sweep:
+        assert lv.stop < lv.zone_low < lv.entry_low <= lv.entry_high < lv.targets[0] <= lv.targets[1]
+    else:
+        assert lv.stop > lv.zone_high > lv.entry_high >= lv.entry_low > lv.targets[0] >= lv.targets[1]
+    m = hunt.magnitudes
+    assert m["liq_usd"] >= 500_000 and m["large_count"] >= 3 and m["whale_usd"] == 15_000
+    assert m["absorb_usd"] > 0 and m["reclaim"] >= 0.3 and m["dominance"] == pytest.approx(1.0)
+    assert hunt.venues == ("binance", "bybit")
+    assert {"absorption", "large_orders", "reclaim", "cascade_size"} <= set(hunt.components)
+
+
+@pytest.mark.parametrize("absorb, reclaim", [(False, True), (True, False), (False, False)],
+                         ids=["no absorption", "no reclaim", "neither"])
+def test_cascade_without_absorption_stays_a_cascade(absorb, reclaim):
+    e, sink = make()
+    e.process_many(hunt_events(True, absorb=absorb, reclaim=reclaim))
+    assert ("LIQUIDATION_CASCADE", "LONG") in kinds(sink)
+    assert ("STOP_HUNT", "LONG") not in kinds(sink)
+    assert e.states["SOL"].det_hunt is not None  # still watching...
+    e.process(trade(T0 + 20_000 + FOLLOW_MS + 5_000, 99.0, 1_000, Side.BUY))
+    assert e.states["SOL"].det_hunt is None  # ...until the follow-up window closes
+
+
+def test_stop_hunt_on_a_single_venue():
+    e, sink = make()
+    e.process_many(hunt_events(True, venues=("okx",)))
+    assert ("STOP_HUNT", "LONG") in kinds(sink)
+    hunt = next(s for s in sink.signals if s.kind is Kind.STOP_HUNT)
+    assert hunt.components["multi_venue"] == 0
+
+
+# ----------------------------------------------------------------------------- order flow
+def flow_events(buy_share, *, large_side=Side.BUY, large_every=6, seconds=240, seed=5):
+    out = background(T0 - 200_000, 200, seed=seed)
+    rng = random.Random(seed)
+    for s in range(seconds):
+        ts = T0 + s * 1000
+        for k in range(8):
+            side = Side.BUY if rng.random() < buy_share else Side.SELL
+            out.append(trade(ts + k * 100, 100.0, 2_000 * rng.uniform(0.5, 1.5), side))
+        if s % large_every == 0:
+            out.append(trade(ts + 950, 100.0, 30_000, large_side))
+    return out
+
+
+FLOW_CASES = [
+    ("accumulation", 0.8, Side.BUY, [("ACCUMULATION", "LONG")]),
+    ("distribution", 0.2, Side.SELL, [("DISTRIBUTION", "SHORT")]),
+    ("balanced", 0.5, Side.BUY, []),
+    ("share without whales agreeing", 0.8, Side.SELL, []),
+]
+
+
+@pytest.mark.parametrize("name, share, large_side, expected", FLOW_CASES, ids=[c[0] for c in FLOW_CASES])
+def test_accumulation_distribution_table(name, share, large_side, expected):
+    e, sink = make()
+    e.process_many(flow_events(share, large_side=large_side))
+    got = [k for k in kinds(sink) if k[0] in ("ACCUMULATION", "DISTRIBUTION")]
+    assert got == expected
+    if expected:
+        sig = next(s for s in sink.signals if s.kind.value == expected[0][0])
+        assert sig.magnitudes["dominance"] >= 0.65 and sig.magnitudes["whale_usd"] == 15_000
+        assert sig.magnitudes["window_s"] == 300
+
+
+def test_one_giant_trade_is_not_accumulation():
+    e, sink = make()
+    e.process_many(background(T0 - 300_000, 300, seed=9))
+    e.process(trade(T0 + 500, 100.0, 50_000_000, Side.BUY))
+    e.process_many(background(T0 + 1_000, 30, seed=10))
+    assert not [k for k in kinds(sink) if k[0] == "ACCUMULATION"]
+
+
+def test_volume_spike_needs_a_baseline_and_a_real_spike():
+    e, sink = make()
+    e.process_many(background(T0, 16 * 60, per_s=2, seed=11))
+    assert not kinds(sink)
+    spike_start = T0 + 16 * 60_000
+    e.process_many(background(spike_start, 40, per_s=12, buy_share=0.9, seed=12))
+    spikes = [s for s in sink.signals if s.kind is Kind.VOLUME_SPIKE]
+    assert len(spikes) == 1 and spikes[0].direction is Direction.LONG
+    assert spikes[0].magnitudes["ratio"] >= 3.0 and spikes[0].magnitudes["baseline_usd"] > 0
+
+
+def test_no_volume_spike_while_warming_up():
+    e, sink = make()
+    e.process_many(background(T0, 60, per_s=1, seed=13))
+    e.process_many(background(T0 + 60_000, 60, per_s=12, seed=14))
+    assert not [s for s in sink.signals if s.kind is Kind.VOLUME_SPIKE]
+
+
+# ----------------------------------------------------------------------------- whale windows
+@pytest.mark.parametrize(
+    "name, history_s, sides, expected",
+    [
+        ("cluster of buys", 400, [Side.BUY] * 10, [("WHALE_WINDOW", "LONG")]),
+        ("cluster of sells", 400, [Side.SELL] * 10, [("WHALE_WINDOW", "SHORT")]),
+        ("both sides", 400, [Side.BUY, Side.SELL] * 6, []),
+        ("too few", 400, [Side.BUY] * 5, []),
+        ("no baseline yet", 100, [Side.BUY] * 10, []),
+    ],
+)
+def test_whale_window_table(name, history_s, sides, expected):
+    e, sink = make()
+    start = T0 - history_s * 1000
+    e.process_many(background(start, history_s, seed=21))
+    for i, side in enumerate(sides):
+        e.process(trade(T0 + i * 3000, 100.0, 40_000, side, "bybit"))
+    got = [k for k in kinds(sink) if k[0] == "WHALE_WINDOW"]
+    assert got == expected
+    if expected:
+        sig = next(s for s in sink.signals if s.kind is Kind.WHALE_WINDOW)
+        assert sig.magnitudes["whale_usd"] == 15_000 and sig.magnitudes["whale_count"] >= 8
+        assert sig.venues == ("bybit",)
+
+
+# ----------------------------------------------------------------------------- funding
+@pytest.mark.parametrize(
+    "name, rates, expected",
+    [
+        ("normal", [("binance", 0.0001, 8.0), ("bybit", 0.0001, 8.0)], []),
+        ("very positive: longs crowded -> SHORT", [("binance", 0.0011, 8.0), ("bybit", 0.0009, 8.0)],
+         [("FUNDING_EXTREME", "SHORT")]),
+        ("very negative: shorts crowded -> LONG", [("binance", -0.0011, 8.0), ("bybit", -0.0008, 8.0)],
+         [("FUNDING_EXTREME", "LONG")]),
+        ("4 h interval doubles", [("okx", 0.0003, 4.0)], [("FUNDING_EXTREME", "SHORT")]),
+        ("1 h interval", [("bybit", -0.0001, 1.0)], [("FUNDING_EXTREME", "LONG")]),
+        ("one venue extreme, mean not", [("bybit", 0.0, 8.0), ("binance", 0.0009, 8.0)], []),
+        ("stays extreme: one finding", [("binance", 0.0011, 8.0)] * 5, [("FUNDING_EXTREME", "SHORT")]),
+    ],
+)
+def test_funding_table(name, rates, expected):
+    e, sink = make()
+    for i, (venue, rate, interval) in enumerate(rates):
+        e.process(Funding(venue, "ETH", rate, interval, 0, T0 + i * 1000, 0))
+    assert kinds(sink) == expected
+    if expected:
+        m = sink.signals[0].magnitudes
+        assert abs(m["funding_8h"]) >= 0.0005 and (m["funding_8h"] > 0) == (expected[0][1] == "SHORT")
+
+
+def test_funding_units_and_absurd_rates():
+    assert normalize_funding(0.0001) == pytest.approx(0.0001)
+    assert normalize_funding(0.01, unit="percent") == pytest.approx(0.0001)  # CoinGlass: percent
+    assert normalize_funding(0.01, unit="percent", interval_h=4) == pytest.approx(0.0002)
+    with pytest.raises(ValueError):
+        normalize_funding(0.01, unit="bps")
+    with pytest.raises(ValueError):
+        normalize_funding(0.01, interval_h=0)
+    e, sink = make()
+    e.process(Funding("coinglass", "ETH", 1.0, 8.0, 0, T0, 0))  # a percent read as a fraction
+    assert e.stats.rejected == 1 and not sink.signals
+
+
+# ----------------------------------------------------------------------------- divergence
+def two_venues(seconds, gap_bps, *, start=T0, stale_after=None, symbol="SOL"):
+    out = []
+    for s in range(seconds):
+        ts = start + s * 1000
+        out.append(trade(ts, 100.0, 2_000, Side.BUY, "binance", symbol))
+        if stale_after is None or s < stale_after:
+            out.append(trade(ts + 1, 100.0 * (1 + gap_bps / 1e4), 2_000, Side.SELL, "bybit", symbol))
+    return out
+
+
+@pytest.mark.parametrize(
+    "name, seconds, gap_bps, stale_after, expected",
+    [
+        ("together", 60, 2, None, []),
+        ("apart long enough", 30, 50, None, [("DIVERGENCE", "NEUTRAL")]),
+        ("apart too briefly", 8, 50, None, []),
+        ("one venue went quiet", 30, 50, 3, []),
+        ("held for minutes: one signal", 300, 50, None, [("DIVERGENCE", "NEUTRAL")]),
+    ],
+)
+def test_price_divergence_table(name, seconds, gap_bps, stale_after, expected):
+    e, sink = make()
+    e.process_many(two_venues(seconds, gap_bps, stale_after=stale_after))
+    assert kinds(sink) == expected
+    if expected:
+        sig = sink.signals[0]
+        assert sig.magnitudes["spread_bps"] == pytest.approx(50, rel=0.01)
+        assert sig.magnitudes["duration_s"] >= 10 and sig.venues == ("bybit", "binance")
+        assert sig.extra["venue_high"] == "bybit"
+
+
+def test_flow_divergence_between_venues():
+    e, sink = make()
+    out = []
+    for s in range(200):
+        ts = T0 + s * 1000
+        for k in range(5):
+            out.append(trade(ts + k * 100, 100.0, 20_000, Side.BUY, "binance"))
+            out.append(trade(ts + k * 100 + 1, 100.0, 20_000, Side.SELL, "bybit"))
+    e.process_many(out)
+    flow = [s for s in sink.signals if s.kind is Kind.DIVERGENCE]
+    assert len(flow) == 1 and flow[0].magnitudes["share_gap"] == pytest.approx(1.0)
+    assert flow[0].extra["variant"] == "flow"
+
+
+def test_detectors_use_event_time_not_arrival_order_for_batches():
+    """The same events in one batch or one by one give the same signals (live == replay)."""
+    events = hunt_events(True) + two_venues(30, 50, start=T0 + 400_000)
+    e1, s1 = make()
+    e1.process_many(events)
+    e2, s2 = make()
+    for ev in events:
+        e2.process(ev)
+    assert [s.to_dict() for s in s1.signals] == [s.to_dict() for s in s2.signals]
+
+
+# ----------------------------------------------------------------------------- thresholds
+def test_threshold_classes_and_floor():
+    from engine.thresholds import MAJOR, MID, SMALL, ThresholdBook, defaults_for, symbol_class
+
+    assert [symbol_class(s) for s in ("BTC", "SOL", "PEPE")] == ["major", "mid", "small"]
+    assert (defaults_for("ETH"), defaults_for("DOGE"), defaults_for("WIF")) == (MAJOR, MID, SMALL)
+    assert MAJOR.cascade_usd > MID.cascade_usd > SMALL.cascade_usd
+    assert MAJOR.whale_usd > MID.whale_usd > SMALL.whale_usd
+    book = ThresholdBook()
+    assert book.lower_floor("BTC", cascade_usd=500_000).cascade_usd == 500_000
+    assert book.lower_floor("BTC", cascade_usd=3_000_000).cascade_usd == 500_000  # never raised
+    assert book.for_symbol("ETH") == MAJOR  # other symbols untouched
+    with pytest.raises(ValueError):
+        book.lower_floor("BTC", dominance=-1)
+
+
+def test_lower_floor_makes_smaller_cascades_visible():
+    e, sink = make()
+    e.set_floor("SOL", cascade_usd=200_000)
+    e.process(trade(T0, 100.0, 1_000, Side.BUY))
+    for i in range(5):
+        e.process(liq(T0 + i * 1000, 100.0, 50_000, PositionSide.SHORT))
+    assert kinds(sink) == [("LIQUIDATION_CASCADE", "SHORT")]
+    assert sink.signals[0].magnitudes["liq_usd"] == pytest.approx(200_000)  # fires as it crosses

@@ -1,0 +1,135 @@
+"""Alert text for every kind, in both languages, as Telegram HTML with every value escaped."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.render import TELEGRAM_TEXT_LIMIT, bar, fmt_rate, html_to_text, render_signal
+from engine.signals import Direction, Kind, Levels, Signal, Tier
+from locales import translator
+
+T0 = 1_767_225_600_000
+ALLOWED_TAGS = re.compile(r"</?(b|i|code)>")
+
+
+def sig(kind: Kind, direction=Direction.LONG, magnitudes=None, levels=None, extra=None, venues=("binance", "bybit"),
+        symbol="BTC", upgrades=None) -> Signal:
+    return Signal(
+        id="x1", kind=kind, symbol=symbol, direction=direction, tier=Tier.WATCH, confidence=77, ts=T0,
+        recv_ns=0, signal_ns=0, magnitudes=magnitudes or {}, components={"cascade_size": 20.0, "dominance": 12.5,
+                                                                            "confluence": 8.0},
+        venues=venues, levels=levels, thread=None, upgrades=upgrades, extra=extra or {})
+
+
+CASES = {
+    "cascade": sig(Kind.LIQUIDATION_CASCADE, magnitudes={
+        "liq_usd": 2.8e6, "liq_long_usd": 2.7e6, "liq_short_usd": 1e5, "dominance": 0.96, "count": 41,
+        "zone_low": 95_800.0, "zone_high": 96_000.0, "window_s": 30}),
+    "stop hunt": sig(Kind.STOP_HUNT, magnitudes={
+        "liq_usd": 2.8e6, "liq_long_usd": 2.8e6, "liq_short_usd": 0.0, "absorb_usd": 1.2e6, "absorb_share": 0.7,
+        "large_count": 9, "whale_usd": 25_000, "reclaim": 0.45},
+        levels=Levels(95_800, 96_000, 96_000, 96_200, 95_650, (97_500, 98_000), T0 + 900_000),
+        upgrades="x0"),
+    "accumulation": sig(Kind.ACCUMULATION, magnitudes={
+        "buy_usd": 2.8e6, "sell_usd": 1.1e6, "buy_share": 0.72, "dominance": 0.72, "net_delta": 1.7e6,
+        "large_buys": 9, "large_sells": 2, "whale_usd": 5_000, "vwap": 0.84, "price": 0.845, "window_s": 300},
+        symbol="MATIC"),
+    "distribution": sig(Kind.DISTRIBUTION, Direction.SHORT, magnitudes={
+        "buy_usd": 1e6, "sell_usd": 3e6, "buy_share": 0.25, "dominance": 0.75, "net_delta": -2e6,
+        "large_buys": 1, "large_sells": 8, "whale_usd": 25_000, "vwap": 60_000, "price": 59_900, "window_s": 300}),
+    "whale": sig(Kind.WHALE_WINDOW, Direction.SHORT, magnitudes={
+        "whale_count": 12, "whale_usd": 25_000, "cluster_usd": 900_000, "opposite_count": 2,
+        "baseline_per_min": 3.2, "window_s": 60, "price": 60_000}),
+    "funding": sig(Kind.FUNDING_EXTREME, Direction.SHORT, magnitudes={
+        "funding_8h": 0.0011, "funding_max_8h": 0.0012, "venue_count": 2},
+        extra={"funding_by_venue": {"binance": 0.0012, "bybit": 0.001}}),
+    "divergence price": sig(Kind.DIVERGENCE, Direction.NEUTRAL, magnitudes={
+        "spread_bps": 41.0, "max_bps": 44.0, "duration_s": 12, "price_high": 150.6, "price_low": 150.0},
+        extra={"venue_high": "bybit", "venue_low": "binance", "variant": "price"}, symbol="SOL"),
+    "divergence flow": sig(Kind.DIVERGENCE, Direction.NEUTRAL, magnitudes={
+        "share_gap": 0.4, "buy_share_high": 0.7, "buy_share_low": 0.3},
+        extra={"venue_high": "binance", "venue_low": "okx", "variant": "flow"}),
+    "volume spike": sig(Kind.VOLUME_SPIKE, magnitudes={
+        "volume_usd": 9e6, "baseline_usd": 2e6, "ratio": 4.5, "buy_share": 0.8, "dominance": 0.8,
+        "large_buys": 12, "large_sells": 1, "price": 60_000}),
+}
+
+EXPECT = {  # numbers that matter, per case (English)
+    "cascade": ["$2.80M", "96%", "$95,800.0", "$96,000.0", "LONG"],
+    "stop hunt": ["$2.80M", "Hunt zone: $95,800.0 – $96,000.0", "$1.20M", "Entry: $96,000.0 – $96,200.0",
+                  "SL: $95,650.0 (below the hunt zone)", "$97,500.0 / $98,000.0", "Valid until", "⬆️"],
+    "accumulation": ["72%", "28%", "$2.80M", "$1.10M", "Large buys: 9 orders ≥ $5.0K", "+$1.70M", "BULLISH",
+                     "$0.845", "█"],
+    "distribution": ["75%", "Large sells: 8", "BEARISH", "SHORT"],
+    "whale": ["12 large sells", "$900.0K", "3.2"],
+    "funding": ["+0.110%", "binance +0.120%", "bybit +0.100%", "Longs are crowded", "SHORT"],
+    "divergence price": ["bybit $150.6", "binance $150", "41 bps", "12s"],
+    "divergence flow": ["binance taker buys 70%", "okx taker buys 30%"],
+    "volume spike": ["$9.00M", "4.5×", "$2.00M", "80%", "12 buys"],
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("lang", ["en", "id"])
+def test_every_kind_renders(name, lang):
+    text = render_signal(CASES[name], lang)
+    assert len(text) <= TELEGRAM_TEXT_LIMIT
+    assert "77/100" in text
+    assert ("a ranking, not a probability" if lang == "en" else "bukan probabilitas") in text
+    assert "2026-01-01 00:00:00 UTC" in text
+    assert "{" not in text and "$$" not in text  # no unfilled placeables
+    assert "probab" not in text.replace("not a probability", "").replace("bukan probabilitas", "")
+    stripped = ALLOWED_TAGS.sub("", text)
+    assert "<" not in stripped and ">" not in stripped.replace("≥", "")
+    if lang == "en":
+        plain = html_to_text(text)
+        for needle in EXPECT[name]:
+            assert needle in plain, (name, needle, plain)
+        assert "Why: cascade size +20" in plain  # top reasons, named
+        assert "Venues: binance, bybit" in plain or "Venues: " in plain
+
+
+def test_values_from_data_are_escaped():
+    s = sig(Kind.DIVERGENCE, Direction.NEUTRAL, symbol="<b>X&Y</b>", venues=("bin<ance>", "a&b"),
+            magnitudes={"spread_bps": 30, "duration_s": 11, "price_high": 1, "price_low": 0.99},
+            extra={"venue_high": "<script>", "venue_low": "a&b"})
+    text = render_signal(s)
+    assert "<script>" not in text and "&lt;script&gt;" in text
+    assert "&lt;b&gt;X&amp;Y&lt;/b&gt;" in text and "bin&lt;ance&gt;" in text
+    assert "<script>" in html_to_text(text)  # the reader sees the literal text
+
+
+def test_binance_liquidation_caveat_only_on_liquidation_kinds():
+    assert "lower bounds" in render_signal(CASES["cascade"])
+    assert "lower bounds" not in render_signal(CASES["volume spike"])
+
+
+def test_bars_and_rates():
+    assert bar(0.72) == "█" * 14 + "░" * 6 and bar(-1) == "░" * 20 and bar(2) == "█" * 20
+    assert fmt_rate(-0.00045) == "-0.045%"
+
+
+def test_locales_have_the_same_keys_and_placeholders():
+    tr = translator()
+    en, idn = tr.keys("en"), tr.keys("id")
+    assert en == idn
+    for key in en:
+        assert tr.placeholders("en", key) == tr.placeholders("id", key), key
+
+
+def test_every_component_name_has_a_translation():
+    """Each score component a detector can award (``"name": round(...)`` or ``"name": 10.0 if ...``
+    in engine/detectors) is a named reason in the locales."""
+    from pathlib import Path
+
+    import engine.detectors as det
+
+    pattern = re.compile(r'"([a-z_]+)"(?::|\] =) (?:round\(|[\w.]+ (?:if|\*))')
+    names = {"confluence"}
+    for path in Path(det.__file__).parent.glob("*.py"):
+        names |= set(pattern.findall(path.read_text()))
+    assert {"cascade_size", "multi_venue", "absorption", "reclaim", "flow_share", "timeframes_agree",
+            "funding_level", "venues_agree", "price_gap", "flow_gap", "whale_cluster", "volume_ratio"} <= names
+    keys = translator().keys("en")
+    assert {n for n in names if f"reason-{n.replace('_', '-')}" not in keys} == set()

@@ -1,0 +1,136 @@
+"""The signal engine: one gate (dedup + cooldown consumed only on emit), scores, tiers, threads."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine.signals import (
+    CONFLUENCE_MAX,
+    CONFLUENCE_POINTS,
+    COOLDOWN_MS,
+    Direction,
+    Finding,
+    Kind,
+    Levels,
+    ListSink,
+    Signal,
+    SignalEngine,
+    Tier,
+    tier_for,
+)
+
+T0 = 1_767_225_600_000
+
+
+def finding(kind=Kind.WHALE_WINDOW, direction=Direction.LONG, ts=T0, symbol="BTC", points=40.0, thread=None,
+            levels=None):
+    return Finding(kind, symbol, direction, ts, 0, {"whale_usd": 25_000.0}, {"whale_cluster": points},
+                   ("binance",), levels, thread)
+
+
+def make():
+    sink = ListSink()
+    return SignalEngine(sink, wall_ns=lambda: 42), sink
+
+
+@pytest.mark.parametrize(
+    "name, findings, emitted",
+    [
+        ("one", [finding()], 1),
+        ("exact duplicate", [finding(), finding()], 1),
+        ("inside the cooldown", [finding(), finding(ts=T0 + COOLDOWN_MS[Kind.WHALE_WINDOW] - 1)], 1),
+        ("after the cooldown", [finding(), finding(ts=T0 + COOLDOWN_MS[Kind.WHALE_WINDOW])], 2),
+        ("out of order inside the cooldown", [finding(ts=T0 + 10_000), finding(ts=T0)], 1),
+        ("other direction is another key", [finding(), finding(direction=Direction.SHORT)], 2),
+        ("other symbol is another key", [finding(), finding(symbol="ETH")], 2),
+        ("other kind is another key", [finding(), finding(kind=Kind.VOLUME_SPIKE)], 2),
+    ],
+)
+def test_gate_table(name, findings, emitted):
+    eng, sink = make()
+    for f in findings:
+        eng.submit(f)
+    assert len(sink.signals) == emitted
+    assert eng.emitted == emitted and eng.suppressed == len(findings) - emitted
+
+
+def test_cooldown_is_consumed_only_by_an_emitted_signal():
+    eng, sink = make()
+    cd = COOLDOWN_MS[Kind.WHALE_WINDOW]
+    eng.submit(finding(ts=T0))
+    eng.submit(finding(ts=T0 + cd - 1))  # suppressed: must NOT restart the cooldown
+    eng.submit(finding(ts=T0 + cd))  # a full cooldown after the emitted one -> emitted
+    assert [s.ts for s in sink.signals] == [T0, T0 + cd]
+
+
+def test_score_is_the_sum_of_named_components_clamped():
+    eng, sink = make()
+    f = finding()
+    f.components = {"a": 70.0, "b": 50.0}
+    sig = eng.submit(f)
+    assert sig.confidence == 100 and sig.components == {"a": 70.0, "b": 50.0}
+    f2 = finding(symbol="ETH")
+    f2.components = {"a": -10.0}
+    assert eng.submit(f2).confidence == 0
+
+
+def test_confluence_raises_the_score_and_says_why():
+    eng, sink = make()
+    base = eng.submit(finding(kind=Kind.VOLUME_SPIKE)).confidence
+    eng2, _ = make()
+    eng2.submit(finding(kind=Kind.ACCUMULATION, ts=T0 - 60_000))
+    eng2.submit(finding(kind=Kind.FUNDING_EXTREME, ts=T0 - 30_000))
+    eng2.submit(finding(kind=Kind.WHALE_WINDOW, direction=Direction.SHORT, ts=T0 - 30_000))  # disagrees
+    sig = eng2.submit(finding(kind=Kind.VOLUME_SPIKE))
+    assert sig.components["confluence"] == min(CONFLUENCE_MAX, 2 * CONFLUENCE_POINTS)
+    assert sig.confidence == base + 2 * CONFLUENCE_POINTS
+    assert sig.extra["confluence"] == ["ACCUMULATION", "FUNDING_EXTREME"]
+
+
+def test_neutral_and_stale_findings_do_not_confirm():
+    eng, _ = make()
+    eng.submit(finding(kind=Kind.DIVERGENCE, direction=Direction.NEUTRAL, ts=T0 - 1000))
+    eng.submit(finding(kind=Kind.ACCUMULATION, ts=T0 - 3_600_000))
+    sig = eng.submit(finding(kind=Kind.VOLUME_SPIKE))
+    assert "confluence" not in sig.components
+
+
+def test_a_suppressed_finding_still_counts_as_confirmation():
+    eng, _ = make()
+    eng.submit(finding(kind=Kind.ACCUMULATION, ts=T0 - 60_000))
+    assert eng.submit(finding(kind=Kind.ACCUMULATION, ts=T0 - 30_000)) is None
+    sig = eng.submit(finding(kind=Kind.WHALE_WINDOW))
+    assert sig.components["confluence"] == CONFLUENCE_POINTS
+
+
+def test_cascade_then_stop_hunt_is_one_thread_and_not_its_own_confluence():
+    eng, sink = make()
+    cascade = eng.submit(finding(kind=Kind.LIQUIDATION_CASCADE, thread="BTC:1"))
+    hunt = eng.submit(finding(kind=Kind.STOP_HUNT, ts=T0 + 20_000, thread="BTC:1"))
+    assert hunt.upgrades == cascade.id and cascade.upgrades is None
+    assert "confluence" not in hunt.components
+
+
+@pytest.mark.parametrize(
+    "kind, score, tier",
+    [
+        (Kind.STOP_HUNT, 70, Tier.URGENT), (Kind.STOP_HUNT, 69, Tier.WATCH),
+        (Kind.LIQUIDATION_CASCADE, 60, Tier.WATCH), (Kind.LIQUIDATION_CASCADE, 59, Tier.INFO),
+        (Kind.ACCUMULATION, 75, Tier.WATCH), (Kind.DISTRIBUTION, 10, Tier.INFO),
+        (Kind.FUNDING_EXTREME, 80, Tier.WATCH), (Kind.DIVERGENCE, 79, Tier.INFO),
+        (Kind.WHALE_WINDOW, 100, Tier.WATCH), (Kind.VOLUME_SPIKE, 0, Tier.INFO),
+    ],
+)
+def test_tiers(kind, score, tier):
+    assert tier_for(kind, score) is tier
+
+
+def test_signal_round_trips_through_json():
+    eng, _ = make()
+    lv = Levels(99.0, 100.0, 99.4, 99.6, 98.8, (100.0, 100.5), T0 + 900_000)
+    f = finding(kind=Kind.STOP_HUNT, levels=lv, thread="BTC:9")
+    f.extra = {"flushed": "LONG"}
+    sig = eng.submit(f)
+    back = Signal.from_dict(json.loads(json.dumps(sig.to_dict())))
+    assert back == sig and back.signal_ns == 42

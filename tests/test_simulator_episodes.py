@@ -1,0 +1,81 @@
+"""Quality bar on the simulator's scripted episodes, over several seeds:
+every episode caught with the right kind and direction by 5 s (event time) after it ends, and at
+most one signal per simulated hour per symbol in the quiet stretches between episodes."""
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+import pytest
+
+from bot.cli import main as cli_main
+from engine.core import Engine
+from engine.scoring import DETECTION_SLACK_MS, match_episodes, outside_episodes
+from engine.signals import ListSink, SignalEngine
+from engine.simulator import DEFAULT_SYMBOLS, EpisodePlan, MarketSimulator
+
+
+def run(sim: MarketSimulator):
+    sink = ListSink()
+    engine = Engine(SignalEngine(sink, wall_ns=lambda: 0))
+    engine.process_many(sim.events())
+    return engine, sink.signals
+
+
+def check(sim: MarketSimulator, signals) -> None:
+    results = match_episodes(sim.episodes, signals)
+    missed = [(r.episode.kind, r.episode.symbol, r.episode.direction,
+               sorted({f"{s.kind.value} {s.direction.value}" for s in r.related})) for r in results if not r.caught]
+    assert not missed, f"seed {sim.seed}: missed {missed}"
+    for r in results:
+        assert r.caught_by.ts <= r.episode.end_ts + DETECTION_SLACK_MS
+        assert r.caught_by.kind.value == r.episode.kind and r.caught_by.direction.value == r.episode.direction
+    quiet = outside_episodes(sim.episodes, signals)
+    hours = math.ceil(sim.duration_s / 3600)
+    per_symbol = Counter(s.symbol for s in quiet)
+    assert all(n <= hours for n in per_symbol.values()), (
+        f"seed {sim.seed}: quiet-stretch signals {[(s.kind.value, s.symbol, s.ts) for s in quiet]}")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 7, 11])
+def test_default_plan_every_episode_caught_and_quiet_stretches_quiet(seed):
+    sim = MarketSimulator(seed=seed, duration_s=3600)
+    _engine, signals = run(sim)
+    assert len(sim.episodes) == 6
+    check(sim, signals)
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_every_kind_on_every_symbol_class(seed):
+    """Stop hunts both ways, flow, divergence and funding on a major, a mid cap and a small cap."""
+    kinds = [("STOP_HUNT", "LONG"), ("STOP_HUNT", "SHORT"), ("ACCUMULATION", "LONG"),
+             ("DISTRIBUTION", "SHORT"), ("DIVERGENCE", "NEUTRAL"), ("FUNDING_EXTREME", "SHORT"),
+             ("FUNDING_EXTREME", "LONG")]
+    plan = []
+    for i, spec in enumerate(DEFAULT_SYMBOLS):
+        at = 60.0 + 37 * i
+        for kind, direction in kinds:
+            plan.append(EpisodePlan(kind, spec.symbol, direction, at))
+            at += 1500 if kind == "FUNDING_EXTREME" else 700
+    duration = max(p.at_s for p in plan) + 900
+    sim = MarketSimulator(seed=seed, duration_s=duration, plan=plan)
+    _engine, signals = run(sim)
+    assert len(sim.episodes) == len(kinds) * len(DEFAULT_SYMBOLS)
+    check(sim, signals)
+
+
+def test_same_seed_same_signals():
+    a = run(MarketSimulator(seed=4, duration_s=900))[1]
+    b = run(MarketSimulator(seed=4, duration_s=900))[1]
+    assert [s.to_dict() for s in a] == [s.to_dict() for s in b]
+
+
+def test_demo_summary_reports_all_episodes_caught(capsys):
+    assert cli_main(["demo", "--quiet", "--seed", "7", "--minutes", "60"]) == 0
+    out = capsys.readouterr().out
+    caught = re.search(r"scripted episodes caught: (\d+)/(\d+)", out)
+    assert caught and caught.group(1) == caught.group(2) == "6", out
+    assert "MISSED" not in out
+    quiet = re.search(r"signals in quiet stretches: (\d+) over 1 simulated hour", out)
+    assert quiet and int(quiet.group(1)) <= 4, out
