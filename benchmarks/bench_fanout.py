@@ -117,7 +117,7 @@ async def steady(signals: int, per_signal: int, interval_s: float) -> None:
                 await asyncio.sleep(interval_s)
             while d.counters.rows_sent < signals * per_signal:
                 await asyncio.sleep(0.01)
-            lat = d.health()["latency_receive_to_sent"]
+            lat = d.latency.summary(time.time_ns())
         finally:
             await d.stop()
             await bot.session.close()

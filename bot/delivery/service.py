@@ -241,7 +241,13 @@ class Delivery:
 
     # ---- figures -------------------------------------------------------------------------
     def health(self) -> dict[str, object]:
-        """Queue depths, counters and receive->sent latency percentiles over the last hour."""
+        """Queue depths, counters and receive->sent latency percentiles over the last hour.
+
+        Flat (name -> number/bool/None) so ``/health`` can list it as is.
+        """
+        counters = self.counters.as_dict()
+        skipped = counters.pop("skipped")
+        latency = self.latency.summary(self._wall_ns())
         return {
             "running": self.running,
             "inbox": self._inbox.qsize(),
@@ -249,6 +255,12 @@ class Delivery:
             "inflight": self.sender.inflight,
             "overflow": self._overflow,
             "global_per_s": self.config.global_per_s,
-            **self.counters.as_dict(),
-            "latency_receive_to_sent": self.latency.summary(self._wall_ns()),
+            **counters,
+            "skipped": sum(skipped.values()),
+            **{f"skipped_{reason}": n for reason, n in sorted(skipped.items())},
+            "sent_last_hour": latency["count"],
+            "p50_ms": latency["p50_ms"],
+            "p95_ms": latency["p95_ms"],
+            "p99_ms": latency["p99_ms"],
+            "max_ms": latency["max_ms"],
         }
