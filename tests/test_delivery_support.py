@@ -1,6 +1,7 @@
 """Shared helpers for the delivery tests (no tests here)."""
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from contextlib import asynccontextmanager
@@ -61,15 +62,7 @@ def fast_config(**overrides) -> DeliveryConfig:
     return DeliveryConfig(**base)
 
 
-def sent_payloads(api: BotAPIDouble) -> list[dict]:
-    """Params of sendMessage calls the double answered with ok (not 429 / injected errors)."""
-    ok_ids = {(c, m) for (c, m) in api.messages}
-    del ok_ids
-    return [c.params for c in api.calls_of("sendMessage")]
-
-
 async def wait_until(predicate, timeout: float = 10.0, step: float = 0.02) -> bool:
-    import asyncio
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
