@@ -104,14 +104,6 @@ async def seed_floors(engine: Any, threshold_repo: ThresholdRepo, watchlist: Wat
                 lower_floor(engine, target, key, value)
 
 
-class _LogSink:
-    """Stand-in AlertSink until the delivery service is wired: signals are logged only."""
-
-    def emit(self, signal: Any) -> None:
-        log.info("signal %s %s %s (no delivery service wired)", signal.kind.value, signal.symbol,
-                 signal.direction.value)
-
-
 def _bot_session(settings: Settings) -> AiohttpSession:
     return AiohttpSession(api=TelegramAPIServer.from_base(settings.TELEGRAM_API_BASE))
 
@@ -120,6 +112,7 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
                   stop: asyncio.Event | None = None) -> int:
     """The long-running service (``teleglas run``) until SIGINT/SIGTERM (or ``stop`` is set).
     Returns an exit code."""
+    from bot.delivery import Delivery
     from engine.core import Engine, run_feeds
     from engine.signals import SignalEngine
 
@@ -133,10 +126,9 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
     try:
         watchlist = WatchlistRepo(db)
         registry, catalog = await _registry_and_catalog(settings, await watchlist.all_symbols())
-        # PLUG-IN POINT (issue #6): build the delivery service here — delivery = Delivery(bot, db, tr, ...)
-        # and pass delivery.sink to SignalEngine; until it is merged signals are only logged.
-        sink = delivery.sink if delivery is not None else _LogSink()
-        engine = Engine(SignalEngine(sink))
+        # signals -> per-user routing -> SQLite outbox -> paced sender (bot/delivery)
+        delivery = Delivery(bot, db, tr)
+        engine = Engine(SignalEngine(delivery.sink))
         await seed_floors(engine, ThresholdRepo(db), watchlist)
         feeds = _build_feeds(settings, registry, catalog)
         pending = PendingConfirmations()
@@ -178,39 +170,22 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
 
 
 async def _registry_and_catalog(settings: Settings, symbols: set[str]) -> tuple[Any, Any]:
-    """The feeds' SubscriptionRegistry and InstrumentCatalog (issue #3)."""
-    try:
-        from engine.feeds.instruments import InstrumentCatalog
-        from engine.feeds.registry import SubscriptionRegistry
-    except ImportError:  # the live-feeds branch is not merged yet: no streaming, /add unverified
-        log.warning("engine.feeds.registry/instruments not available: symbols are not streamed")
-        return None, None
+    """The feeds' SubscriptionRegistry (seeded with every watched symbol) and InstrumentCatalog."""
+    from engine.feeds.instruments import InstrumentCatalog
+    from engine.feeds.registry import SubscriptionRegistry
+
     registry = SubscriptionRegistry(symbols)
     catalog = InstrumentCatalog.from_settings(settings)
     try:
         await asyncio.wait_for(catalog.load(), timeout=30)
-    except (asyncio.TimeoutError, OSError) as e:
+    except (asyncio.TimeoutError, OSError) as e:  # degraded mode: /add accepts well-formed symbols
         log.warning("instrument lists not loaded (%s): /add accepts well-formed symbols", e)
     return registry, catalog
 
 
 def _build_feeds(settings: Settings, registry: Any, catalog: Any) -> list[Any]:
-    """Simulator and replay sources from this repo; live venues from engine.feeds.live (issue #3)."""
-    from engine.feeds.replay import ReplayFeed
-    from engine.simulator import MarketSimulator, SimulatorFeed
+    """One feed per MARKET_SOURCES entry: live venues, the simulator, replay files."""
+    from engine.feeds.live import build_live_feeds
 
-    feeds: list[Any] = []
-    live = [s for s in settings.MARKET_SOURCES if s != "simulator" and not s.startswith("replay:")]
-    if live:
-        try:
-            from engine.feeds.live import build_live_feeds
-        except ImportError:  # PLUG-IN POINT: live feeds (issue #3) not merged yet
-            log.error("live sources %s requested but engine.feeds.live is not built yet", ", ".join(live))
-        else:
-            feeds.extend(build_live_feeds(settings, registry, catalog))
-    if "simulator" in settings.MARKET_SOURCES:
-        feeds.append(SimulatorFeed(MarketSimulator(duration_s=24 * 3600), speed=1.0))
-    for path in settings.replay_paths:
-        feeds.append(ReplayFeed(path, speed=1.0))
-    return feeds
+    return build_live_feeds(settings, registry, catalog)
 

@@ -134,7 +134,12 @@ def lower_floor(engine: Any, symbol: str, key: str, value: float) -> None:
         return
     # Engine.set_floor, not the ThresholdBook: the engine keeps a per-symbol copy for its hot
     # path and must refresh it (and the flow state's large-order size) for the change to apply.
-    engine.set_floor(symbol, **{SPECS[key].field: value})
+    try:
+        engine.set_floor(symbol, **{SPECS[key].field: value})
+    except ValueError:
+        # e.g. a minimum score of 0 ("show me everything"): valid for routing, but no detector
+        # floor to lower, and a stored value must never stop start-up or a handler
+        log.debug("floor for %s %s=%r left unchanged", symbol, key, value)
 
 
 async def apply_user_floors(engine: Any, threshold_repo: ThresholdRepo, watchlist: WatchlistRepo,

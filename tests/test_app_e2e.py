@@ -1,0 +1,70 @@
+"""The whole service as `teleglas run` builds it: replay feed -> engine -> delivery -> Telegram double."""
+import asyncio
+import gzip
+
+import orjson
+
+from bot.app import run_app
+from config.settings import Settings
+from storage import Database, ThresholdRepo, UserRepo, WatchlistRepo
+from tests.botapi import TOKEN, BotAPIDouble
+
+CLOSED = "127.0.0.1:9"  # nothing listens here: instrument lists fail fast (degraded mode), no network
+
+
+def write_cascade_recording(path, t0_ms: int) -> None:
+    lines = []
+    for i in range(25):  # $2.5M of long liquidations (forceOrder SELL) over 2.5 s
+        ts = t0_ms + i * 100
+        price = 60_000 - i * 5
+        qty = round(100_000 / price, 6)
+        frame = {"stream": "!forceOrder@arr", "data": {"e": "forceOrder", "E": ts, "o": {
+            "s": "BTCUSDT", "S": "SELL", "o": "LIMIT", "f": "IOC", "q": str(qty), "p": str(price),
+            "ap": str(price), "X": "FILLED", "l": str(qty), "z": str(qty), "T": ts}}}
+        trade = {"stream": "btcusdt@aggTrade", "data": {"e": "aggTrade", "E": ts, "s": "BTCUSDT", "a": i,
+                 "p": str(price), "q": "0.5", "f": i, "l": i, "T": ts, "m": True}}
+        for msg in (trade, frame):
+            lines.append(f"{ts * 1_000_000 + 50_000_000} {orjson.dumps(msg).decode()}")
+    with gzip.open(path, "wt") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+async def test_a_watcher_receives_a_cascade_alert_end_to_end(tmp_path):
+    rec = tmp_path / "cascade.gz"
+    write_cascade_recording(rec, 1_767_225_600_000)
+    db_path = tmp_path / "teleglas.db"
+    db = await Database.open(db_path)
+    await UserRepo(db).upsert_on_start(42, 42, "en")
+    await WatchlistRepo(db).add(42, "BTC")
+    await ThresholdRepo(db).set(42, "*", "score", 0)  # every score passes for this user
+    await UserRepo(db).upsert_on_start(43, 43, "en")  # watches nothing: must get no alert
+    await WatchlistRepo(db).add(43, "ETH")
+    await db.close()
+
+    async with BotAPIDouble(max_seconds=30) as api:
+        settings = Settings(
+            _env_file=None, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE=api.base, ACCESS="public",
+            MARKET_SOURCES=f"replay:{rec}", DATABASE_PATH=str(db_path),
+            BINANCE_REST_URL=f"http://{CLOSED}", OKX_REST_URL=f"http://{CLOSED}",
+            BYBIT_WS_URL=f"ws://{CLOSED}/v5/public/linear", BINANCE_WS_URL=f"ws://{CLOSED}/market/stream",
+            OKX_WS_URL=f"ws://{CLOSED}/ws/v5/public",
+        )
+        stop = asyncio.Event()
+        app = asyncio.create_task(run_app(settings, polling_timeout=1, handle_signals=False, stop=stop))
+        try:
+            delivered = await api.wait_for(
+                lambda: any("LIQUIDATION CASCADE" in t for t in api.texts_to(42)), timeout=20)
+            assert delivered, api.texts_to(42)
+            assert api.calls_of("setMyCommands"), "commands registered at start-up"
+            alert = next(c for c in api.sent_to(42) if "LIQUIDATION CASCADE" in c.params["text"])
+            assert "BTC" in alert.params["text"]
+            assert "inline_keyboard" in alert.params.get("reply_markup", {})  # Flow / Mute 1h / Thresholds
+            assert api.texts_to(43) == []
+        finally:
+            stop.set()
+            assert await asyncio.wait_for(app, 20) == 0
+
+    db = await Database.open(db_path)  # the delivery is recorded in the outbox, with timestamps
+    row = await db.fetchone("SELECT state, sent_ns, enqueued_ns FROM outbox WHERE user_id = 42")
+    await db.close()
+    assert row["state"] == "sent" and row["sent_ns"] >= row["enqueued_ns"]
