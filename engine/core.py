@@ -126,6 +126,9 @@ class Engine:
         """Once per second of event time per symbol: the window-based detectors."""
         th = self._th[st.symbol]
         st.liquidations.advance(ts)
+        if st.liquidations.total_usd < th.cascade_usd * 0.5:
+            # re-arm here too: the first liquidation of the next cascade may itself be large
+            st.det_cascade_armed = True
         if st.det_hunt is not None:
             self.stop_hunt.expire(st, ts)
         for finding in self.order_flow.on_second(st, ts, recv_ns, th):

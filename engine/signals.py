@@ -228,6 +228,19 @@ CONFLUENCE_MAX = 16.0
 _SAME_STORY = {Kind.STOP_HUNT: {Kind.LIQUIDATION_CASCADE}, Kind.LIQUIDATION_CASCADE: {Kind.STOP_HUNT}}
 
 
+ESCALATION = 2.0  # a finding this many times bigger than the last emitted one passes the cooldown
+_SIZE_KEYS = ("liq_usd", "cluster_usd", "net_delta", "volume_usd", "max_bps", "funding_8h")
+
+
+def _headline_size(finding: Finding) -> float:
+    """The one magnitude that says how big a finding is (0 when the kind has none)."""
+    m = finding.magnitudes
+    for key in _SIZE_KEYS:
+        if key in m:
+            return abs(m[key])
+    return 0.0
+
+
 class SignalEngine:
     """Findings -> scored, tiered Signals through one gate. Time comes from event timestamps.
 
@@ -241,6 +254,7 @@ class SignalEngine:
                  wall_ns=time.time_ns) -> None:
         self._sink = sink
         self._cooldown = dict(COOLDOWN_MS if cooldown_ms is None else cooldown_ms)
+        self._last_size: dict[tuple[Kind, str, Direction], float] = {}
         self._last: dict[tuple[Kind, str, Direction], int] = {}
         self._thread_head: dict[str, tuple[str, Tier]] = {}
         # symbol -> {(kind, direction): newest finding ts}; bounded by kinds x directions
@@ -278,7 +292,11 @@ class SignalEngine:
         key = (finding.kind, finding.symbol, finding.direction)
         last = self._last.get(key)
         cooldown = self._cooldown.get(finding.kind, 60_000)
-        if last is not None and -cooldown < finding.ts - last < cooldown:
+        size = _headline_size(finding)
+        if (last is not None and -cooldown < finding.ts - last < cooldown
+                and not size >= ESCALATION * self._last_size.get(key, 0.0) > 0.0):
+            # inside the cooldown, unless this one is far bigger than the one that started it:
+            # a small event (seen because one user set a low threshold) must not mute a big one
             self.suppressed += 1
             self._remember(finding)
             return None
@@ -316,7 +334,8 @@ class SignalEngine:
             upgrades=upgrades,
             extra=extra,
         )
-        self._last[key] = finding.ts  # consumed only now that the signal is emitted
+        self._last[key] = finding.ts
+        self._last_size[key] = size  # consumed only now that the signal is emitted
         if finding.thread is not None:
             self._thread_head[finding.thread] = (signal.id, tier)
             if len(self._thread_head) > 10_000:  # bounded: drop the oldest threads

@@ -127,10 +127,32 @@ CREATE TABLE blocked (
 );
 """
 
+# 2 -> 3 (delivery, issue #6): every outbox row carries what the sender needs without another lookup
+# (symbol and language for the alert buttons) and the upstream timestamps of its signal, so
+# exchange -> receive -> signal -> enqueue -> sent is stored per delivery. Indexes serve the
+# hourly cap (rows per user since T), the latency window (rows sent since T) and paged fan-out.
+_V3_DELIVERY = """
+ALTER TABLE outbox ADD COLUMN symbol TEXT;
+ALTER TABLE outbox ADD COLUMN lang TEXT;
+ALTER TABLE outbox ADD COLUMN exchange_ms INTEGER;              -- event time at the exchange, epoch ms
+ALTER TABLE outbox ADD COLUMN recv_ns INTEGER;                  -- when we received that event
+ALTER TABLE outbox ADD COLUMN signal_ns INTEGER;                -- when the engine emitted the signal
+CREATE INDEX outbox_user_enqueued ON outbox(user_id, enqueued_ns);
+CREATE INDEX outbox_enqueued ON outbox(enqueued_ns);
+CREATE INDEX outbox_sent ON outbox(sent_ns);
+-- fan-out is written page by page (first recipients get the alert before the last page is
+-- routed); a signal whose pages are not all written is routed again at start-up
+ALTER TABLE signals ADD COLUMN fanout_done INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX signals_fanout_pending ON signals(fanout_done) WHERE fanout_done = 0;
+-- subscribers of a symbol in user-id order, for those pages
+CREATE INDEX watchlist_symbol_user ON watchlist(symbol, user_id);
+"""
+
 # APPEND-ONLY (see module docstring).
 MIGRATIONS: list[Migration] = [
     _V1,
     _V2_BLOCKED,
+    _V3_DELIVERY,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

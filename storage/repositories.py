@@ -350,6 +350,16 @@ class WatchlistRepo:
         )
         return [Subscriber(_user(r), r[15]) for r in rows]
 
+    async def users_for_symbol_page(self, symbol: str, after_user_id: int, limit: int) -> list[Subscriber]:
+        """Like ``users_for_symbol``, one page at a time in user-id order (keyset: ids > after)."""
+        rows = await self._db.fetchall(
+            f"SELECT {_USER_COLUMNS_U}, w.muted_until FROM watchlist w "
+            "JOIN users u ON u.id = w.user_id "
+            "WHERE w.symbol = ? AND w.user_id > ? AND u.active = 1 ORDER BY w.user_id LIMIT ?",
+            (symbol, int(after_user_id), int(limit)),
+        )
+        return [Subscriber(_user(r), r[15]) for r in rows]
+
     async def all_symbols(self) -> set[str]:
         """Distinct symbols watched by active users (what the feeds must subscribe to)."""
         rows = await self._db.fetchall(
@@ -404,6 +414,19 @@ class ThresholdRepo:
             sql += " AND key = ?"
             params.append(key)
         return await self._db.execute(sql, params)
+
+    async def for_watchers_of(self, symbol: str) -> dict[int, ThresholdMap]:
+        """Overrides that can apply to ``symbol`` ('*' and the symbol itself) of the users
+        watching it: cost grows with the symbol's watchers, not with all users."""
+        result: dict[int, ThresholdMap] = {}
+        for r in await self._db.fetchall(
+            "SELECT t.user_id, t.symbol, t.key, t.value FROM watchlist w "
+            "JOIN thresholds t ON t.user_id = w.user_id AND t.symbol IN (w.symbol, '*') "
+            "WHERE w.symbol = ?",
+            (symbol,),
+        ):
+            result.setdefault(r[0], {})[(r[1], r[2])] = r[3]
+        return result
 
     async def all_overrides(self) -> dict[int, ThresholdMap]:
         """Every user's overrides, for routing caches: {user_id: {(symbol, key): value}}."""
@@ -470,6 +493,20 @@ class SignalRepo:
             ),
         )
         return changed == 1
+
+    async def set_fanout_done(self, id: str, done: bool) -> bool:
+        """Delivery writes a signal's outbox rows in pages; False until the last page is in."""
+        changed = await self._db.execute(
+            "UPDATE signals SET fanout_done = ? WHERE id = ?", (int(bool(done)), id)
+        )
+        return changed == 1
+
+    async def fanout_unfinished(self) -> list[StoredSignal]:
+        """Signals whose fan-out was cut off (a crash between pages), oldest first."""
+        rows = await self._db.fetchall(
+            f"SELECT {_SIGNAL_COLUMNS} FROM signals WHERE fanout_done = 0 ORDER BY created_at, id"
+        )
+        return [StoredSignal(*r) for r in rows]
 
     async def get(self, id: str) -> StoredSignal | None:
         row = await self._db.fetchone(f"SELECT {_SIGNAL_COLUMNS} FROM signals WHERE id = ?", (id,))
@@ -563,6 +600,12 @@ class NewOutboxMessage:
     text: str
     silent: bool = False
     enqueued_ns: int | None = None  # None: now
+    # for the sender (alert buttons) and per-delivery latency; optional for older callers
+    symbol: str | None = None
+    lang: str | None = None
+    exchange_ms: int | None = None  # event time at the exchange, epoch ms
+    recv_ns: int | None = None  # when the event was received
+    signal_ns: int | None = None  # when the engine emitted the signal
 
 
 @dataclass(frozen=True, slots=True)
@@ -582,12 +625,32 @@ class OutboxMessage:
     sent_ns: int | None
     next_attempt_ns: int
     message_id: int | None
+    symbol: str | None = None
+    lang: str | None = None
+    exchange_ms: int | None = None
+    recv_ns: int | None = None
+    signal_ns: int | None = None
 
 
 _OUTBOX_COLUMNS = (
     "id, user_id, chat_id, signal_id, tier, priority, text, silent, state, attempts, "
-    "last_error, enqueued_ns, sent_ns, next_attempt_ns, message_id"
+    "last_error, enqueued_ns, sent_ns, next_attempt_ns, message_id, symbol, lang, exchange_ms, "
+    "recv_ns, signal_ns"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryTiming:
+    """The timestamps of one sent delivery: exchange -> receive -> signal -> enqueue -> sent."""
+
+    outbox_id: int
+    user_id: int
+    tier: str
+    exchange_ms: int | None
+    recv_ns: int | None
+    signal_ns: int | None
+    enqueued_ns: int
+    sent_ns: int
 
 
 def _outbox(row: sqlite3.Row) -> OutboxMessage:
@@ -617,6 +680,7 @@ class OutboxRepo:
                 m.user_id, m.chat_id, m.signal_id, _enum_value(m.tier),
                 int(m.priority), m.text, int(bool(m.silent)),
                 now if m.enqueued_ns is None else int(m.enqueued_ns),
+                m.symbol, m.lang, m.exchange_ms, m.recv_ns, m.signal_ns,
             )
             for m in rows
         ]
@@ -629,7 +693,8 @@ class OutboxRepo:
             try:
                 await self._db.executemany(
                     "INSERT OR IGNORE INTO outbox (user_id, chat_id, signal_id, tier, priority, "
-                    "text, silent, enqueued_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "text, silent, enqueued_ns, symbol, lang, exchange_ms, recv_ns, signal_ns) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     params,
                 )
             except ConstraintError as e:
@@ -714,6 +779,97 @@ class OutboxRepo:
             (since_ns,),
         )
         return [(r[0], r[1]) for r in rows]
+
+    # ---- delivery (bot/delivery): batch state changes and the figures it reports
+
+    async def pending(self, limit: int) -> list[OutboxMessage]:
+        """Up to ``limit`` pending rows (due or not), by priority then FIFO; nothing is claimed."""
+        if limit <= 0:
+            return []
+        rows = await self._db.fetchall(
+            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE state = 'pending' "
+            "ORDER BY priority, id LIMIT ?",
+            (int(limit),),
+        )
+        return [_outbox(r) for r in rows]
+
+    async def claim(self, ids: Iterable[int]) -> set[int]:
+        """Mark these pending rows 'sending' (attempts + 1); returns the ids actually claimed.
+
+        A row that is no longer pending (sent, failed, or claimed elsewhere) is not returned,
+        so a caller never sends a row twice.
+        """
+        wanted = [int(i) for i in ids]
+        if not wanted:
+            return set()
+        marks = ", ".join("?" * len(wanted))
+        rows = await self._db.fetchall(
+            "UPDATE outbox SET state = 'sending', attempts = attempts + 1 "
+            f"WHERE state = 'pending' AND id IN ({marks}) RETURNING id",
+            wanted,
+        )
+        return {r[0] for r in rows}
+
+    async def mark_sent_many(self, ids: Iterable[int], sent_ns: int, message_id: int | None) -> int:
+        """Several rows delivered in one message (coalesced); returns how many were 'sending'."""
+        wanted = [int(i) for i in ids]
+        if not wanted:
+            return 0
+        marks = ", ".join("?" * len(wanted))
+        return await self._db.execute(
+            "UPDATE outbox SET state = 'sent', sent_ns = ?, message_id = ?, last_error = NULL "
+            f"WHERE state = 'sending' AND id IN ({marks})",
+            (int(sent_ns), message_id, *wanted),
+        )
+
+    async def mark_retry_many(self, ids: Iterable[int], error: object, next_attempt_ns: int) -> int:
+        wanted = [int(i) for i in ids]
+        if not wanted:
+            return 0
+        marks = ", ".join("?" * len(wanted))
+        return await self._db.execute(
+            "UPDATE outbox SET state = 'pending', last_error = ?, next_attempt_ns = ? "
+            f"WHERE state = 'sending' AND id IN ({marks})",
+            (_error_text(error), int(next_attempt_ns), *wanted),
+        )
+
+    async def mark_failed_many(self, ids: Iterable[int], error: object) -> int:
+        wanted = [int(i) for i in ids]
+        if not wanted:
+            return 0
+        marks = ", ".join("?" * len(wanted))
+        return await self._db.execute(
+            "UPDATE outbox SET state = 'failed', last_error = ? "
+            f"WHERE state IN ('pending', 'sending') AND id IN ({marks})",
+            (_error_text(error), *wanted),
+        )
+
+    async def fail_pending_for_user(self, user_id: int, error: object) -> list[int]:
+        """Give up on every pending row of a user (e.g. the user blocked the bot)."""
+        rows = await self._db.fetchall(
+            "UPDATE outbox SET state = 'failed', last_error = ? "
+            "WHERE user_id = ? AND state = 'pending' RETURNING id",
+            (_error_text(error), user_id),
+        )
+        return sorted(r[0] for r in rows)
+
+    async def enqueued_since(self, since_ns: int) -> list[tuple[int, int]]:
+        """(user_id, enqueued_ns) of rows accepted at or after ``since_ns`` and not given up."""
+        rows = await self._db.fetchall(
+            "SELECT user_id, enqueued_ns FROM outbox WHERE enqueued_ns >= ? AND state != 'failed' "
+            "ORDER BY enqueued_ns",
+            (int(since_ns),),
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    async def delivery_timings_since(self, since_ns: int) -> list[DeliveryTiming]:
+        """Per-delivery timestamps of rows sent at or after ``since_ns``, oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT id, user_id, tier, exchange_ms, recv_ns, signal_ns, enqueued_ns, sent_ns "
+            "FROM outbox WHERE sent_ns >= ? AND state = 'sent' ORDER BY sent_ns, id",
+            (int(since_ns),),
+        )
+        return [DeliveryTiming(*r) for r in rows]
 
     async def purge_finished(self, before_ns: int) -> int:
         """Delete sent/failed rows enqueued before ``before_ns`` (keeps the table small)."""

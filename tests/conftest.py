@@ -16,7 +16,8 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 
 from config.settings import Settings
-from engine.thresholds import ThresholdBook
+from engine.core import Engine
+from engine.signals import ListSink, SignalEngine
 from storage import Database
 from tests.botapi import TOKEN, BotAPIDouble, Call
 
@@ -66,44 +67,17 @@ class FakeCatalog:
         return difflib.get_close_matches(text.upper(), sorted(self.bases), n=n, cutoff=0.5)
 
 
-try:  # the detectors branch provides the real snapshot type
-    from engine.flow import FlowSnapshot
-except ImportError:  # pragma: no cover - until engine/flow.py is merged
-    @dataclass(frozen=True, slots=True)
-    class FlowSnapshot:  # type: ignore[no-redef]
-        symbol: str
-        window: str
-        buy_usd: float
-        sell_usd: float
-        buy_share: float
-        net_delta: float
-        cvd: float
-        large_buys: int
-        large_sells: int
-        large_threshold_usd: float
-        vwap: float
-        last_price: float
-        trades: int
-        liq_long_usd: float
-        liq_short_usd: float
-        funding_8h: dict
-        venues: tuple
-        ts: int
+from engine.flow import FlowSnapshot
 
 
-@dataclass
-class FakeStats:
-    events: int = 0
+class FakeEngine(Engine):
+    """A real Engine (thresholds, floors, stats) whose ``flow`` answers fixed snapshots that scale
+    with the window, so the bot's /flow edits are visible and assertable."""
 
-
-@dataclass
-class FakeEngine:
-    """Engine.flow + Engine.thresholds; snapshots scale with the window so edits are visible."""
-
-    thresholds: ThresholdBook = field(default_factory=ThresholdBook)
-    symbols_with_data: set = field(default_factory=lambda: {"BTC", "ETH"})
-    stats: FakeStats = field(default_factory=FakeStats)
-    calls: list = field(default_factory=list)
+    def __init__(self) -> None:
+        super().__init__(SignalEngine(ListSink()))
+        self.symbols_with_data = {"BTC", "ETH"}
+        self.calls: list = []
 
     def flow(self, symbol: str, window: str = "5m") -> Any:
         self.calls.append((symbol, window))

@@ -28,7 +28,7 @@ async def test_state_survives_restart(api, tmp_path):
     await h2.start()
     try:
         await seed_floors(engine, ThresholdRepo(h2.db), WatchlistRepo(h2.db))
-        assert engine.thresholds.for_symbol("BTC").cascade_usd == 500_000
+        assert engine.thresholds_for("BTC").cascade_usd == 500_000
         text = await h2.text(95, "/list")
         assert "Daftar pantauan Anda" in text and "<b>BTC</b>" in text
         eth_line = next(line for line in text.splitlines() if "<b>ETH</b>" in line)

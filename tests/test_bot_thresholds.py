@@ -44,16 +44,16 @@ async def test_direct_values(harness, command, key, value, shown):
 async def test_symbol_view_marks_custom_values_and_engine_floor_follows(harness):
     await harness.say(63, "/add BTC SOL")
     await harness.say(63, "/thresholds BTC cascade 500k")
-    assert harness.engine.thresholds.for_symbol("BTC").cascade_usd == 500_000
+    assert harness.engine.thresholds_for("BTC").cascade_usd == 500_000
     text = await harness.text(63, "/thresholds BTC")
     assert "Cascade size: <b>$500.0K</b> (custom for this coin; default $2.00M)" in text
     # a global value lowers the floor of every watched symbol without its own value
     await harness.say(63, "/thresholds dominance 55%")
-    assert harness.engine.thresholds.for_symbol("SOL").dominance == pytest.approx(0.55)
+    assert harness.engine.thresholds_for("SOL").dominance == pytest.approx(0.55)
     assert "(your value for all coins; default 65%)" in await harness.text(63, "/thresholds SOL")
     # raising a value never raises the floor other subscribers may need
     await harness.say(63, "/thresholds BTC cascade 10M")
-    assert harness.engine.thresholds.for_symbol("BTC").cascade_usd == 500_000
+    assert harness.engine.thresholds_for("BTC").cascade_usd == 500_000
 
 
 async def test_out_of_range_and_bad_values_are_refused(harness):
@@ -89,7 +89,7 @@ async def test_minus_plus_buttons_step_and_edit(harness):
     (edit,) = [c for c in replies if c.method == "editMessageText"]
     assert "Cascade size: <b>$1.00M</b> (custom for this coin" in edit.params["text"]
     assert (await _over(harness, 66))[("BTC", "cascade")] == 1e6
-    assert harness.engine.thresholds.for_symbol("BTC").cascade_usd == 1e6
+    assert harness.engine.thresholds_for("BTC").cascade_usd == 1e6
     await harness.press(66, ThrCB(symbol="BTC", op="inc", key="dominance").pack())
     assert (await _over(harness, 66))[("BTC", "dominance")] == pytest.approx(0.70)
     for _ in range(3):

@@ -373,3 +373,28 @@ def test_lower_floor_makes_smaller_cascades_visible():
         e.process(liq(T0 + i * 1000, 100.0, 50_000, PositionSide.SHORT))
     assert kinds(sink) == [("LIQUIDATION_CASCADE", "SHORT")]
     assert sink.signals[0].magnitudes["liq_usd"] == pytest.approx(200_000)  # fires as it crosses
+
+
+def test_a_second_cascade_is_seen_even_when_it_starts_with_a_big_liquidation():
+    from engine.core import Engine
+    from engine.events import Liquidation, PositionSide, Side, Trade
+    from engine.signals import Kind, ListSink, SignalEngine
+
+    sink = ListSink()
+    e = Engine(SignalEngine(sink))
+    t0 = 1_767_225_600_000
+
+    def liq(ts, usd):
+        return Liquidation("bybit", "SOL", 150.0, usd / 150.0, usd, PositionSide.LONG, ts, ts * 1_000_000)
+
+    for i in range(6):  # first cascade: $600K in 6 s
+        e.process(liq(t0 + i * 1000, 100_000))
+    for s in range(7, 600):  # ten quiet minutes of trades
+        e.process(Trade("bybit", "SOL", 150.0, 10.0, 1_500.0, Side.BUY if s % 2 else Side.SELL,
+                        t0 + s * 1000, 0))
+    t1 = t0 + 600_000
+    e.process(liq(t1, 300_000))  # the next cascade opens with a large liquidation
+    for i in range(1, 8):
+        e.process(liq(t1 + i * 1000, 300_000))
+    cascades = [s for s in sink.signals if s.kind is Kind.LIQUIDATION_CASCADE]
+    assert len(cascades) == 2

@@ -134,3 +134,20 @@ def test_signal_round_trips_through_json():
     sig = eng.submit(f)
     back = Signal.from_dict(json.loads(json.dumps(sig.to_dict())))
     assert back == sig and back.signal_ns == 42
+
+
+def test_a_far_bigger_event_passes_the_cooldown_a_small_one_started():
+    """One user's low floor lets a small cascade through; it must not mute a big one for everyone."""
+    from engine.signals import Direction, Finding, Kind, ListSink, SignalEngine
+
+    sink = ListSink()
+    eng = SignalEngine(sink)
+
+    def finding(ts, usd):
+        return Finding(Kind.LIQUIDATION_CASCADE, "BTC", Direction.LONG, ts, 0, {"liq_usd": usd},
+                       {"size": 40.0})
+
+    assert eng.submit(finding(1_000_000, 150_000)) is not None
+    assert eng.submit(finding(1_030_000, 200_000)) is None  # similar size: cooling down
+    assert eng.submit(finding(1_060_000, 5_000_000)) is not None  # far bigger: let through
+    assert eng.submit(finding(1_090_000, 6_000_000)) is None  # and it restarts the cooldown

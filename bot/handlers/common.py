@@ -130,10 +130,11 @@ def lower_floor(engine: Any, symbol: str, key: str, value: float) -> None:
     """Let the detectors run at the lowest threshold any subscriber of ``symbol`` needs."""
     from bot.handlers.parsing import SPECS
 
-    book = getattr(engine, "thresholds", None)
-    if book is None or not math.isfinite(value):
+    if engine is None or not math.isfinite(value):
         return
-    book.lower_floor(symbol, **{SPECS[key].field: value})
+    # Engine.set_floor, not the ThresholdBook: the engine keeps a per-symbol copy for its hot
+    # path and must refresh it (and the flow state's large-order size) for the change to apply.
+    engine.set_floor(symbol, **{SPECS[key].field: value})
 
 
 async def apply_user_floors(engine: Any, threshold_repo: ThresholdRepo, watchlist: WatchlistRepo,

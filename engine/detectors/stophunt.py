@@ -106,6 +106,7 @@ class StopHuntDetector:
                 w.extreme_ts = ts
                 w.zone_low = min(w.zone_low, price)
                 w.absorb_usd = w.against_usd = 0.0
+                w.large = 0  # large orders that failed to hold the level do not count
                 return None
             absorbing = ev.side is Side.BUY
         else:
@@ -114,6 +115,7 @@ class StopHuntDetector:
                 w.extreme_ts = ts
                 w.zone_high = max(w.zone_high, price)
                 w.absorb_usd = w.against_usd = 0.0
+                w.large = 0  # large orders that failed to hold the level do not count
                 return None
             absorbing = ev.side is Side.SELL
         if absorbing:

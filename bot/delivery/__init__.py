@@ -1,0 +1,29 @@
+"""Alert delivery: per-user routing, durable outbox, flood-controlled sender, measured latency.
+
+See ``service.Delivery`` (the facade), ``routing`` (who gets a signal), ``outbox`` (signal ->
+rows), ``scheduler`` (send order and pacing), ``sender`` (Telegram calls and retry rules).
+"""
+from bot.delivery.outbox import Accepted, HourlyCounter, OutboxWriter
+from bot.delivery.routing import Recipient, Skip, decide, in_quiet_window, route
+from bot.delivery.scheduler import GlobalLimiter, Item, Scheduler
+from bot.delivery.sender import RetryPolicy, Sender
+from bot.delivery.service import Delivery, DeliveryConfig, QueueSink
+
+__all__ = [
+    "Accepted",
+    "Delivery",
+    "DeliveryConfig",
+    "GlobalLimiter",
+    "HourlyCounter",
+    "Item",
+    "OutboxWriter",
+    "QueueSink",
+    "Recipient",
+    "RetryPolicy",
+    "Scheduler",
+    "Sender",
+    "Skip",
+    "decide",
+    "in_quiet_window",
+    "route",
+]

@@ -1,0 +1,203 @@
+"""Signal -> outbox rows: route by symbol, render per user, persist signal and rows atomically.
+
+The signal row and its (user, signal) outbox rows are written in ONE transaction, so after a
+crash either both exist (the rows are sent after restart) or neither does. ``UNIQUE(user_id,
+signal_id)`` makes accepting the same signal twice harmless.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import orjson
+
+from bot.delivery.routing import Recipient, route, zone
+from bot.delivery.scheduler import Item
+from bot.render import render_signal
+from engine.signals import Signal
+from locales import Translator
+from storage import (
+    Database,
+    NewOutboxMessage,
+    OutboxMessage,
+    OutboxRepo,
+    SignalRepo,
+    ThresholdRepo,
+    WatchlistRepo,
+)
+
+log = logging.getLogger(__name__)
+
+HOUR_NS = 3_600_000_000_000
+
+
+class HourlyCounter:
+    """Alerts accepted per user in the last hour (the hourly cap), kept in memory.
+
+    Loaded once from the outbox (``enqueued_since``), then updated as rows are accepted.
+    Memory is bounded by users x their cap: a user at the cap gets no more rows.
+    """
+
+    def __init__(self, window_ns: int = HOUR_NS) -> None:
+        self.window_ns = window_ns
+        self._times: dict[int, deque[int]] = {}
+
+    def load(self, rows: list[tuple[int, int]]) -> None:
+        self._times.clear()
+        for user_id, ts in rows:
+            self.add(user_id, ts)
+
+    def add(self, user_id: int, ts_ns: int) -> None:
+        q = self._times.get(user_id)
+        if q is None:
+            q = self._times[user_id] = deque()
+        q.append(ts_ns)
+
+    def count(self, user_id: int, now_ns: int) -> int:
+        q = self._times.get(user_id)
+        if q is None:
+            return 0
+        horizon = now_ns - self.window_ns
+        while q and q[0] < horizon:
+            q.popleft()
+        if not q:
+            del self._times[user_id]
+            return 0
+        return len(q)
+
+
+@dataclass(slots=True)
+class Accepted:
+    signal_id: str
+    items: list[Item]
+    skipped: Counter = field(default_factory=Counter)
+    recipients: int = 0
+
+
+def item_from_row(row: OutboxMessage, *, not_before: float = 0.0) -> Item:
+    return Item(
+        id=row.id, user_id=row.user_id, chat_id=row.chat_id, signal_id=row.signal_id,
+        tier=row.tier, priority=row.priority, text=row.text, silent=row.silent,
+        symbol=row.symbol, lang=row.lang, enqueued_ns=row.enqueued_ns, recv_ns=row.recv_ns,
+        not_before=not_before, failures=row.attempts if row.last_error else 0,
+    )
+
+
+class OutboxWriter:
+    def __init__(self, db: Database, translator: Translator, *,
+                 wall_ns: Callable[[], int] = time.time_ns) -> None:
+        self._db = db
+        self._tr = translator
+        self._wall_ns = wall_ns
+        self._watchlist = WatchlistRepo(db)
+        self._thresholds = ThresholdRepo(db)
+        self._signals = SignalRepo(db)
+        self._outbox = OutboxRepo(db)
+        self.hourly = HourlyCounter()
+        self._hourly_loaded = False
+
+    async def load_hourly(self) -> None:
+        now = self._wall_ns()
+        self.hourly.load(await self._outbox.enqueued_since(now - self.hourly.window_ns))
+        self._hourly_loaded = True
+
+    def _render(self, signal: Signal, recipients: list[Recipient],
+                cache: dict[tuple[str, str], str]) -> list[str]:
+        """Text per recipient, rendered once per (language, time zone)."""
+        texts = []
+        for r in recipients:
+            key = (self._tr.normalize(r.user.language), r.user.tz)
+            text = cache.get(key)
+            if text is None:
+                text = cache[key] = render_signal(signal, key[0], tz=zone(key[1]), tr=self._tr)
+            texts.append(text)
+        return texts
+
+    async def accept(self, signal: Signal, on_items: Callable[[list[Item]], None] | None = None,
+                     *, page_size: int = 500) -> Accepted:
+        """Route ``signal`` and persist it with one outbox row per recipient; returns the rows.
+
+        Subscribers are read, routed and written ``page_size`` at a time (user-id order), each
+        page in its own transaction, and ``on_items`` gets each page's rows as soon as they are
+        durable — so the first recipients are being sent to while later pages are routed. The
+        first transaction stores the signal with ``fanout_done = 0``; the last sets it to 1.
+        A crash in between leaves the flag at 0 and ``resume_unfinished`` routes it again
+        (rows already written are skipped by ``UNIQUE(user_id, signal_id)``).
+        """
+        if not self._hourly_loaded:
+            await self.load_hourly()
+        overrides = await self._thresholds.for_watchers_of(signal.symbol)
+        payload = orjson.dumps(signal.to_dict(), default=str)
+        tier, priority = signal.tier.value, signal.tier.priority
+        render_cache: dict[tuple[str, str], str] = {}
+        result = Accepted(signal.id, [])
+        after, first = 0, True
+        while True:
+            subscribers = await self._watchlist.users_for_symbol_page(signal.symbol, after, page_size)
+            last_page = len(subscribers) < page_size
+            now_ns = self._wall_ns()
+            recipients, skipped = route(
+                signal, subscribers, overrides, now_s=now_ns / 1e9,
+                sent_last_hour=lambda uid: self.hourly.count(uid, now_ns),
+            )
+            result.skipped.update(skipped)
+            result.recipients += len(recipients)
+            texts = self._render(signal, recipients, render_cache)
+            rows = [
+                NewOutboxMessage(
+                    user_id=r.user.id, chat_id=r.user.chat_id, signal_id=signal.id, tier=tier,
+                    priority=priority, text=text, silent=r.silent, enqueued_ns=now_ns,
+                    symbol=signal.symbol, lang=self._tr.normalize(r.user.language),
+                    exchange_ms=signal.ts, recv_ns=signal.recv_ns or None,
+                    signal_ns=signal.signal_ns or None,
+                )
+                for r, text in zip(recipients, texts)
+            ]
+            async with self._db.transaction():
+                if first:
+                    await self._signals.insert(
+                        signal.id, signal.kind, signal.symbol, signal.direction, signal.tier,
+                        signal.confidence, signal.ts, signal.recv_ns or None,
+                        signal.signal_ns or None, payload,
+                    )
+                    if not last_page:
+                        await self._signals.set_fanout_done(signal.id, False)
+                ids = await self._outbox.enqueue_many(rows)
+                if last_page and not first:
+                    await self._signals.set_fanout_done(signal.id, True)
+            items = await self._items(ids, rows, tier, priority, now_ns)
+            for it in items:
+                self.hourly.add(it.user_id, now_ns)
+            result.items.extend(items)
+            if on_items is not None and items:
+                on_items(items)
+            if last_page:
+                return result
+            after = subscribers[-1].user.id
+            first = False
+
+    async def _items(self, ids: list[int], rows: list[NewOutboxMessage], tier: str,
+                     priority: int, now_ns: int) -> list[Item]:
+        if len(ids) == len(rows):
+            return [
+                Item(id=oid, user_id=m.user_id, chat_id=m.chat_id, signal_id=m.signal_id,
+                     tier=tier, priority=priority, text=m.text, silent=m.silent,
+                     symbol=m.symbol, lang=m.lang, enqueued_ns=now_ns, recv_ns=m.recv_ns)
+                for oid, m in zip(ids, rows)
+            ]
+        # some (user, signal) rows existed already: read back exactly the new ones
+        fetched = [await self._outbox.get(oid) for oid in ids]
+        return [item_from_row(row) for row in fetched if row is not None]
+
+    async def resume_unfinished(self, on_items: Callable[[list[Item]], None] | None = None,
+                                *, page_size: int = 500) -> int:
+        """Route again every signal whose paged fan-out a crash cut off; returns how many."""
+        unfinished = await self._signals.fanout_unfinished()
+        for stored in unfinished:
+            signal = Signal.from_dict(orjson.loads(stored.payload))
+            log.warning("signal %s: fan-out was interrupted, routing it again", signal.id)
+            await self.accept(signal, on_items, page_size=page_size)
+        return len(unfinished)

@@ -1,0 +1,166 @@
+"""Who receives a Signal: a pure decision per subscriber (no I/O, time passed in).
+
+The caller looks subscribers up BY SYMBOL (``WatchlistRepo.users_for_symbol`` uses the
+``watchlist_symbol`` index, ``ThresholdRepo.for_watchers_of`` joins through it), so the cost of
+routing one signal grows with the symbol's watchers, never with the whole user base.
+
+A subscriber receives the signal when, in this order (the first failing rule is the reason):
+1. the signal's tier is among the user's tiers;
+2. the user is not muted (all symbols) and the symbol is not muted for them;
+3. it is not the user's quiet hours (URGENT pierces them when the user chose that);
+4. every threshold that applies to the signal's kind passes — per-symbol value, else the user's
+   global ('*') value, else the symbol-class default (``engine.thresholds``);
+5. the user is under their hourly cap (alerts accepted in the last hour).
+Delivery is silent (``disable_notification``) when the tier is among the user's silent tiers.
+"""
+from __future__ import annotations
+
+import zoneinfo
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import Enum
+from functools import lru_cache
+
+from engine.signals import Signal, Tier
+from engine.thresholds import USER_KEYS, Thresholds, defaults_for
+from storage import ALL_SYMBOLS, Subscriber, ThresholdMap, User
+
+
+class Skip(str, Enum):
+    """Why a subscriber does not receive a signal."""
+
+    TIER = "tier"
+    MUTED = "muted"
+    SYMBOL_MUTED = "symbol_muted"
+    QUIET = "quiet_hours"
+    CASCADE = "below_cascade"
+    WHALE = "below_whale"
+    DOMINANCE = "below_dominance"
+    FUNDING = "below_funding"
+    SCORE = "below_score"
+    CAP = "hourly_cap"
+
+
+# user threshold key -> (magnitude key in Signal.magnitudes, how to read it, reason when below).
+# A magnitude absent from a signal means that threshold does not apply to its kind.
+_MAGNITUDE_RULES: tuple[tuple[str, str, Callable[[float], float], Skip], ...] = (
+    ("cascade", "liq_usd", float, Skip.CASCADE),
+    # the smallest order the detector counted as large: a user asking for bigger whales is out
+    ("whale", "whale_usd", float, Skip.WHALE),
+    ("dominance", "dominance", float, Skip.DOMINANCE),
+    ("funding", "funding_8h", abs, Skip.FUNDING),  # signed fraction per 8 h; compare |x|
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    user: User
+    silent: bool
+
+
+def threshold(overrides: Mapping[tuple[str, str], float], symbol: str, key: str,
+              defaults: Thresholds) -> float:
+    """The user's value for ``key`` on ``symbol``: per-symbol, else '*', else the default."""
+    value = overrides.get((symbol, key))
+    if value is None:
+        value = overrides.get((ALL_SYMBOLS, key))
+    if value is None:
+        value = getattr(defaults, USER_KEYS[key])
+    return float(value)
+
+
+def _hhmm(text: str) -> int:
+    hours, minutes = text.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def in_quiet_window(start: str | None, end: str | None, minute_of_day: int) -> bool:
+    """``start`` <= t < ``end`` ('HH:MM'); a window may wrap midnight (22:00-07:00)."""
+    if not start or not end:
+        return False
+    s, e = _hhmm(start), _hhmm(end)
+    if s == e:
+        return False
+    if s < e:
+        return s <= minute_of_day < e
+    return minute_of_day >= s or minute_of_day < e
+
+
+@lru_cache(maxsize=512)
+def zone(name: str) -> zoneinfo.ZoneInfo | timezone:
+    """IANA zone by name; an unknown name (should not be stored) falls back to UTC."""
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        return timezone.utc
+
+
+def local_minute(now_s: float, tz_name: str) -> int:
+    local = datetime.fromtimestamp(now_s, tz=zone(tz_name))
+    return local.hour * 60 + local.minute
+
+
+def decide(signal: Signal, user: User, symbol_muted_until: int,
+           overrides: Mapping[tuple[str, str], float], *, now_s: float,
+           sent_last_hour: int, defaults: Thresholds | None = None,
+           minute_of_day: int | None = None) -> Skip | None:
+    """None when ``user`` receives ``signal``, else the first rule that stops it."""
+    tier = signal.tier.value
+    if tier not in user.tiers:
+        return Skip.TIER
+    if user.muted_until > now_s:
+        return Skip.MUTED
+    if symbol_muted_until > now_s:
+        return Skip.SYMBOL_MUTED
+    if user.quiet_start and user.quiet_end:
+        pierces = signal.tier is Tier.URGENT and user.quiet_urgent_pierces
+        if not pierces:
+            minute = local_minute(now_s, user.tz) if minute_of_day is None else minute_of_day
+            if in_quiet_window(user.quiet_start, user.quiet_end, minute):
+                return Skip.QUIET
+    defaults = defaults or defaults_for(signal.symbol)
+    magnitudes = signal.magnitudes
+    for key, magnitude, read, reason in _MAGNITUDE_RULES:
+        value = magnitudes.get(magnitude)
+        if value is None:
+            continue
+        if read(value) < threshold(overrides, signal.symbol, key, defaults):
+            return reason
+    if signal.confidence < threshold(overrides, signal.symbol, "score", defaults):
+        return Skip.SCORE
+    if sent_last_hour >= user.hourly_cap:
+        return Skip.CAP
+    return None
+
+
+def route(signal: Signal, subscribers: Iterable[Subscriber],
+          overrides_by_user: Mapping[int, ThresholdMap], *, now_s: float,
+          sent_last_hour: Mapping[int, int] | Callable[[int], int]) -> tuple[list[Recipient], Counter]:
+    """Recipients of ``signal`` among the symbol's subscribers, and why the others were skipped."""
+    defaults = defaults_for(signal.symbol)
+    count = sent_last_hour if callable(sent_last_hour) else (lambda uid: sent_last_hour.get(uid, 0))
+    minutes: dict[str, int] = {}  # local minute per time zone, computed once per zone
+    empty: ThresholdMap = {}
+    recipients: list[Recipient] = []
+    skipped: Counter = Counter()
+    for sub in subscribers:
+        user = sub.user
+        if not user.active:
+            skipped["inactive"] += 1
+            continue
+        minute = None
+        if user.quiet_start and user.quiet_end:
+            minute = minutes.get(user.tz)
+            if minute is None:
+                minute = minutes[user.tz] = local_minute(now_s, user.tz)
+        reason = decide(
+            signal, user, sub.symbol_muted_until, overrides_by_user.get(user.id, empty),
+            now_s=now_s, sent_last_hour=count(user.id), defaults=defaults, minute_of_day=minute,
+        )
+        if reason is None:
+            recipients.append(Recipient(user, signal.tier.value in user.silent_tiers))
+        else:
+            skipped[reason.value] += 1
+    return recipients, skipped

@@ -1,0 +1,266 @@
+"""``Delivery``: the facade the app wires in — sink in, Telegram out, health figures.
+
+    delivery = Delivery(bot, db, translator)
+    engine = SignalEngine(delivery.sink)
+    await delivery.start()      # requeue rows a crash left in flight, start the tasks
+    ...
+    await delivery.stop()       # persist what the sink holds, let started requests finish
+
+Flow: ``sink.emit`` (non-blocking, bounded queue) -> router task (``OutboxWriter.accept``:
+route by symbol, render, persist signal + rows in one transaction) -> ``Scheduler`` (memory)
+-> ``Sender`` (global limit, per-chat pacing, retries) -> outbox row 'sent' / 'failed'.
+The scheduler holds at most ``max_buffered`` items; beyond that rows wait in the outbox only
+and are read back in priority order as the scheduler drains.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiogram import Bot
+
+from bot.delivery.outbox import Accepted, OutboxWriter, item_from_row
+from bot.delivery.scheduler import GlobalLimiter, Scheduler
+from bot.delivery.sender import RetryPolicy, Sender
+from bot.delivery.stats import HOUR_NS, DeliveryCounters, LatencyWindow
+from engine.signals import Signal
+from locales import Translator, translator as default_translator
+from storage import Database, OutboxRepo, UserRepo
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryConfig:
+    global_per_s: float = 25.0  # Telegram allows ~30/s to different chats; keep headroom
+    guard_s: float = 0.05  # jitter guard on every pacing window
+    per_chat_per_s: float = 1.0  # private chats
+    group_per_min: float = 20.0  # groups
+    coalesce_window_s: float = 3.0  # low-tier alerts for one chat within this go out together
+    coalesce_tiers: tuple[str, ...] = ("WATCH", "INFO")
+    max_attempts: int = 5  # network/5xx failures before a row is given up
+    backoff_base_s: float = 1.0
+    backoff_max_s: float = 60.0
+    retry_after_global: bool = True  # a 429 pauses every chat, not only the one it named
+    max_inflight: int = 16  # concurrent sendMessage requests
+    request_timeout_s: int = 10
+    inbox_size: int = 10_000  # signals waiting to be routed
+    max_buffered: int = 20_000  # outbox rows held in memory by the scheduler
+    drain_timeout_s: float = 5.0  # stop(): how long started requests may take
+    fanout_page: int = 500  # subscribers routed and written per transaction
+
+
+class QueueSink:
+    """The ``AlertSink`` handed to the engine: ``emit`` never blocks (bounded queue)."""
+
+    def __init__(self, queue: asyncio.Queue, counters: DeliveryCounters) -> None:
+        self._queue = queue
+        self._counters = counters
+        self._last_drop_log = 0.0
+
+    def emit(self, signal: Signal) -> None:
+        self._counters.signals_in += 1
+        try:
+            self._queue.put_nowait(signal)
+        except asyncio.QueueFull:
+            self._counters.signals_dropped += 1
+            now = time.monotonic()
+            if now - self._last_drop_log > 10:
+                self._last_drop_log = now
+                log.error("delivery inbox full (%d signals): dropping %s; %d dropped so far",
+                          self._queue.maxsize, signal.id, self._counters.signals_dropped)
+
+
+class Delivery:
+    def __init__(self, bot: Bot, db: Database, translator: Translator | None = None, *,
+                 config: DeliveryConfig | None = None,
+                 wall_ns: Callable[[], int] = time.time_ns) -> None:
+        self.config = cfg = config or DeliveryConfig()
+        self._db = db
+        self._tr = translator or default_translator()
+        self._wall_ns = wall_ns
+        self._outbox = OutboxRepo(db)
+        self.counters = DeliveryCounters()
+        self.latency = LatencyWindow()
+        self.writer = OutboxWriter(db, self._tr, wall_ns=wall_ns)
+        self.scheduler = Scheduler(
+            chat_interval_s=1.0 / cfg.per_chat_per_s + cfg.guard_s,
+            group_interval_s=60.0 / cfg.group_per_min + cfg.guard_s,
+            coalesce_window_s=cfg.coalesce_window_s, coalesce_tiers=cfg.coalesce_tiers,
+        )
+        self.limiter = GlobalLimiter(cfg.global_per_s, cfg.guard_s)
+        self.sender = Sender(
+            bot, self._outbox, UserRepo(db), self._tr, self.scheduler, self.limiter,
+            self.counters, self.latency,
+            retry=RetryPolicy(cfg.max_attempts, cfg.backoff_base_s, cfg.backoff_max_s),
+            max_inflight=cfg.max_inflight, request_timeout_s=cfg.request_timeout_s,
+            retry_after_global=cfg.retry_after_global, wall_ns=wall_ns,
+        )
+        self._inbox: asyncio.Queue[Signal] = asyncio.Queue(maxsize=cfg.inbox_size)
+        self.sink = QueueSink(self._inbox, self.counters)
+        self._overflow = False  # rows exist in the outbox that the scheduler does not hold
+        self._tasks: list[asyncio.Task] = []
+        self._refilling = False
+        self._overflow_gen = 0
+
+    # ---- lifecycle -----------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return any(not t.done() for t in self._tasks)
+
+    async def start(self) -> None:
+        """Requeue rows a crash left 'sending', load the backlog, start router and sender."""
+        if self.running:
+            raise RuntimeError("delivery already started")
+        requeued = await self._outbox.requeue_inflight()
+        if requeued:
+            log.warning("%d alerts were in flight at the last stop: sending them again", requeued)
+        await self.writer.load_hourly()
+        resumed = await self.writer.resume_unfinished(self._queue_items, page_size=self.config.fanout_page)
+        if resumed:
+            log.warning("%d signals had an interrupted fan-out: routed again", resumed)
+        now_ns = self._wall_ns()
+        for t in await self._outbox.delivery_timings_since(now_ns - HOUR_NS):
+            start = t.recv_ns or t.enqueued_ns
+            self.latency.add(t.sent_ns, t.sent_ns - start)
+        await self._refill()
+        self._tasks = [
+            asyncio.create_task(self._route_loop(), name="delivery-router"),
+            asyncio.create_task(self.sender.run(), name="delivery-sender"),
+            asyncio.create_task(self._refill_loop(), name="delivery-refill"),
+        ]
+        log.info("delivery started: %d alerts queued, limit %.0f msg/s",
+                 len(self.scheduler), self.config.global_per_s)
+
+    async def stop(self) -> None:
+        """Persist signals still in the sink queue, stop dispatching, let started sends finish.
+
+        Queued rows stay 'pending' in the outbox and go out after the next ``start``.
+        """
+        if not self._tasks:
+            return
+        router, sender, refill = self._tasks
+        # the router persists whatever the sink already accepted before it stops
+        try:
+            await asyncio.wait_for(self._inbox.join(), self.config.drain_timeout_s)
+        except TimeoutError:
+            log.error("delivery stop: %d signals not persisted in time", self._inbox.qsize())
+        for task in (router, sender, refill):
+            task.cancel()
+        await asyncio.gather(router, sender, refill, return_exceptions=True)
+        cancelled = await self.sender.drain_inflight(self.config.drain_timeout_s)
+        if cancelled:
+            log.warning("delivery stop: %d requests cut off; they are re-sent at next start", cancelled)
+        self._tasks = []
+
+    # ---- routing -------------------------------------------------------------------------
+    async def accept(self, signal: Signal) -> Accepted:
+        """Persist and route one signal now (the router task calls this for each emitted one)."""
+        accepted = await self.writer.accept(signal, self._queue_items, page_size=self.config.fanout_page)
+        c = self.counters
+        c.signals_routed += 1
+        for reason, n in accepted.skipped.items():
+            c.skipped[reason] = c.skipped.get(reason, 0) + n
+        return accepted
+
+    def _queue_items(self, items: list) -> None:
+        """Durable rows -> the scheduler (or only the outbox while it is full)."""
+        self.counters.rows_enqueued += len(items)
+        room = self.config.max_buffered - len(self.scheduler)
+        if items[0].priority == 0:
+            # the most urgent tier never waits behind a backlog held only in the outbox
+            room = 2 * self.config.max_buffered - len(self.scheduler)
+        elif self._overflow:
+            room = 0  # older rows wait in the outbox: keep their order, the refill loads these too
+        for it in items[:max(0, room)]:
+            self.scheduler.push(it)
+        if len(items) > max(0, room):
+            self._overflow = True
+            self._overflow_gen += 1
+        self.sender.wake()
+
+    async def _route_loop(self) -> None:
+        while True:
+            signal = await self._inbox.get()
+            try:
+                for attempt in range(3):
+                    try:
+                        await self.accept(signal)
+                        break
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception:
+                        self.counters.route_errors += 1
+                        log.exception("routing signal %s failed (attempt %d/3)", signal.id, attempt + 1)
+                        await asyncio.sleep(0.5 * (attempt + 1))
+            finally:
+                self._inbox.task_done()
+
+    async def _refill(self) -> None:
+        """Load pending outbox rows the scheduler does not hold (start-up and overflow)."""
+        if self._refilling:
+            return
+        self._refilling = True
+        try:
+            held = len(self.scheduler)
+            room = self.config.max_buffered - held
+            if room <= 0:
+                return
+            gen = self._overflow_gen
+            # rows already held come back too: ask for enough to fill the free room
+            rows = await self._outbox.pending(room + held)
+            loop = asyncio.get_running_loop()
+            now_mono, now_ns = loop.time(), self._wall_ns()
+            added = 0
+            for row in rows:
+                if added >= room:
+                    break
+                if row.id in self.scheduler:
+                    continue
+                not_before = 0.0
+                if row.next_attempt_ns > now_ns:
+                    not_before = now_mono + (row.next_attempt_ns - now_ns) / 1e9
+                self.scheduler.push(item_from_row(row, not_before=not_before))
+                added += 1
+            # a full answer means more may wait; accept() may have overflowed meanwhile
+            self._overflow = len(rows) >= room + held or gen != self._overflow_gen
+            if added:
+                self.sender.wake()
+        finally:
+            self._refilling = False
+
+    async def _refill_loop(self) -> None:
+        """While rows overflowed to the outbox only, top the scheduler up as it drains."""
+        while True:
+            await asyncio.sleep(0.2)
+            if self._overflow and len(self.scheduler) < self.config.max_buffered // 4:
+                await self._refill()
+
+    # ---- figures -------------------------------------------------------------------------
+    def health(self) -> dict[str, object]:
+        """Queue depths, counters and receive->sent latency percentiles over the last hour.
+
+        Flat (name -> number/bool/None) so ``/health`` can list it as is.
+        """
+        counters = self.counters.as_dict()
+        skipped = counters.pop("skipped")
+        latency = self.latency.summary(self._wall_ns())
+        return {
+            "running": self.running,
+            "inbox": self._inbox.qsize(),
+            "queued": len(self.scheduler),
+            "inflight": self.sender.inflight,
+            "overflow": self._overflow,
+            "global_per_s": self.config.global_per_s,
+            **counters,
+            "skipped": sum(skipped.values()),
+            **{f"skipped_{reason}": n for reason, n in sorted(skipped.items())},
+            "sent_last_hour": latency["count"],
+            "p50_ms": latency["p50_ms"],
+            "p95_ms": latency["p95_ms"],
+            "p99_ms": latency["p99_ms"],
+            "max_ms": latency["max_ms"],
+        }

@@ -1,0 +1,157 @@
+"""Scheduler, limiter and message composition: pure, time passed in."""
+from __future__ import annotations
+
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.delivery.compose import compose, fit
+from bot.delivery.scheduler import GlobalLimiter, Item, Scheduler
+from locales import translator
+
+PRIO = {"URGENT": 0, "WATCH": 1, "INFO": 2}
+
+
+def item(oid, chat, tier="URGENT", text="x", not_before=0.0):
+    return Item(id=oid, user_id=chat, chat_id=chat, signal_id=f"s{oid}", tier=tier,
+                priority=PRIO[tier], text=text, silent=False, symbol="BTC", lang="en",
+                enqueued_ns=0, not_before=not_before)
+
+
+def drain(s: Scheduler, t0=0.0, step=0.01, until=100.0):
+    out, t = [], t0
+    while len(s) and t < until:
+        batch = s.pop_ready(t)
+        if batch is None:
+            wake = s.next_wakeup()
+            t = wake if wake is not None and wake > t else t + step
+            continue
+        out.append((round(t, 2), [it.id for it in batch]))
+    return out
+
+
+def test_priority_by_tier_then_fifo_across_chats():
+    s = Scheduler(coalesce_tiers=())
+    for oid, tier in [(1, "INFO"), (2, "WATCH"), (3, "URGENT"), (4, "INFO"), (5, "URGENT"), (6, "WATCH")]:
+        s.push(item(oid, chat=100 + oid, tier=tier))
+    order = [s.pop_ready(0.0)[0].id for _ in range(6)]
+    assert order == [3, 5, 2, 6, 1, 4]
+    assert s.pop_ready(0.0) is None and len(s) == 0
+
+
+def test_per_chat_pacing_private_and_group():
+    s = Scheduler(chat_interval_s=1.05, group_interval_s=3.05, coalesce_tiers=())
+    for oid in range(1, 4):
+        s.push(item(oid, chat=7))
+        s.push(item(10 + oid, chat=-9))
+    sent = drain(s)
+    private = [t for t, ids in sent if ids[0] < 10]
+    group = [t for t, ids in sent if ids[0] > 10]
+    assert private == [0.0, 1.05, 2.1]
+    assert group == [0.0, 3.05, 6.1]
+
+
+def test_waiting_chat_does_not_block_other_chats():
+    s = Scheduler(coalesce_tiers=())
+    s.push(item(1, chat=1))
+    s.push(item(2, chat=1))
+    s.push(item(3, chat=2, tier="INFO"))
+    assert s.pop_ready(0.0)[0].id == 1
+    assert s.pop_ready(0.0)[0].id == 3  # chat 1 must wait; chat 2 goes now
+    assert s.pop_ready(0.5) is None
+    assert s.next_wakeup() is not None
+    assert s.pop_ready(1.1)[0].id == 2
+
+
+def test_low_tier_alerts_within_the_window_coalesce():
+    s = Scheduler(chat_interval_s=1.05, coalesce_window_s=3.0)
+    s.push(item(1, chat=5, tier="INFO"))
+    assert [it.id for it in s.pop_ready(0.0)] == [1]  # the first goes at once
+    for oid in (2, 3, 4):
+        s.push(item(oid, chat=5, tier="INFO" if oid != 3 else "WATCH"))
+    s.push(item(9, chat=5, tier="URGENT"))
+    assert [it.id for it in s.pop_ready(1.1)] == [9]  # urgent is never held for coalescing
+    assert s.pop_ready(2.9) is None  # low tiers wait out the window ...
+    assert [it.id for it in s.pop_ready(3.0)] == [3, 2, 4]  # ... then go as ONE message, by tier
+
+
+def test_coalescing_respects_the_character_budget_and_retry_times():
+    s = Scheduler(coalesce_window_s=0.0, max_batch_chars=3900)
+    s.push(item(1, chat=5, tier="INFO", text="a" * 2000))
+    s.push(item(2, chat=5, tier="INFO", text="b" * 2000))
+    s.push(item(3, chat=5, tier="INFO", text="c" * 100))
+    s.push(item(4, chat=5, tier="INFO", text="d", not_before=50.0))  # backing off: not yet
+    first = [it.id for it in s.pop_ready(0.0)]
+    assert first == [1, 3]
+    assert [it.id for it in s.pop_ready(2.0)] == [2]
+    assert s.pop_ready(10.0) is None
+    assert [it.id for it in s.pop_ready(50.0)] == [4]
+
+
+def test_remove_user_and_duplicate_push():
+    s = Scheduler()
+    assert s.push(item(1, chat=1)) and not s.push(item(1, chat=1))
+    s.push(item(2, chat=2))
+    s.push(item(3, chat=1))
+    assert sorted(it.id for it in s.remove_user(1)) == [1, 3]
+    assert [it.id for it in s.pop_ready(0.0)] == [2]
+    assert s.pop_ready(5.0) is None and len(s) == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 6), st.sampled_from(["URGENT", "WATCH", "INFO"])), min_size=1, max_size=60))
+def test_every_item_goes_out_exactly_once_and_chats_are_paced(pairs):
+    s = Scheduler(chat_interval_s=1.0, coalesce_window_s=2.0)
+    for oid, (chat, tier) in enumerate(pairs, start=1):
+        s.push(item(oid, chat, tier))
+    sent = drain(s, step=0.05, until=1000)
+    ids = [i for _, batch in sent for i in batch]
+    assert sorted(ids) == list(range(1, len(pairs) + 1))
+    last: dict[int, float] = {}
+    for t, batch in sent:
+        chat = pairs[batch[0] - 1][0]
+        assert all(pairs[i - 1][0] == chat for i in batch)
+        if chat in last:
+            assert t - last[chat] >= 1.0 - 1e-9
+        last[chat] = t
+
+
+def test_global_limiter_counts_from_answers_not_starts():
+    lim = GlobalLimiter(30, guard_s=0.05)
+    starts, answers, t = [], [], 0.0
+    while len(starts) < 100:
+        d = lim.delay(t)
+        if d > 0:
+            t += d
+            continue
+        token = lim.acquire()
+        starts.append(t)
+        answers.append(t + 0.02 * (len(starts) % 3))  # round trips of 0..40 ms
+        lim.release(token, answers[-1])
+    for i in range(len(starts) - 30):
+        # request i+30 starts a full window after request i (and all before it) was answered:
+        # whenever Telegram counted them, 31 can never share one window
+        assert starts[i + 30] >= max(answers[: i + 1]) + 1.05 - 1e-9
+    assert sum(1 for s in starts if s < 1.0) == 30  # bursts up to the limit are allowed
+    lim.pause_until(t + 7)
+    assert abs(lim.delay(t) - 7) < 1e-9
+
+
+def test_global_limiter_waits_for_an_unanswered_request():
+    lim = GlobalLimiter(2, guard_s=0.0)
+    first = lim.acquire()
+    lim.release(lim.acquire(), 0.0)
+    assert lim.delay(5.0) == math.inf  # the oldest request is still on the wire
+    lim.release(first, 5.0)
+    assert lim.delay(5.0) == 1.0 and lim.delay(6.0) == 0.0
+
+
+def test_compose_keeps_messages_under_4096():
+    tr = translator()
+    assert compose(tr, "en", ["<b>one</b>"]) == "<b>one</b>"
+    many = compose(tr, "en", ["<b>alert</b> &amp; more"] * 3)
+    assert many.startswith("🗂 <b>3 alerts</b>") and many.count("<b>alert</b>") == 3
+    assert "alert" in compose(tr, "id", ["x", "y"])
+    long = fit("<b>" + "x&amp;" * 2000 + "</b>")
+    assert len(long) <= 4096 and "<b>" not in long and long.endswith("…")

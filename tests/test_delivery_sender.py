@@ -1,0 +1,224 @@
+"""The sender against the local Bot API double: retry rules, buttons, coalescing, health."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.delivery import Delivery
+from engine.signals import Tier
+from storage import Database, OutboxRepo, UserRepo
+from tests.test_delivery_support import add_users, double_and_bot, fast_config, make_signal, wait_until
+
+
+@pytest.fixture
+async def db(tmp_path):
+    database = await Database.open(tmp_path / "t.db")
+    yield database
+    await database.close()
+
+
+async def states(db) -> dict[str, int]:
+    return await OutboxRepo(db).counts_by_state()
+
+
+async def test_alert_has_buttons_language_and_silence(db):
+    await add_users(db, [1], ("BTC",))
+    await add_users(db, [2], ("BTC",), language="id")
+    await UserRepo(db).set_tiers(2, ["URGENT", "WATCH", "INFO"], ["WATCH", "INFO"])
+    async with double_and_bot() as (api, bot):
+        d = Delivery(bot, db, config=fast_config())
+        await d.start()
+        try:
+            d.sink.emit(make_signal("BTC", Tier.WATCH))
+            assert await wait_until(lambda: d.counters.rows_sent == 2)
+        finally:
+            await d.stop()
+        en, idn = api.sent_to(1)[0].params, api.sent_to(2)[0].params
+    assert en["parse_mode"] == "HTML" and "LIQUIDATION CASCADE — BTC" in en["text"]
+    assert en["disable_notification"] == "false" and idn["disable_notification"] == "true"
+    buttons = [[b["callback_data"] for b in row] for row in en["reply_markup"]["inline_keyboard"]]
+    assert buttons == [["f1:BTC:5m", "m1:BTC:60", "t1:BTC:open::"]]
+    labels = [b["text"] for b in idn["reply_markup"]["inline_keyboard"][0]]
+    assert "🔕 Bisukan 1j" in labels and idn["text"] != en["text"]  # Indonesian text and buttons
+    assert await states(db) == {"pending": 0, "sending": 0, "sent": 2, "failed": 0}
+
+
+async def test_retry_after_is_honoured_exactly_and_nothing_is_lost(db):
+    await add_users(db, range(1, 6), ("BTC",))
+    async with double_and_bot() as (api, bot):
+        api.fail("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1, chat_id=3)
+        d = Delivery(bot, db, config=fast_config())
+        await d.start()
+        try:
+            d.sink.emit(make_signal("BTC"))
+            assert await wait_until(lambda: d.counters.rows_sent == 5)
+        finally:
+            await d.stop()
+        calls = api.calls_of("sendMessage")
+        to3 = [c for c in calls if c.params["chat_id"] == "3"]
+        assert len(to3) == 2  # the refused one and its retry
+        waited = to3[1].at - to3[0].at
+        assert 1.0 <= waited < 2.0, waited
+        # the 429 paused every chat: after requests already in flight landed, nothing was sent
+        # in the retry_after window
+        during = [c for c in calls if to3[0].at + 0.2 < c.at < to3[0].at + 0.99]
+        assert during == []
+    assert len({c.params["chat_id"] for c in calls}) == 5
+    assert d.counters.rate_limited == 1
+    assert await states(db) == {"pending": 0, "sending": 0, "sent": 5, "failed": 0}
+
+
+async def test_403_deactivates_only_that_user_and_start_reactivates(db):
+    await add_users(db, range(1, 5), ("BTC", "ETH"))
+    users = UserRepo(db)
+    async with double_and_bot() as (api, bot):
+        api.fail("sendMessage", 403, "Forbidden: bot was blocked by the user", chat_id=2, times=-1)
+        d = Delivery(bot, db, config=fast_config())
+        await d.start()
+        try:
+            d.sink.emit(make_signal("BTC"))
+            d.sink.emit(make_signal("ETH"))
+            assert await wait_until(lambda: d.counters.rows_sent == 6 and d.counters.forbidden >= 1)
+            await asyncio.sleep(0.2)
+            assert [u.id for u in await users.list_users(active_only=True)] == [1, 3, 4]
+            assert len(api.sent_to(2)) == 1  # the second alert was given up, not tried again
+            counts = await states(db)
+            assert counts["failed"] == 2 and counts["sent"] == 6 and counts["pending"] == 0
+            # the next signal does not route to the blocked user at all
+            d.sink.emit(make_signal("BTC"))
+            assert await wait_until(lambda: d.counters.rows_sent == 9)
+            assert len(api.sent_to(2)) == 1
+            # /start makes them active again and alerts flow
+            api.failures.clear()
+            await users.upsert_on_start(2, 2, "en")
+            d.sink.emit(make_signal("BTC"))
+            assert await wait_until(lambda: d.counters.rows_sent == 13)
+            assert len(api.sent_to(2)) == 2
+        finally:
+            await d.stop()
+
+
+async def test_400_gives_up_that_row_only(db):
+    await add_users(db, [1, 2], ("BTC",))
+    async with double_and_bot() as (api, bot):
+        api.fail("sendMessage", 400, "Bad Request: chat not found", chat_id=1)
+        d = Delivery(bot, db, config=fast_config())
+        await d.start()
+        try:
+            d.sink.emit(make_signal("BTC"))
+            d.sink.emit(make_signal("BTC"))
+            assert await wait_until(lambda: d.counters.rows_sent == 3)
+        finally:
+            await d.stop()
+        assert len(api.sent_to(1)) == 2  # the refused first alert, then the second one
+    counts = await states(db)
+    assert counts == {"pending": 0, "sending": 0, "sent": 3, "failed": 1}
+    failed = await db.fetchone("SELECT user_id, attempts, last_error FROM outbox WHERE state = 'failed'")
+    assert failed[0] == 1 and failed[1] == 1 and "chat not found" in failed[2]
+    assert (await UserRepo(db).get(1)).active
+
+
+async def test_5xx_is_retried_with_backoff_then_given_up_at_the_limit(db):
+    await add_users(db, [1, 2], ("BTC",))
+    async with double_and_bot() as (api, bot):
+        api.fail("sendMessage", 502, "Bad Gateway", chat_id=1, times=2)  # recovers on the 3rd
+        api.fail("sendMessage", 500, "Internal Server Error", chat_id=2, times=-1)  # never
+        d = Delivery(bot, db, config=fast_config(max_attempts=3))
+        await d.start()
+        try:
+            d.sink.emit(make_signal("BTC"))
+            assert await wait_until(lambda: d.counters.rows_sent == 1 and d.counters.rows_failed == 1)
+        finally:
+            await d.stop()
+        to1 = api.sent_to(1)
+        assert len(to1) == 3
+        gaps = [to1[1].at - to1[0].at, to1[2].at - to1[1].at]
+        assert gaps[0] >= 0.05 - 0.01 and gaps[1] >= 0.1 - 0.01, gaps  # backoff 0.05 s, then 0.1 s
+        assert len(api.sent_to(2)) == 3
+    row = await db.fetchone("SELECT state, attempts, last_error FROM outbox WHERE user_id = 2")
+    assert row[0] == "failed" and row[1] == 3 and "Internal Server Error" in row[2]
+
+
+async def test_network_error_is_retried(db, tmp_path):
+    """The Bot API is unreachable at first (connection refused), then comes up."""
+    await add_users(db, [1], ("BTC",))
+    async with double_and_bot() as (api, bot):
+        hits = []
+
+        def flaky(method, params):
+            hits.append(method)
+            return None
+
+        api.hook = flaky
+        original = bot.session.api
+        from aiogram.client.telegram import TelegramAPIServer
+        bot.session.api = TelegramAPIServer.from_base("http://127.0.0.1:9")  # nothing listens
+        d = Delivery(bot, db, config=fast_config())
+        await d.start()
+        try:
+            d.sink.emit(make_signal("BTC"))
+            assert await wait_until(lambda: d.counters.retries >= 1)
+            bot.session.api = original
+            assert await wait_until(lambda: d.counters.rows_sent == 1)
+        finally:
+            await d.stop()
+    assert (await states(db))["sent"] == 1
+
+
+async def test_low_tier_burst_for_one_user_coalesces(db):
+    await add_users(db, [1], ("BTC", "ETH", "SOL", "PEPE"))
+    async with double_and_bot() as (api, bot):
+        d = Delivery(bot, db, config=fast_config(coalesce_window_s=1.0))
+        await d.start()
+        try:
+            for symbol in ("BTC", "ETH", "SOL", "PEPE"):
+                d.sink.emit(make_signal(symbol, Tier.WATCH, magnitudes={"dominance": 0.9}))
+            assert await wait_until(lambda: d.counters.rows_sent == 4)
+        finally:
+            await d.stop()
+        texts = api.texts_to(1)
+    assert len(texts) == 2  # the first at once, the rest together after the window
+    assert texts[1].startswith("🗂 <b>3 alerts</b>")
+    assert all(s in texts[1] for s in ("ETH", "SOL", "PEPE"))
+    markup = api.sent_to(1)[1].params["reply_markup"]["inline_keyboard"]
+    assert [row[0]["callback_data"] for row in markup] == ["f1:ETH:5m", "f1:SOL:5m", "f1:PEPE:5m", "t1:*:open::"]
+    rows = await db.fetchall("SELECT message_id FROM outbox WHERE state = 'sent' ORDER BY id")
+    assert len({r[0] for r in rows[1:]}) == 1  # three rows, one Telegram message
+    assert d.counters.rows_coalesced == 3 and d.counters.messages_sent == 2
+
+
+async def test_health_reports_queue_counts_and_latency(db):
+    await add_users(db, range(1, 11), ("BTC",))
+    async with double_and_bot() as (api, bot):
+        d = Delivery(bot, db, config=fast_config())
+        await d.start()
+        try:
+            d.sink.emit(make_signal("BTC"))
+            assert await wait_until(lambda: d.counters.rows_sent == 10)
+            h = d.health()
+        finally:
+            await d.stop()
+    assert h["running"] and h["inbox"] == 0 and h["queued"] == 0
+    assert h["messages_sent"] == 10 and h["rows_failed"] == 0 and h["rate_limited"] == 0
+    assert h["sent_last_hour"] == 10 and 0 < h["p50_ms"] <= h["p95_ms"] <= h["p99_ms"] <= h["max_ms"]
+    assert all(isinstance(v, (int, float, bool)) or v is None for v in h.values())  # flat
+    timings = await OutboxRepo(db).delivery_timings_since(0)
+    assert len(timings) == 10
+    for t in timings:
+        assert t.exchange_ms * 1_000_000 <= t.recv_ns <= t.signal_ns <= t.enqueued_ns <= t.sent_ns
+    # a restarted Delivery reloads the last hour's figures from the outbox
+    async with double_and_bot() as (api, bot):
+        again = Delivery(bot, db, config=fast_config())
+        await again.start()
+        await again.stop()
+        assert again.health()["sent_last_hour"] == 10
+
+
+async def test_sink_is_bounded_and_never_blocks(db):
+    async with double_and_bot() as (api, bot):
+        d = Delivery(bot, db, config=fast_config(inbox_size=3))
+        for _ in range(5):
+            d.sink.emit(make_signal("BTC"))  # not started: nothing consumes
+        assert d.counters.signals_in == 5 and d.counters.signals_dropped == 2
+        assert d.health()["inbox"] == 3

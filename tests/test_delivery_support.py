@@ -1,0 +1,75 @@
+"""Shared helpers for the delivery tests (no tests here)."""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from contextlib import asynccontextmanager
+
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+
+from bot.delivery import Delivery, DeliveryConfig
+from engine.signals import Direction, Kind, Signal, Tier
+from storage import Database, UserRepo, WatchlistRepo
+from tests.botapi import TOKEN, BotAPIDouble
+
+_ids = itertools.count(1)
+
+# magnitudes that pass every default threshold of a major (cascade >= $2M, dominance >= 65 %)
+BIG = {"liq_usd": 5_000_000.0, "dominance": 0.9}
+
+
+def make_signal(symbol: str = "BTC", tier: Tier = Tier.URGENT, *, kind: Kind = Kind.LIQUIDATION_CASCADE,
+                confidence: int = 90, magnitudes: dict | None = None, sid: str | None = None) -> Signal:
+    now = time.time_ns()
+    return Signal(
+        id=sid or f"sig-{next(_ids)}-{symbol}-{tier.value}", kind=kind, symbol=symbol,
+        direction=Direction.LONG, tier=tier, confidence=confidence, ts=now // 1_000_000 - 5,
+        recv_ns=now - 2_000_000, signal_ns=now - 1_000_000,
+        magnitudes=dict(BIG if magnitudes is None else magnitudes),
+        components={"cascade_size": float(confidence)}, venues=("bybit",),
+    )
+
+
+async def add_users(db: Database, user_ids, symbols=("BTC",), *, language: str = "en") -> None:
+    users, watch = UserRepo(db), WatchlistRepo(db)
+    async with db.transaction():
+        for uid in user_ids:
+            await users.upsert_on_start(uid, uid, language)
+            for s in symbols:
+                await watch.add(uid, s)
+
+
+@asynccontextmanager
+async def double_and_bot(max_seconds: float = 60.0):
+    api = BotAPIDouble(max_seconds=max_seconds)
+    await api.start()
+    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(api.base)))
+    try:
+        yield api, bot
+    finally:
+        await bot.session.close()
+        await api.stop()
+
+
+def fast_config(**overrides) -> DeliveryConfig:
+    """Small tests: quick pacing so they finish in well under a second of sending."""
+    base = dict(global_per_s=200.0, per_chat_per_s=50.0, group_per_min=1200.0, guard_s=0.005,
+                coalesce_window_s=0.3, backoff_base_s=0.05, backoff_max_s=0.2, drain_timeout_s=2.0)
+    base.update(overrides)
+    return DeliveryConfig(**base)
+
+
+async def wait_until(predicate, timeout: float = 10.0, step: float = 0.02) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(step)
+    return predicate()
+
+
+__all__ = ["BIG", "Delivery", "add_users", "double_and_bot", "fast_config", "make_signal",
+           "wait_until"]
