@@ -155,3 +155,19 @@ async def test_real_binance_frames_through_the_live_client():
             await wait_until(lambda: feed.stats.frames == len(frames), timeout=20)
     assert feed.stats.parse_errors == 0 and feed.stats.reconnects == 0
     assert sum(type(e) is Trade for e in sink.events) == 21_313
+
+
+def test_unwatchable_instruments_on_all_symbol_channels_are_skipped_quietly():
+    from engine.feeds import binance, coinglass
+
+    arr = {"stream": "!markPrice@arr@1s", "data": [
+        {"e": "markPriceUpdate", "E": 1, "s": "BTCUSDT_250627", "p": "1", "r": ""},
+        {"e": "markPriceUpdate", "E": 1, "s": "币安人生USDT", "p": "1", "r": "0.0001", "T": 2},
+        {"e": "markPriceUpdate", "E": 1, "s": "BTCUSDT", "p": "100", "r": "0.0001", "T": 2}]}
+    assert [type(e).__name__ for e in binance.parse_message(arr, 1)] == ["MarkOI", "Funding"]
+    cg = {"channel": "liquidationOrders", "data": [
+        {"baseAsset": "币安人生", "exName": "Binance", "price": 1.0, "side": 1, "symbol": "币安人生USDT",
+         "time": 1, "volUsd": 5.0},
+        {"baseAsset": "BTC", "exName": "Binance", "price": 100.0, "side": 1, "symbol": "BTCUSDT", "time": 1,
+         "volUsd": 5.0}]}
+    assert len(coinglass.parse_message(cg, 1)) == 1

@@ -19,6 +19,11 @@ class ParseError(ValueError):
     """A frame that cannot be turned into events. Counted and skipped, never fatal."""
 
 
+class UnsupportedSymbol(ParseError):
+    """A well-formed item for an instrument this product cannot watch (a delivery contract, a
+    name that is no coin ticker). All-symbol channels carry such items: they are skipped quietly."""
+
+
 class PartialParse(ParseError):
     """Some items of a batched frame were bad. ``events`` holds the good ones (still delivered);
     ``bad`` says how many items were skipped."""

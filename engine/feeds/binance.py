@@ -9,7 +9,7 @@ Frames (PROTOCOLS.md): ``{"stream": "<name>", "data": {...}}`` from the routed
 - ``markPriceUpdate``: ``r`` is the funding rate as a FRACTION per interval, ``T`` next funding.
 The all-symbol arrays (``!markPrice@arr@1s``) are parsed item by item: a bad item is counted
 (``PartialParse``) without losing the others; dated delivery contracts (``BTCUSDT_250627``)
-are skipped quietly — this product watches perpetuals.
+and names that are no coin ticker are skipped quietly (``UnsupportedSymbol``) — they cannot be watched.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import orjson
 
 from ..events import Event, Funding, Liquidation, MarkOI, PositionSide, Side, Trade
 from ..symbols import SymbolError, parse_instrument
-from .base import ParseError, PartialParse, VendorError
+from .base import ParseError, PartialParse, UnsupportedSymbol, VendorError
 
 VENUE = "binance"
 LIQUIDATION_SNAPSHOT_NOTE = "Binance sends at most one liquidation per symbol per second: totals are lower bounds"
@@ -49,21 +49,17 @@ def _int(data: dict, key: str) -> int:
     return value
 
 
-class _DatedContract(Exception):
-    """A delivery contract (``BTCUSDT_250627``): not an error, just not a perpetual."""
-
-
 def _instrument(data: dict, key: str = "s"):
     raw = data.get(key)
     if not isinstance(raw, str):
         raise ParseError(f"missing symbol field {key!r}")
     head, sep, tail = raw.rpartition("_")
     if sep and tail.isdigit():
-        raise _DatedContract(raw)
+        raise UnsupportedSymbol(f"delivery contract {raw[:30]}")
     try:
         return parse_instrument(raw)
     except SymbolError as exc:
-        raise ParseError(str(exc)) from None
+        raise UnsupportedSymbol(str(exc)) from None
 
 
 def _trade(data: dict, recv_ns: int) -> Trade:
@@ -139,8 +135,8 @@ def _parse_object(data: object, recv_ns: int) -> list[Event]:
         raise ParseError("'data' is not an object")
     try:
         return _parse_event(data, recv_ns)
-    except _DatedContract:
-        return []
+    except UnsupportedSymbol:
+        return []  # all-symbol streams carry contracts we cannot watch: not an error
 
 
 def _parse_event(data: dict, recv_ns: int) -> list[Event]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ..events import Event, Liquidation, PositionSide, Side, Trade
 from ..symbols import SymbolError, parse_instrument
-from .base import AUTH_REJECTED, ParseError, PartialParse, VendorError, number
+from .base import AUTH_REJECTED, ParseError, PartialParse, UnsupportedSymbol, VendorError, number
 
 # CoinGlass liquidation ``side``: the WS doc says 1 = LONG position liquidated, 2 = SHORT
 # liquidated. The REST doc calls them 1 = buy / 2 = sell, which read as ORDER sides would mean the
@@ -67,7 +67,7 @@ def _common(item: dict) -> tuple[str, str, float, float, float, int]:
     try:
         base, mult = parse_instrument(raw_base)
     except SymbolError as exc:
-        raise ParseError(str(exc)) from None
+        raise UnsupportedSymbol(str(exc)) from None
     symbol = item.get("symbol")
     if isinstance(symbol, str):  # "1000PEPEUSDT" quotes per 1000 coins even when baseAsset says PEPE
         try:
@@ -136,6 +136,8 @@ def parse_message(msg: object, recv_ns: int) -> list[Event]:
             if not isinstance(item, dict):
                 raise ParseError("item is not an object")
             out.append(parse_one(item, recv_ns))
+        except UnsupportedSymbol:
+            continue  # liquidationOrders covers every coin of ~30 exchanges, some no ticker we can watch
         except ParseError as exc:
             bad += 1
             first = first or str(exc)
