@@ -9,7 +9,7 @@ every Signal carries its magnitudes so delivery applies each user's own values c
 | mid   | SOL, BNB, XRP, DOGE, ADA, ... (MID set) |            500,000 |          15,000 |     25 bps |
 | small | everything else                         |            100,000 |          10,000 |     40 bps |
 
-Shared by every class: dominance >= 65 % (cascades and 5-minute flow), minimum score 70 (applied
+Shared by every class: dominance >= 65 % (cascades and 5-minute flow), minimum score 50 (applied
 per user by delivery, not by the detectors), funding extreme |rate| >= 0.05 % per 8 h, a divergence
 must last 10 s, a large-order imbalance means >= 4 large orders and >= 2x the other side, a volume
 spike is >= 3x the trailing per-minute baseline, a stop hunt needs >= 3 large absorbing orders and
@@ -43,7 +43,7 @@ class Thresholds:
     reclaim: float = 0.30  # stop hunt: share of the swept range price must win back
 
 
-MAJOR = Thresholds(2_000_000, 30, 25_000, 0.65, 70, 0.0005)
+MAJOR = Thresholds(2_000_000, 30, 25_000, 0.65, 50, 0.0005)
 MID = replace(MAJOR, cascade_usd=500_000, whale_usd=15_000, divergence_bps=25.0)
 SMALL = replace(MAJOR, cascade_usd=100_000, whale_usd=10_000, divergence_bps=40.0)
 

@@ -94,7 +94,7 @@ async def test_minus_plus_buttons_step_and_edit(harness):
     assert (await _over(harness, 66))[("BTC", "dominance")] == pytest.approx(0.70)
     for _ in range(3):
         await harness.press(66, ThrCB(symbol="BTC", op="inc", key="score").pack())
-    assert (await _over(harness, 66))[("BTC", "score")] == 85
+    assert (await _over(harness, 66))[("BTC", "score")] == 65  # default 50, three steps of +5
     # at the top of the range the button says so and nothing changes
     await harness.say(66, "/thresholds BTC score 100")
     replies = await harness.press(66, ThrCB(symbol="BTC", op="inc", key="score").pack())

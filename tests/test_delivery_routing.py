@@ -63,7 +63,7 @@ MATRIX = [
     ("dominance below 65 %", sig(magnitudes={"liq_usd": 5e6, "dominance": 0.6}), {}, 0, {}, 0, Skip.DOMINANCE),
     ("dominance override 55 %", sig(magnitudes={"liq_usd": 5e6, "dominance": 0.6}), {}, 0,
      {("BTC", "dominance"): 0.55}, 0, None),
-    ("score below default 70", sig(confidence=65), {}, 0, {}, 0, Skip.SCORE),
+    ("score below default 50", sig(confidence=45), {}, 0, {}, 0, Skip.SCORE),
     ("score override 60", sig(confidence=65), {}, 0, {("*", "score"): 60}, 0, None),
     ("whale: user wants bigger whales", sig(kind=Kind.ACCUMULATION, magnitudes={"whale_usd": 25_000, "dominance": 0.8}),
      {}, 0, {("BTC", "whale"): 50_000}, 0, Skip.WHALE),
