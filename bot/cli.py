@@ -156,10 +156,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return asyncio.run(_run())
-        settings = load_settings(need_database=False)
-        configure_logging(settings.LOG_LEVEL if args.command != "demo" else "WARNING")
         if args.command == "demo":
+            # the demo reads no settings at all: no token, no network, and a half-edited .env
+            # for the real service must not stop a newcomer from seeing it work
+            configure_logging("WARNING")
             return asyncio.run(_demo(args))
+        settings = load_settings(need_database=False)
+        configure_logging(settings.LOG_LEVEL)
         if args.command == "replay":
             return asyncio.run(_replay(args))
         if args.command == "record":

@@ -208,10 +208,23 @@ def render_signal(sig: Signal, lang: str = "en", *, tz: tzinfo | None = None,
         if "binance" in sig.venues and sig.kind in (Kind.LIQUIDATION_CASCADE, Kind.STOP_HUNT):
             lines.append(t("alert-binance-caveat"))
     lines.append(t("alert-time", time=_e(fmt_time(sig.ts, tz))))
+    return fit_lines(lines)
+
+
+def fit_lines(lines: list[str], limit: int = TELEGRAM_TEXT_LIMIT) -> str:
+    """Join lines, dropping whole lines from the end when the text is too long: every line is
+    self-contained HTML, so cutting between lines never leaves an open tag or a broken entity."""
     text = "\n".join(lines)
-    if len(text) > TELEGRAM_TEXT_LIMIT:
-        text = text[: TELEGRAM_TEXT_LIMIT - 1] + "…"
-    return text
+    if len(text) <= limit:
+        return text
+    kept: list[str] = []
+    used = 2  # room for the final "\n…"
+    for line in lines:
+        if used + len(line) + 1 > limit:
+            break
+        kept.append(line)
+        used += len(line) + 1
+    return "\n".join(kept) + "\n…"
 
 
 _TAG = re.compile(r"</?(?:b|i|u|s|code|pre|a)(?:\s[^>]*)?>")

@@ -133,3 +133,14 @@ def test_every_component_name_has_a_translation():
             "funding_level", "venues_agree", "price_gap", "flow_gap", "whale_cluster", "volume_ratio"} <= names
     keys = translator().keys("en")
     assert {n for n in names if f"reason-{n.replace('_', '-')}" not in keys} == set()
+
+
+def test_too_long_text_is_cut_between_lines_never_inside_a_tag():
+    from bot.render import fit_lines
+
+    lines = ["<b>headline</b>"] + [f"<b>{i:04d}</b> &amp; " + "x" * 80 for i in range(100)]
+    text = fit_lines(lines, limit=1000)
+    assert len(text) <= 1000 and text.endswith("\n…")
+    body = text.rsplit("\n", 1)[0]
+    assert body.count("<b>") == body.count("</b>")
+    assert all(line in lines for line in body.split("\n"))

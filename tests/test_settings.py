@@ -94,7 +94,8 @@ def test_unreadable_database_file(monkeypatch, tmp_path):
 
 
 @pytest.mark.parametrize(("args", "env", "variable"), [
-    (["demo", "--quiet"], {"MARKET_SOURCES": "foo"}, "MARKET_SOURCES"),
+    (["record", "--out", "x.gz", "--duration", "1"], {"MARKET_SOURCES": "foo"}, "MARKET_SOURCES"),
+    (["replay", "x.gz"], {"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
     (["run"], {"ADMIN_IDS": "abc"}, "ADMIN_IDS"),
     (["run"], {}, "TELEGRAM_BOT_TOKEN"),
 ])
@@ -109,3 +110,14 @@ def test_cli_exits_2_with_one_line_and_no_traceback(tmp_path, args, env, variabl
     assert len(lines) == 1, proc.stderr
     assert variable in lines[0]
     assert "Traceback" not in proc.stderr
+
+
+def test_demo_ignores_the_service_settings(tmp_path):
+    """`teleglas demo` needs no token and no network, and reads no settings."""
+    full_env = {k: v for k, v in os.environ.items() if k not in ALL_VARS}
+    full_env.update({"MARKET_SOURCES": "foo", "ACCESS": "Public", "PYTHONPATH": str(REPO)})
+    proc = subprocess.run([sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())",
+                           "demo", "--quiet", "--minutes", "3"],
+                          cwd=tmp_path, env=full_env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "events processed" in proc.stdout
