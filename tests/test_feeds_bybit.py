@@ -119,6 +119,20 @@ async def test_server_close_reconnects_and_resubscribes_runtime_symbols_within_2
     assert feed.stats.reconnects == 1
 
 
+@pytest.mark.parametrize("reason", ["Service restart: planned maintenance", "system upgrade in progress",
+                                    "server forbidden list refresh, reconnect"])
+async def test_maintenance_close_reasons_never_stop_the_feed(reason):
+    """Only CoinGlass reports key/plan problems in a close reason; here any close is retried."""
+    registry = SubscriptionRegistry(["BTC"])
+    async with asyncio.timeout(6), VenueServer("bybit") as srv:
+        feed = feed_for(srv, registry)
+        async with running(feed):
+            await wait_until(lambda: srv.conns and srv.last.subscribed == topics("BTCUSDT"))
+            await srv.drop_all(1012, reason)
+            await wait_until(lambda: len(srv.conns) == 2 and srv.last.subscribed == topics("BTCUSDT"), timeout=2.0)
+    assert feed.stats.state != "stopped"
+
+
 async def test_storm_of_malformed_frames_is_counted_and_skipped():
     registry = SubscriptionRegistry(["BTC", "ROSE"])
     bad = ["garbage", "{", "[]", '{"topic":5}', '{"topic":"orderbook.50.BTCUSDT","data":{}}',

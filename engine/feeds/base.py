@@ -11,8 +11,13 @@ from dataclasses import dataclass, field
 
 
 # vendor error text or close reason meaning the key or the plan was rejected (retrying cannot help)
-AUTH_REJECTED = re.compile(r"api[-_ ]?key|apikey|unauthori[sz]ed|forbidden|permission|plan|upgrade|"
-                           r"subscription level|not allowed|expired|invalid key|auth", re.IGNORECASE)
+AUTH_REJECTED = re.compile(
+    r"\bapi[-_ ]?key\b|\bapikey\b|\bunauthori[sz]ed\b|\bforbidden\b|\bpermission denied\b|"
+    r"\binvalid (?:api )?key\b|\bkey (?:is )?(?:invalid|expired|revoked)\b|\b(?:subscription|plan) (?:has )?expired\b|"
+    r"\bsubscription level\b|\bupgrade (?:your|the) plan\b|\bplan (?:is )?(?:too low|not supported|required)\b|"
+    r"\byour plan\b|\bplan does not\b|\bplease upgrade\b|\bupgrade required\b|"
+    r"\bnot allowed\b|\bauthenticat(?:e|ion) failed\b",
+    re.IGNORECASE)  # word-bounded: "planned maintenance" or "system upgrade" must stay retryable
 
 
 class ParseError(ValueError):

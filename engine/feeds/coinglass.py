@@ -165,6 +165,8 @@ class CoinGlassFeed(WebSocketFeed):
     ``ping`` goes out every 20 s and the TEXT ``pong`` must come back within ``pong_timeout``.
     A rejected key or a plan too low stops the feed with one log line."""
 
+    close_reason_can_be_fatal = True
+
     venue = "coinglass"
     ping_payload = "ping"
     text_pong = True

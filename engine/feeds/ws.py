@@ -54,6 +54,7 @@ class WebSocketFeed:
     ping_when_idle = False  # ping only after ``ping_interval`` s without any frame (OKX)
     text_pong = False  # the venue answers with the TEXT frame "pong"
     library_ping = False  # let websockets send protocol-level pings (Binance)
+    close_reason_can_be_fatal = False  # a close reason naming the key/plan stops the feed (CoinGlass)
     batch_size = 20  # channels per subscribe message
     default_ping_interval = 20.0
     default_stale_after = 60.0
@@ -256,7 +257,10 @@ class WebSocketFeed:
             self._check_fatal_close(ws.close_code, ws.close_reason or "")
 
     def _check_fatal_close(self, code: int | None, reason: str) -> None:
-        if reason and code not in (1000, 1001) and AUTH_REJECTED.search(reason):
+        # only a venue that reports key/plan problems in its close reason (CoinGlass) opts in: a
+        # maintenance close on any other venue must never stop the feed for good
+        if (self.close_reason_can_be_fatal and reason and code not in (1000, 1001)
+                and AUTH_REJECTED.search(reason)):
             raise FatalFeedError(f"the venue closed the connection: {code} {reason[:200]}")
 
     def _on_frame(self, raw) -> list[Event] | None:
