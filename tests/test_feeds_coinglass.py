@@ -45,11 +45,11 @@ async def test_key_query_subscriptions_and_vendor_samples_parse_exactly():
             await wait_until(lambda: len(sink.events) == 4)
     liq, snake, buy, sell = sink.events
     # side 2 = a SHORT position liquidated (WS doc), volUsd is already USD
-    assert liq == Liquidation("Binance", "BTC", 56738.0, pytest.approx(3858.184 / 56738.0), 3858.184,
+    assert liq == Liquidation("binance", "BTC", 56738.0, pytest.approx(3858.184 / 56738.0), 3858.184,
                               PositionSide.SHORT, 1725416318379, liq.recv_ns)
-    assert snake == Liquidation("OKX", "ETH", 2500.0, pytest.approx(4.0), 10000.0, PositionSide.LONG,
+    assert snake == Liquidation("okx", "ETH", 2500.0, pytest.approx(4.0), 10000.0, PositionSide.LONG,
                                 1725416318380, snake.recv_ns)
-    assert buy == Trade("Binance", "BTC", 56738.0, pytest.approx(20000 / 56738), 20000.0, Side.BUY,
+    assert buy == Trade("binance", "BTC", 56738.0, pytest.approx(20000 / 56738), 20000.0, Side.BUY,
                         1725416318381, buy.recv_ns)
     assert sell.side is Side.SELL and sell.notional == 11348.0
 
@@ -167,3 +167,20 @@ async def test_silent_server_is_detected_as_stale():
         feed = feed_for(srv, registry, ping_interval=30.0, stale_after=0.3)
         async with running(feed):
             await wait_until(lambda: feed.stats.stale >= 1 and len(srv.conns) >= 2, timeout=3)
+
+
+def test_venues_streamed_directly_are_not_counted_twice():
+    """With MARKET_SOURCES=binance,coinglass the Binance copies from CoinGlass are skipped."""
+    import orjson
+
+    from engine.feeds.registry import SubscriptionRegistry
+
+    feed = CoinGlassFeed("ws://127.0.0.1:9/ws-api", SubscriptionRegistry(["BTC"]), api_key="k",
+                         direct_venues=frozenset({"binance"}))
+    frame = orjson.loads(LIQUIDATION.replace('"exName":"Binance"', '"exName":"OKX"', 0))
+    mixed = {"channel": "liquidationOrders", "data": [
+        dict(frame["data"][0], exName="Binance"), dict(frame["data"][0], exName="OKX")]}
+    events = feed.parse(mixed, 1)
+    assert [e.venue for e in events] == ["okx"]
+    assert feed.duplicates_skipped == 1
+    assert all("Binance_" not in c for c in feed.channels(frozenset({"BTC"})))

@@ -79,7 +79,9 @@ def _common(item: dict) -> tuple[str, str, float, float, float, int]:
     ts = _field(item, "time")
     if type(ts) is not int or ts <= 0:
         raise ParseError(f"time must be epoch ms, got {ts!r:.20}")
-    return exchange, base, price / mult, usd / (price / mult), usd, ts
+    # "Binance" -> "binance": the same venue id the direct feeds use, so cross-venue logic and
+    # duplicate suppression see one venue, not two spellings of it
+    return exchange.lower(), base, price / mult, usd / (price / mult), usd, ts
 
 
 def _liquidation(item: dict, recv_ns: int) -> Liquidation:
@@ -176,13 +178,17 @@ class CoinGlassFeed(WebSocketFeed):
 
     def __init__(self, url: str, registry, catalog=None, *, api_key: str,
                  exchanges: tuple[str, ...] = DEFAULT_EXCHANGES, min_trade_usd: int = DEFAULT_MIN_TRADE_USD,
-                 **kwargs) -> None:
+                 direct_venues: frozenset[str] = frozenset(), **kwargs) -> None:
         if not api_key:
             raise ValueError("COINGLASS_API_KEY is required for the coinglass feed")
         super().__init__(url, registry, catalog, **kwargs)
         self._api_key = api_key
         self._secrets = (api_key, quote(api_key, safe=""))
-        self.exchanges = tuple(exchanges)
+        # venues we also stream directly: their CoinGlass copies would count every liquidation
+        # and large trade twice, so they are skipped (and their trade channels not subscribed)
+        self.direct_venues = frozenset(v.lower() for v in direct_venues)
+        self.exchanges = tuple(e for e in exchanges if e.lower() not in self.direct_venues)
+        self.duplicates_skipped = 0
         self.min_trade_usd = int(min_trade_usd)
 
     def connect_url(self) -> str:
@@ -210,4 +216,9 @@ class CoinGlassFeed(WebSocketFeed):
         return orjson.dumps({"method": "subscribe" if subscribe else "unsubscribe", "channels": channels}).decode()
 
     def parse(self, msg: object, recv_ns: int) -> list[Event]:
-        return parse_message(msg, recv_ns)
+        events = parse_message(msg, recv_ns)
+        if self.direct_venues and events:
+            kept = [ev for ev in events if ev.venue not in self.direct_venues]
+            self.duplicates_skipped += len(events) - len(kept)
+            return kept
+        return events

@@ -45,7 +45,9 @@ def build_live_feeds(settings, registry: SubscriptionRegistry, catalog: Instrume
             key = settings.COINGLASS_API_KEY.get_secret_value() if settings.COINGLASS_API_KEY else ""
             if not key:
                 raise FeedConfigError("COINGLASS_API_KEY: required when MARKET_SOURCES includes coinglass")
-            feeds.append(CoinGlassFeed(settings.COINGLASS_WS_URL, registry, catalog, api_key=key, **common))
+            direct = frozenset(s for s in settings.MARKET_SOURCES if s in ("binance", "bybit", "okx"))
+            feeds.append(CoinGlassFeed(settings.COINGLASS_WS_URL, registry, catalog, api_key=key,
+                                       direct_venues=direct, **common))
         elif live_only:
             continue
         elif source == "simulator":
