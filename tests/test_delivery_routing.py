@@ -224,6 +224,23 @@ async def test_paged_fanout_cut_off_by_a_crash_is_resumed_without_duplicates(db)
     assert [r[0] for r in rows] == list(range(1, 8))  # everyone once
 
 
+async def test_resumed_fanout_that_now_fits_one_page_is_marked_done(db):
+    """Watchers left between the crash and the restart: the resumed fan-out is one page."""
+    await add_users(db, range(1, 8), ("BTC",))
+    writer = OutboxWriter(db, translator())
+
+    def crash(items):
+        raise RuntimeError("process died")
+
+    with pytest.raises(RuntimeError):
+        await writer.accept(make_signal("BTC", sid="cut"), crash, page_size=3)
+    for uid in range(3, 8):  # two watchers left: the resumed fan-out is a single, short page
+        await WatchlistRepo(db).remove(uid, "BTC")
+    restarted = OutboxWriter(db, translator())
+    assert await restarted.resume_unfinished(page_size=3) == 1
+    assert await SignalRepo(db).fanout_unfinished() == []  # not resumed again on every start
+
+
 async def test_single_page_fanout_is_marked_done(db):
     await add_users(db, range(1, 4), ("BTC",))
     accepted = await OutboxWriter(db, translator()).accept(make_signal("BTC"), page_size=3)

@@ -166,7 +166,7 @@ class OutboxWriter:
                     if not last_page:
                         await self._signals.set_fanout_done(signal.id, False)
                 ids = await self._outbox.enqueue_many(rows)
-                if last_page and not first:
+                if last_page:  # also when a resumed fan-out now fits in one page
                     await self._signals.set_fanout_done(signal.id, True)
             items = await self._items(ids, rows, tier, priority, now_ns)
             for it in items:

@@ -49,7 +49,7 @@ class DeliveryConfig:
     request_timeout_s: int = 10
     inbox_size: int = 10_000  # signals waiting to be routed
     max_buffered: int = 20_000  # outbox rows held in memory by the scheduler
-    drain_timeout_s: float = 5.0  # stop(): how long started requests may take
+    drain_timeout_s: float = 12.0  # stop(): longer than request_timeout_s, so started requests finish and are recorded
     fanout_page: int = 500  # subscribers routed and written per transaction
 
 
