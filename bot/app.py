@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from datetime import datetime, timezone
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from aiogram import Bot, Dispatcher
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -35,6 +38,7 @@ from storage import (
     ALL_SYMBOLS,
     AccessRepo,
     Database,
+    OutboxRepo,
     SignalRepo,
     ThresholdRepo,
     UserRepo,
@@ -123,6 +127,7 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
     tasks: list[asyncio.Task] = []
     delivery = None
     dp = None
+    scheduler = None
     try:
         watchlist = WatchlistRepo(db)
         registry, catalog = await _registry_and_catalog(settings, await watchlist.all_symbols())
@@ -142,6 +147,8 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
                         lambda s: engine_has_data(engine, s), tr), name="confirmations"))
         if delivery is not None:
             await delivery.start()
+        scheduler = _housekeeping(catalog, OutboxRepo(db))
+        scheduler.start()
         if stop is not None:
             async def stop_when_asked() -> None:
                 await stop.wait()
@@ -154,6 +161,8 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
                                close_bot_session=False, tasks_concurrency_limit=64)
         return 0
     finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -167,6 +176,27 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
             await delivery.stop()
         await bot.session.close()
         await db.close()
+
+
+OUTBOX_KEEP_DAYS = 7
+
+
+def _housekeeping(catalog: Any, outbox: OutboxRepo) -> AsyncIOScheduler:
+    """Periodic upkeep: instrument lists retried/refreshed (a failed load at boot must not wait
+    for a feed to reconnect), and sent/failed outbox rows older than a week deleted."""
+    scheduler = AsyncIOScheduler(timezone="UTC")
+
+    async def purge_outbox() -> None:
+        removed = await outbox.purge_finished(time.time_ns() - OUTBOX_KEEP_DAYS * 86_400 * 10**9)
+        if removed:
+            log.info("outbox: %d finished rows older than %d days removed", removed, OUTBOX_KEEP_DAYS)
+
+    if catalog is not None:
+        scheduler.add_job(catalog.refresh_if_due, "interval", minutes=5, id="instruments",
+                          max_instances=1, coalesce=True)
+    scheduler.add_job(purge_outbox, "interval", hours=24, id="outbox-purge", max_instances=1,
+                      coalesce=True, next_run_time=datetime.now(timezone.utc))
+    return scheduler
 
 
 async def _registry_and_catalog(settings: Settings, symbols: set[str]) -> tuple[Any, Any]:

@@ -68,3 +68,34 @@ async def test_a_watcher_receives_a_cascade_alert_end_to_end(tmp_path):
     row = await db.fetchone("SELECT state, sent_ns, enqueued_ns FROM outbox WHERE user_id = 42")
     await db.close()
     assert row["state"] == "sent" and row["sent_ns"] >= row["enqueued_ns"]
+
+
+async def test_housekeeping_purges_week_old_finished_outbox_rows(tmp_path):
+    import time
+
+    from bot.app import _housekeeping
+    from storage import NewOutboxMessage, OutboxRepo
+
+    db = await Database.open(tmp_path / "t.db")
+    try:
+        await UserRepo(db).upsert_on_start(1, 1, "en")
+        outbox = OutboxRepo(db)
+        old = time.time_ns() - 8 * 86_400 * 10**9
+        ids = await outbox.enqueue_many([
+            NewOutboxMessage(1, 1, "old-sent", "INFO", 2, "x", enqueued_ns=old),
+            NewOutboxMessage(1, 1, "old-pending", "INFO", 2, "x", enqueued_ns=old),
+            NewOutboxMessage(1, 1, "new-sent", "INFO", 2, "x"),
+        ])
+        claimed = await outbox.claim_next(10)
+        for row in claimed:
+            if row.signal_id != "old-pending":
+                await outbox.mark_sent(row.id, time.time_ns(), 1)
+            else:
+                await outbox.mark_retry(row.id, "later", 0)
+        scheduler = _housekeeping(None, outbox)
+        job = scheduler.get_job("outbox-purge")
+        await job.func()
+        left = {r["signal_id"] for r in await db.fetchall("SELECT signal_id FROM outbox")}
+        assert len(ids) == 3 and left == {"old-pending", "new-sent"}  # unsent rows are never purged
+    finally:
+        await db.close()
