@@ -87,3 +87,42 @@ async def test_quiet_hours_and_time_zone(harness):
     assert "Quiet hours removed" in await harness.text(46, "/quiet off")
     user = await UserRepo(harness.db).get(46)
     assert (user.quiet_start, user.tz) == (None, "Asia/Jakarta")
+
+
+async def test_quiet_hours_urgent_choice_is_the_users_and_kept(harness):
+    from bot.delivery.routing import Skip, decide
+    from tests.test_delivery_support import make_signal
+
+    await harness.say(47, "/start")
+    users = UserRepo(harness.db)
+    assert "urgent alerts still come through" in await harness.text(47, "/quiet")
+    text = await harness.text(47, "/quiet 23:00-07:00 urgent off")
+    assert "Quiet hours set: 23:00–07:00 (UTC). Urgent alerts wait too." in text
+    user = await users.get(47)
+    assert (user.quiet_start, user.quiet_end, user.quiet_urgent_pierces) == ("23:00", "07:00", False)
+    # routing honours the stored choice: an URGENT alert at 23:30 is held
+    urgent = make_signal("BTC")
+    assert decide(urgent, user, 0, {}, now_s=0, sent_last_hour=0, minute_of_day=23 * 60 + 30) is Skip.QUIET
+    # a new window keeps the choice; /quiet and /tiers show it
+    assert "Urgent alerts wait too." in await harness.text(47, "/quiet 22:00-06:00")
+    assert not (await users.get(47)).quiet_urgent_pierces
+    assert "22:00–06:00 (UTC). Urgent alerts wait too" in await harness.text(47, "/quiet")
+    assert "Quiet hours 22:00–06:00 (UTC). Urgent alerts wait too" in await harness.text(47, "/tiers")
+    # the choice alone, in either language
+    assert "Urgent alerts come through quiet hours" in await harness.text(47, "/quiet urgent on")
+    user = await users.get(47)
+    assert user.quiet_urgent_pierces and (user.quiet_start, user.quiet_end) == ("22:00", "06:00")
+    assert decide(urgent, user, 0, {}, now_s=0, sent_last_hour=0, minute_of_day=23 * 60 + 30) is None
+    await harness.say(47, "/lang id")
+    assert "Alert urgent ikut ditahan" in await harness.text(47, "/quiet urgent off")
+    assert "Alert urgent ikut ditahan" in await harness.text(47, "/quiet")
+    await harness.say(47, "/lang en")
+    assert not (await users.get(47)).quiet_urgent_pierces
+    # removing the window keeps the choice for the next one
+    await harness.text(47, "/quiet off")
+    assert not (await users.get(47)).quiet_urgent_pierces
+    assert "urgent alerts wait too" in await harness.text(47, "/quiet")
+    assert "Urgent alerts still come through" in await harness.text(47, "/quiet 23-7 urgent")
+    assert (await users.get(47)).quiet_urgent_pierces
+    for bad in ("/quiet urgent maybe", "/quiet 23:00-07:00 urgent on off", "/quiet urgent 23:00-07:00"):
+        assert "not a time range" in await harness.text(47, bad), bad

@@ -16,7 +16,7 @@ from bot.handlers.parsing import (
     fmt_duration,
     looks_like_duration,
     parse_duration,
-    parse_quiet,
+    parse_quiet_command,
     parse_tz,
 )
 from bot.handlers.watchlist import canonical
@@ -120,27 +120,44 @@ async def cb_menu_mute(callback: CallbackQuery, account: User, t: Texts) -> None
                                     reply_markup=mute_durations(t, ALL_SYMBOLS))
 
 
+def urgent_word(pierces: bool) -> str:
+    """The selector value the locales use for the user's URGENT-in-quiet-hours choice."""
+    return "on" if pierces else "off"
+
+
+def quiet_summary(t: Texts, account: User) -> str:
+    """One line: the quiet hours (or none) and whether URGENT alerts come through them."""
+    urgent = urgent_word(account.quiet_urgent_pierces)
+    if account.quiet_start and account.quiet_end:
+        return t("quiet-current", start=account.quiet_start, end=account.quiet_end, tz=account.tz,
+                 urgent=urgent)
+    return t("quiet-none", tz=account.tz, urgent=urgent)
+
+
 async def cmd_quiet(message: Message, command: CommandObject, account: User, t: Texts,
                     users: UserRepo) -> None:
     arg = (command.args or "").strip()
     if not arg:
-        if account.quiet_start:
-            await message.answer(t("quiet-current", start=account.quiet_start, end=account.quiet_end,
-                                   tz=account.tz))
-        else:
-            await message.answer(t("quiet-none", tz=account.tz))
-        return
-    if arg.lower() in ("off", "mati", "none", "no"):
-        await users.set_quiet(account.id, None, None)
-        await message.answer(t("quiet-off"))
+        await message.answer(quiet_summary(t, account))
         return
     try:
-        start, end = parse_quiet(arg)
+        wanted = parse_quiet_command(arg)
     except ValueError:
         await message.answer(t("quiet-bad", value=clip(arg)))
         return
-    await users.set_quiet(account.id, start, end)
-    await message.answer(t("quiet-set", start=start, end=end, tz=account.tz))
+    # an unchanged part keeps the stored value: setting a window must not reset the choice
+    pierces = account.quiet_urgent_pierces if wanted.urgent is None else wanted.urgent
+    if wanted.clear:
+        await users.set_quiet(account.id, None, None, urgent_pierces=pierces)
+        await message.answer(t("quiet-off"))
+    elif wanted.start is not None:
+        await users.set_quiet(account.id, wanted.start, wanted.end, urgent_pierces=pierces)
+        await message.answer(t("quiet-set", start=wanted.start, end=wanted.end, tz=account.tz,
+                               urgent=urgent_word(pierces)))
+    else:
+        await users.set_quiet(account.id, account.quiet_start, account.quiet_end,
+                              urgent_pierces=pierces)
+        await message.answer(t("quiet-urgent-set", urgent=urgent_word(pierces)))
 
 
 async def cmd_tz(message: Message, command: CommandObject, account: User, t: Texts,

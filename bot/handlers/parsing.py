@@ -198,6 +198,53 @@ def parse_quiet(text: str) -> tuple[str, str]:
     return start, end
 
 
+QUIET_OFF_WORDS = ("off", "mati", "none", "no")
+URGENT_WORDS = ("urgent", "mendesak")
+_YES = ("on", "yes", "ya", "nyala")
+_NO = ("off", "no", "tidak", "mati")
+
+
+@dataclass(frozen=True, slots=True)
+class QuietCommand:
+    """What ``/quiet ARGS`` asks for: a new window (``start``/``end``), removing it (``clear``),
+    and/or whether URGENT alerts pierce quiet hours (``urgent``; None = keep the stored choice)."""
+
+    start: str | None = None
+    end: str | None = None
+    clear: bool = False
+    urgent: bool | None = None
+
+
+def parse_quiet_command(text: str) -> QuietCommand:
+    """'23:00-07:00', 'off', '23:00-07:00 urgent off', 'urgent on', 'urgent' (= on).
+
+    Raises ValueError for anything else (the caller shows an example)."""
+    words = text.split()
+    lowered = [w.lower() for w in words]
+    urgent: bool | None = None
+    at = next((i for i, w in enumerate(lowered) if w in URGENT_WORDS), None)
+    if at is not None:
+        rest = lowered[at + 1:]
+        if not rest:
+            urgent = True
+        elif len(rest) == 1 and rest[0] in _YES:
+            urgent = True
+        elif len(rest) == 1 and rest[0] in _NO:
+            urgent = False
+        else:
+            raise ValueError(f"not an urgent choice: {' '.join(rest)!r}")
+        words = words[:at]
+    window = " ".join(words).strip()
+    if not window:
+        if urgent is None:
+            raise ValueError("nothing to set")
+        return QuietCommand(urgent=urgent)
+    if window.lower() in QUIET_OFF_WORDS:
+        return QuietCommand(clear=True, urgent=urgent)
+    start, end = parse_quiet(window)
+    return QuietCommand(start=start, end=end, urgent=urgent)
+
+
 _OFFSET = re.compile(r"^(?:utc|gmt)?\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?$")
 
 

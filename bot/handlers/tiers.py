@@ -8,9 +8,9 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import MenuCB, TierCB
 from bot.handlers.common import Texts, edit_or_send, toast
+from bot.handlers.mute import quiet_summary
 from bot.keyboards.menus import TIERS, tiers_keyboard
 from storage import User, UserRepo
-
 
 
 def tiers_view(account: User, t: Texts):
@@ -20,7 +20,7 @@ def tiers_view(account: User, t: Texts):
         lines.append(t("tiers-line", tier=tier, badge=t("tier-badge", tier=tier), status=state))
     if not account.tiers:
         lines += ["", t("tiers-none")]
-    lines += ["", t("tiers-hint")]
+    lines += ["", t("tiers-hint"), "", quiet_summary(t, account)]
     return "\n".join(lines), tiers_keyboard(t, account.tiers, account.silent_tiers)
 
 

@@ -38,7 +38,7 @@ help-list = /list — your watchlist, mutes and custom thresholds
 help-flow = /flow SYMBOL [1m|5m|15m|1h] — live order flow, e.g. <code>/flow BTC 15m</code>
 help-mute = /mute [SYMBOL|all] [30m|2h|1d] — pause alerts, e.g. <code>/mute BTC 2h</code>, <code>/mute all 1d</code>
 help-unmute = /unmute [SYMBOL|all] — resume alerts, e.g. <code>/unmute BTC</code>
-help-quiet = /quiet HH:MM-HH:MM | off — quiet hours in your time zone, e.g. <code>/quiet 23:00-07:00</code>
+help-quiet = /quiet HH:MM-HH:MM | off | urgent on|off — quiet hours in your time zone and whether urgent alerts come through them, e.g. <code>/quiet 23:00-07:00</code>, <code>/quiet 23:00-07:00 urgent off</code>, <code>/quiet urgent on</code>
 help-tz = /tz ZONE — your time zone, e.g. <code>/tz Asia/Jakarta</code> or <code>/tz +7</code>
 help-thresholds = /thresholds [SYMBOL] [KEY VALUE|reset] — e.g. <code>/thresholds BTC cascade 5M</code>, <code>/thresholds dominance 70%</code>
 help-tiers = /tiers — which tiers reach you, which arrive silently
@@ -120,10 +120,24 @@ unmute-ok = 🔔 { $symbol } unmuted.
 unmute-all-ok = 🔔 All alerts resumed.
 btn-unmute = 🔔 Unmute
 quiet-none = No quiet hours set (time zone { $tz }). Example: <code>/quiet 23:00-07:00</code>
-quiet-current = 🌙 Quiet hours { $start }–{ $end } ({ $tz }). <code>/quiet off</code> removes them.
-quiet-set = 🌙 Quiet hours set: { $start }–{ $end } ({ $tz }). Urgent alerts still come through.
+    { $urgent ->
+       *[on] Once set, urgent alerts still come through them (<code>/quiet urgent off</code> changes that).
+        [off] Once set, urgent alerts wait too (<code>/quiet urgent on</code> changes that).
+    }
+quiet-current = 🌙 Quiet hours { $start }–{ $end } ({ $tz }). { $urgent ->
+   *[on] Urgent alerts still come through (<code>/quiet urgent off</code> holds them too).
+    [off] Urgent alerts wait too (<code>/quiet urgent on</code> lets them through).
+} <code>/quiet off</code> removes the quiet hours.
+quiet-set = 🌙 Quiet hours set: { $start }–{ $end } ({ $tz }). { $urgent ->
+   *[on] Urgent alerts still come through.
+    [off] Urgent alerts wait too.
+}
 quiet-off = Quiet hours removed.
-quiet-bad = “{ $value }” is not a time range. Example: <code>/quiet 23:00-07:00</code> or <code>/quiet off</code>
+quiet-urgent-set = ✅ { $urgent ->
+   *[on] Urgent alerts come through quiet hours.
+    [off] Urgent alerts wait during quiet hours too.
+}
+quiet-bad = “{ $value }” is not a time range. Example: <code>/quiet 23:00-07:00</code>, <code>/quiet 23:00-07:00 urgent off</code>, <code>/quiet urgent on</code> or <code>/quiet off</code>
 tz-current = Your time zone is { $tz } (now { $now }). Change it with e.g. <code>/tz Asia/Jakarta</code> or <code>/tz +7</code>.
 tz-set = ✅ Time zone set to { $tz } (now { $now }).
 tz-bad = “{ $value }” is not a time zone I know. Use a name like Asia/Jakarta or a whole-hour offset like +7.

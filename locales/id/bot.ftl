@@ -38,7 +38,7 @@ help-list = /list — daftar pantauan, mute, dan ambang khusus Anda
 help-flow = /flow SIMBOL [1m|5m|15m|1h] — order flow langsung, mis. <code>/flow BTC 15m</code>
 help-mute = /mute [SIMBOL|all] [30m|2h|1d] — jeda alert, mis. <code>/mute BTC 2h</code>, <code>/mute all 1d</code>
 help-unmute = /unmute [SIMBOL|all] — lanjutkan alert, mis. <code>/unmute BTC</code>
-help-quiet = /quiet JJ:MM-JJ:MM | off — jam tenang di zona waktu Anda, mis. <code>/quiet 23:00-07:00</code>
+help-quiet = /quiet JJ:MM-JJ:MM | off | urgent on|off — jam tenang di zona waktu Anda dan apakah alert urgent tetap masuk, mis. <code>/quiet 23:00-07:00</code>, <code>/quiet 23:00-07:00 urgent off</code>, <code>/quiet urgent on</code>
 help-tz = /tz ZONA — zona waktu Anda, mis. <code>/tz Asia/Jakarta</code> atau <code>/tz +7</code>
 help-thresholds = /thresholds [SIMBOL] [KUNCI NILAI|reset] — mis. <code>/thresholds BTC cascade 5M</code>, <code>/thresholds dominance 70%</code>
 help-tiers = /tiers — tingkat yang Anda terima, dan yang datang tanpa suara
@@ -120,10 +120,24 @@ unmute-ok = 🔔 { $symbol } tidak dibisukan lagi.
 unmute-all-ok = 🔔 Semua alert dilanjutkan.
 btn-unmute = 🔔 Nyalakan
 quiet-none = Belum ada jam tenang (zona waktu { $tz }). Contoh: <code>/quiet 23:00-07:00</code>
-quiet-current = 🌙 Jam tenang { $start }–{ $end } ({ $tz }). <code>/quiet off</code> menghapusnya.
-quiet-set = 🌙 Jam tenang diatur: { $start }–{ $end } ({ $tz }). Alert urgent tetap masuk.
+    { $urgent ->
+       *[on] Setelah diatur, alert urgent tetap masuk (<code>/quiet urgent off</code> mengubahnya).
+        [off] Setelah diatur, alert urgent ikut ditahan (<code>/quiet urgent on</code> mengubahnya).
+    }
+quiet-current = 🌙 Jam tenang { $start }–{ $end } ({ $tz }). { $urgent ->
+   *[on] Alert urgent tetap masuk (<code>/quiet urgent off</code> ikut menahannya).
+    [off] Alert urgent ikut ditahan (<code>/quiet urgent on</code> meloloskannya).
+} <code>/quiet off</code> menghapus jam tenang.
+quiet-set = 🌙 Jam tenang diatur: { $start }–{ $end } ({ $tz }). { $urgent ->
+   *[on] Alert urgent tetap masuk.
+    [off] Alert urgent ikut ditahan.
+}
 quiet-off = Jam tenang dihapus.
-quiet-bad = “{ $value }” bukan rentang waktu. Contoh: <code>/quiet 23:00-07:00</code> atau <code>/quiet off</code>
+quiet-urgent-set = ✅ { $urgent ->
+   *[on] Alert urgent tetap masuk saat jam tenang.
+    [off] Alert urgent ikut ditahan saat jam tenang.
+}
+quiet-bad = “{ $value }” bukan rentang waktu. Contoh: <code>/quiet 23:00-07:00</code>, <code>/quiet 23:00-07:00 urgent off</code>, <code>/quiet urgent on</code> atau <code>/quiet off</code>
 tz-current = Zona waktu Anda { $tz } (sekarang { $now }). Ubah dengan mis. <code>/tz Asia/Jakarta</code> atau <code>/tz +7</code>.
 tz-set = ✅ Zona waktu diatur ke { $tz } (sekarang { $now }).
 tz-bad = “{ $value }” bukan zona waktu yang saya kenal. Gunakan nama seperti Asia/Jakarta atau selisih jam bulat seperti +7.
