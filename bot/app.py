@@ -48,6 +48,7 @@ from storage import (
 log = logging.getLogger(__name__)
 
 COMMAND_LANGUAGES = ("en", "id")
+EVENT_QUEUE_SIZE = 1024  # event batches between the feeds and the engine
 
 
 def build_dispatcher(*, settings: Settings, db: Database, engine: Any, tr: Translator | None = None,
@@ -137,11 +138,14 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
         await seed_floors(engine, ThresholdRepo(db), watchlist)
         feeds = _build_feeds(settings, registry, catalog)
         pending = PendingConfirmations()
+        # the feeds -> engine queue is ours, so /health can show its depth
+        events: asyncio.Queue = asyncio.Queue(maxsize=EVENT_QUEUE_SIZE)
         dp = build_dispatcher(settings=settings, db=db, engine=engine, tr=tr, registry=registry,
-                              catalog=catalog, feeds=feeds, delivery=delivery, pending=pending)
+                              catalog=catalog, feeds=feeds, delivery=delivery, pending=pending,
+                              queue_depth=events.qsize)
         await set_commands(bot, tr)
         if feeds:
-            tasks.append(asyncio.create_task(run_feeds(engine, feeds), name="engine"))
+            tasks.append(asyncio.create_task(run_feeds(engine, feeds, queue=events), name="engine"))
         tasks.append(asyncio.create_task(
             pending.run(lambda uid, text: bot.send_message(uid, text),
                         lambda s: engine_has_data(engine, s), tr), name="confirmations"))

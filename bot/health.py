@@ -27,6 +27,42 @@ class FeedHealth:
     parse_errors: int
     reconnects: int
     last_error: str
+    reporting: bool = True  # False: the feed exposes no ``stats`` (nothing to show but its name)
+
+
+def _feed_figures(stats: Any, now_ns: int) -> Mapping[str, Any]:
+    """A feed's figures, read the same way for every feed: ``stats.snapshot(now_ns)`` (the
+    documented view of ``engine.feeds.base.FeedStats``) when it has one, else its attributes."""
+    snapshot = getattr(stats, "snapshot", None)
+    if callable(snapshot):
+        figures = snapshot(now_ns)
+        if isinstance(figures, Mapping):
+            return figures
+    figures = {name: getattr(stats, name) for name in (
+        "name", "state", "lag_ms", "frames", "events", "parse_errors", "reconnects", "last_error")
+        if hasattr(stats, name)}
+    age_s = getattr(stats, "age_s", None)
+    if callable(age_s):
+        figures["age_s"] = age_s(now_ns)
+    return figures
+
+
+def feed_health(feed: Any, now_ns: int) -> FeedHealth:
+    """What /health shows for one feed, read afresh from ``feed.stats`` on every call (a feed
+    may create or replace its stats object when it starts)."""
+    stats = getattr(feed, "stats", None)
+    name = str(getattr(feed, "name", None) or getattr(stats, "name", None) or "?")
+    if stats is None:
+        return FeedHealth(name=name, state="", lag_ms=0.0, age_s=math.inf, frames=0, events=0,
+                          parse_errors=0, reconnects=0, last_error="", reporting=False)
+    f = _feed_figures(stats, now_ns)
+    age = f.get("age_s")
+    return FeedHealth(
+        name=name, state=str(f.get("state") or "?"), lag_ms=float(f.get("lag_ms") or 0.0),
+        age_s=math.inf if age is None else float(age), frames=int(f.get("frames") or 0),
+        events=int(f.get("events") or 0), parse_errors=int(f.get("parse_errors") or 0),
+        reconnects=int(f.get("reconnects") or 0), last_error=str(f.get("last_error") or ""),
+    )
 
 
 @dataclass(slots=True)
@@ -68,19 +104,8 @@ class HealthMonitor:
         last_t, last_n = self._last
         rate = (events - last_n) / (now - last_t) if now > last_t else 0.0
         self._last = (now, events)
-        feeds = []
         now_ns = time.time_ns()
-        for feed in self.feeds:
-            st = getattr(feed, "stats", None)  # the simulator keeps no stats: shown as "running"
-            age = st.age_s(now_ns) if hasattr(st, "age_s") else math.inf
-            feeds.append(FeedHealth(
-                name=str(getattr(feed, "name", getattr(st, "name", "?"))),
-                state=str(getattr(st, "state", "running")), lag_ms=float(getattr(st, "lag_ms", 0.0)),
-                age_s=age, frames=int(getattr(st, "frames", 0)), events=int(getattr(st, "events", 0)),
-                parse_errors=int(getattr(st, "parse_errors", 0)),
-                reconnects=int(getattr(st, "reconnects", 0)),
-                last_error=str(getattr(st, "last_error", "") or ""),
-            ))
+        feeds = [feed_health(feed, now_ns) for feed in self.feeds]
         delivery = None
         if self.delivery is not None:
             try:

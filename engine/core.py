@@ -231,13 +231,17 @@ class Engine:
             process(ev)
 
 
-async def run_feeds(engine: Engine, feeds: list, *, queue_size: int = 1024) -> None:
+async def run_feeds(engine: Engine, feeds: list, *, queue_size: int = 1024,
+                    queue: asyncio.Queue | None = None) -> None:
     """Run every feed as its own task; their event batches meet in one bounded queue.
 
     A feed is any object with ``name`` and ``async run(put)`` where ``put`` is an async callable
     taking a list of events. Returns when every feed has finished (replay/simulator) or on cancel.
+    ``queue``: the caller's own (bounded) queue, so it can watch its depth; else one of
+    ``queue_size`` is made here.
     """
-    queue: asyncio.Queue[list[Event] | None] = asyncio.Queue(maxsize=queue_size)
+    if queue is None:
+        queue = asyncio.Queue(maxsize=queue_size)
 
     async def drive(feed) -> None:
         try:

@@ -109,7 +109,7 @@ class BotHarness:
     def __init__(self, api: BotAPIDouble, db_path: Path, *, access: str = "public",
                  admins: tuple[int, ...] = (ADMIN,), engine: Any = None, registry: Any = None,
                  catalog: Any = None, throttle_burst: int = 1000, throttle_rate: float = 1000.0,
-                 **deps: Any) -> None:
+                 with_delivery: bool = False, **deps: Any) -> None:
         self.api = api
         self.db_path = db_path
         self.settings = make_settings(api.base, db_path, access=access, admins=admins)
@@ -117,18 +117,28 @@ class BotHarness:
         self.registry = registry if registry is not None else FakeRegistry()
         self.catalog = catalog if catalog is not None else FakeCatalog()
         self.throttle = (throttle_rate, throttle_burst)
+        self.with_delivery = with_delivery  # a real (started) bot.delivery.Delivery, fast pacing
+        self.delivery = None
         self.deps = deps
 
     async def start(self) -> BotHarness:
         from bot.app import build_dispatcher
 
         self.db = await Database.open(self.db_path)
+        self.bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(self.api.base)),
+                       default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+        deps = dict(self.deps)
+        if self.with_delivery:
+            from bot.delivery import Delivery
+            from tests.test_delivery_support import fast_config
+
+            self.delivery = Delivery(self.bot, self.db, config=fast_config())
+            await self.delivery.start()
+            deps["delivery"] = self.delivery
         self.dp = build_dispatcher(settings=self.settings, db=self.db, engine=self.engine,
                                    registry=self.registry, catalog=self.catalog,
                                    throttle_rate=self.throttle[0], throttle_burst=self.throttle[1],
-                                   **self.deps)
-        self.bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(self.api.base)),
-                       default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+                                   **deps)
         before = len(self.api.calls_of("getUpdates"))
         self.task = asyncio.create_task(self.dp.start_polling(
             self.bot, polling_timeout=1, handle_signals=False, handle_as_tasks=False,
@@ -137,6 +147,9 @@ class BotHarness:
         return self
 
     async def stop(self) -> None:
+        if self.delivery is not None:  # before polling ends: that closes the bot's session
+            await self.dp["background"].close()
+            await self.delivery.stop()
         try:
             await self.dp.stop_polling()
         except RuntimeError:  # polling already ended

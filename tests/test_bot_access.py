@@ -79,7 +79,9 @@ async def test_users_and_health(api, tmp_path):
 
     class Delivery:
         def health(self):
-            return {"sent": 5, "pending": 1, "failed": 0}
+            return {"running": True, "inbox": 2, "queued": 7, "inflight": 1, "rows_sent": 1234,
+                    "rows_failed": 3, "retries": 4, "rate_limited": 1, "sent_last_hour": 1200,
+                    "p50_ms": 8.25, "p95_ms": 41.0, "p99_ms": 120.4, "max_ms": 300.0}
 
     h = await BotHarness(api, tmp_path / "h.db", feeds=[Feed()], delivery=Delivery(),
                          queue_depth=lambda: 3).start()
@@ -94,7 +96,10 @@ async def test_users_and_health(api, tmp_path):
         assert "<b>binance</b> live · lag 42 ms · last msg 1.5s ago" in text and "parse errors 1" in text
         assert "last error: boom" in text
         assert "queue 3" in text and "symbols 1" in text and "1,000 events" in text
-        assert "Delivery: failed=0, pending=1, sent=5" in text
+        assert ("Delivery: queue 7 · routing 2 · in flight 1 · sent 1,234 · failed 3 · retried 4 · "
+                "429s 1") in text
+        assert "Receive→sent, last hour (1,200 sent): p50 8.2 ms · p95 41 ms · p99 120 ms" in text
+        assert "=" not in text.split("Delivery")[1]  # no raw key=value dump
     finally:
         await h.stop()
 

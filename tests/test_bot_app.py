@@ -3,6 +3,7 @@ state on disk, clean shutdown; and the CLI's one-line configuration errors."""
 from __future__ import annotations
 
 import asyncio
+import re
 
 from bot.app import run_app
 from bot.cli import main
@@ -21,6 +22,10 @@ async def test_run_app_serves_and_shuts_down(api, tmp_path):
         assert await api.wait_for(lambda: any("BTC added" in t for t in api.texts_to(101)))
         api.send_text(1000, "/health")
         assert await api.wait_for(lambda: any("simulator" in t for t in api.texts_to(1000)))
+        health = next(t for t in api.texts_to(1000) if "simulator" in t)
+        # the engine's event queue is bot.app's own, so its depth is a number, not "—"
+        assert re.search(r"queue \d+ · symbols 1", health), health
+        assert "Receive→sent, last hour (0 sent): p50 —" in health
     finally:
         stop.set()
         assert await asyncio.wait_for(task, 10) == 0

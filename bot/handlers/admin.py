@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -88,11 +89,56 @@ def _age(seconds: float) -> str:
     return f"{seconds / 60:.0f}m"
 
 
+def _ms(value: Any) -> str:
+    """A latency in ms for /health; "—" when there is no figure (no delivery in the window)."""
+    if value is None or isinstance(value, bool):
+        return "—"
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return "—"
+    if not math.isfinite(v):
+        return "—"
+    return f"{v:,.0f} ms" if v >= 10 else f"{v:.1f} ms"
+
+
+def _count(value: Any) -> str:
+    if value is None or isinstance(value, bool):
+        return "—"
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return "—"
+
+
+def delivery_lines(t: Texts, figures: Mapping[str, Any] | None) -> list[str]:
+    """The delivery part of /health, localized: queue depth, sent/failed/retried, 429s and the
+    receive→sent percentiles of the last hour ("—" where there is no figure)."""
+    if figures is None:
+        return [t("health-no-delivery")]
+    if "error" in figures:
+        return [t("health-delivery-error", error=clip(str(figures["error"]), 120))]
+    g = figures.get
+    lines = []
+    if g("running") is False:
+        lines.append(t("health-delivery-stopped"))
+    lines.append(t("health-delivery", queue=_count(g("queued")), inbox=_count(g("inbox")),
+                   inflight=_count(g("inflight")), sent=_count(g("rows_sent")),
+                   failed=_count(g("rows_failed")), retried=_count(g("retries")),
+                   limited=_count(g("rate_limited"))))
+    lines.append(t("health-latency", count=_count(g("sent_last_hour")), p50=_ms(g("p50_ms")),
+                   p95=_ms(g("p95_ms")), p99=_ms(g("p99_ms"))))
+    return lines
+
+
 async def cmd_health(message: Message, t: Texts, health: HealthMonitor) -> None:
     r = health.report()
     lines = [t("health-title", uptime=_age(r.uptime_s))]
     if r.feeds:
         for f in r.feeds:
+            if not f.reporting:
+                lines.append(t("health-feed-silent", name=f.name))
+                continue
             lines.append(t("health-feed", name=f.name, status=f.state, lag=f"{f.lag_ms:.0f}",
                            age=_age(f.age_s), frames=f"{f.frames:,}", events=f"{f.events:,}",
                            errors=str(f.parse_errors), reconnects=str(f.reconnects)))
@@ -103,11 +149,7 @@ async def cmd_health(message: Message, t: Texts, health: HealthMonitor) -> None:
     lines.append(t("health-engine", events=f"{r.events_total:,}", rate=f"{r.events_per_s:,.0f}",
                    queue="—" if r.queue_depth is None else str(r.queue_depth),
                    symbols="—" if r.symbols is None else str(r.symbols)))
-    if r.delivery is not None:
-        parts = ", ".join(f"{esc(k, 40)}={esc(v, 40)}" for k, v in sorted(r.delivery.items()))
-        lines.append(t("health-delivery", figures=Html(parts)))
-    else:
-        lines.append(t("health-no-delivery"))
+    lines.extend(delivery_lines(t, r.delivery))
     lines.append(t("health-bot", updates=str(r.bot.updates), errors=str(r.bot.errors),
                    last=clip(r.bot.last_error, 120) if r.bot.last_error else "—"))
     await message.answer("\n".join(lines))
