@@ -659,6 +659,14 @@ def _outbox(row: sqlite3.Row) -> OutboxMessage:
     return OutboxMessage(*r)
 
 
+def _prefix_filter(prefix: str | None) -> tuple[str, tuple[object, ...]]:
+    """SQL (and its parameter) that leaves out rows whose signal_id starts with ``prefix``."""
+    if not prefix:
+        return "", ()
+    # substr, not LIKE: a '%' or '_' in the prefix must not act as a wildcard
+    return "AND substr(signal_id, 1, ?) != ?", (len(prefix), prefix)
+
+
 def _error_text(error: object) -> str:
     return str(error)[:MAX_ERROR_LEN]
 
@@ -853,23 +861,47 @@ class OutboxRepo:
         )
         return sorted(r[0] for r in rows)
 
-    async def enqueued_since(self, since_ns: int) -> list[tuple[int, int]]:
-        """(user_id, enqueued_ns) of rows accepted at or after ``since_ns`` and not given up."""
+    async def enqueued_since(self, since_ns: int, *,
+                             exclude_prefix: str | None = None) -> list[tuple[int, int]]:
+        """(user_id, enqueued_ns) of rows accepted at or after ``since_ns`` and not given up;
+        rows whose signal_id starts with ``exclude_prefix`` are left out."""
+        skip, params = _prefix_filter(exclude_prefix)
         rows = await self._db.fetchall(
             "SELECT user_id, enqueued_ns FROM outbox WHERE enqueued_ns >= ? AND state != 'failed' "
-            "ORDER BY enqueued_ns",
-            (int(since_ns),),
+            f"{skip} ORDER BY enqueued_ns",
+            (int(since_ns), *params),
         )
         return [(r[0], r[1]) for r in rows]
 
-    async def delivery_timings_since(self, since_ns: int) -> list[DeliveryTiming]:
-        """Per-delivery timestamps of rows sent at or after ``since_ns``, oldest first."""
+    async def delivery_timings_since(self, since_ns: int, *,
+                                     exclude_prefix: str | None = None) -> list[DeliveryTiming]:
+        """Per-delivery timestamps of rows sent at or after ``since_ns``, oldest first; rows
+        whose signal_id starts with ``exclude_prefix`` are left out."""
+        skip, params = _prefix_filter(exclude_prefix)
         rows = await self._db.fetchall(
             "SELECT id, user_id, tier, exchange_ms, recv_ns, signal_ns, enqueued_ns, sent_ns "
-            "FROM outbox WHERE sent_ns >= ? AND state = 'sent' ORDER BY sent_ns, id",
-            (int(since_ns),),
+            f"FROM outbox WHERE sent_ns >= ? AND state = 'sent' {skip} ORDER BY sent_ns, id",
+            (int(since_ns), *params),
         )
         return [DeliveryTiming(*r) for r in rows]
+
+    async def open_count(self, signal_id: str) -> int:
+        """Rows of one signal still 'pending' or 'sending' (read through the state index, so
+        the cost follows the backlog, not the table)."""
+        return int(await self._db.fetchval(
+            "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending') AND signal_id = ?",
+            (signal_id,),
+        ))
+
+    async def counts_for_signal(self, signal_id: str, *, min_id: int = 0) -> dict[str, int]:
+        """Rows of one signal by state (ids >= ``min_id``: its rows' lowest id, when known)."""
+        counts = {"pending": 0, "sending": 0, "sent": 0, "failed": 0}
+        for r in await self._db.fetchall(
+            "SELECT state, COUNT(*) FROM outbox WHERE id >= ? AND signal_id = ? GROUP BY state",
+            (int(min_id), signal_id),
+        ):
+            counts[r[0]] = r[1]
+        return counts
 
     async def purge_finished(self, before_ns: int) -> int:
         """Delete sent/failed rows enqueued before ``before_ns`` (keeps the table small)."""

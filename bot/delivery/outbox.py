@@ -32,6 +32,14 @@ from storage import (
 log = logging.getLogger(__name__)
 
 HOUR_NS = 3_600_000_000_000
+# outbox rows of an admin /broadcast carry signal_id BROADCAST_PREFIX + id: they are paced and
+# retried like alerts but never coalesced, carry no alert buttons, and count neither towards
+# the hourly alert cap nor the receive->sent latency
+BROADCAST_PREFIX = "broadcast:"
+
+
+def is_broadcast(signal_id: str) -> bool:
+    return signal_id.startswith(BROADCAST_PREFIX)
 
 
 class HourlyCounter:
@@ -83,7 +91,24 @@ def item_from_row(row: OutboxMessage, *, not_before: float = 0.0) -> Item:
         tier=row.tier, priority=row.priority, text=row.text, silent=row.silent,
         symbol=row.symbol, lang=row.lang, enqueued_ns=row.enqueued_ns, recv_ns=row.recv_ns,
         not_before=not_before, failures=row.attempts if row.last_error else 0,
+        solo=is_broadcast(row.signal_id),
     )
+
+
+async def new_items(outbox: OutboxRepo, ids: list[int], rows: list[NewOutboxMessage],
+                    now_ns: int) -> list[Item]:
+    """Scheduler items for the rows ``enqueue_many`` just inserted (``ids``)."""
+    if len(ids) == len(rows):
+        return [
+            Item(id=oid, user_id=m.user_id, chat_id=m.chat_id, signal_id=m.signal_id,
+                 tier=m.tier, priority=m.priority, text=m.text, silent=m.silent,
+                 symbol=m.symbol, lang=m.lang, enqueued_ns=now_ns, recv_ns=m.recv_ns,
+                 solo=is_broadcast(m.signal_id))
+            for oid, m in zip(ids, rows)
+        ]
+    # some (user, signal) rows existed already: read back exactly the new ones
+    fetched = [await outbox.get(oid) for oid in ids]
+    return [item_from_row(row) for row in fetched if row is not None]
 
 
 class OutboxWriter:
@@ -101,7 +126,8 @@ class OutboxWriter:
 
     async def load_hourly(self) -> None:
         now = self._wall_ns()
-        self.hourly.load(await self._outbox.enqueued_since(now - self.hourly.window_ns))
+        self.hourly.load(await self._outbox.enqueued_since(now - self.hourly.window_ns,
+                                                           exclude_prefix=BROADCAST_PREFIX))
         self._hourly_loaded = True
 
     def _render(self, signal: Signal, recipients: list[Recipient],
@@ -181,16 +207,7 @@ class OutboxWriter:
 
     async def _items(self, ids: list[int], rows: list[NewOutboxMessage], tier: str,
                      priority: int, now_ns: int) -> list[Item]:
-        if len(ids) == len(rows):
-            return [
-                Item(id=oid, user_id=m.user_id, chat_id=m.chat_id, signal_id=m.signal_id,
-                     tier=tier, priority=priority, text=m.text, silent=m.silent,
-                     symbol=m.symbol, lang=m.lang, enqueued_ns=now_ns, recv_ns=m.recv_ns)
-                for oid, m in zip(ids, rows)
-            ]
-        # some (user, signal) rows existed already: read back exactly the new ones
-        fetched = [await self._outbox.get(oid) for oid in ids]
-        return [item_from_row(row) for row in fetched if row is not None]
+        return await new_items(self._outbox, ids, rows, now_ns)
 
     async def resume_unfinished(self, on_items: Callable[[list[Item]], None] | None = None,
                                 *, page_size: int = 500) -> int:

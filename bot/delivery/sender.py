@@ -36,6 +36,7 @@ from aiogram.exceptions import (
 from aiogram.types import LinkPreviewOptions
 
 from bot.delivery.compose import compose
+from bot.delivery.outbox import is_broadcast
 from bot.delivery.scheduler import GlobalLimiter, Item, Scheduler
 from bot.delivery.stats import DeliveryCounters, LatencyWindow
 from bot.keyboards.alerts import alert_keyboard
@@ -162,7 +163,9 @@ class Sender:
         first = batch[0]
         lang = first.lang or "en"
         text = compose(self._tr, lang, [it.text for it in batch])
-        markup = alert_keyboard(self._tr, lang, [it.symbol for it in batch if it.symbol])
+        symbols = [it.symbol for it in batch if it.symbol]
+        # alert buttons belong to alerts; a broadcast (no symbol) goes out without any
+        markup = alert_keyboard(self._tr, lang, symbols) if symbols else None
         ids = [it.id for it in batch]
         try:
             message = await self._bot.send_message(
@@ -190,6 +193,8 @@ class Sender:
             if len(batch) > 1:
                 c.rows_coalesced += len(batch)
             for it in batch:
+                if is_broadcast(it.signal_id):
+                    continue  # paced admin text: not an alert's receive->sent latency
                 start = it.recv_ns or it.enqueued_ns
                 self.latency.add(sent_ns, sent_ns - start)
 

@@ -22,13 +22,13 @@ from dataclasses import dataclass
 
 from aiogram import Bot
 
-from bot.delivery.outbox import Accepted, OutboxWriter, item_from_row
+from bot.delivery.outbox import BROADCAST_PREFIX, Accepted, OutboxWriter, item_from_row, new_items
 from bot.delivery.scheduler import GlobalLimiter, Scheduler
 from bot.delivery.sender import RetryPolicy, Sender
 from bot.delivery.stats import HOUR_NS, DeliveryCounters, LatencyWindow
-from engine.signals import Signal
+from engine.signals import Signal, Tier
 from locales import Translator, translator as default_translator
-from storage import Database, OutboxRepo, UserRepo
+from storage import Database, NewOutboxMessage, OutboxRepo, UserRepo
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,24 @@ class DeliveryConfig:
     max_buffered: int = 20_000  # outbox rows held in memory by the scheduler
     drain_timeout_s: float = 12.0  # stop(): longer than request_timeout_s, so started requests finish and are recorded
     fanout_page: int = 500  # subscribers routed and written per transaction
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastTicket:
+    signal_id: str  # the outbox signal_id of its rows
+    users: int  # active users it was addressed to
+    first_row: int  # lowest outbox id it added (0: none new)
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastProgress:
+    sent: int
+    failed: int
+    open: int  # pending or being sent
+
+    @property
+    def done(self) -> bool:
+        return self.open == 0
 
 
 class QueueSink:
@@ -83,6 +101,7 @@ class Delivery:
         self._tr = translator or default_translator()
         self._wall_ns = wall_ns
         self._outbox = OutboxRepo(db)
+        self._users = UserRepo(db)
         self.counters = DeliveryCounters()
         self.latency = LatencyWindow()
         self.writer = OutboxWriter(db, self._tr, wall_ns=wall_ns)
@@ -123,7 +142,8 @@ class Delivery:
         if resumed:
             log.warning("%d signals had an interrupted fan-out: routed again", resumed)
         now_ns = self._wall_ns()
-        for t in await self._outbox.delivery_timings_since(now_ns - HOUR_NS):
+        for t in await self._outbox.delivery_timings_since(now_ns - HOUR_NS,
+                                                           exclude_prefix=BROADCAST_PREFIX):
             start = t.recv_ns or t.enqueued_ns
             self.latency.add(t.sent_ns, t.sent_ns - start)
         await self._refill()
@@ -238,6 +258,49 @@ class Delivery:
             await asyncio.sleep(0.2)
             if self._overflow and len(self.scheduler) < self.config.max_buffered // 4:
                 await self._refill()
+
+    # ---- admin broadcasts ----------------------------------------------------------------
+    async def broadcast(self, broadcast_id: str, text: str) -> BroadcastTicket:
+        """Queue ``text`` (Telegram HTML, already safe) for every active user, at INFO priority.
+
+        Each user gets an outbox row (signal_id ``broadcast:<broadcast_id>``) and it goes
+        through the same scheduler, global limiter and retry rules as alerts: durable across a
+        restart, paced under the global limit, ``retry_after`` honoured exactly, a 403
+        deactivates the user, and the same ``broadcast_id`` queued again adds nothing
+        (``UNIQUE(user_id, signal_id)``). URGENT alerts still go first.
+        """
+        signal_id = BROADCAST_PREFIX + broadcast_id
+        users = await self._users.list_users(active_only=True)
+        priority = Tier.INFO.priority
+        first_id = 0
+        page = self.config.fanout_page
+        for start in range(0, len(users), page):
+            now_ns = self._wall_ns()
+            rows = [
+                NewOutboxMessage(
+                    user_id=u.id, chat_id=u.chat_id, signal_id=signal_id, tier=Tier.INFO.value,
+                    priority=priority, text=text, silent=False, enqueued_ns=now_ns,
+                    lang=self._tr.normalize(u.language),
+                )
+                for u in users[start:start + page]
+            ]
+            ids = await self._outbox.enqueue_many(rows)
+            if not ids:
+                continue  # queued before (same broadcast id): those rows are already on their way
+            first_id = first_id or ids[0]
+            items = await new_items(self._outbox, ids, rows, now_ns)
+            if items:
+                self._queue_items(items)
+        return BroadcastTicket(signal_id=signal_id, users=len(users), first_row=first_id)
+
+    async def broadcast_progress(self, ticket: BroadcastTicket) -> BroadcastProgress:
+        """Where a broadcast stands: rows sent, failed (given up) and still open."""
+        if await self._outbox.open_count(ticket.signal_id):
+            counts = await self._outbox.counts_for_signal(ticket.signal_id, min_id=ticket.first_row)
+        else:  # finished: count every row of it, also those queued by an earlier identical call
+            counts = await self._outbox.counts_for_signal(ticket.signal_id)
+        return BroadcastProgress(sent=counts["sent"], failed=counts["failed"],
+                                 open=counts["pending"] + counts["sending"])
 
     # ---- figures -------------------------------------------------------------------------
     def health(self) -> dict[str, object]:

@@ -12,11 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter
 from aiogram.filters import Command, CommandObject, MagicData
 from aiogram.types import Message
 
-from bot.handlers.common import Background, Html, Texts, clip, esc, sync_registry
+from bot.handlers.common import Background, Texts, clip, sync_registry
 from bot.health import HealthMonitor
 from locales import Translator
 from storage import AccessRepo, UserRepo, WatchlistRepo
@@ -25,7 +24,7 @@ log = logging.getLogger(__name__)
 
 MAX_USERS_LISTED = 50
 MAX_BROADCAST = 3500
-BROADCAST_PER_S = 20  # under Telegram's ~30 messages/s overall
+BROADCAST_POLL_S = 1.0  # how often a running broadcast's outbox rows are counted
 
 
 def _user_id(command: CommandObject) -> int | None:
@@ -155,33 +154,20 @@ async def cmd_health(message: Message, t: Texts, health: HealthMonitor) -> None:
     await message.answer("\n".join(lines))
 
 
-async def broadcast(bot: Bot, users: UserRepo, text: str, admin_id: int, tr: Translator,
-                    lang: str) -> tuple[int, int]:
-    """Send ``text`` to every active user, paced; users who blocked the bot are deactivated."""
-    sent = failed = 0
-    for u in await users.list_users(active_only=True):
-        for _attempt in range(3):
-            try:
-                await bot.send_message(u.chat_id, text)
-                sent += 1
-                break
-            except TelegramRetryAfter as e:
-                await asyncio.sleep(min(e.retry_after, 30))
-            except TelegramForbiddenError:
-                await users.set_active(u.id, False)
-                failed += 1
-                break
-            except Exception as e:  # one bad chat must not stop the broadcast
-                log.info("broadcast to %s failed: %s", u.id, e)
-                failed += 1
-                break
-        await asyncio.sleep(1 / BROADCAST_PER_S)
-    await bot.send_message(admin_id, Texts(tr, lang)("admin-broadcast-done", sent=str(sent), failed=str(failed)))
-    return sent, failed
+async def report_broadcast(bot: Bot, delivery: Any, ticket: Any, admin_id: int, tr: Translator,
+                           lang: str, poll_s: float | None = None) -> None:
+    """Tell the admin how the broadcast ended once every user's row is sent or given up."""
+    while True:
+        progress = await delivery.broadcast_progress(ticket)
+        if progress.done:
+            break
+        await asyncio.sleep(BROADCAST_POLL_S if poll_s is None else poll_s)
+    await bot.send_message(admin_id, Texts(tr, lang)("admin-broadcast-done", sent=str(progress.sent),
+                                                     failed=str(progress.failed)))
 
 
-async def cmd_broadcast(message: Message, command: CommandObject, t: Texts, lang: str, users: UserRepo,
-                        tr: Translator, background: Background) -> None:
+async def cmd_broadcast(message: Message, command: CommandObject, t: Texts, lang: str,
+                        tr: Translator, background: Background, delivery: Any = None) -> None:
     text = (command.args or "").strip()
     if not text:
         await message.answer(t("admin-broadcast-usage"))
@@ -189,10 +175,16 @@ async def cmd_broadcast(message: Message, command: CommandObject, t: Texts, lang
     if len(text) > MAX_BROADCAST:
         await message.answer(t("error-too-long", limit=str(MAX_BROADCAST)))
         return
+    if delivery is None:
+        await message.answer(t("admin-broadcast-unavailable"))
+        return
     body = t("admin-broadcast-body", text=text)  # escaped: admins send text, not markup
-    count = await users.count(active_only=True)
-    background.spawn(broadcast(message.bot, users, body, message.from_user.id, tr, lang), "broadcast")
-    await message.answer(t("admin-broadcast-started", count=str(count)))
+    # through the delivery outbox: durable, paced by the one global limiter, retry_after
+    # honoured, 403 deactivates; the id makes a re-delivered update queue nothing twice
+    ticket = await delivery.broadcast(f"{message.chat.id}:{message.message_id}", body)
+    await message.answer(t("admin-broadcast-started", count=str(ticket.users)))
+    background.spawn(report_broadcast(message.bot, delivery, ticket, message.from_user.id, tr, lang),
+                     "broadcast")
 
 
 def build_router() -> Router:

@@ -98,7 +98,13 @@ class FlowEngine(Protocol):
 
 
 class DeliveryService(Protocol):
+    """bot.delivery.Delivery as the handlers use it."""
+
     def health(self) -> Mapping[str, Any]: ...
+
+    async def broadcast(self, broadcast_id: str, text: str) -> Any: ...
+
+    async def broadcast_progress(self, ticket: Any) -> Any: ...
 
 
 class Background:

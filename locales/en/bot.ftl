@@ -250,6 +250,7 @@ admin-broadcast-usage = Example: <code>/broadcast Maintenance at 02:00 UTC</code
 admin-broadcast-body = 📣 { $text }
 admin-broadcast-started = Sending to { $count } active users…
 admin-broadcast-done = 📣 Broadcast finished: { $sent } sent, { $failed } failed.
+admin-broadcast-unavailable = Broadcasts go through alert delivery, which is not running in this process.
 health-title = 🩺 <b>Health</b> · up { $uptime }
 health-feed = • <b>{ $name }</b> { $status } · lag { $lag } ms · last msg { $age } ago · frames { $frames } · events { $events } · parse errors { $errors } · reconnects { $reconnects }
 health-feed-error =   last error: { $error }

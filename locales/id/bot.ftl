@@ -250,6 +250,7 @@ admin-broadcast-usage = Contoh: <code>/broadcast Pemeliharaan pukul 02:00 UTC</c
 admin-broadcast-body = 📣 { $text }
 admin-broadcast-started = Mengirim ke { $count } pengguna aktif…
 admin-broadcast-done = 📣 Siaran selesai: { $sent } terkirim, { $failed } gagal.
+admin-broadcast-unavailable = Siaran dikirim lewat pengiriman alert, yang tidak berjalan di proses ini.
 health-title = 🩺 <b>Kesehatan</b> · aktif { $uptime }
 health-feed = • <b>{ $name }</b> { $status } · lag { $lag } ms · pesan terakhir { $age } lalu · frame { $frames } · event { $events } · error parse { $errors } · sambung ulang { $reconnects }
 health-feed-error =   error terakhir: { $error }
