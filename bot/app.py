@@ -4,7 +4,7 @@ dispatcher polling; everything closed again on shutdown).
 
 Dependencies reach handlers through the Dispatcher (aiogram injects them by parameter name):
 ``settings, tr, users, access_repo, watchlist, threshold_repo, signal_repo, engine, registry,
-catalog, pending, health, counters, background`` — never ``storage``/``state``/``bot``/``i18n``,
+registry_lock, catalog, delivery, pending, health, counters, background`` — never ``storage``/``state``/``bot``/``i18n``,
 which aiogram reserves.
 """
 from __future__ import annotations
@@ -55,8 +55,11 @@ def build_dispatcher(*, settings: Settings, db: Database, engine: Any, tr: Trans
                      registry: Any = None, catalog: Any = None, feeds: Iterable[Any] = (),
                      delivery: Any = None, queue_depth: Callable[[], int] | None = None,
                      throttle_rate: float = 2.0, throttle_burst: int = 10,
-                     pending: PendingConfirmations | None = None) -> Dispatcher:
+                     pending: PendingConfirmations | None = None,
+                     registry_lock: asyncio.Lock | None = None) -> Dispatcher:
     tr = tr or translator()
+    # one lock for every change of the feeds' symbol set (handlers and access middleware)
+    registry_lock = registry_lock if registry_lock is not None else asyncio.Lock()
     users, access_repo = UserRepo(db), AccessRepo(db)
     watchlist = WatchlistRepo(db)
     counters = BotCounters()
@@ -65,7 +68,8 @@ def build_dispatcher(*, settings: Settings, db: Database, engine: Any, tr: Trans
     dp = Dispatcher(
         settings=settings, tr=tr, users=users, access_repo=access_repo, watchlist=watchlist,
         threshold_repo=ThresholdRepo(db), signal_repo=SignalRepo(db), engine=engine,
-        registry=registry, catalog=catalog, delivery=delivery, health=health, counters=counters,
+        registry=registry, registry_lock=registry_lock, catalog=catalog, delivery=delivery,
+        health=health, counters=counters,
         pending=pending if pending is not None else PendingConfirmations(), background=Background(),
     )
 
@@ -76,7 +80,8 @@ def build_dispatcher(*, settings: Settings, db: Database, engine: Any, tr: Trans
 
     dp.update.outer_middleware(count_updates)
     throttle = ThrottlingMiddleware(tr, rate_per_s=throttle_rate, burst=throttle_burst)
-    access = AccessMiddleware(settings, users, access_repo, tr, watchlist=watchlist, registry=registry)
+    access = AccessMiddleware(settings, users, access_repo, tr, watchlist=watchlist, registry=registry,
+                              registry_lock=registry_lock)
     language = LanguageMiddleware(tr)
     for observer in (dp.message, dp.callback_query):
         observer.outer_middleware(throttle)

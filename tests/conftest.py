@@ -109,7 +109,7 @@ class BotHarness:
     def __init__(self, api: BotAPIDouble, db_path: Path, *, access: str = "public",
                  admins: tuple[int, ...] = (ADMIN,), engine: Any = None, registry: Any = None,
                  catalog: Any = None, throttle_burst: int = 1000, throttle_rate: float = 1000.0,
-                 with_delivery: bool = False, **deps: Any) -> None:
+                 with_delivery: bool = False, concurrent: bool = False, **deps: Any) -> None:
         self.api = api
         self.db_path = db_path
         self.settings = make_settings(api.base, db_path, access=access, admins=admins)
@@ -117,6 +117,7 @@ class BotHarness:
         self.registry = registry if registry is not None else FakeRegistry()
         self.catalog = catalog if catalog is not None else FakeCatalog()
         self.throttle = (throttle_rate, throttle_burst)
+        self.concurrent = concurrent  # updates handled as concurrent tasks, as in production
         self.with_delivery = with_delivery  # a real (started) bot.delivery.Delivery, fast pacing
         self.delivery = None
         self.deps = deps
@@ -141,7 +142,7 @@ class BotHarness:
                                    **deps)
         before = len(self.api.calls_of("getUpdates"))
         self.task = asyncio.create_task(self.dp.start_polling(
-            self.bot, polling_timeout=1, handle_signals=False, handle_as_tasks=False,
+            self.bot, polling_timeout=1, handle_signals=False, handle_as_tasks=self.concurrent,
             close_bot_session=True))
         assert await self.api.wait_for(lambda: len(self.api.calls_of("getUpdates")) > before)
         return self

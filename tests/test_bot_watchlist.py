@@ -1,6 +1,8 @@
 """/add, /remove, /list and the remove buttons; bad input of every kind."""
 from __future__ import annotations
 
+import asyncio
+
 from bot.callbacks import WatchCB
 from bot.handlers.common import MAX_WATCHLIST
 from bot.handlers.watchlist import PendingConfirmations, engine_has_data
@@ -133,3 +135,42 @@ async def test_forged_watchlist_callbacks(harness):
         replies = await harness.press(31, data)
         assert answers(replies) == [("This button is no longer valid.", True)], data
     assert await _symbols(harness, 31) == ["BTC"]
+
+
+async def test_concurrent_remove_and_add_never_drop_a_watched_symbol(api, tmp_path):
+    """/remove by the last watcher and /add by another user at the same time: the symbol must
+    still be streamed. The remover's "does anyone still watch it?" read is held until the
+    adder's reply is out (or 0.5 s pass), the interleaving that dropped it before."""
+    h = await BotHarness(api, tmp_path / "race.db", concurrent=True).start()
+    try:
+        for uid, text in ((31, "/add BTC"), (32, "/start")):
+            api.send_text(uid, text)
+        assert await api.wait_for(lambda: api.texts_to(31) and api.texts_to(32))
+        assert "BTC" in h.registry.symbols
+        real_fetchall = h.db.fetchall
+        armed, held = asyncio.Event(), asyncio.Event()
+        replied = lambda: any("BTC added" in t for t in api.texts_to(32))  # noqa: E731
+
+        async def fetchall(sql, params=()):
+            rows = await real_fetchall(sql, params)
+            if armed.is_set() and "watchlist" in sql and not held.is_set():
+                held.set()  # the first watchlist read after /remove started: hold its answer
+                await api.wait_for(replied, timeout=0.5)
+            return rows
+
+        h.db.fetchall = fetchall
+        armed.set()
+        api.send_text(31, "/remove BTC")
+        assert await api.wait_for(held.is_set)
+        api.send_text(32, "/add BTC")
+        assert await api.wait_for(lambda: replied() and any("removed" in t for t in api.texts_to(31)))
+        await asyncio.sleep(0.05)
+        assert await WatchlistRepo(h.db).all_symbols() == {"BTC"}
+        assert "BTC" in h.registry.symbols, h.registry.log
+        # handlers and the access middleware (reactivation) share that one lock
+        from bot.middlewares import AccessMiddleware
+
+        access = [m for m in h.dp.message.outer_middleware if isinstance(m, AccessMiddleware)]
+        assert access and access[0].registry_lock is h.dp["registry_lock"]
+    finally:
+        await h.stop()

@@ -45,7 +45,8 @@ async def cmd_allow(message: Message, command: CommandObject, t: Texts, access_r
 
 
 async def cmd_deny(message: Message, command: CommandObject, t: Texts, access_repo: AccessRepo,
-                   users: UserRepo, watchlist: WatchlistRepo, settings: Any, registry: Any = None) -> None:
+                   users: UserRepo, watchlist: WatchlistRepo, settings: Any,
+                   registry_lock: asyncio.Lock, registry: Any = None) -> None:
     uid = _user_id(command)
     if uid is None:
         await message.answer(t("admin-deny-usage"))
@@ -55,7 +56,7 @@ async def cmd_deny(message: Message, command: CommandObject, t: Texts, access_re
         return
     await access_repo.block(uid, message.from_user.id)
     await users.set_active(uid, False)  # no more alerts; the watchlist is kept for an /allow
-    await sync_registry(registry, watchlist)
+    await sync_registry(registry, watchlist, registry_lock)
     await message.answer(t("admin-denied", user_id=str(uid)))
 
 

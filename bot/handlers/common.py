@@ -165,10 +165,52 @@ async def apply_user_floors(engine: Any, threshold_repo: ThresholdRepo, watchlis
                 lower_floor(engine, symbol, key, value)
 
 
-async def sync_registry(registry: SymbolRegistry | None, watchlist: WatchlistRepo) -> None:
-    """Make the feeds' symbol set equal to what active users watch."""
+# Every change to the feeds' symbol set goes through the helpers below, under ONE asyncio.Lock
+# that the Dispatcher injects as ``registry_lock`` (handlers and the access middleware share
+# it). Inside the lock the decision is taken from the database, never from the registry's own
+# view: otherwise a /remove that saw "nobody else watches X" could drop X from streaming while
+# a concurrent /add of X skipped registry.add because X was still there.
+
+
+async def _watched(watchlist: WatchlistRepo, symbol: str) -> bool:
+    """Does any active user watch ``symbol``? (one indexed row, not every symbol)"""
+    return bool(await watchlist.users_for_symbol_page(symbol, 0, 1))
+
+
+async def watch_symbol(registry: SymbolRegistry | None, registry_lock: asyncio.Lock,
+                       watchlist: WatchlistRepo, user_id: int, symbol: str) -> bool:
+    """Put ``symbol`` on the user's list and make the feeds stream it. False when it was on
+    the list already; raises ValueError (the registry's RegistryFull) when the feeds are full,
+    and then nothing is stored."""
+    async with registry_lock:
+        if registry is None or symbol in registry.symbols:
+            return await watchlist.add(user_id, symbol)
+        registry.add(symbol)  # the feeds start streaming it now
+        try:
+            return await watchlist.add(user_id, symbol)
+        except BaseException:
+            if not await _watched(watchlist, symbol):  # stored nothing: stream nothing
+                registry.remove(symbol)
+            raise
+
+
+async def unwatch_symbol(registry: SymbolRegistry | None, registry_lock: asyncio.Lock,
+                         watchlist: WatchlistRepo, user_id: int, symbol: str) -> bool:
+    """Take ``symbol`` off the user's list; stop streaming it when no active user watches it."""
+    async with registry_lock:
+        removed = await watchlist.remove(user_id, symbol)
+        if removed and registry is not None and not await _watched(watchlist, symbol):
+            registry.remove(symbol)
+        return removed
+
+
+async def sync_registry(registry: SymbolRegistry | None, watchlist: WatchlistRepo,
+                        registry_lock: asyncio.Lock) -> None:
+    """Make the feeds' symbol set equal to what active users watch (after /deny, a user
+    becoming active again...)."""
     if registry is not None:
-        registry.replace(await watchlist.all_symbols())
+        async with registry_lock:
+            registry.replace(await watchlist.all_symbols())
 
 
 # ---------------------------------------------------------------------------- replying

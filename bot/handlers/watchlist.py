@@ -22,7 +22,9 @@ from bot.handlers.common import (
     edit_or_send,
     clip,
     toast,
+    unwatch_symbol,
     user_tz,
+    watch_symbol,
 )
 from bot.keyboards.menus import confirm_remove, watchlist_keyboard
 from engine.symbols import SymbolError, normalize_symbol
@@ -116,7 +118,7 @@ def engine_has_data(engine: Any, symbol: str) -> bool:
 
 async def cmd_add(message: Message, command: CommandObject, account: User, t: Texts, lang: str,
                   watchlist: WatchlistRepo, threshold_repo: ThresholdRepo, engine: Any,
-                  registry: Any = None, catalog: Any = None,
+                  registry_lock: asyncio.Lock, registry: Any = None, catalog: Any = None,
                   pending: PendingConfirmations | None = None) -> None:
     args = (command.args or "").replace(",", " ").split()
     if not args:
@@ -148,13 +150,12 @@ async def cmd_add(message: Message, command: CommandObject, account: User, t: Te
         if have >= MAX_WATCHLIST:
             lines.append(t("add-full", symbol=symbol, limit=str(MAX_WATCHLIST)))
             continue
-        if registry is not None and symbol not in registry.symbols:
-            try:
-                registry.add(symbol)  # the feeds start streaming it now
-            except ValueError:  # the registry's own cap (RegistryFull)
-                lines.append(t("add-registry-full", symbol=symbol))
-                continue
-        if not await watchlist.add(account.id, symbol):
+        try:
+            added = await watch_symbol(registry, registry_lock, watchlist, account.id, symbol)
+        except ValueError:  # the registry's own cap (RegistryFull)
+            lines.append(t("add-registry-full", symbol=symbol))
+            continue
+        if not added:
             lines.append(t("add-already", symbol=symbol))
             continue
         have += 1
@@ -169,18 +170,15 @@ async def cmd_add(message: Message, command: CommandObject, account: User, t: Te
 
 
 async def remove_symbol(account: User, symbol: str, watchlist: WatchlistRepo, registry: Any,
-                        pending: PendingConfirmations | None) -> bool:
-    removed = await watchlist.remove(account.id, symbol)
-    if removed:
-        if pending is not None:
-            pending.discard(account.id, symbol)
-        if registry is not None and symbol not in await watchlist.all_symbols():
-            registry.remove(symbol)  # nobody watches it any more
+                        registry_lock: asyncio.Lock, pending: PendingConfirmations | None) -> bool:
+    removed = await unwatch_symbol(registry, registry_lock, watchlist, account.id, symbol)
+    if removed and pending is not None:
+        pending.discard(account.id, symbol)
     return removed
 
 
 async def cmd_remove(message: Message, command: CommandObject, account: User, t: Texts,
-                     watchlist: WatchlistRepo, registry: Any = None,
+                     watchlist: WatchlistRepo, registry_lock: asyncio.Lock, registry: Any = None,
                      pending: PendingConfirmations | None = None) -> None:
     args = (command.args or "").replace(",", " ").split()
     if not args:
@@ -193,7 +191,7 @@ async def cmd_remove(message: Message, command: CommandObject, account: User, t:
         except SymbolError:
             lines.append(t("add-invalid", text=clip(raw)))
             continue
-        if await remove_symbol(account, symbol, watchlist, registry, pending):
+        if await remove_symbol(account, symbol, watchlist, registry, registry_lock, pending):
             lines.append(t("remove-ok", symbol=symbol))
         else:
             lines.append(t("remove-missing", symbol=symbol))
@@ -244,8 +242,8 @@ async def cb_menu_list(callback: CallbackQuery, account: User, t: Texts, watchli
 
 
 async def cb_watch(callback: CallbackQuery, callback_data: WatchCB, callback_answer: CallbackAnswer,
-                   account: User, t: Texts,
-                   watchlist: WatchlistRepo, threshold_repo: ThresholdRepo, registry: Any = None,
+                   account: User, t: Texts, watchlist: WatchlistRepo, threshold_repo: ThresholdRepo,
+                   registry_lock: asyncio.Lock, registry: Any = None,
                    pending: PendingConfirmations | None = None) -> None:
     symbol = canonical(callback_data.symbol)
     if symbol is None or callback_data.op not in ("ask", "yes", "no"):
@@ -255,7 +253,7 @@ async def cb_watch(callback: CallbackQuery, callback_data: WatchCB, callback_ans
         await edit_or_send(callback, t("remove-confirm", symbol=symbol), confirm_remove(t, symbol))
         return
     if callback_data.op == "yes":
-        removed = await remove_symbol(account, symbol, watchlist, registry, pending)
+        removed = await remove_symbol(account, symbol, watchlist, registry, registry_lock, pending)
         toast(callback_answer, t("remove-ok" if removed else "remove-missing", symbol=symbol))
     text, markup = await watchlist_view(account, t, watchlist, threshold_repo)
     await edit_or_send(callback, text, markup)

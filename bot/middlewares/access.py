@@ -11,6 +11,7 @@ Over-long texts are refused here, before any handler parses them.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -31,10 +32,12 @@ ADMIN_TEXT_LIMIT = 4096
 class AccessMiddleware(BaseMiddleware):
     def __init__(self, settings: Settings, users: UserRepo, access_repo: AccessRepo,
                  tr: Translator, *, watchlist: WatchlistRepo | None = None,
-                 registry: Any = None) -> None:
+                 registry: Any = None, registry_lock: asyncio.Lock | None = None) -> None:
         self.settings = settings
         self.watchlist = watchlist
         self.registry = registry
+        # the handlers' lock: every registry change is serialised behind the same one
+        self.registry_lock = registry_lock if registry_lock is not None else asyncio.Lock()
         self.users = users
         self.access_repo = access_repo
         self.tr = tr
@@ -84,7 +87,7 @@ class AccessMiddleware(BaseMiddleware):
             account = await self.users.upsert_on_start(user.id, user.id, lang)
             if was_inactive and self.watchlist is not None:
                 # their watchlist counts again: the feeds must stream it
-                await sync_registry(self.registry, self.watchlist)
+                await sync_registry(self.registry, self.watchlist, self.registry_lock)
         if is_admin and account.role != "admin":
             await self.users.set_role(user.id, "admin")
             account = await self.users.get(user.id)
