@@ -26,16 +26,14 @@ from aiogram.types import BotCommand, BotCommandScopeDefault, TelegramObject
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 
 from bot.handlers import get_routers
-from bot.handlers.parsing import SPECS
 from bot.handlers.start import USER_COMMANDS
-from bot.handlers.common import Background
+from bot.handlers.common import Background, apply_user_floors
 from bot.handlers.watchlist import PendingConfirmations, engine_has_data
 from bot.health import BotCounters, HealthMonitor
 from bot.middlewares import AccessMiddleware, LanguageMiddleware, ThrottlingMiddleware
 from config.settings import Settings
 from locales import Translator, translator
 from storage import (
-    ALL_SYMBOLS,
     AccessRepo,
     Database,
     OutboxRepo,
@@ -102,16 +100,10 @@ async def set_commands(bot: Bot, tr: Translator) -> None:
 
 
 async def seed_floors(engine: Any, threshold_repo: ThresholdRepo, watchlist: WatchlistRepo) -> None:
-    """At start-up: lower the detector floors to what stored user thresholds need."""
-    from bot.handlers.common import lower_floor
-
+    """At start-up: lower the detector floors to what stored user thresholds need (the same
+    rule as a live /add or /thresholds: ``apply_user_floors``)."""
     for user_id, overrides in (await threshold_repo.all_overrides()).items():
-        symbols = [e.symbol for e in await watchlist.list_for_user(user_id)]
-        for (symbol, key), value in overrides.items():
-            if key not in SPECS:
-                continue
-            for target in (symbols if symbol == ALL_SYMBOLS else [symbol]):
-                lower_floor(engine, target, key, value)
+        await apply_user_floors(engine, threshold_repo, watchlist, user_id, overrides=overrides)
 
 
 def _bot_session(settings: Settings) -> AiohttpSession:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 
 from bot.app import seed_floors
-from storage import ThresholdRepo, WatchlistRepo
+from storage import Database, ThresholdRepo, WatchlistRepo
 from tests.conftest import BotHarness, FakeEngine
 
 
@@ -40,3 +40,32 @@ async def test_state_survives_restart(api, tmp_path):
         assert await WatchlistRepo(h2.db).all_symbols() == {"BTC", "ETH"}
     finally:
         await h2.stop()
+
+
+async def test_start_up_floors_equal_the_live_ones(api, tmp_path):
+    """seed_floors (start-up) and the handlers apply the same rule: on watched coins only, a
+    per-symbol value wins over the user's global one."""
+    path = tmp_path / "floors.db"
+    live = FakeEngine()
+    h = await BotHarness(api, path, engine=live).start()
+    try:
+        await h.say(96, "/add BTC SOL")
+        await h.say(96, "/thresholds BTC cascade 1.5M")  # BTC: per-symbol value
+        await h.say(96, "/thresholds cascade 50k")  # every other coin: 50k
+        await h.say(96, "/thresholds DOGE cascade 20k")  # not watched: no floor change yet
+        await h.say(96, "/add ETH")
+        await h.say(96, "/remove SOL")  # no longer watched: its floor has no business moving
+    finally:
+        await h.stop()
+    seeded = FakeEngine()
+    db = await Database.open(path)
+    try:
+        await seed_floors(seeded, ThresholdRepo(db), WatchlistRepo(db))
+    finally:
+        await db.close()
+    fresh = FakeEngine()
+    for symbol, want in (("BTC", 1_500_000), ("ETH", 50_000), ("DOGE", fresh.thresholds_for("DOGE").cascade_usd)):
+        assert seeded.thresholds_for(symbol).cascade_usd == want, symbol
+        assert live.thresholds_for(symbol).cascade_usd == want, symbol
+    # SOL was lowered while watched (floors only go down) but a restart does not lower it
+    assert seeded.thresholds_for("SOL").cascade_usd == fresh.thresholds_for("SOL").cascade_usd

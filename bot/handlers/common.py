@@ -148,21 +148,39 @@ def lower_floor(engine: Any, symbol: str, key: str, value: float) -> None:
         log.debug("floor for %s %s=%r left unchanged", symbol, key, value)
 
 
-async def apply_user_floors(engine: Any, threshold_repo: ThresholdRepo, watchlist: WatchlistRepo,
-                            user_id: int, symbols: Iterable[str] | None = None) -> None:
-    """Apply one user's overrides to the detector floor (all their symbols, or ``symbols``)."""
+def user_floors(overrides: Mapping[tuple[str, str], float],
+                symbols: Iterable[str]) -> list[tuple[str, str, float]]:
+    """(symbol, key, value) the detectors must reach for one user: for each symbol the user
+    WATCHES, the per-symbol value, else the user's global ('*') value — the same precedence
+    routing uses, so a floor is never lower than some subscriber's effective threshold needs.
+    Keys without an override are left out (the default floor stands)."""
     from bot.handlers.parsing import SPECS
 
-    overrides = await threshold_repo.get_all(user_id)
-    if not overrides:
-        return
-    if symbols is None:
-        symbols = [w.symbol for w in await watchlist.list_for_user(user_id)]
+    out = []
     for symbol in symbols:
         for key in SPECS:
             value = overrides.get((symbol, key), overrides.get((ALL_SYMBOLS, key)))
             if value is not None:
-                lower_floor(engine, symbol, key, value)
+                out.append((symbol, key, value))
+    return out
+
+
+async def apply_user_floors(engine: Any, threshold_repo: ThresholdRepo, watchlist: WatchlistRepo,
+                            user_id: int, symbols: Iterable[str] | None = None, *,
+                            overrides: Mapping[tuple[str, str], float] | None = None) -> None:
+    """Lower the detector floors to what one user's thresholds need, on the symbols they watch
+    (all of them, or those of ``symbols`` they watch). The ONE place floors come from user
+    thresholds: start-up (``bot.app.seed_floors``), /add and /thresholds all call it."""
+    if overrides is None:
+        overrides = await threshold_repo.get_all(user_id)
+    if not overrides:
+        return
+    watched = [w.symbol for w in await watchlist.list_for_user(user_id)]
+    if symbols is not None:
+        wanted = set(symbols)
+        watched = [s for s in watched if s in wanted]
+    for symbol, key, value in user_floors(overrides, watched):
+        lower_floor(engine, symbol, key, value)
 
 
 # Every change to the feeds' symbol set goes through the helpers below, under ONE asyncio.Lock

@@ -14,7 +14,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import MenuCB, ThrCB
-from bot.handlers.common import Texts, clip, edit_or_send, lower_floor, toast
+from bot.handlers.common import Texts, apply_user_floors, clip, edit_or_send, toast
 from bot.handlers.parsing import (
     KEYS,
     SPECS,
@@ -69,13 +69,9 @@ async def thresholds_view(account: User, t: Texts, threshold_repo: ThresholdRepo
 async def set_value(account: User, symbol: str, key: str, value: float, threshold_repo: ThresholdRepo,
                     watchlist: WatchlistRepo, engine: Any) -> None:
     await threshold_repo.set(account.id, symbol, key, value)
-    if symbol == ALL_SYMBOLS:
-        overrides = await threshold_repo.get_all(account.id)
-        for e in await watchlist.list_for_user(account.id):
-            if (e.symbol, key) not in overrides:  # a per-symbol value wins over the global one
-                lower_floor(engine, e.symbol, key, value)
-    else:
-        lower_floor(engine, symbol, key, value)
+    # a per-symbol value wins over the global one; a coin not watched gets its floor on /add
+    await apply_user_floors(engine, threshold_repo, watchlist, account.id,
+                            None if symbol == ALL_SYMBOLS else [symbol])
 
 
 def _target(t: Texts, symbol: str) -> str:
