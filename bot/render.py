@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from datetime import datetime, timezone, tzinfo
 
 from engine.signals import Kind, Signal
@@ -66,17 +67,34 @@ def fmt_time(ts_ms: int, tz: tzinfo | None = None) -> str:
     return dt.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def fmt_rate(fraction: float) -> str:
+def fmt_rate(fraction: float, digits: int = 3) -> str:
     """A signed funding rate given as a fraction: 0.0011 -> '+0.110%'."""
-    return f"{fraction * 100:+.3f}%"
+    return f"{fraction * 100:+.{digits}f}%"
+
+
+def fmt_rates_by_venue(rates: Mapping[str, float], digits: int = 3) -> str:
+    """Funding per venue, venues in name order: 'binance +0.010% · bybit +0.012%'."""
+    return " · ".join(f"{venue} {fmt_rate(float(rate), digits)}" for venue, rate in sorted(rates.items()))
+
+
+def buy_sell_shares(buy_share: float, width: int = BAR_WIDTH) -> dict[str, str]:
+    """Buy and sell shares of taker volume as percentages and text bars (the sell share is the
+    rest): the ``buy_share``/``buy_bar``/``sell_share``/``sell_bar`` of alerts and /flow."""
+    sell_share = 1.0 - buy_share
+    return {"buy_share": fmt_pct(buy_share), "buy_bar": bar(buy_share, width),
+            "sell_share": fmt_pct(sell_share), "sell_bar": bar(sell_share, width)}
 
 
 def fmt_ratio(value: float) -> str:
     return f"{value:.1f}"
 
 
-def _e(value: object) -> str:
+def escape(value: object) -> str:
+    """THE HTML escaping of a value for Telegram HTML (bot messages and alerts alike)."""
     return html.escape(str(value), quote=False)
+
+
+_e = escape
 
 
 def _reason(tr: Translator, lang: str, name: str) -> str:
@@ -126,11 +144,11 @@ def _body(sig: Signal, t, tz: tzinfo | None) -> str:
         buy_share = g("buy_share", 0.5)
         window_s = g("window_s", 300.0)
         window = f"{window_s / 60:g}m" if window_s >= 60 else f"{window_s:g}s"
+        shares = {k: _e(v) for k, v in buy_sell_shares(buy_share).items()}
         return t(
             "alert-flow-body",
-            window=_e(window), buy_usd=_e(fmt_usd(g("buy_usd", 0.0))), buy_share=_e(fmt_pct(buy_share)),
-            buy_bar=_e(bar(buy_share)), sell_usd=_e(fmt_usd(g("sell_usd", 0.0))),
-            sell_share=_e(fmt_pct(1.0 - buy_share)), sell_bar=_e(bar(1.0 - buy_share)),
+            window=_e(window), buy_usd=_e(fmt_usd(g("buy_usd", 0.0))),
+            sell_usd=_e(fmt_usd(g("sell_usd", 0.0))), **shares,
             large_buys=_e(int(g("large_buys", 0))), large_sells=_e(int(g("large_sells", 0))),
             whale=_e(fmt_usd(g("whale_usd", 0.0))), net_delta=_e(fmt_signed_usd(g("net_delta", 0.0))),
             mood=_e(t("flow-mood", direction=sig.direction.value)),
@@ -148,7 +166,7 @@ def _body(sig: Signal, t, tz: tzinfo | None) -> str:
         )
     if kind is Kind.FUNDING_EXTREME:
         by_venue = sig.extra.get("funding_by_venue") or {}
-        venues = " · ".join(f"{v} {fmt_rate(float(r))}" for v, r in sorted(by_venue.items()))
+        venues = fmt_rates_by_venue(by_venue)
         return t(
             "alert-funding-body",
             rate=_e(fmt_rate(g("funding_8h", 0.0))), max_rate=_e(fmt_rate(g("funding_max_8h", 0.0))),
@@ -171,12 +189,12 @@ def _body(sig: Signal, t, tz: tzinfo | None) -> str:
             duration=_e(f"{g('duration_s', 0.0):.0f}"),
         )
     # VOLUME_SPIKE (and a stop hunt without levels, which the engine never emits)
-    buy_share = g("buy_share", 0.5)
+    shares = buy_sell_shares(g("buy_share", 0.5))
     return t(
         "alert-spike-body",
         volume=_e(fmt_usd(g("volume_usd", 0.0))), ratio=_e(fmt_ratio(g("ratio", 0.0))),
-        baseline=_e(fmt_usd(g("baseline_usd", 0.0))), buy_share=_e(fmt_pct(buy_share)),
-        buy_bar=_e(bar(buy_share)), large_buys=_e(int(g("large_buys", 0))),
+        baseline=_e(fmt_usd(g("baseline_usd", 0.0))), buy_share=_e(shares["buy_share"]),
+        buy_bar=_e(shares["buy_bar"]), large_buys=_e(int(g("large_buys", 0))),
         large_sells=_e(int(g("large_sells", 0))), price=_e(fmt_price(g("price", 0.0))),
         direction=direction,
     )

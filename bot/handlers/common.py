@@ -6,7 +6,6 @@ objects (feeds registry, instrument catalog, engine, delivery) are injected by `
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 import math
 from collections.abc import Iterable, Mapping
@@ -15,6 +14,7 @@ from typing import Any, Protocol
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
+from bot.render import escape, html_to_text
 from locales import Translator
 from storage import ALL_SYMBOLS, ThresholdRepo, User, WatchlistRepo
 
@@ -36,12 +36,13 @@ def clip(value: object, limit: int = 24) -> str:
 
 
 def esc(value: object, limit: int = 64) -> str:
-    """HTML-escape a value for a message, cut to ``limit`` characters."""
-    return html.escape(clip(value, limit), quote=False)
+    """HTML-escape a value for a message (``bot.render.escape``), cut to ``limit`` characters."""
+    return escape(clip(value, limit))
 
 
 def toast(callback_answer, text: str, *, alert: bool = False) -> None:
-    """Answer the pressed button with ``text`` (CallbackAnswerMiddleware sends it once)."""
+    """Answer the pressed button with ``text`` (CallbackAnswerMiddleware sends it once).
+    Toasts are plain text: pass ``t.plain(...)``, never ``t(...)``."""
     callback_answer.text = text
     if alert:
         callback_answer.show_alert = True
@@ -61,6 +62,12 @@ class Texts:
         the result can be nested into another ``t(...)`` call as is."""
         safe = {k: v if isinstance(v, Html) else esc(v, 4096) for k, v in args.items()}
         return Html(self.tr.get(self.lang, key, **safe))
+
+    def plain(self, key: str, **args: object) -> str:
+        """The same text for where Telegram shows PLAIN text — callback-query toasts
+        (answerCallbackQuery) and inline button labels: no tags, no entities, so a '&' in a
+        value or a template's '&amp;' reads '&', not '&amp;'."""
+        return html_to_text(self(key, **args))
 
 
 # ---------------------------------------------------------------------------- collaborators

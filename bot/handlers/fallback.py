@@ -23,7 +23,7 @@ async def unknown_message(message: Message, t: Texts) -> None:
 
 
 async def unknown_button(callback: CallbackQuery, callback_answer: CallbackAnswer, t: Texts) -> None:
-    toast(callback_answer, t("button-invalid"), alert=True)
+    toast(callback_answer, t.plain("button-invalid"), alert=True)
 
 
 async def on_error(event: ErrorEvent, counters: BotCounters, tr: Translator) -> None:

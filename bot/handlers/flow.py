@@ -17,32 +17,30 @@ from bot.handlers.common import Texts, clip, edit_or_send, toast, user_tz
 from bot.handlers.parsing import WINDOWS
 from bot.handlers.watchlist import canonical
 from bot.keyboards.flow import flow_keyboard
-from bot.render import bar, fmt_pct, fmt_price, fmt_signed_usd, fmt_time, fmt_usd
+from bot.render import buy_sell_shares, fmt_price, fmt_rates_by_venue, fmt_signed_usd, fmt_time, fmt_usd
 from engine.symbols import SymbolError, normalize_symbol
 from storage import User
 
 BAR = 16
+FUNDING_DIGITS = 4  # the live snapshot shows rates to 0.0001 % (alerts round to 0.001 %)
 
 
 def render_flow(t: Texts, snap: Any, account: User | None) -> str:
-    total = snap.buy_usd + snap.sell_usd
-    sell_share = 1.0 - snap.buy_share if total > 0 else 0.5
+    s = buy_sell_shares(snap.buy_share, BAR)  # the engine reports 0.5 for an empty window
     lines = [
         t("flow-title", symbol=snap.symbol, window=snap.window),
         t("flow-price", price=fmt_price(snap.last_price) if snap.last_price else "—",
           vwap=fmt_price(snap.vwap) if snap.vwap else "—"),
         "",
-        t("flow-buy", usd=fmt_usd(snap.buy_usd), share=fmt_pct(snap.buy_share),
-          bar=bar(snap.buy_share, BAR)),
-        t("flow-sell", usd=fmt_usd(snap.sell_usd), share=fmt_pct(sell_share), bar=bar(sell_share, BAR)),
+        t("flow-buy", usd=fmt_usd(snap.buy_usd), share=s["buy_share"], bar=s["buy_bar"]),
+        t("flow-sell", usd=fmt_usd(snap.sell_usd), share=s["sell_share"], bar=s["sell_bar"]),
         t("flow-delta", delta=fmt_signed_usd(snap.net_delta), cvd=fmt_signed_usd(snap.cvd)),
         t("flow-large", threshold=fmt_usd(snap.large_threshold_usd), buys=str(snap.large_buys),
           sells=str(snap.large_sells)),
         t("flow-liq", longs=fmt_usd(snap.liq_long_usd), shorts=fmt_usd(snap.liq_short_usd)),
     ]
     if snap.funding_8h:
-        parts = [f"{venue} {rate * 100:+.4f}%" for venue, rate in sorted(snap.funding_8h.items())]
-        lines.append(t("flow-funding", rates=" · ".join(parts)))
+        lines.append(t("flow-funding", rates=fmt_rates_by_venue(snap.funding_8h, FUNDING_DIGITS)))
     else:
         lines.append(t("flow-funding-none"))
     lines.append(t("flow-trades", trades=f"{snap.trades:,}",
@@ -95,7 +93,7 @@ async def cb_flow_new(callback: CallbackQuery, callback_data: FlowCB, callback_a
                       account: User, t: Texts, engine: Any) -> None:
     checked = _checked(callback_data.symbol, callback_data.window)
     if checked is None:
-        toast(callback_answer, t("button-invalid"), alert=True)
+        toast(callback_answer, t.plain("button-invalid"), alert=True)
         return
     text, markup = await flow_view(account, t, engine, *checked)
     await callback.bot.send_message(account.id, text, reply_markup=markup)
@@ -105,10 +103,10 @@ async def cb_flow_edit(callback: CallbackQuery, callback_data: FlowViewCB,
                        callback_answer: CallbackAnswer, account: User, t: Texts, engine: Any) -> None:
     checked = _checked(callback_data.symbol, callback_data.window)
     if checked is None:
-        toast(callback_answer, t("button-invalid"), alert=True)
+        toast(callback_answer, t.plain("button-invalid"), alert=True)
         return
     text, markup = await flow_view(account, t, engine, *checked)
-    toast(callback_answer, t("flow-refreshed"))
+    toast(callback_answer, t.plain("flow-refreshed"))
     await edit_or_send(callback, text, markup)
 
 

@@ -106,10 +106,10 @@ async def cb_mute(callback: CallbackQuery, callback_data: MuteCB, callback_answe
     symbol = callback_data.symbol if callback_data.symbol == ALL_SYMBOLS else canonical(callback_data.symbol)
     minutes = callback_data.minutes
     if symbol is None or not 0 <= minutes <= MAX_MUTE_MINUTES:
-        toast(callback_answer, t("button-invalid"), alert=True)
+        toast(callback_answer, t.plain("button-invalid"), alert=True)
         return
     text = await apply_mute(account, symbol, minutes, t, users, watchlist)
-    toast(callback_answer, t("mute-toast-on" if minutes else "mute-toast-off"))
+    toast(callback_answer, t.plain("mute-toast-on" if minutes else "mute-toast-off"))
     # a new message: the button may sit under an alert, which must stay as it is
     await callback.bot.send_message(account.id, text,
                                     reply_markup=unmute_button(t, symbol) if minutes else None)

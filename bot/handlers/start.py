@@ -56,7 +56,7 @@ async def cb_lang(callback: CallbackQuery, callback_data: LangCB, callback_answe
                   account: User, t: Texts,
                   users: UserRepo, tr: Translator) -> None:
     if callback_data.lang not in LANGUAGES:
-        toast(callback_answer, t("button-invalid"), alert=True)
+        toast(callback_answer, t.plain("button-invalid"), alert=True)
         return
     await users.set_language(account.id, callback_data.lang)
     await edit_or_send(callback, Texts(tr, callback_data.lang)("lang-set"))

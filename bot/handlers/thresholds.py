@@ -78,9 +78,10 @@ def _target(t: Texts, symbol: str) -> str:
     return t("thr-target-all") if symbol == ALL_SYMBOLS else t("thr-target-symbol", symbol=symbol)
 
 
-def _range_text(t: Texts, key: str) -> str:
+def _range_text(t: Texts, key: str, *, plain: bool = False) -> str:
     low, high = fmt_range(key)
-    return t("thr-out-of-range", what=t("thr-key-name", what=key), low=low, high=high)
+    args = dict(what=t("thr-key-name", what=key), low=low, high=high)
+    return t.plain("thr-out-of-range", **args) if plain else t("thr-out-of-range", **args)
 
 
 async def cmd_thresholds(message: Message, command: CommandObject, account: User, t: Texts,
@@ -149,7 +150,7 @@ async def cb_thresholds(callback: CallbackQuery, callback_data: ThrCB, callback_
     needs_key = cb.op in ("key", "inc", "dec", "preset")
     if symbol is None or cb.op not in OPS or (needs_key and cb.key not in SPECS) or \
             (cb.key and cb.key not in SPECS):
-        toast(callback_answer, t("button-invalid"), alert=True)
+        toast(callback_answer, t.plain("button-invalid"), alert=True)
         return
     if cb.op == "open":
         text, markup = await thresholds_view(account, t, threshold_repo, symbol)
@@ -167,29 +168,29 @@ async def cb_thresholds(callback: CallbackQuery, callback_data: ThrCB, callback_
         current, _source = effective(await threshold_repo.get_all(account.id), symbol, cb.key)
         new = step(cb.key, current, cb.op == "inc")
         if new == current:
-            toast(callback_answer, t("thr-limit"))
+            toast(callback_answer, t.plain("thr-limit"))
             return
         await set_value(account, symbol, cb.key, new, threshold_repo, watchlist, engine)
-        toast(callback_answer, t("thr-toast", what=t("thr-key-name", what=cb.key),
+        toast(callback_answer, t.plain("thr-toast", what=t("thr-key-name", what=cb.key),
                                  value=fmt_threshold(cb.key, new)))
     elif cb.op == "preset":
         try:
             value = check_range(cb.key, float(cb.value))
         except OutOfRange:
-            toast(callback_answer, _range_text(t, cb.key), alert=True)
+            toast(callback_answer, _range_text(t, cb.key, plain=True), alert=True)
             return
         except ValueError:
-            toast(callback_answer, t("button-invalid"), alert=True)
+            toast(callback_answer, t.plain("button-invalid"), alert=True)
             return
         await set_value(account, symbol, cb.key, value, threshold_repo, watchlist, engine)
-        toast(callback_answer, t("thr-toast", what=t("thr-key-name", what=cb.key),
+        toast(callback_answer, t.plain("thr-toast", what=t("thr-key-name", what=cb.key),
                                  value=fmt_threshold(cb.key, value)))
     elif cb.op == "reset":
         if cb.key:
             await threshold_repo.reset(account.id, symbol, cb.key)
         else:
             await threshold_repo.reset(account.id, None if symbol == ALL_SYMBOLS else symbol)
-        toast(callback_answer, t("thr-reset-done"))
+        toast(callback_answer, t.plain("thr-reset-done"))
     text, markup = await thresholds_view(account, t, threshold_repo, symbol)
     await edit_or_send(callback, text, markup)
 

@@ -38,7 +38,7 @@ async def cb_tier(callback: CallbackQuery, callback_data: TierCB, callback_answe
                   account: User, t: Texts, users: UserRepo) -> None:
     tier, op = callback_data.tier, callback_data.op
     if tier not in TIERS or op not in ("on", "silent"):
-        toast(callback_answer, t("button-invalid"), alert=True)
+        toast(callback_answer, t.plain("button-invalid"), alert=True)
         return
     tiers, silent = list(account.tiers), list(account.silent_tiers)
     target = tiers if op == "on" else silent

@@ -247,14 +247,14 @@ async def cb_watch(callback: CallbackQuery, callback_data: WatchCB, callback_ans
                    pending: PendingConfirmations | None = None) -> None:
     symbol = canonical(callback_data.symbol)
     if symbol is None or callback_data.op not in ("ask", "yes", "no"):
-        toast(callback_answer, t("button-invalid"), alert=True)
+        toast(callback_answer, t.plain("button-invalid"), alert=True)
         return
     if callback_data.op == "ask":
         await edit_or_send(callback, t("remove-confirm", symbol=symbol), confirm_remove(t, symbol))
         return
     if callback_data.op == "yes":
         removed = await remove_symbol(account, symbol, watchlist, registry, registry_lock, pending)
-        toast(callback_answer, t("remove-ok" if removed else "remove-missing", symbol=symbol))
+        toast(callback_answer, t.plain("remove-ok" if removed else "remove-missing", symbol=symbol))
     text, markup = await watchlist_view(account, t, watchlist, threshold_repo)
     await edit_or_send(callback, text, markup)
 

@@ -14,6 +14,6 @@ def flow_keyboard(t: Texts, symbol: str, window: str) -> InlineKeyboardMarkup:
     for w in WINDOWS:
         label = f"· {w} ·" if w == window else w
         kb.button(text=label, callback_data=FlowViewCB(symbol=symbol, window=w))
-    kb.button(text=t("btn-refresh"), callback_data=FlowViewCB(symbol=symbol, window=window))
+    kb.button(text=t.plain("btn-refresh"), callback_data=FlowViewCB(symbol=symbol, window=window))
     kb.adjust(len(WINDOWS), 1)
     return kb.as_markup()

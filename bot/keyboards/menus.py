@@ -18,7 +18,7 @@ TIERS = ("URGENT", "WATCH", "INFO")
 def main_menu(t: Texts) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for action in MENU_ACTIONS:
-        kb.button(text=t(f"menu-{action}"), callback_data=MenuCB(action=action))
+        kb.button(text=t.plain(f"menu-{action}"), callback_data=MenuCB(action=action))
     kb.adjust(2)
     return kb.as_markup()
 
@@ -26,7 +26,7 @@ def main_menu(t: Texts) -> InlineKeyboardMarkup:
 def language_picker(t: Texts) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for code in LANGUAGES:
-        kb.button(text=t("lang-name", code=code), callback_data=LangCB(lang=code))
+        kb.button(text=t.plain("lang-name", code=code), callback_data=LangCB(lang=code))
     return kb.as_markup()
 
 
@@ -34,7 +34,7 @@ def watchlist_keyboard(t: Texts, symbols: Iterable[str]) -> InlineKeyboardMarkup
     kb = InlineKeyboardBuilder()
     count = 0
     for symbol in symbols:
-        kb.button(text=t("btn-remove", symbol=symbol), callback_data=WatchCB(op="ask", symbol=symbol))
+        kb.button(text=t.plain("btn-remove", symbol=symbol), callback_data=WatchCB(op="ask", symbol=symbol))
         count += 1
     if not count:
         return None
@@ -44,8 +44,8 @@ def watchlist_keyboard(t: Texts, symbols: Iterable[str]) -> InlineKeyboardMarkup
 
 def confirm_remove(t: Texts, symbol: str) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    kb.button(text=t("btn-yes-remove", symbol=symbol), callback_data=WatchCB(op="yes", symbol=symbol))
-    kb.button(text=t("btn-no-keep"), callback_data=WatchCB(op="no", symbol=symbol))
+    kb.button(text=t.plain("btn-yes-remove", symbol=symbol), callback_data=WatchCB(op="yes", symbol=symbol))
+    kb.button(text=t.plain("btn-no-keep"), callback_data=WatchCB(op="no", symbol=symbol))
     return kb.as_markup()
 
 
@@ -54,14 +54,14 @@ def mute_durations(t: Texts, symbol: str) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for minutes in MUTE_CHOICES:
         kb.button(text=fmt_duration(minutes), callback_data=MuteCB(symbol=symbol, minutes=minutes))
-    kb.button(text=t("btn-unmute"), callback_data=MuteCB(symbol=symbol, minutes=0))
+    kb.button(text=t.plain("btn-unmute"), callback_data=MuteCB(symbol=symbol, minutes=0))
     kb.adjust(3, 3, 1)
     return kb.as_markup()
 
 
 def unmute_button(t: Texts, symbol: str) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    kb.button(text=t("btn-unmute"), callback_data=MuteCB(symbol=symbol, minutes=0))
+    kb.button(text=t.plain("btn-unmute"), callback_data=MuteCB(symbol=symbol, minutes=0))
     return kb.as_markup()
 
 
@@ -69,9 +69,9 @@ def tiers_keyboard(t: Texts, tiers: Iterable[str], silent: Iterable[str]) -> Inl
     on, quiet = set(tiers), set(silent)
     kb = InlineKeyboardBuilder()
     for tier in TIERS:
-        kb.button(text=t("btn-tier-on", tier=tier, on="yes" if tier in on else "no"),
+        kb.button(text=t.plain("btn-tier-on", tier=tier, on="yes" if tier in on else "no"),
                   callback_data=TierCB(tier=tier, op="on"))
-        kb.button(text=t("btn-tier-sound", sound="no" if tier in quiet else "yes"),
+        kb.button(text=t.plain("btn-tier-sound", sound="no" if tier in quiet else "yes"),
                   callback_data=TierCB(tier=tier, op="silent"))
     kb.adjust(2)
     return kb.as_markup()

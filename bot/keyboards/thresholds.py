@@ -17,10 +17,10 @@ def thresholds_keyboard(t: Texts, symbol: str, values: dict[str, float]) -> Inli
     kb = InlineKeyboardBuilder()
     for key in KEYS:
         kb.button(text="−", callback_data=ThrCB(symbol=symbol, op="dec", key=key))
-        kb.button(text=t("btn-thr-key", what=key, value=fmt_threshold(key, values[key])),
+        kb.button(text=t.plain("btn-thr-key", what=key, value=fmt_threshold(key, values[key])),
                   callback_data=ThrCB(symbol=symbol, op="key", key=key))
         kb.button(text="+", callback_data=ThrCB(symbol=symbol, op="inc", key=key))
-    kb.button(text=t("btn-reset"), callback_data=ThrCB(symbol=symbol, op="reset"))
+    kb.button(text=t.plain("btn-reset"), callback_data=ThrCB(symbol=symbol, op="reset"))
     kb.adjust(*([3] * len(KEYS)), 1)
     return kb.as_markup()
 
@@ -31,7 +31,7 @@ def presets_keyboard(t: Texts, symbol: str, key: str) -> InlineKeyboardMarkup:
     for value in presets:
         kb.button(text=fmt_threshold(key, value),
                   callback_data=ThrCB(symbol=symbol, op="preset", key=key, value=_num(value)))
-    kb.button(text=t("btn-default"), callback_data=ThrCB(symbol=symbol, op="reset", key=key))
-    kb.button(text=t("btn-back"), callback_data=ThrCB(symbol=symbol, op="view"))
+    kb.button(text=t.plain("btn-default"), callback_data=ThrCB(symbol=symbol, op="reset", key=key))
+    kb.button(text=t.plain("btn-back"), callback_data=ThrCB(symbol=symbol, op="view"))
     kb.adjust(len(presets), 2)
     return kb.as_markup()

@@ -19,7 +19,7 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
-from bot.handlers.common import MAX_ARG_TEXT, sync_registry
+from bot.handlers.common import MAX_ARG_TEXT, Texts, sync_registry
 from config.settings import Settings
 from locales import Translator
 from storage import AccessRepo, UserRepo, WatchlistRepo
@@ -72,7 +72,7 @@ class AccessMiddleware(BaseMiddleware):
             self.refused += 1
             text = self.tr.get(lang, "access-stranger", user_id=str(user.id))
             if isinstance(event, CallbackQuery):
-                await event.answer(self.tr.get(lang, "access-stranger-short"), show_alert=True)
+                await event.answer(Texts(self.tr, lang).plain("access-stranger-short"), show_alert=True)
             elif isinstance(event, Message):
                 await event.answer(text)
             return None

@@ -9,6 +9,7 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
+from bot.handlers.common import Texts
 from locales import Translator
 
 
@@ -58,8 +59,8 @@ class ThrottlingMiddleware(BaseMiddleware):
             return await handler(event, data)
         self.dropped += 1
         lang = self.tr.normalize(user.language_code)
-        if isinstance(event, CallbackQuery):
-            await event.answer(self.tr.get(lang, "throttled"))
+        if isinstance(event, CallbackQuery):  # a toast: plain text
+            await event.answer(Texts(self.tr, lang).plain("throttled"))
         elif warn and isinstance(event, Message):
             await event.answer(self.tr.get(lang, "throttled"))
         return None

@@ -1,7 +1,8 @@
 ## Bot texts (Telegram HTML). Every $argument arrives already HTML-escaped.
-## Keys used as button toasts (plain text, no tags): button-invalid, remove-ok, remove-missing,
-## throttled, access-stranger-short, flow-refreshed, mute-toast-on, mute-toast-off, thr-toast,
-## thr-limit, thr-reset-done, thr-out-of-range.
+## Button toasts (answerCallbackQuery) and inline button labels are plain text for Telegram: the
+## bot shows them through Texts.plain (tags dropped, entities such as &amp; decoded). Toast keys:
+## button-invalid, remove-ok, remove-missing, throttled, access-stranger-short, flow-refreshed,
+## mute-toast-on, mute-toast-off, thr-toast, thr-limit, thr-reset-done, thr-out-of-range.
 
 ## command menu (setMyCommands)
 cmd-start = Start and show the menu

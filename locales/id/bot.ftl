@@ -1,7 +1,8 @@
 ## Teks bot (HTML Telegram). Setiap $argumen sudah di-escape HTML.
-## Kunci yang dipakai sebagai toast tombol (teks biasa, tanpa tag): button-invalid, remove-ok,
-## remove-missing, throttled, access-stranger-short, flow-refreshed, mute-toast-on,
-## mute-toast-off, thr-toast, thr-limit, thr-reset-done, thr-out-of-range.
+## Toast tombol (answerCallbackQuery) dan label tombol inline adalah teks biasa bagi Telegram: bot
+## menampilkannya lewat Texts.plain (tag dibuang, entitas seperti &amp; diuraikan). Kunci toast:
+## button-invalid, remove-ok, remove-missing, throttled, access-stranger-short, flow-refreshed,
+## mute-toast-on, mute-toast-off, thr-toast, thr-limit, thr-reset-done, thr-out-of-range.
 
 ## menu perintah (setMyCommands)
 cmd-start = Mulai dan tampilkan menu
