@@ -3,12 +3,15 @@ import asyncio
 
 import orjson
 import pytest
+from aiohttp import web
 
 from engine.events import Funding, Liquidation, MarkOI, PositionSide, Side, Trade
 from engine.feeds import binance
 from engine.feeds.binance import BinanceFeed, check_routed_url
+from engine.feeds.instruments import InstrumentCatalog
 from engine.feeds.registry import SubscriptionRegistry
 from tests.feeds_support import FAST, VenueServer, running, wait_until
+from tests.test_feeds_instruments import BINANCE as BINANCE_INFO, FUNDING_INFO
 
 # vendor sample payloads, verbatim from shared/PROTOCOLS.md (the ".." of aggTrade's E filled in)
 FORCE_ORDER = ('{"e":"forceOrder","E":1568014460893,"o":{"s":"BTCUSDT","S":"SELL","o":"LIMIT","f":"IOC",'
@@ -206,3 +209,49 @@ def test_production_defaults_and_the_liquidation_caveat():
     assert feed.max_age_s < 24 * 3600 and feed.messages_per_s < 10
     assert feed.backoff.base <= 1.0
     assert "one liquidation per symbol per second" in binance.LIQUIDATION_SNAPSHOT_NOTE
+
+
+def test_parser_takes_the_funding_interval_per_native_symbol():
+    msg = orjson.loads(wrap("!markPrice@arr@1s", f"[{MARK_PRICE}, {MARK_PRICE.replace('BTCUSDT', 'ETHUSDT')}]"))
+    events = binance.parse_message(msg, 1, funding_intervals={"ETHUSDT": 4.0})
+    btc, eth = (ev for ev in events if isinstance(ev, Funding))
+    assert (btc.symbol, btc.interval_h, btc.rate_8h) == ("BTC", 8.0, pytest.approx(0.00038167))
+    assert (eth.symbol, eth.interval_h, eth.rate_8h) == ("ETH", 4.0, pytest.approx(2 * 0.00038167))
+    assert [ev.interval_h for ev in binance.parse_message(msg, 1) if isinstance(ev, Funding)] == [8.0, 8.0]
+
+
+async def test_live_feed_emits_funding_on_each_symbols_own_interval():
+    """fundingInfo (local REST) says ETHUSDT settles every 4 h and 1000PEPEUSDT every hour: the live
+    feed's Funding carries those intervals, so rate_8h is the true 8-hour rate (FUNDING_EXTREME)."""
+    registry = SubscriptionRegistry(["BTC", "ETH", "PEPE"])
+
+    async def exchange_info(request):
+        return web.json_response(BINANCE_INFO)
+
+    async def funding_info(request):
+        return web.json_response(FUNDING_INFO)
+
+    app = web.Application()
+    app.router.add_get("/fapi/v1/exchangeInfo", exchange_info)
+    app.router.add_get("/fapi/v1/fundingInfo", funding_info)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        catalog = InstrumentCatalog(binance_rest=f"http://127.0.0.1:{runner.addresses[0][1]}", timeout_s=2.0,
+                                    venues=("binance",))
+        pepe = MARK_PRICE.replace("BTCUSDT", "1000PEPEUSDT").replace('"r":"0.00038167"', '"r":"0.0001"')
+        eth = MARK_PRICE.replace("BTCUSDT", "ETHUSDT")
+        async with asyncio.timeout(5), VenueServer("binance") as srv:
+            feed = BinanceFeed(srv.url("/market/stream"), registry, catalog, **FAST)
+            async with running(feed) as sink:
+                await wait_until(lambda: srv.conns)
+                await srv.push(wrap("!markPrice@arr@1s", f"[{MARK_PRICE}, {eth}, {pepe}]"))
+                await wait_until(lambda: len(sink.events) == 6)
+    finally:
+        await runner.cleanup()
+    funding = {ev.symbol: ev for ev in sink.events if isinstance(ev, Funding)}
+    assert {s: f.interval_h for s, f in funding.items()} == {"BTC": 8.0, "ETH": 4.0, "PEPE": 1.0}
+    assert funding["PEPE"].rate_8h == pytest.approx(0.0008)
+    assert funding["ETH"].rate_8h == pytest.approx(2 * 0.00038167)
