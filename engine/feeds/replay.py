@@ -18,7 +18,7 @@ import orjson
 
 from ..events import Event
 from . import binance, bybit, coinglass, okx
-from .base import FeedStats, ParseError, PartialParse, RateLimitedLog
+from .base import FeedStats, ParseError, PartialParse, RateLimitedLog, UnsupportedSymbol
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,12 @@ class ReplayFeed:
                 events = parser(msg, recv_ns)
             except PartialParse as exc:
                 stats.parse_errors += 1
+                stats.skipped_unknown += exc.unknown
                 self._warn.warning("replay-parse", "%s line %d partly skipped: %s", self.path.name, stats.frames, exc)
+                events = exc.events
+            except UnsupportedSymbol as exc:  # OKX frames before the recording's instruments frame
+                stats.skipped_unknown += exc.skipped
+                self._warn.warning("replay-unknown", "%s line %d: skipped: %s", self.path.name, stats.frames, exc)
                 events = exc.events
             except (ParseError, orjson.JSONDecodeError) as exc:
                 stats.parse_errors += 1

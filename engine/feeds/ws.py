@@ -28,7 +28,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from ..events import Event
 from .base import (AUTH_REJECTED, Backoff, FatalFeedError, FeedStats, MessagePacer, ParseError, PartialParse,
-                   RateLimitedLog, VendorError)
+                   RateLimitedLog, UnsupportedSymbol, VendorError)
 from .registry import SubscriptionRegistry
 
 log = logging.getLogger(__name__)
@@ -292,7 +292,12 @@ class WebSocketFeed:
             events = self.parse(msg, recv_ns)
         except PartialParse as exc:
             st.parse_errors += 1
+            st.skipped_unknown += exc.unknown
             self._warn.warning(f"{self.name}-parse", "%s: %s", self.name, exc)
+            events = exc.events
+        except UnsupportedSymbol as exc:  # e.g. OKX before its contract list: not a parse error
+            st.skipped_unknown += exc.skipped
+            self._warn.warning(f"{self.name}-unknown", "%s: skipped: %s", self.name, exc)
             events = exc.events
         except VendorError as exc:
             st.vendor_errors += 1
