@@ -152,6 +152,7 @@ class ReplayFeed:
                 continue
             stats.events += len(events)
             stats.last_msg_ns = recv_ns
+            stats.observe_lag(recv_ns, events[-1].ts)
             batch.extend(events)
             if len(batch) >= self.batch:
                 since = 0
@@ -161,6 +162,15 @@ class ReplayFeed:
             yield batch
 
     async def run(self, put) -> None:
+        """Play the file into ``put``; ``stats.state`` is ``live`` while playing, ``stopped`` after."""
+        st = self.stats
+        st.state, st.connected = "live", True
+        try:
+            await self._run(put)
+        finally:
+            st.state, st.connected = "stopped", False
+
+    async def _run(self, put) -> None:
         if self.speed <= 0:
             for chunk in self._chunks():
                 if chunk:
