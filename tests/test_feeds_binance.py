@@ -255,3 +255,50 @@ async def test_live_feed_emits_funding_on_each_symbols_own_interval():
     assert {s: f.interval_h for s, f in funding.items()} == {"BTC": 8.0, "ETH": 4.0, "PEPE": 1.0}
     assert funding["PEPE"].rate_8h == pytest.approx(0.0008)
     assert funding["ETH"].rate_8h == pytest.approx(2 * 0.00038167)
+
+
+async def test_proactive_reconnect_opens_the_new_connection_first_and_drops_duplicates():
+    """The 24 h handover overlaps: the successor is open and streaming before the old connection
+    is closed, and trades both connections delivered during the overlap come out once (by ``a``)."""
+    registry = SubscriptionRegistry(["BTC"])
+    async with asyncio.timeout(8), VenueServer("binance") as srv:
+        feed = feed_for(srv, registry, max_age_s=0.5, stale_after=5.0)
+
+        async def pusher():
+            a = 0
+            while True:
+                a += 1
+                frame = wrap("btcusdt@aggTrade", AGG_TRADE.replace('"a":5933014', f'"a":{a}')
+                             .replace('"q":"100"', f'"q":"{a}"'))
+                await srv.broadcast(frame)
+                await asyncio.sleep(0.002)
+
+        async with running(feed) as sink:
+            await wait_until(lambda: srv.conns)
+            push = asyncio.create_task(pusher())
+            try:
+                await wait_until(lambda: len(srv.conns) >= 2 and srv.conns[0].closed is not None, timeout=4)
+                n = len(sink.events)
+                await wait_until(lambda: len(sink.events) > n + 20)  # the successor carries on
+            finally:
+                push.cancel()
+    old, new = srv.conns[0], srv.conns[1]
+    assert new.opened < old.closed  # make-before-break: no moment without a connection
+    assert new.subscribed == BASE_STREAMS | {"btcusdt@aggTrade"}
+    ids = [round(ev.qty) for ev in sink.events]
+    assert len(ids) == len(set(ids))  # no trade twice
+    assert ids == list(range(ids[0], ids[0] + len(ids)))  # and none lost across the switch
+    assert feed.stats.duplicates >= 1 and feed.stats.handovers == 1 and feed.stats.stale == 0
+
+
+async def test_handover_falls_back_to_close_and_reopen_when_the_successor_never_streams(caplog):
+    registry = SubscriptionRegistry(["BTC"])
+    async with asyncio.timeout(6), VenueServer("binance") as srv:  # pushes nothing: no stream ever flows
+        feed = feed_for(srv, registry, max_age_s=0.3, stale_after=5.0)
+        feed.handover_timeout = 0.2
+        with caplog.at_level("WARNING"):
+            async with running(feed):
+                await wait_until(lambda: len(srv.conns) >= 3 and srv.conns[1].closed is not None
+                                 and srv.conns[0].closed is not None, timeout=3)
+    assert feed.stats.handovers == 0 and feed.stats.reconnects >= 1
+    assert any("successor" in r.getMessage() for r in caplog.records)

@@ -108,6 +108,8 @@ class FeedStats:
     vendor_errors: int = 0  # error frames from the venue
     stale: int = 0  # connections declared dead: silence or no pong
     reconnects: int = 0
+    handovers: int = 0  # proactive reconnects done make-before-break (Binance's 24 h limit)
+    duplicates: int = 0  # frames both connections delivered during a handover's overlap (dropped)
     subscriptions: int = 0  # channels currently subscribed on the live connection
     last_msg_ns: int = 0  # wall clock of the last frame received
     last_event_ts: int = 0  # exchange time of the last event, epoch ms

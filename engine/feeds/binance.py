@@ -204,6 +204,7 @@ class BinanceFeed(WebSocketFeed):
 
     venue = VENUE
     library_ping = True
+    overlap_handover = True  # the 24 h reconnect is make-before-break, de-duplicated by dedup_key
     batch_size = 100
     default_stale_after = 30.0
     default_messages_per_s = 4.0  # Binance allows 10 per second per connection
@@ -229,6 +230,33 @@ class BinanceFeed(WebSocketFeed):
     def subscribe_payload(self, channels: list[str], subscribe: bool) -> str:
         return orjson.dumps({"method": "SUBSCRIBE" if subscribe else "UNSUBSCRIBE", "params": channels,
                              "id": self.next_id()}).decode()
+
+    def dedup_key(self, msg: object):
+        """Identity of a market message across connections, for the 24 h handover's overlap:
+        aggTrade by its id ``a``, trade by ``t``, forceOrder by symbol/time/side/size, other
+        events (mark price arrays...) by type, symbol and event time ``E``; acks have none."""
+        data = msg.get("data", msg) if isinstance(msg, dict) else None
+        if isinstance(data, list):
+            head = data[0] if data and isinstance(data[0], dict) else None
+            key = None if head is None else (msg.get("stream"), head.get("e"), head.get("s"), head.get("E"))
+        elif not isinstance(data, dict) or data.get("e") is None:
+            return None
+        else:
+            kind = data["e"]
+            if kind == "aggTrade":
+                key = (kind, data.get("s"), data.get("a"))
+            elif kind == "trade":
+                key = (kind, data.get("s"), data.get("t"))
+            elif kind == "forceOrder" and isinstance(data.get("o"), dict):
+                o = data["o"]
+                key = (kind, o.get("s"), o.get("T"), o.get("S"), o.get("z"), o.get("ap"))
+            else:
+                key = (kind, data.get("s"), data.get("E"))
+        try:
+            hash(key)
+        except TypeError:  # a malformed field (list/dict): no identity, the parser will judge it
+            return None
+        return key
 
     def parse(self, msg: object, recv_ns: int) -> list[Event]:
         catalog = self.catalog
