@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .events import Event, Funding, Liquidation, MarkOI, PositionSide, Side, Trade
+from .feeds.base import FeedStats
 from .thresholds import defaults_for
 
 TICK_MS = 100
@@ -335,7 +336,15 @@ def _poisson(rng: random.Random, lam: float) -> int:
 
 
 class SimulatorFeed:
-    """The simulator as a feed. ``speed`` 0 = as fast as possible, 1 = real time, 10 = 10x."""
+    """The simulator as a feed. ``speed`` 0 = as fast as possible, 1 = real time, 10 = 10x.
+
+    ``stats`` is a FeedStats like every live feed's (the bot's /health reads it): ``state`` is
+    ``live`` while running and ``stopped`` once the simulation is over (or the task cancelled);
+    ``frames`` and ``events`` count delivered events (each is one simulated message);
+    ``last_msg_ns`` is the wall clock of the last delivery. ``lag_ms`` is, unpaced, the simulated
+    exchange-to-receive latency; paced, how late each tick was released against its scheduled
+    wall-clock time (simulated time has nothing to do with the wall clock, so their difference
+    would be meaningless)."""
 
     name = "simulator"
 
@@ -343,25 +352,57 @@ class SimulatorFeed:
         self.simulator = simulator
         self.speed = speed
         self.batch = batch
+        self.stats = FeedStats(self.name)
+
+    def _delivered(self, events: list[Event], lag_ms: float | None = None) -> None:
+        st = self.stats
+        st.frames += len(events)
+        st.events += len(events)
+        last = events[-1]
+        if lag_ms is None:
+            st.observe_lag(last.recv_ns, last.ts)
+            st.last_msg_ns = time.time_ns()
+        else:
+            st.lag_ms = lag_ms if st.lag_ms == 0.0 else 0.9 * st.lag_ms + 0.1 * lag_ms
+            st.last_event_ts = last.ts
+            st.last_msg_ns = last.recv_ns
 
     async def run(self, put) -> None:
+        st = self.stats
+        st.state, st.connected = "live", True
+        try:
+            await self._run(put)
+        finally:
+            st.state, st.connected = "stopped", False
+
+    async def _run(self, put) -> None:
         if self.speed <= 0:
             for batch in self.simulator.batches(self.batch):
+                self._delivered(batch)
                 await put(batch)
             return
         # paced: release each simulated 100 ms tick at its (scaled) wall-clock time
         t0_wall = time.monotonic()
         t0_sim = self.simulator.start_ts
         pending: list[Event] = []
+        late_ms = 0.0
         for ev in self.simulator.events():
             due = (ev.ts - t0_sim) / 1000.0 / self.speed
             delay = t0_wall + due - time.monotonic()
             if delay > 0.005:
                 if pending:
+                    self._delivered(pending, late_ms)
                     await put(pending)
                     pending = []
                 await asyncio.sleep(delay)
+                delay = t0_wall + due - time.monotonic()
+            late_ms = max(0.0, -delay * 1000.0)
             ev.recv_ns = time.time_ns()  # live-like: latency is measured from here on
             pending.append(ev)
+            if len(pending) >= self.batch:
+                self._delivered(pending, late_ms)
+                await put(pending)
+                pending = []
         if pending:
+            self._delivered(pending, late_ms)
             await put(pending)

@@ -27,6 +27,8 @@ class Conn:
     received: list = field(default_factory=list)  # (monotonic time, text) of every client message
     subscribed: set = field(default_factory=set)
     pings: int = 0
+    opened: float = field(default_factory=time.monotonic)  # server-side monotonic open / close times
+    closed: float | None = None
 
     @property
     def messages(self) -> list:
@@ -88,6 +90,7 @@ class VenueServer:
                 reply = self._answer(conn, msg)
                 for r in reply:
                     await ws.send(r)
+        conn.closed = time.monotonic()
 
     def _answer(self, conn: Conn, msg) -> list[str]:
         if msg == "ping":  # OKX and CoinGlass text heartbeat
@@ -140,6 +143,17 @@ class VenueServer:
         ws = (conn or self.last).ws
         for frame in frames:
             await ws.send(frame)
+
+    async def broadcast(self, frame: str | bytes) -> int:
+        """Send ``frame`` to every open connection (what a venue does for a stream two
+        connections share); returns how many got it."""
+        sent = 0
+        for conn in list(self.conns):
+            if conn.closed is None:
+                with contextlib.suppress(Exception):
+                    await conn.ws.send(frame)
+                    sent += 1
+        return sent
 
     async def drop_all(self, code: int = 1012, reason: str = "service restart") -> None:
         for conn in list(self.conns):

@@ -3,12 +3,15 @@ import asyncio
 
 import orjson
 import pytest
+from aiohttp import web
 
 from engine.events import Funding, Liquidation, MarkOI, PositionSide, Side, Trade
 from engine.feeds import binance
 from engine.feeds.binance import BinanceFeed, check_routed_url
+from engine.feeds.instruments import InstrumentCatalog
 from engine.feeds.registry import SubscriptionRegistry
 from tests.feeds_support import FAST, VenueServer, running, wait_until
+from tests.test_feeds_instruments import BINANCE as BINANCE_INFO, FUNDING_INFO
 
 # vendor sample payloads, verbatim from shared/PROTOCOLS.md (the ".." of aggTrade's E filled in)
 FORCE_ORDER = ('{"e":"forceOrder","E":1568014460893,"o":{"s":"BTCUSDT","S":"SELL","o":"LIMIT","f":"IOC",'
@@ -206,3 +209,96 @@ def test_production_defaults_and_the_liquidation_caveat():
     assert feed.max_age_s < 24 * 3600 and feed.messages_per_s < 10
     assert feed.backoff.base <= 1.0
     assert "one liquidation per symbol per second" in binance.LIQUIDATION_SNAPSHOT_NOTE
+
+
+def test_parser_takes_the_funding_interval_per_native_symbol():
+    msg = orjson.loads(wrap("!markPrice@arr@1s", f"[{MARK_PRICE}, {MARK_PRICE.replace('BTCUSDT', 'ETHUSDT')}]"))
+    events = binance.parse_message(msg, 1, funding_intervals={"ETHUSDT": 4.0})
+    btc, eth = (ev for ev in events if isinstance(ev, Funding))
+    assert (btc.symbol, btc.interval_h, btc.rate_8h) == ("BTC", 8.0, pytest.approx(0.00038167))
+    assert (eth.symbol, eth.interval_h, eth.rate_8h) == ("ETH", 4.0, pytest.approx(2 * 0.00038167))
+    assert [ev.interval_h for ev in binance.parse_message(msg, 1) if isinstance(ev, Funding)] == [8.0, 8.0]
+
+
+async def test_live_feed_emits_funding_on_each_symbols_own_interval():
+    """fundingInfo (local REST) says ETHUSDT settles every 4 h and 1000PEPEUSDT every hour: the live
+    feed's Funding carries those intervals, so rate_8h is the true 8-hour rate (FUNDING_EXTREME)."""
+    registry = SubscriptionRegistry(["BTC", "ETH", "PEPE"])
+
+    async def exchange_info(request):
+        return web.json_response(BINANCE_INFO)
+
+    async def funding_info(request):
+        return web.json_response(FUNDING_INFO)
+
+    app = web.Application()
+    app.router.add_get("/fapi/v1/exchangeInfo", exchange_info)
+    app.router.add_get("/fapi/v1/fundingInfo", funding_info)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        catalog = InstrumentCatalog(binance_rest=f"http://127.0.0.1:{runner.addresses[0][1]}", timeout_s=2.0,
+                                    venues=("binance",))
+        pepe = MARK_PRICE.replace("BTCUSDT", "1000PEPEUSDT").replace('"r":"0.00038167"', '"r":"0.0001"')
+        eth = MARK_PRICE.replace("BTCUSDT", "ETHUSDT")
+        async with asyncio.timeout(5), VenueServer("binance") as srv:
+            feed = BinanceFeed(srv.url("/market/stream"), registry, catalog, **FAST)
+            async with running(feed) as sink:
+                await wait_until(lambda: srv.conns)
+                await srv.push(wrap("!markPrice@arr@1s", f"[{MARK_PRICE}, {eth}, {pepe}]"))
+                await wait_until(lambda: len(sink.events) == 6)
+    finally:
+        await runner.cleanup()
+    funding = {ev.symbol: ev for ev in sink.events if isinstance(ev, Funding)}
+    assert {s: f.interval_h for s, f in funding.items()} == {"BTC": 8.0, "ETH": 4.0, "PEPE": 1.0}
+    assert funding["PEPE"].rate_8h == pytest.approx(0.0008)
+    assert funding["ETH"].rate_8h == pytest.approx(2 * 0.00038167)
+
+
+async def test_proactive_reconnect_opens_the_new_connection_first_and_drops_duplicates():
+    """The 24 h handover overlaps: the successor is open and streaming before the old connection
+    is closed, and trades both connections delivered during the overlap come out once (by ``a``)."""
+    registry = SubscriptionRegistry(["BTC"])
+    async with asyncio.timeout(8), VenueServer("binance") as srv:
+        feed = feed_for(srv, registry, max_age_s=0.5, stale_after=5.0)
+
+        async def pusher():
+            a = 0
+            while True:
+                a += 1
+                frame = wrap("btcusdt@aggTrade", AGG_TRADE.replace('"a":5933014', f'"a":{a}')
+                             .replace('"q":"100"', f'"q":"{a}"'))
+                await srv.broadcast(frame)
+                await asyncio.sleep(0.002)
+
+        async with running(feed) as sink:
+            await wait_until(lambda: srv.conns)
+            push = asyncio.create_task(pusher())
+            try:
+                await wait_until(lambda: len(srv.conns) >= 2 and srv.conns[0].closed is not None, timeout=4)
+                n = len(sink.events)
+                await wait_until(lambda: len(sink.events) > n + 20)  # the successor carries on
+            finally:
+                push.cancel()
+    old, new = srv.conns[0], srv.conns[1]
+    assert new.opened < old.closed  # make-before-break: no moment without a connection
+    assert new.subscribed == BASE_STREAMS | {"btcusdt@aggTrade"}
+    ids = [round(ev.qty) for ev in sink.events]
+    assert len(ids) == len(set(ids))  # no trade twice
+    assert ids == list(range(ids[0], ids[0] + len(ids)))  # and none lost across the switch
+    assert feed.stats.duplicates >= 1 and feed.stats.handovers == 1 and feed.stats.stale == 0
+
+
+async def test_handover_falls_back_to_close_and_reopen_when_the_successor_never_streams(caplog):
+    registry = SubscriptionRegistry(["BTC"])
+    async with asyncio.timeout(6), VenueServer("binance") as srv:  # pushes nothing: no stream ever flows
+        feed = feed_for(srv, registry, max_age_s=0.3, stale_after=5.0)
+        feed.handover_timeout = 0.2
+        with caplog.at_level("WARNING"):
+            async with running(feed):
+                await wait_until(lambda: len(srv.conns) >= 3 and srv.conns[1].closed is not None
+                                 and srv.conns[0].closed is not None, timeout=3)
+    assert feed.stats.handovers == 0 and feed.stats.reconnects >= 1
+    assert any("successor" in r.getMessage() for r in caplog.records)

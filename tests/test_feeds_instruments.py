@@ -30,16 +30,31 @@ BYBIT_PAGES = [
         {"symbol": "BTC-27JUN25", "contractType": "LinearFutures", "status": "Trading", "baseCoin": "BTC",
          "quoteCoin": "USDC"}]}},
 ]
+# GET /fapi/v1/fundingInfo: only symbols whose cap, floor or interval was adjusted (the rest fund every 8 h)
+FUNDING_INFO = [
+    {"symbol": "ETHUSDT", "adjustedFundingRateCap": "0.02000000", "adjustedFundingRateFloor": "-0.02000000",
+     "fundingIntervalHours": 4, "disclaimer": False},
+    {"symbol": "1000PEPEUSDT", "adjustedFundingRateCap": "0.03000000", "adjustedFundingRateFloor": "-0.03000000",
+     "fundingIntervalHours": 1, "disclaimer": False},
+    {"symbol": "BTCUSDC", "adjustedFundingRateCap": "0.03000000", "adjustedFundingRateFloor": "-0.03000000",
+     "fundingIntervalHours": 8, "disclaimer": False},
+]
 
 
 @pytest.fixture
 async def rest():
     """Local REST server; ``state["fail"]`` makes every endpoint answer HTTP 500."""
-    state = {"fail": False, "hits": 0}
+    state = {"fail": False, "hits": 0, "funding_fail": False, "funding_hits": 0, "funding_body": FUNDING_INFO}
 
     async def binance(request):
         state["hits"] += 1
         return web.json_response(BINANCE, status=500 if state["fail"] else 200)
+
+    async def funding_info(request):
+        state["funding_hits"] += 1
+        if state["fail"] or state["funding_fail"]:
+            return web.json_response({"code": -1000, "msg": "unavailable"}, status=503)
+        return web.json_response(state["funding_body"])
 
     async def bybit(request):
         state["hits"] += 1
@@ -54,6 +69,7 @@ async def rest():
 
     app = web.Application()
     app.router.add_get("/fapi/v1/exchangeInfo", binance)
+    app.router.add_get("/fapi/v1/fundingInfo", funding_info)
     app.router.add_get("/v5/market/instruments-info", bybit)
     app.router.add_get("/api/v5/public/instruments", okx)
     runner = web.AppRunner(app)
@@ -125,6 +141,54 @@ async def test_okx_feed_uses_catalog_contract_sizes_and_skips_unlisted_coins(res
             await srv.push(TRADES)  # no instruments frame: sizes come from the REST list
             await wait_until(lambda: sink.events)
     assert sink.events[0].notional == pytest.approx(5066.388)
+
+
+async def test_binance_funding_intervals_come_from_funding_info(rest):
+    catalog = catalog_for(rest["url"])
+    await catalog.load()
+    assert rest["funding_hits"] == 1
+    assert catalog.binance_funding_available and catalog.binance_funding_error == ""
+    assert catalog.instrument("binance", "ETH").funding_interval_h == 4.0
+    assert catalog.instrument("binance", "PEPE").funding_interval_h == 1.0  # keyed by the native 1000PEPEUSDT
+    assert catalog.instrument("binance", "BTC").funding_interval_h == 8.0  # not listed: the 8 h default
+    assert catalog.funding_interval_h("binance", "ETHUSDT") == 4.0
+    assert catalog.funding_interval_h("binance", "BTCUSDT") == 8.0
+    assert catalog.status()["binance_funding"]["adjusted"] == 3
+
+
+async def test_funding_info_unavailable_keeps_8h_and_says_so(rest, caplog):
+    rest["funding_fail"] = True
+    catalog = catalog_for(rest["url"], retry_after_s=60)
+    with caplog.at_level("WARNING"):
+        assert await catalog.load() == {"binance": True, "bybit": True, "okx": True}  # exchangeInfo still counts
+    assert catalog.venue_available("binance") and not catalog.binance_funding_available
+    assert "HTTP 503" in catalog.binance_funding_error
+    assert catalog.instrument("binance", "ETH").funding_interval_h == 8.0
+    assert catalog.status()["binance_funding"]["error"] == catalog.binance_funding_error
+    assert "fundingInfo" in catalog.degraded_reason() and "8 h" in catalog.degraded_reason()
+    assert any("fundingInfo" in r.getMessage() and "8 h" in r.getMessage() for r in caplog.records)
+    hits = rest["funding_hits"]
+    await catalog.refresh_if_due()  # within retry_after_s: no new request
+    assert rest["funding_hits"] == hits
+    rest["funding_fail"] = False
+    catalog.retry_after_s = 0  # next housekeeping pass: fundingInfo alone is fetched again
+    exchange_hits = rest["hits"]
+    await catalog.refresh_if_due()
+    assert rest["funding_hits"] == hits + 1 and rest["hits"] == exchange_hits
+    assert catalog.binance_funding_available and catalog.degraded_reason() == ""
+    assert catalog.instrument("binance", "ETH").funding_interval_h == 4.0
+
+
+@pytest.mark.parametrize("body", [{"code": 0}, [{"symbol": "ETHUSDT", "fundingIntervalHours": "soon"}, 5],
+                                  [{"symbol": "ETHUSDT", "fundingIntervalHours": 0}]])
+async def test_malformed_funding_info_items_are_skipped_or_refused(rest, body):
+    rest["funding_body"] = body
+    catalog = catalog_for(rest["url"])
+    await catalog.load()
+    assert catalog.venue_available("binance")
+    assert catalog.instrument("binance", "ETH").funding_interval_h == 8.0
+    if isinstance(body, dict):
+        assert not catalog.binance_funding_available and "array" in catalog.binance_funding_error
 
 
 def test_bybit_rest_base_is_derived_from_the_ws_url():

@@ -60,17 +60,27 @@ async def test_subscribe_handshake_and_contract_sizes_convert_to_usd():
     assert feed.stats.parse_errors == 0
 
 
-async def test_degraded_without_instrument_list_until_the_ws_instruments_channel_arrives():
-    registry = SubscriptionRegistry(["BTC"])
+async def test_degraded_without_instrument_list_until_the_ws_instruments_channel_arrives(caplog):
+    """Before any contract size is known, every liquidation frame is for an instrument we cannot
+    size: counted as skipped_unknown (not a parse error), logged at a bounded rate."""
+    registry = SubscriptionRegistry(["BTC", "IOST"])
+    odd = LIQUIDATION.replace("IOST-USDT-SWAP", "币安人生-USDT-SWAP")  # no coin ticker: never has a contract
+    mixed = orjson.loads(LIQUIDATION)
+    mixed["data"].append(orjson.loads(odd)["data"][0])
     async with asyncio.timeout(5), VenueServer("okx") as srv:
         feed = feed_for(srv, registry)  # no catalog at all
         async with running(feed) as sink:
             await wait_until(lambda: srv.conns and srv.last.subscribed)
-            await srv.push(TRADES)
-            await wait_until(lambda: feed.stats.parse_errors == 1)
-            assert sink.events == []
-            await srv.push(INSTRUMENTS_FRAME, TRADES)
-            await wait_until(lambda: len(sink.events) == 1)
+            with caplog.at_level("WARNING"):
+                for _ in range(40):
+                    await srv.push(TRADES, LIQUIDATION)
+                await wait_until(lambda: feed.stats.skipped_unknown == 80)
+            assert sink.events == [] and feed.stats.parse_errors == 0
+            assert sum("no contract size" in r.getMessage() for r in caplog.records) <= 6
+            await srv.push(INSTRUMENTS_FRAME, TRADES, orjson.dumps(mixed).decode(), odd)
+            await wait_until(lambda: len(sink.events) == 2 and feed.stats.skipped_unknown == 82)
+    assert feed.stats.parse_errors == 0
+    assert feed.stats.snapshot()["skipped_unknown"] == 82
 
 
 def test_parser_errors_and_partial_batches():
@@ -85,6 +95,14 @@ def test_parser_errors_and_partial_batches():
         parser(msg, 1)
     assert len(info.value.events) == 1 and info.value.bad == 2
     assert parser({"event": "subscribe", "arg": {"channel": "trades", "instId": "BTC-USDT-SWAP"}}, 1) == []
+    msg["data"] = [msg["data"][0], dict(msg["data"][0], instId="NOPE-USDT-SWAP")]  # a good item, an unsized one
+    with pytest.raises(MissingContract) as unknown:
+        parser(msg, 1)
+    assert len(unknown.value.events) == 1 and unknown.value.skipped == 1
+    msg["data"].append(dict(msg["data"][0], px="-1"))
+    with pytest.raises(PartialParse) as both:
+        parser(msg, 1)
+    assert (len(both.value.events), both.value.bad, both.value.unknown) == (1, 1, 1)
 
 
 async def test_text_ping_only_when_idle_and_answered():
@@ -152,3 +170,15 @@ async def test_silent_server_is_detected_as_stale():
         feed = feed_for(srv, registry, ping_interval=30.0, stale_after=0.3)
         async with running(feed):
             await wait_until(lambda: feed.stats.stale >= 1 and len(srv.conns) >= 2, timeout=3)
+
+
+async def test_replay_counts_okx_frames_before_the_instruments_frame_as_unknown(tmp_path):
+    from engine.feeds.replay import ReplayFeed
+
+    path = tmp_path / "okx.txt"
+    lines = [TRADES, LIQUIDATION, INSTRUMENTS_FRAME, TRADES, LIQUIDATION]
+    path.write_text("".join(f"{1692266434010000000 + i} {f}\n" for i, f in enumerate(lines)), encoding="utf-8")
+    feed = ReplayFeed(path)
+    events = [ev for batch in feed.events() for ev in batch]
+    assert len(events) == 2
+    assert feed.stats.skipped_unknown == 2 and feed.stats.parse_errors == 0

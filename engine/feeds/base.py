@@ -25,18 +25,28 @@ class ParseError(ValueError):
 
 
 class UnsupportedSymbol(ParseError):
-    """A well-formed item for an instrument this product cannot watch (a delivery contract, a
-    name that is no coin ticker). All-symbol channels carry such items: they are skipped quietly."""
+    """A well-formed item for an instrument this product cannot watch or size (a delivery
+    contract, a name that is no coin ticker, an OKX swap whose contract size is not known yet).
+    All-symbol channels carry such items: they are skipped, never counted as parse errors. When a
+    live feed sees it, ``skipped`` items go to ``FeedStats.skipped_unknown`` and ``events`` (the
+    good items of the same frame) are still delivered."""
+
+    def __init__(self, message: str, events: list | None = None, skipped: int = 1) -> None:
+        super().__init__(message)
+        self.events = events or []
+        self.skipped = skipped
 
 
 class PartialParse(ParseError):
     """Some items of a batched frame were bad. ``events`` holds the good ones (still delivered);
-    ``bad`` says how many items were skipped."""
+    ``bad`` says how many items were skipped as errors, ``unknown`` how many as unsupported
+    instruments (not errors, see ``UnsupportedSymbol``)."""
 
-    def __init__(self, message: str, events: list, bad: int) -> None:
+    def __init__(self, message: str, events: list, bad: int, unknown: int = 0) -> None:
         super().__init__(message)
         self.events = events
         self.bad = bad
+        self.unknown = unknown
 
 
 class VendorError(ParseError):
@@ -93,10 +103,13 @@ class FeedStats:
     parse_errors: int = 0
     ignored: int = 0  # well-formed frames we do not use (acks, book tickers, pongs...)
     filtered: int = 0  # events for symbols nobody watches (all-symbol channels)
+    skipped_unknown: int = 0  # items for instruments we cannot watch or size (OKX before its contract list)
     oversized: int = 0  # frames over the size limit (skipped, or the connection dropped)
     vendor_errors: int = 0  # error frames from the venue
     stale: int = 0  # connections declared dead: silence or no pong
     reconnects: int = 0
+    handovers: int = 0  # proactive reconnects done make-before-break (Binance's 24 h limit)
+    duplicates: int = 0  # frames both connections delivered during a handover's overlap (dropped)
     subscriptions: int = 0  # channels currently subscribed on the live connection
     last_msg_ns: int = 0  # wall clock of the last frame received
     last_event_ts: int = 0  # exchange time of the last event, epoch ms

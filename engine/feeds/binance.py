@@ -7,6 +7,11 @@ Frames (PROTOCOLS.md): ``{"stream": "<name>", "data": {...}}`` from the routed
   Binance pushes at most ONE liquidation per symbol per 1000 ms, so totals built from
   Binance alone are lower bounds (``LIQUIDATION_SNAPSHOT_NOTE``).
 - ``markPriceUpdate``: ``r`` is the funding rate as a FRACTION per interval, ``T`` next funding.
+  The interval is NOT in the frame: most symbols fund every 8 h, but many settle every 4 h or 1 h.
+  ``parse_message(..., funding_intervals={native: hours})`` takes the table from REST
+  ``GET /fapi/v1/fundingInfo`` (``InstrumentCatalog.binance_funding_intervals()``); symbols absent
+  from it are on ``FUNDING_INTERVAL_H`` (8 h). The interval is not guessed from consecutive ``T``
+  values: a missed settlement or a venue-side interval change would silently double or halve it.
 The all-symbol arrays (``!markPrice@arr@1s``) are parsed item by item: a bad item is counted
 (``PartialParse``) without losing the others; dated delivery contracts (``BTCUSDT_250627``)
 and names that are no coin ticker are skipped quietly (``UnsupportedSymbol``) â€” they cannot be watched.
@@ -14,6 +19,7 @@ and names that are no coin ticker are skipped quietly (``UnsupportedSymbol``) â€
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import orjson
 
@@ -96,7 +102,7 @@ def _force_order(data: dict, recv_ns: int) -> Liquidation:
     return Liquidation(VENUE, base, price / mult, qty * mult, price * qty, position, ts, recv_ns)
 
 
-def _mark(data: dict, recv_ns: int) -> list[Event]:
+def _mark(data: dict, recv_ns: int, intervals) -> list[Event]:
     base, mult = _instrument(data)
     ts = _int(data, "E")
     mark = _num(data, "p") / mult
@@ -105,12 +111,16 @@ def _mark(data: dict, recv_ns: int) -> list[Event]:
     if "r" in data and data["r"] not in ("", None):
         rate = _num(data, "r")
         next_ts = data.get("T") if type(data.get("T")) is int else 0
-        out.append(Funding(VENUE, base, rate, FUNDING_INTERVAL_H, next_ts, ts, recv_ns))
+        interval = intervals.get(data["s"], FUNDING_INTERVAL_H) if intervals else FUNDING_INTERVAL_H
+        out.append(Funding(VENUE, base, rate, interval, next_ts, ts, recv_ns))
     return out
 
 
-def parse_message(msg: object, recv_ns: int) -> list[Event]:
-    """One decoded Binance message -> events ([] for messages we deliberately ignore)."""
+def parse_message(msg: object, recv_ns: int, funding_intervals: Mapping[str, float] | None = None) -> list[Event]:
+    """One decoded Binance message -> events ([] for messages we deliberately ignore).
+
+    ``funding_intervals`` maps native symbols to their funding interval in hours (fundingInfo);
+    a symbol absent from it (or no table at all) funds every 8 h."""
     if not isinstance(msg, dict):
         raise ParseError("frame is not a JSON object")
     data = msg.get("data", msg) if "stream" in msg else msg
@@ -120,33 +130,33 @@ def parse_message(msg: object, recv_ns: int) -> list[Event]:
         first = ""
         for item in data:
             try:
-                out.extend(_parse_object(item, recv_ns))
+                out.extend(_parse_object(item, recv_ns, funding_intervals))
             except ParseError as exc:
                 bad += 1
                 first = first or str(exc)
         if bad:
             raise PartialParse(f"{bad} of {len(data)} items skipped: {first}", out, bad)
         return out
-    return _parse_object(data, recv_ns)
+    return _parse_object(data, recv_ns, funding_intervals)
 
 
-def _parse_object(data: object, recv_ns: int) -> list[Event]:
+def _parse_object(data: object, recv_ns: int, intervals=None) -> list[Event]:
     if not isinstance(data, dict):
         raise ParseError("'data' is not an object")
     try:
-        return _parse_event(data, recv_ns)
+        return _parse_event(data, recv_ns, intervals)
     except UnsupportedSymbol:
         return []  # all-symbol streams carry contracts we cannot watch: not an error
 
 
-def _parse_event(data: dict, recv_ns: int) -> list[Event]:
+def _parse_event(data: dict, recv_ns: int, intervals=None) -> list[Event]:
     kind = data.get("e")
     if kind == "aggTrade" or kind == "trade":
         return [_trade(data, recv_ns)]
     if kind == "forceOrder":
         return [_force_order(data, recv_ns)]
     if kind == "markPriceUpdate":
-        return _mark(data, recv_ns)
+        return _mark(data, recv_ns, intervals)
     if kind in _IGNORED_EVENTS:
         return []
     if kind is None and ("result" in data and "id" in data or "lastUpdateId" in data):
@@ -189,10 +199,12 @@ class BinanceFeed(WebSocketFeed):
     ``<sym>@aggTrade`` per watched coin. The connect URL carries the set (``?streams=a/b/c``);
     later changes are live SUBSCRIBE/UNSUBSCRIBE messages, batched and paced under Binance's
     10 client messages/s. Binance pings every 3 min and websockets answers by itself; the mark
-    price array arrives every second, so ``stale_after`` can be short."""
+    price array arrives every second, so ``stale_after`` can be short. Funding intervals per
+    symbol come from the catalog's fundingInfo table (8 h when it is unavailable)."""
 
     venue = VENUE
     library_ping = True
+    overlap_handover = True  # the 24 h reconnect is make-before-break, de-duplicated by dedup_key
     batch_size = 100
     default_stale_after = 30.0
     default_messages_per_s = 4.0  # Binance allows 10 per second per connection
@@ -219,5 +231,34 @@ class BinanceFeed(WebSocketFeed):
         return orjson.dumps({"method": "SUBSCRIBE" if subscribe else "UNSUBSCRIBE", "params": channels,
                              "id": self.next_id()}).decode()
 
+    def dedup_key(self, msg: object):
+        """Identity of a market message across connections, for the 24 h handover's overlap:
+        aggTrade by its id ``a``, trade by ``t``, forceOrder by symbol/time/side/size, other
+        events (mark price arrays...) by type, symbol and event time ``E``; acks have none."""
+        data = msg.get("data", msg) if isinstance(msg, dict) else None
+        if isinstance(data, list):
+            head = data[0] if data and isinstance(data[0], dict) else None
+            key = None if head is None else (msg.get("stream"), head.get("e"), head.get("s"), head.get("E"))
+        elif not isinstance(data, dict) or data.get("e") is None:
+            return None
+        else:
+            kind = data["e"]
+            if kind == "aggTrade":
+                key = (kind, data.get("s"), data.get("a"))
+            elif kind == "trade":
+                key = (kind, data.get("s"), data.get("t"))
+            elif kind == "forceOrder" and isinstance(data.get("o"), dict):
+                o = data["o"]
+                key = (kind, o.get("s"), o.get("T"), o.get("S"), o.get("z"), o.get("ap"))
+            else:
+                key = (kind, data.get("s"), data.get("E"))
+        try:
+            hash(key)
+        except TypeError:  # a malformed field (list/dict): no identity, the parser will judge it
+            return None
+        return key
+
     def parse(self, msg: object, recv_ns: int) -> list[Event]:
-        return parse_message(msg, recv_ns)
+        catalog = self.catalog
+        intervals = catalog.binance_funding_intervals() if catalog is not None else None
+        return parse_message(msg, recv_ns, intervals)

@@ -5,6 +5,13 @@ Loaded once with aiohttp (timeouts on every request), cached in memory with a ti
 refreshed when older than ``max_age_s``. When a list cannot be had the catalog does not fail:
 ``available`` / ``venue_available(v)`` are False, ``degraded_reason()`` says why, feeds fall back to
 guessed native symbols, and OKX learns contract sizes from its WebSocket ``instruments`` channel.
+
+Funding intervals: Bybit's list carries ``fundingInterval``; Binance's exchangeInfo does not, so
+``GET /fapi/v1/fundingInfo`` is fetched with it (same timeout, same retry and max-age rules). It lists
+only the symbols whose cap, floor or interval was adjusted — every other symbol funds every 8 h. When
+it cannot be had, Binance keeps the 8 h default and the degraded mode is visible:
+``binance_funding_available`` is False, ``binance_funding_error`` / ``degraded_reason()`` /
+``status()["binance_funding"]`` say why, and one warning is logged per failed attempt.
 The bot's /add uses ``known(text)`` and ``suggest(text)``; when ``available`` is False it cannot
 verify a symbol and should say so.
 """
@@ -14,7 +21,7 @@ import asyncio
 import difflib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -29,6 +36,8 @@ log = logging.getLogger(__name__)
 # derived from BYBIT_WS_URL (stream.bybit.com -> api.bybit.com, a local test host stays itself).
 BYBIT_REST_URL = "https://api.bybit.com"
 BINANCE_PATH = "/fapi/v1/exchangeInfo"
+BINANCE_FUNDING_PATH = "/fapi/v1/fundingInfo"
+DEFAULT_FUNDING_INTERVAL_H = 8.0
 BYBIT_PATH = "/v5/market/instruments-info"
 OKX_PATH = "/api/v5/public/instruments"
 VENUES = ("binance", "bybit", "okx")
@@ -81,6 +90,23 @@ def parse_binance(body: object) -> dict[str, VenueInstrument]:
         inst = VenueInstrument("binance", str(item["symbol"]), base, mult, str(item.get("quoteAsset", "")))
         if _better(inst, out.get(base)):
             out[base] = inst
+    return out
+
+
+def parse_binance_funding(body: object) -> dict[str, float]:
+    """fundingInfo -> {native symbol: interval hours}. The answer is a JSON array of
+    ``{"symbol", "adjustedFundingRateCap", "adjustedFundingRateFloor", "fundingIntervalHours",
+    "disclaimer"}``; items without a usable positive interval are skipped."""
+    if not isinstance(body, list):
+        raise CatalogError(f"fundingInfo answer is not a JSON array: {str(body)[:120]}")
+    out: dict[str, float] = {}
+    for item in body:
+        if not isinstance(item, dict) or not isinstance(item.get("symbol"), str):
+            continue
+        raw = item.get("fundingIntervalHours")
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not 0 < raw <= 24 * 7:
+            continue
+        out[item["symbol"]] = float(raw)
     return out
 
 
@@ -144,6 +170,11 @@ class InstrumentCatalog:
         self.errors: dict[str, str] = {}
         self._all_bases: list[str] = []
         self._lock = asyncio.Lock()
+        # Binance fundingInfo: native symbol -> interval hours (only the adjusted symbols; others 8 h)
+        self._binance_funding: dict[str, float] = {}
+        self.binance_funding_loaded_at = 0.0  # wall clock of the last successful fundingInfo load
+        self.binance_funding_error = ""  # why fundingInfo is unavailable ("" when loaded or not tried)
+        self._binance_funding_attempted = -1e18  # monotonic
 
     @classmethod
     def from_settings(cls, settings, **kwargs) -> InstrumentCatalog:
@@ -182,7 +213,8 @@ class InstrumentCatalog:
             self._okx_contracts = contracts
 
     async def load(self, venues: tuple[str, ...] | None = None) -> dict[str, bool]:
-        """Fetch the lists (concurrently). Returns {venue: loaded}. Never raises for network trouble."""
+        """Fetch the lists (concurrently). Returns {venue: loaded}. Never raises for network trouble.
+        Loading Binance also loads its fundingInfo (its outcome: ``binance_funding_available``)."""
         async with self._lock:
             return await self._load(tuple(v for v in (venues or self.venues) if v in VENUES))
 
@@ -194,13 +226,24 @@ class InstrumentCatalog:
             due = tuple(v for v in self.venues
                         if (v not in self.loaded_at and now_m - self._attempted_at.get(v, -1e18) >= self.retry_after_s)
                         or (v in self.loaded_at and now_w - self.loaded_at[v] >= self.max_age_s))
-            if due:
-                await self._load(due)
+            funding_due = "binance" in self.venues and "binance" not in due and (
+                (not self.binance_funding_loaded_at
+                 and now_m - self._binance_funding_attempted >= self.retry_after_s)
+                or (self.binance_funding_loaded_at and now_w - self.binance_funding_loaded_at >= self.max_age_s))
+            if due or funding_due:
+                await self._load(due, funding=funding_due or "binance" in due)
 
-    async def _load(self, venues: tuple[str, ...]) -> dict[str, bool]:
+    async def _load(self, venues: tuple[str, ...], *, funding: bool | None = None) -> dict[str, bool]:
+        if funding is None:
+            funding = "binance" in venues
         timeout = aiohttp.ClientTimeout(total=self.timeout_s)
         async with aiohttp.ClientSession(timeout=timeout) as session:
-            results = await asyncio.gather(*(self._load_venue(session, v) for v in venues), return_exceptions=True)
+            jobs = [self._load_venue(session, v) for v in venues]
+            if funding:
+                jobs.append(self._get(session, self.urls["binance"] + BINANCE_FUNDING_PATH))
+            results = await asyncio.gather(*jobs, return_exceptions=True)
+        if funding:
+            self._funding_result(results.pop())
         status = {}
         for venue, result in zip(venues, results):
             self._attempted_at[venue] = time.monotonic()
@@ -217,7 +260,39 @@ class InstrumentCatalog:
                 status[venue] = True
                 log.info("%s instrument list: %d coins", venue, len(self._by_venue.get(venue, {})))
         self._all_bases = sorted({b for m in self._by_venue.values() for b in m})
+        self._apply_binance_funding()
         return status
+
+    def _funding_result(self, result: object) -> None:
+        self._binance_funding_attempted = time.monotonic()
+        if isinstance(result, asyncio.CancelledError):
+            raise result
+        if not isinstance(result, BaseException):
+            try:
+                result = parse_binance_funding(result)
+            except CatalogError as exc:
+                result = exc
+        if isinstance(result, BaseException):
+            self.binance_funding_error = str(result) or type(result).__name__
+            log.warning("binance fundingInfo unavailable (%s): %s; every Binance symbol is assumed to fund "
+                        "every 8 h until it loads", self.urls["binance"] + BINANCE_FUNDING_PATH,
+                        self.binance_funding_error)
+            return
+        self._binance_funding = result
+        self.binance_funding_error = ""
+        self.binance_funding_loaded_at = time.time()
+        log.info("binance fundingInfo: %d symbols with an adjusted funding (%d not on 8 h)", len(result),
+                 sum(1 for h in result.values() if h != DEFAULT_FUNDING_INTERVAL_H))
+
+    def _apply_binance_funding(self) -> None:
+        table = self._binance_funding
+        insts = self._by_venue.get("binance")
+        if not insts:
+            return
+        for base, inst in insts.items():
+            hours = table.get(inst.symbol, DEFAULT_FUNDING_INTERVAL_H)
+            if inst.funding_interval_h != hours:
+                insts[base] = replace(inst, funding_interval_h=hours)
 
     # ----- queries -------------------------------------------------------------------------------
     @property
@@ -228,11 +303,36 @@ class InstrumentCatalog:
     def venue_available(self, venue: str) -> bool:
         return venue in self.loaded_at
 
+    @property
+    def binance_funding_available(self) -> bool:
+        """True when Binance's fundingInfo is loaded; False = every Binance symbol assumed on 8 h."""
+        return bool(self.binance_funding_loaded_at)
+
     def degraded_reason(self) -> str:
-        if self.available and not self.errors:
+        funding_missing = "binance" in self.venues and not self.binance_funding_available and \
+            (self.binance_funding_error or "binance" in self.loaded_at)
+        if self.available and not self.errors and not funding_missing:
             return ""
         missing = [v for v in self.venues if v not in self.loaded_at]
-        return "; ".join(f"{v}: {self.errors.get(v, 'not loaded yet')}" for v in missing)
+        parts = [f"{v}: {self.errors.get(v, 'not loaded yet')}" for v in missing]
+        if funding_missing:
+            parts.append(f"binance fundingInfo: {self.binance_funding_error or 'not loaded yet'} "
+                         "(funding intervals assumed 8 h)")
+        return "; ".join(parts)
+
+    def funding_interval_h(self, venue: str, native_symbol: str) -> float:
+        """The funding interval of a venue-native symbol (Binance: from fundingInfo, else 8 h)."""
+        if venue == "binance":
+            return self._binance_funding.get(native_symbol, DEFAULT_FUNDING_INTERVAL_H)
+        for inst in self._by_venue.get(venue, {}).values():
+            if inst.symbol == native_symbol:
+                return inst.funding_interval_h
+        return DEFAULT_FUNDING_INTERVAL_H
+
+    def binance_funding_intervals(self) -> dict[str, float]:
+        """Native symbol -> hours for the Binance symbols whose interval fundingInfo lists (the
+        live dict: replaced, never mutated, on reload). Symbols absent here fund every 8 h."""
+        return self._binance_funding
 
     def instrument(self, venue: str, base: str) -> VenueInstrument | None:
         return self._by_venue.get(venue, {}).get(base)
@@ -271,4 +371,7 @@ class InstrumentCatalog:
 
     def status(self) -> dict:
         return {"available": self.available, "loaded_at": dict(self.loaded_at), "errors": dict(self.errors),
-                "coins": {v: len(self._by_venue.get(v, {})) for v in self.venues}}
+                "coins": {v: len(self._by_venue.get(v, {})) for v in self.venues},
+                "binance_funding": {"available": self.binance_funding_available,
+                                    "loaded_at": self.binance_funding_loaded_at,
+                                    "adjusted": len(self._binance_funding), "error": self.binance_funding_error}}

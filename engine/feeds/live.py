@@ -8,7 +8,6 @@ the recording paced in real time. Every object returned has ``name``, ``stats`` 
 from __future__ import annotations
 
 from ..simulator import MarketSimulator, SimulatorFeed
-from .base import FeedStats
 from .binance import BinanceFeed
 from .bybit import BybitFeed
 from .coinglass import CoinGlassFeed
@@ -51,10 +50,7 @@ def build_live_feeds(settings, registry: SubscriptionRegistry, catalog: Instrume
         elif live_only:
             continue
         elif source == "simulator":
-            feed = SimulatorFeed(MarketSimulator(), speed=1.0)
-            if not hasattr(feed, "stats"):
-                feed.stats = FeedStats(feed.name)
-            feeds.append(feed)
+            feeds.append(SimulatorFeed(MarketSimulator(), speed=1.0))
         elif source.startswith("replay:"):
             feeds.append(ReplayFeed(source[len("replay:"):], speed=1.0))
         else:

@@ -26,7 +26,7 @@ import orjson
 
 from ..events import Event, Liquidation, PositionSide, Side, Trade
 from ..symbols import SymbolError, parse_instrument
-from .base import ParseError, PartialParse, VendorError, millis, number
+from .base import ParseError, PartialParse, UnsupportedSymbol, VendorError, millis, number
 
 VENUE = "okx"
 TAKER_SIDE = {"buy": Side.BUY, "sell": Side.SELL}
@@ -35,8 +35,9 @@ POS_SIDE_POSITION = {"long": PositionSide.LONG, "short": PositionSide.SHORT}
 NET_ORDER_POSITION = {"sell": PositionSide.LONG, "buy": PositionSide.SHORT}
 
 
-class MissingContract(ParseError):
-    """No contract size known for this instrument (instrument list not loaded yet)."""
+class MissingContract(UnsupportedSymbol):
+    """No contract size known for this instrument: the instrument list is not loaded yet, or the
+    name is no coin ticker (never in the list). Skipped and counted apart from parse errors."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,20 +167,29 @@ class OkxParser:
             raise ParseError(f"unknown OKX channel {str(channel)[:40]!r}")
         data = _items(msg.get("data"))
         out: list[Event] = []
-        bad = 0
+        bad = unknown = 0
         first: ParseError | None = None
+        first_unknown: MissingContract | None = None
         for item in data:
             try:
                 if not isinstance(item, dict):
                     raise ParseError("item is not an object")
                 out.extend(parse_one(item))
+            except MissingContract as exc:  # not an error: an instrument we cannot size (yet)
+                unknown += 1
+                first_unknown = first_unknown or exc
             except ParseError as exc:
                 bad += 1
                 first = first or exc
         if bad:
             if not out and bad == len(data):
-                raise first  # keep the precise type (MissingContract) for the caller's message
-            raise PartialParse(f"{bad} of {len(data)} items skipped: {first}", out, bad)
+                raise first
+            raise PartialParse(f"{bad} of {len(data)} items skipped: {first}", out, bad, unknown)
+        if unknown:
+            if unknown == 1 and len(data) == 1:
+                first_unknown.events = out
+                raise first_unknown
+            raise MissingContract(f"{unknown} of {len(data)} items skipped: {first_unknown}", out, unknown)
         return out
 
 

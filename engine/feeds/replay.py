@@ -18,7 +18,7 @@ import orjson
 
 from ..events import Event
 from . import binance, bybit, coinglass, okx
-from .base import FeedStats, ParseError, PartialParse, RateLimitedLog
+from .base import FeedStats, ParseError, PartialParse, RateLimitedLog, UnsupportedSymbol
 
 log = logging.getLogger(__name__)
 
@@ -90,12 +90,17 @@ def parse_line(line: bytes) -> tuple[int, bytes]:
 
 
 class ReplayFeed:
-    """Plays a recording through the venue parsers. ``speed`` 0 = as fast as possible, 1 = real time."""
+    """Plays a recording through the venue parsers. ``speed`` 0 = as fast as possible, 1 = real time.
 
-    def __init__(self, path: str | Path, *, speed: float = 0.0, batch: int = 512) -> None:
+    ``run`` gives the event loop a turn at least every ``yield_every`` frames whether or not they
+    produced events (a depth/bookTicker stretch of the tape produces none), and when paced it hands
+    ``put`` one batch per moment: events due at the same time go together, at most ``batch``."""
+
+    def __init__(self, path: str | Path, *, speed: float = 0.0, batch: int = 512, yield_every: int = 256) -> None:
         self.path = Path(path)
         self.speed = speed
         self.batch = batch
+        self.yield_every = max(1, yield_every)
         self.name = f"replay:{self.path.name}"
         self.stats = FeedStats(self.name)
         self._warn = RateLimitedLog(log)
@@ -103,12 +108,25 @@ class ReplayFeed:
 
     def events(self) -> Iterator[list[Event]]:
         """Batches of events, parsed from the file in order (no pacing)."""
+        for chunk in self._chunks():
+            if chunk:
+                yield chunk
+
+    def _chunks(self) -> Iterator[list[Event] | None]:
+        """Batches of events, and ``None`` after every ``yield_every`` frames without a batch:
+        the point where an async consumer should let the loop breathe."""
         stats = self.stats
         loads = orjson.loads
         parsers = self._parsers
         batch: list[Event] = []
+        every = self.yield_every
+        since = 0
         for line in read_frames(self.path):
             stats.frames += 1
+            since += 1
+            if since >= every:
+                since = 0
+                yield None
             try:
                 recv_ns, frame = parse_line(line)
                 msg = loads(frame)
@@ -118,7 +136,12 @@ class ReplayFeed:
                 events = parser(msg, recv_ns)
             except PartialParse as exc:
                 stats.parse_errors += 1
+                stats.skipped_unknown += exc.unknown
                 self._warn.warning("replay-parse", "%s line %d partly skipped: %s", self.path.name, stats.frames, exc)
+                events = exc.events
+            except UnsupportedSymbol as exc:  # OKX frames before the recording's instruments frame
+                stats.skipped_unknown += exc.skipped
+                self._warn.warning("replay-unknown", "%s line %d: skipped: %s", self.path.name, stats.frames, exc)
                 events = exc.events
             except (ParseError, orjson.JSONDecodeError) as exc:
                 stats.parse_errors += 1
@@ -129,26 +152,55 @@ class ReplayFeed:
                 continue
             stats.events += len(events)
             stats.last_msg_ns = recv_ns
+            stats.observe_lag(recv_ns, events[-1].ts)
             batch.extend(events)
             if len(batch) >= self.batch:
+                since = 0
                 yield batch
                 batch = []
         if batch:
             yield batch
 
     async def run(self, put) -> None:
+        """Play the file into ``put``; ``stats.state`` is ``live`` while playing, ``stopped`` after."""
+        st = self.stats
+        st.state, st.connected = "live", True
+        try:
+            await self._run(put)
+        finally:
+            st.state, st.connected = "stopped", False
+
+    async def _run(self, put) -> None:
         if self.speed <= 0:
-            for batch in self.events():
-                await put(batch)
+            for chunk in self._chunks():
+                if chunk:
+                    await put(chunk)
                 await asyncio.sleep(0)  # let the consumer and the rest of the loop breathe
             return
         t0_wall = time.monotonic()
         t0_rec: int | None = None
-        for batch in self.events():
-            for ev in batch:
+        pending: list[Event] = []
+        for chunk in self._chunks():
+            if chunk is None:
+                if pending:
+                    await put(pending)
+                    pending = []
+                await asyncio.sleep(0)
+                continue
+            for ev in chunk:
                 if t0_rec is None:
                     t0_rec = ev.recv_ns
                 delay = t0_wall + (ev.recv_ns - t0_rec) / 1e9 / self.speed - time.monotonic()
                 if delay > 0.005:
+                    if pending:
+                        await put(pending)  # everything due before this event, in one batch
+                        pending = []
                     await asyncio.sleep(delay)
-                await put([ev])
+                pending.append(ev)
+                if len(pending) >= self.batch:
+                    await put(pending)
+                    pending = []
+            if pending:  # due now: the next chunk may take a while to read
+                await put(pending)
+                pending = []
+            await asyncio.sleep(0)

@@ -7,7 +7,12 @@ One ``WebSocketFeed`` is one connection task. Around each connection:
 - the heartbeat task (venues with an application-level ping) sends the venue's ping and gives the
   answer ``pong_timeout`` seconds; no answer = dead connection;
 - the watchdog declares the connection dead when no frame arrived for ``stale_after`` seconds,
-  and closes it proactively after ``max_age_s`` (Binance cuts every connection at 24 h).
+  and replaces it proactively after ``max_age_s`` (Binance cuts every connection at 24 h). A venue
+  with ``overlap_handover`` (Binance) gets make-before-break: the successor connection is opened,
+  subscribed and seen streaming BEFORE the old one is closed; its frames are buffered meanwhile,
+  and for the overlap (until ``overlap_dedup_s`` after the switch) frames are de-duplicated by the
+  venue's ``dedup_key`` (Binance: aggTrade id ``a``, event time ``E``). If the successor cannot be
+  had, the old connection is closed and reopened as before.
 Every frame is parsed by the venue's parser at the edge; bad frames are counted and logged at a
 bounded rate, never a reconnect. A dead socket is a reconnect: exponential backoff with jitter,
 the first retry within ``backoff_base`` seconds, capped at ``backoff_cap``. A venue that rejects
@@ -17,10 +22,13 @@ Tasks are kept by reference and cancelled when the connection ends.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
 
 import orjson
 from websockets.asyncio.client import connect
@@ -28,7 +36,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from ..events import Event
 from .base import (AUTH_REJECTED, Backoff, FatalFeedError, FeedStats, MessagePacer, ParseError, PartialParse,
-                   RateLimitedLog, VendorError)
+                   RateLimitedLog, UnsupportedSymbol, VendorError)
 from .registry import SubscriptionRegistry
 
 log = logging.getLogger(__name__)
@@ -39,6 +47,19 @@ FATAL_HTTP = {401: "the API key was rejected", 403: "access forbidden (key, plan
 SLOW_DOWN_HTTP = (418, 429)  # rate-limited or banned for a while: wait the full backoff cap
 
 RawTap = Callable[[int, "str | bytes"], None]
+MAX_HANDOVER_BUFFER = 100_000  # frames the successor may buffer before the switch (then TCP backpressure)
+MAX_DEDUP_KEYS = 500_000  # bound on the overlap's de-duplication set
+
+
+@dataclass(eq=False)
+class _Successor:
+    """A connection opened to take over from an aged one (make-before-break)."""
+
+    ws: object
+    channels: set  # what it is subscribed to
+    buffer: list = field(default_factory=list)  # (recv_ns, raw) read before the switch
+    streaming: asyncio.Event = field(default_factory=asyncio.Event)  # a market frame arrived
+    task: asyncio.Task | None = None
 
 
 def batched(items: list[str], size: int) -> Iterable[list[str]]:
@@ -56,6 +77,9 @@ class WebSocketFeed:
     library_ping = False  # let websockets send protocol-level pings (Binance)
     close_reason_can_be_fatal = False  # a close reason naming the key/plan stops the feed (CoinGlass)
     batch_size = 20  # channels per subscribe message
+    overlap_handover = False  # open the successor before closing an aged connection (needs dedup_key)
+    handover_timeout = 10.0  # seconds the successor may take to deliver its first market frame
+    overlap_dedup_s = 5.0  # de-duplicate this long after the switch
     default_ping_interval = 20.0
     default_stale_after = 60.0
     default_messages_per_s = 5.0
@@ -98,6 +122,9 @@ class WebSocketFeed:
         self._fatal = ""
         self._msg_id = 0
         self._unlisted: set[str] = set()
+        self._successor: _Successor | None = None
+        self._seen: set | None = None  # dedup keys during a handover's overlap
+        self._seen_until = 0.0
 
     # ----- venue hooks ---------------------------------------------------------------------------
     def connect_url(self) -> str:
@@ -114,6 +141,11 @@ class WebSocketFeed:
 
     def is_pong(self, msg: object) -> bool:
         return False
+
+    def dedup_key(self, msg: object) -> Hashable | None:
+        """Identity of a market message, the same on every connection (None: not a market
+        message, or no identity). Used only during an ``overlap_handover``."""
+        return None
 
     async def before_connect(self) -> None:
         if self.catalog is not None:
@@ -204,7 +236,7 @@ class WebSocketFeed:
                 lived = time.monotonic() - self._live_since if self._live_since else 0.0
                 if self._proactive or lived >= self.stable_after:
                     self.backoff.reset()
-                delay = 0.0 if self._proactive else self.backoff.next_delay()
+                delay = 0.0 if self._proactive or self._successor is not None else self.backoff.next_delay()
                 st.reconnects += 1
                 st.state = "backoff"
                 st.last_error = reason = self._redact(reason)
@@ -212,34 +244,46 @@ class WebSocketFeed:
                 await asyncio.sleep(delay)
         finally:
             self._listener.close()
+            succ, self._successor = self._successor, None
+            if succ is not None:
+                await self._discard(succ)
             st.connected = False
             if st.state != "stopped":
                 st.state = "idle"
+
+    def _connect(self, url: str):
+        lib_ping = self.ping_interval if self.library_ping and self.ping_interval else None
+        return connect(url, open_timeout=self.open_timeout, close_timeout=self.close_timeout,
+                       max_size=self.hard_max_bytes, ping_interval=lib_ping,
+                       ping_timeout=self.pong_timeout if lib_ping else None, user_agent_header="teleglas")
 
     async def _session(self, put) -> None:
         self._close_reason = ""
         self._proactive = False
         self._live_since = 0.0
-        await self.before_connect()
-        url = self.connect_url()
-        lib_ping = self.ping_interval if self.library_ping and self.ping_interval else None
-        async with connect(url, open_timeout=self.open_timeout, close_timeout=self.close_timeout,
-                           max_size=self.hard_max_bytes, ping_interval=lib_ping,
-                           ping_timeout=self.pong_timeout if lib_ping else None,
-                           user_agent_header="teleglas") as ws:
+        succ, self._successor = self._successor, None
+        if succ is None:
+            await self.before_connect()
+            opener = self._connect(self.connect_url())
+        else:
+            opener = succ.ws  # already open, subscribed and streaming (make-before-break)
+        async with opener as ws:
             st = self.stats
             self._live_since = self._last_rx = time.monotonic()
             self._pacer = MessagePacer(self.messages_per_s)
-            self._subscribed = set(self.url_channels)
+            self._subscribed = set(succ.channels) if succ else set(self.url_channels)
             self._pong = asyncio.Event()
             st.connected, st.state = True, "live"
             st.subscriptions = len(self._subscribed)
-            log.info("%s connected", self.name)
+            if succ is None:
+                log.info("%s connected", self.name)
             tasks = [asyncio.create_task(self._subscription_loop(ws), name=f"{self.name}:subscribe"),
                      asyncio.create_task(self._watchdog(ws), name=f"{self.name}:watchdog")]
             if self.ping_payload and self.ping_interval:
                 tasks.append(asyncio.create_task(self._heartbeat(ws), name=f"{self.name}:heartbeat"))
             try:
+                if succ is not None:
+                    await self._take_over(succ, put)
                 async for raw in ws:
                     events = self._on_frame(raw)
                     if self._fatal:
@@ -263,8 +307,26 @@ class WebSocketFeed:
                 and AUTH_REJECTED.search(reason)):
             raise FatalFeedError(f"the venue closed the connection: {code} {reason[:200]}")
 
-    def _on_frame(self, raw) -> list[Event] | None:
-        recv_ns = time.time_ns()
+    async def _take_over(self, succ: _Successor, put) -> None:
+        """Switch to the successor: stop its reader, then play what it buffered (duplicates of
+        what the old connection delivered are dropped by the overlap's dedup set)."""
+        if succ.task is not None:
+            succ.task.cancel()  # cancelling recv() loses nothing (websockets guarantees it)
+            await asyncio.gather(succ.task, return_exceptions=True)
+        self._seen_until = time.monotonic() + self.overlap_dedup_s
+        self.stats.handovers += 1
+        log.info("%s: switched to the new connection (%d frames buffered during the overlap)",
+                 self.name, len(succ.buffer))
+        buffered, succ.buffer = succ.buffer, []
+        for recv_ns, raw in buffered:
+            events = self._on_frame(raw, recv_ns)
+            if self._fatal:
+                raise FatalFeedError(self._fatal)
+            if events:
+                await put(events)
+
+    def _on_frame(self, raw, recv_ns: int | None = None) -> list[Event] | None:
+        recv_ns = recv_ns or time.time_ns()
         st = self.stats
         st.frames += 1
         st.last_msg_ns = recv_ns
@@ -278,21 +340,31 @@ class WebSocketFeed:
             self._pong.set()
             st.ignored += 1
             return None
-        if self.on_raw is not None:
-            self.on_raw(recv_ns, raw)
         try:
             msg = orjson.loads(raw)
         except orjson.JSONDecodeError:
+            if self.on_raw is not None:
+                self.on_raw(recv_ns, raw)
             st.parse_errors += 1
             self._warn.warning(f"{self.name}-parse", "%s: frame is not JSON: %.80r", self.name, raw)
             return None
+        if self._seen is not None and self._duplicate(msg):
+            st.duplicates += 1
+            return None
+        if self.on_raw is not None:
+            self.on_raw(recv_ns, raw)
         if self.is_pong(msg):
             self._pong.set()
         try:
             events = self.parse(msg, recv_ns)
         except PartialParse as exc:
             st.parse_errors += 1
+            st.skipped_unknown += exc.unknown
             self._warn.warning(f"{self.name}-parse", "%s: %s", self.name, exc)
+            events = exc.events
+        except UnsupportedSymbol as exc:  # e.g. OKX before its contract list: not a parse error
+            st.skipped_unknown += exc.skipped
+            self._warn.warning(f"{self.name}-unknown", "%s: skipped: %s", self.name, exc)
             events = exc.events
         except VendorError as exc:
             st.vendor_errors += 1
@@ -324,6 +396,81 @@ class WebSocketFeed:
         st.events += len(events)
         st.observe_lag(recv_ns, events[-1].ts)
         return events
+
+    def _duplicate(self, msg: object) -> bool:
+        """During a handover's overlap: was this market message already delivered?"""
+        if time.monotonic() > self._seen_until:
+            self._seen = None  # overlap over: back to zero cost per frame
+            return False
+        key = self.dedup_key(msg)
+        if key is None:
+            return False
+        if key in self._seen:
+            return True
+        if len(self._seen) < MAX_DEDUP_KEYS:
+            self._seen.add(key)
+        return False
+
+    # ----- make-before-break handover ------------------------------------------------------------
+    async def _open_successor(self) -> _Successor | None:
+        """Open, subscribe and wait for the first market frame on a new connection while the old
+        one keeps delivering. None (and nothing left open) when that cannot be done."""
+        self._seen, self._seen_until = set(), math.inf  # record what the old connection delivers
+        succ: _Successor | None = None
+        try:
+            await self.before_connect()
+            url = self.connect_url()
+            ws = await self._connect(url)
+            succ = _Successor(ws, set(self.url_channels))
+            succ.task = asyncio.create_task(self._prefetch(succ), name=f"{self.name}:successor")
+            pacer = MessagePacer(self.messages_per_s)
+            for batch in batched(sorted(self.channels(self.registry.symbols) - succ.channels), self.batch_size):
+                await pacer.wait()
+                await ws.send(self.subscribe_payload(batch, True))
+                succ.channels.update(batch)
+            waiter = asyncio.ensure_future(succ.streaming.wait())
+            try:  # the first market frame, or the successor's reader ending (closed), or the timeout
+                await asyncio.wait({waiter, succ.task}, timeout=self.handover_timeout,
+                                   return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                waiter.cancel()
+            if not succ.streaming.is_set():
+                raise TimeoutError(f"no market frame on the new connection within {self.handover_timeout:g} s")
+            if succ.task.done() and len(succ.buffer) < MAX_HANDOVER_BUFFER:
+                raise ConnectionError("the new connection closed before the switch")
+            return succ
+        except asyncio.CancelledError:
+            await self._discard(succ)
+            self._seen = None
+            raise
+        except Exception as exc:  # noqa: BLE001 — any failure: fall back to close-and-reopen
+            await self._discard(succ)
+            self._seen = None
+            reason = self._redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+            self._warn.warning(f"{self.name}-handover", "%s: could not open the successor connection (%s); "
+                               "reconnecting the plain way", self.name, reason)
+            return None
+
+    async def _prefetch(self, succ: _Successor) -> None:
+        """Read the successor until the switch (bounded buffer; beyond it TCP pushes back)."""
+        ws = succ.ws
+        with contextlib.suppress(ConnectionClosed):
+            while len(succ.buffer) < MAX_HANDOVER_BUFFER:
+                raw = await ws.recv()
+                succ.buffer.append((time.time_ns(), raw))
+                if not succ.streaming.is_set():
+                    with contextlib.suppress(orjson.JSONDecodeError):
+                        if self.dedup_key(orjson.loads(raw)) is not None:
+                            succ.streaming.set()
+
+    async def _discard(self, succ: _Successor | None) -> None:
+        if succ is None:
+            return
+        if succ.task is not None:
+            succ.task.cancel()
+            await asyncio.gather(succ.task, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await succ.ws.close()
 
     async def _subscription_loop(self, ws) -> None:
         try:
@@ -370,6 +517,11 @@ class WebSocketFeed:
                 self._proactive = True
                 log.info("%s: connection is %.1f h old: reconnecting before the venue cuts it",
                          self.name, (now - self._live_since) / 3600)
+                if self.overlap_handover:
+                    self._successor = await self._open_successor()
+                    if self._successor is not None:
+                        await self._drop(ws, "handover to a new connection before the venue's connection age limit")
+                        return
                 await self._drop(ws, "proactive reconnect before the venue's connection age limit")
                 return
 
