@@ -4,8 +4,8 @@ dispatcher polling; everything closed again on shutdown).
 
 Dependencies reach handlers through the Dispatcher (aiogram injects them by parameter name):
 ``settings, tr, users, access_repo, watchlist, threshold_repo, signal_repo, engine, registry,
-registry_lock, catalog, delivery, pending, health, counters, background`` — never ``storage``/``state``/``bot``/``i18n``,
-which aiogram reserves.
+registry_lock, catalog, delivery, pending, health, counters, background`` — never
+``storage``/``state``/``bot``/``i18n``, which aiogram reserves.
 """
 from __future__ import annotations
 

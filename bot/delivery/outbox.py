@@ -194,7 +194,7 @@ class OutboxWriter:
                 ids = await self._outbox.enqueue_many(rows)
                 if last_page:  # also when a resumed fan-out now fits in one page
                     await self._signals.set_fanout_done(signal.id, True)
-            items = await self._items(ids, rows, tier, priority, now_ns)
+            items = await new_items(self._outbox, ids, rows, now_ns)
             for it in items:
                 self.hourly.add(it.user_id, now_ns)
             result.items.extend(items)
@@ -204,10 +204,6 @@ class OutboxWriter:
                 return result
             after = subscribers[-1].user.id
             first = False
-
-    async def _items(self, ids: list[int], rows: list[NewOutboxMessage], tier: str,
-                     priority: int, now_ns: int) -> list[Item]:
-        return await new_items(self._outbox, ids, rows, now_ns)
 
     async def resume_unfinished(self, on_items: Callable[[list[Item]], None] | None = None,
                                 *, page_size: int = 500) -> int:

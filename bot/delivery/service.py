@@ -294,13 +294,15 @@ class Delivery:
         return BroadcastTicket(signal_id=signal_id, users=len(users), first_row=first_id)
 
     async def broadcast_progress(self, ticket: BroadcastTicket) -> BroadcastProgress:
-        """Where a broadcast stands: rows sent, failed (given up) and still open."""
-        if await self._outbox.open_count(ticket.signal_id):
-            counts = await self._outbox.counts_for_signal(ticket.signal_id, min_id=ticket.first_row)
-        else:  # finished: count every row of it, also those queued by an earlier identical call
-            counts = await self._outbox.counts_for_signal(ticket.signal_id)
-        return BroadcastProgress(sent=counts["sent"], failed=counts["failed"],
-                                 open=counts["pending"] + counts["sending"])
+        """Where a broadcast stands: rows sent, failed (given up) and still open.
+
+        While rows are open (a cheap count through the state index) sent/failed cover the rows
+        this call added; once none is open, every row of the broadcast is counted (also rows an
+        earlier call with the same id queued), so the final figures count each user once."""
+        open_rows = await self._outbox.open_count(ticket.signal_id)
+        counts = await self._outbox.counts_for_signal(
+            ticket.signal_id, min_id=ticket.first_row if open_rows else 0)
+        return BroadcastProgress(sent=counts["sent"], failed=counts["failed"], open=open_rows)
 
     # ---- figures -------------------------------------------------------------------------
     def health(self) -> dict[str, object]:

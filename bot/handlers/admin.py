@@ -156,13 +156,13 @@ async def cmd_health(message: Message, t: Texts, health: HealthMonitor) -> None:
 
 
 async def report_broadcast(bot: Bot, delivery: Any, ticket: Any, admin_id: int, tr: Translator,
-                           lang: str, poll_s: float | None = None) -> None:
+                           lang: str) -> None:
     """Tell the admin how the broadcast ended once every user's row is sent or given up."""
     while True:
         progress = await delivery.broadcast_progress(ticket)
         if progress.done:
             break
-        await asyncio.sleep(BROADCAST_POLL_S if poll_s is None else poll_s)
+        await asyncio.sleep(BROADCAST_POLL_S)
     await bot.send_message(admin_id, Texts(tr, lang)("admin-broadcast-done", sent=str(progress.sent),
                                                      failed=str(progress.failed)))
 
