@@ -106,3 +106,12 @@ async def test_replay_counts_and_skips_bad_lines(tmp_path):
     assert feed.stats.frames == 5
     assert feed.stats.parse_errors >= 2
     assert feed.stats.events == 2
+
+
+def test_mark_and_funding_come_from_the_usdt_contract_only():
+    usdc = {"e": "markPriceUpdate", "E": 1, "s": "BTCUSDC", "p": "60000", "i": "60000", "r": "0.0003", "T": 2}
+    assert binance.parse_message(usdc, 1) == []  # skipped, not an error
+    usdt = dict(usdc, s="BTCUSDT", r="0.0001")
+    events = binance.parse_message({"stream": "!markPrice@arr@1s", "data": [usdc, usdt]}, 1)
+    assert [type(e).__name__ for e in events] == ["MarkOI", "Funding"]
+    assert events[1].rate == pytest.approx(0.0001)

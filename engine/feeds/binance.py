@@ -102,8 +102,15 @@ def _force_order(data: dict, recv_ns: int) -> Liquidation:
     return Liquidation(VENUE, base, price / mult, qty * mult, price * qty, position, ts, recv_ns)
 
 
+MARK_QUOTE = "USDT"  # one contract per coin for mark/funding: BTCUSDC must not overwrite BTCUSDT
+
+
 def _mark(data: dict, recv_ns: int, intervals) -> list[Event]:
     base, mult = _instrument(data)
+    if not data["s"].endswith(MARK_QUOTE):
+        # '!markPrice@arr' lists every contract; a coin's USDC contract has its own funding rate,
+        # and mixing the two would make one coin's funding flip between two values
+        raise UnsupportedSymbol(f"{data['s'][:30]}: mark/funding kept for the {MARK_QUOTE} contract only")
     ts = _int(data, "E")
     mark = _num(data, "p") / mult
     index = _num(data, "i") / mult if "i" in data else None
