@@ -49,6 +49,50 @@ class PartialParse(ParseError):
         self.unknown = unknown
 
 
+def parse_batch(items: object, parse_one, *, wrap_object: bool = True,
+                report_unknown: bool = True) -> list:
+    """Parse a batched ``data`` array item by item, the one policy every venue shares:
+    one bad item never sinks the good ones. ``parse_one(item)`` returns a list of events.
+
+    - a malformed item is counted: ``PartialParse`` carries the good events and the counts (a
+      frame whose items are ALL bad raises the first item's own error instead);
+    - an instrument we cannot watch (``UnsupportedSymbol``) is not an error: with
+      ``report_unknown`` the frame raises ``UnsupportedSymbol`` carrying the good events and the
+      skipped count (live feeds count it in ``skipped_unknown``), else it is dropped silently —
+      for all-symbol channels where such items are routine.
+    """
+    if wrap_object and isinstance(items, dict):
+        items = [items]
+    if not isinstance(items, list):
+        raise ParseError("'data' is not a list")
+    out: list = []
+    bad = unknown = 0
+    first: ParseError | None = None
+    first_unknown: UnsupportedSymbol | None = None
+    for item in items:
+        try:
+            if not isinstance(item, dict):
+                raise ParseError("item is not an object")
+            out.extend(parse_one(item))
+        except UnsupportedSymbol as exc:
+            unknown += 1
+            first_unknown = first_unknown or exc
+        except ParseError as exc:
+            bad += 1
+            first = first or exc
+    if bad:
+        if not out and bad == len(items):
+            raise first
+        raise PartialParse(f"{bad} of {len(items)} items skipped: {first}", out, bad,
+                           unknown if report_unknown else 0)
+    if unknown and report_unknown:
+        if unknown == 1 and len(items) == 1:
+            first_unknown.events = out
+            raise first_unknown
+        raise type(first_unknown)(f"{unknown} of {len(items)} items skipped: {first_unknown}", out, unknown)
+    return out
+
+
 class VendorError(ParseError):
     """An error frame sent by the venue (bad request, bad key, plan too low...).
 

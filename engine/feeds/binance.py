@@ -25,7 +25,7 @@ import orjson
 
 from ..events import Event, Funding, Liquidation, MarkOI, PositionSide, Side, Trade
 from ..symbols import SymbolError, parse_instrument
-from .base import ParseError, PartialParse, UnsupportedSymbol, VendorError
+from .base import ParseError, UnsupportedSymbol, VendorError, parse_batch
 
 VENUE = "binance"
 LIQUIDATION_SNAPSHOT_NOTE = "Binance sends at most one liquidation per symbol per second: totals are lower bounds"
@@ -132,18 +132,8 @@ def parse_message(msg: object, recv_ns: int, funding_intervals: Mapping[str, flo
         raise ParseError("frame is not a JSON object")
     data = msg.get("data", msg) if "stream" in msg else msg
     if isinstance(data, list):  # '!markPrice@arr' style arrays: one bad item must not sink the rest
-        out: list[Event] = []
-        bad = 0
-        first = ""
-        for item in data:
-            try:
-                out.extend(_parse_object(item, recv_ns, funding_intervals))
-            except ParseError as exc:
-                bad += 1
-                first = first or str(exc)
-        if bad:
-            raise PartialParse(f"{bad} of {len(data)} items skipped: {first}", out, bad)
-        return out
+        return parse_batch(data, lambda item: _parse_event(item, recv_ns, funding_intervals),
+                           wrap_object=False, report_unknown=False)
     return _parse_object(data, recv_ns, funding_intervals)
 
 

@@ -16,7 +16,7 @@ import orjson
 
 from ..events import Event, Funding, Liquidation, MarkOI, PositionSide, Side, Trade
 from ..symbols import SymbolError, parse_instrument
-from .base import ParseError, PartialParse, VendorError, millis, number
+from .base import ParseError, VendorError, millis, number, parse_batch
 
 VENUE = "bybit"
 # allLiquidation ``S`` is the side of the liquidated POSITION (Bybit docs: "Buy" = long position
@@ -57,24 +57,7 @@ def _liquidation(item: dict, recv_ns: int) -> Liquidation:
 
 
 def _items(data: object, parse, recv_ns: int) -> list[Event]:
-    if isinstance(data, dict):
-        data = [data]
-    if not isinstance(data, list):
-        raise ParseError("'data' is not a list")
-    out: list[Event] = []
-    bad = 0
-    first = ""
-    for item in data:
-        try:
-            if not isinstance(item, dict):
-                raise ParseError("item is not an object")
-            out.append(parse(item, recv_ns))
-        except ParseError as exc:
-            bad += 1
-            first = first or str(exc)
-    if bad:
-        raise PartialParse(f"{bad} of {len(data)} items skipped: {first}", out, bad)
-    return out
+    return parse_batch(data, lambda item: [parse(item, recv_ns)])
 
 
 def is_pong(msg: dict) -> bool:

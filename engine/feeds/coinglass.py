@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ..events import Event, Liquidation, PositionSide, Side, Trade
 from ..symbols import SymbolError, parse_instrument
-from .base import AUTH_REJECTED, ParseError, PartialParse, UnsupportedSymbol, VendorError, number
+from .base import AUTH_REJECTED, ParseError, UnsupportedSymbol, VendorError, number, parse_batch
 
 # CoinGlass liquidation ``side``: the WS doc says 1 = LONG position liquidated, 2 = SHORT
 # liquidated. The REST doc calls them 1 = buy / 2 = sell, which read as ORDER sides would mean the
@@ -125,27 +125,9 @@ def parse_message(msg: object, recv_ns: int) -> list[Event]:
         parse_one = _trade
     else:
         raise ParseError(f"unknown CoinGlass channel {channel[:50]!r}")
-    data = msg.get("data")
-    if isinstance(data, dict):
-        data = [data]
-    if not isinstance(data, list):
-        raise ParseError("'data' is not an array")
-    out: list[Event] = []
-    bad = 0
-    first = ""
-    for item in data:
-        try:
-            if not isinstance(item, dict):
-                raise ParseError("item is not an object")
-            out.append(parse_one(item, recv_ns))
-        except UnsupportedSymbol:
-            continue  # liquidationOrders covers every coin of ~30 exchanges, some no ticker we can watch
-        except ParseError as exc:
-            bad += 1
-            first = first or str(exc)
-    if bad:
-        raise PartialParse(f"{bad} of {len(data)} items skipped: {first}", out, bad)
-    return out
+    # liquidationOrders covers every coin of ~30 exchanges, some with no ticker we can watch:
+    # routine, so those items are dropped without a report
+    return parse_batch(msg.get("data"), lambda item: [parse_one(item, recv_ns)], report_unknown=False)
 
 
 # ----- live client ---------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ import orjson
 
 from ..events import Event, Liquidation, PositionSide, Side, Trade
 from ..symbols import SymbolError, parse_instrument
-from .base import ParseError, PartialParse, UnsupportedSymbol, VendorError, millis, number
+from .base import ParseError, UnsupportedSymbol, VendorError, millis, number, parse_batch
 
 VENUE = "okx"
 TAKER_SIDE = {"buy": Side.BUY, "sell": Side.SELL}
@@ -165,32 +165,7 @@ class OkxParser:
             parse_one = lambda item: self._liquidations(item, recv_ns)  # noqa: E731
         else:
             raise ParseError(f"unknown OKX channel {str(channel)[:40]!r}")
-        data = _items(msg.get("data"))
-        out: list[Event] = []
-        bad = unknown = 0
-        first: ParseError | None = None
-        first_unknown: MissingContract | None = None
-        for item in data:
-            try:
-                if not isinstance(item, dict):
-                    raise ParseError("item is not an object")
-                out.extend(parse_one(item))
-            except MissingContract as exc:  # not an error: an instrument we cannot size (yet)
-                unknown += 1
-                first_unknown = first_unknown or exc
-            except ParseError as exc:
-                bad += 1
-                first = first or exc
-        if bad:
-            if not out and bad == len(data):
-                raise first
-            raise PartialParse(f"{bad} of {len(data)} items skipped: {first}", out, bad, unknown)
-        if unknown:
-            if unknown == 1 and len(data) == 1:
-                first_unknown.events = out
-                raise first_unknown
-            raise MissingContract(f"{unknown} of {len(data)} items skipped: {first_unknown}", out, unknown)
-        return out
+        return parse_batch(msg.get("data"), parse_one, wrap_object=False)
 
 
 def parse_message(msg: object, recv_ns: int) -> list[Event]:
