@@ -111,6 +111,9 @@ async def new_items(outbox: OutboxRepo, ids: list[int], rows: list[NewOutboxMess
     return [item_from_row(row) for row in fetched if row is not None]
 
 
+FIRST_PAGE = 50  # recipients routed and written before the first sends start
+
+
 class OutboxWriter:
     def __init__(self, db: Database, translator: Translator, *,
                  wall_ns: Callable[[], int] = time.time_ns) -> None:
@@ -162,8 +165,11 @@ class OutboxWriter:
         result = Accepted(signal.id, [])
         after, first = 0, True
         while True:
-            subscribers = await self._watchlist.users_for_symbol_page(signal.symbol, after, page_size)
-            last_page = len(subscribers) < page_size
+            # a small first page: the first recipients are being sent to after routing ~50 users,
+            # not 500; later pages are large, for throughput
+            size = min(page_size, FIRST_PAGE) if first else page_size
+            subscribers = await self._watchlist.users_for_symbol_page(signal.symbol, after, size)
+            last_page = len(subscribers) < size
             now_ns = self._wall_ns()
             recipients, skipped = route(
                 signal, subscribers, overrides, now_s=now_ns / 1e9,
