@@ -22,11 +22,14 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.types import BotCommand, BotCommandScopeDefault, TelegramObject
+from aiogram.exceptions import (TelegramNetworkError, TelegramNotFound, TelegramServerError,
+                                TelegramUnauthorizedError)
+from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, TelegramObject
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 
+from bot.errors import StartupError
 from bot.handlers import get_routers
-from bot.handlers.start import USER_COMMANDS
+from bot.handlers.start import ADMIN_COMMANDS, USER_COMMANDS
 from bot.handlers.common import Background, apply_user_floors
 from bot.handlers.watchlist import PendingConfirmations, engine_has_data
 from bot.health import BotCounters, HealthMonitor
@@ -90,13 +93,36 @@ def build_dispatcher(*, settings: Settings, db: Database, engine: Any, tr: Trans
     return dp
 
 
-async def set_commands(bot: Bot, tr: Translator) -> None:
-    """The command menu in English (default) and Indonesian."""
+async def set_commands(bot: Bot, tr: Translator, admin_ids: Iterable[int] = ()) -> None:
+    """The command menu in English (default) and Indonesian; admins' private chats also list
+    the admin commands (a chat scope replaces the default list there, so it holds both)."""
     for lang in COMMAND_LANGUAGES:
+        code = None if lang == "en" else lang
         commands = [BotCommand(command=name, description=tr.get(lang, f"cmd-{name}"))
                     for name in USER_COMMANDS]
-        await bot.set_my_commands(commands, scope=BotCommandScopeDefault(),
-                                  language_code=None if lang == "en" else lang)
+        await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=code)
+        admin = commands + [BotCommand(command=name, description=tr.get(lang, f"cmd-{name}"))
+                            for name in ADMIN_COMMANDS]
+        for admin_id in admin_ids:
+            await bot.set_my_commands(admin, scope=BotCommandScopeChat(chat_id=admin_id), language_code=code)
+
+
+async def check_telegram(bot: Bot, settings: Settings) -> None:
+    """getMe before anything else: a rejected token or an unreachable Bot API server is one clear
+    line, not a traceback from the middle of start-up."""
+    try:
+        await bot.get_me(request_timeout=20)
+    except TelegramUnauthorizedError:
+        raise StartupError("TELEGRAM_BOT_TOKEN: Telegram rejected the token (401 Unauthorized); "
+                           "copy it again from @BotFather", 2) from None
+    except TelegramNotFound:
+        raise StartupError(f"TELEGRAM_API_BASE: {settings.TELEGRAM_API_BASE} does not answer like a "
+                           "Telegram Bot API server (404)", 2) from None
+    except (TelegramNetworkError, TelegramServerError, asyncio.TimeoutError) as exc:
+        detail = str(exc) or type(exc).__name__
+        detail = detail if len(detail) <= 160 else detail[:159] + "…"
+        raise StartupError(f"TELEGRAM_API_BASE: cannot reach {settings.TELEGRAM_API_BASE} ({detail}); "
+                           "exit 1 so the service manager retries", 1) from None
 
 
 async def seed_floors(engine: Any, threshold_repo: ThresholdRepo, watchlist: WatchlistRepo) -> None:
@@ -127,6 +153,7 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
     dp = None
     scheduler = None
     try:
+        await check_telegram(bot, settings)
         watchlist = WatchlistRepo(db)
         registry, catalog = await _registry_and_catalog(settings, await watchlist.all_symbols())
         # signals -> per-user routing -> SQLite outbox -> paced sender (bot/delivery)
@@ -140,7 +167,7 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
         dp = build_dispatcher(settings=settings, db=db, engine=engine, tr=tr, registry=registry,
                               catalog=catalog, feeds=feeds, delivery=delivery, pending=pending,
                               queue_depth=events.qsize)
-        await set_commands(bot, tr)
+        await set_commands(bot, tr, settings.ADMIN_IDS)
         if feeds:
             tasks.append(asyncio.create_task(run_feeds(engine, feeds, queue=events), name="engine"))
         tasks.append(asyncio.create_task(

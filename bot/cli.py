@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from bot.errors import StartupError
 from config.settings import ConfigError, configure_logging, load_settings
 from engine.core import Engine, run_feeds
 from engine.feeds.replay import ReplayFeed
@@ -175,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     except StorageError as exc:
         print(f"teleglas: database error: {exc}", file=sys.stderr)
         return 2
+    except StartupError as exc:
+        print(f"teleglas: cannot start: {exc}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `teleglas demo | head`: the reader left, which is not an error

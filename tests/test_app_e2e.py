@@ -99,3 +99,58 @@ async def test_housekeeping_purges_week_old_finished_outbox_rows(tmp_path):
         assert len(ids) == 3 and left == {"old-pending", "new-sent"}  # unsent rows are never purged
     finally:
         await db.close()
+
+
+async def _run_against(api_base: str, tmp_path, token: str = TOKEN):
+    settings = Settings(_env_file=None, TELEGRAM_BOT_TOKEN=token, TELEGRAM_API_BASE=api_base,
+                        MARKET_SOURCES="simulator", DATABASE_PATH=str(tmp_path / "t.db"),
+                        BINANCE_REST_URL=f"http://{CLOSED}", OKX_REST_URL=f"http://{CLOSED}",
+                        BYBIT_WS_URL=f"ws://{CLOSED}/v5/public/linear")
+    return await run_app(settings, polling_timeout=1, handle_signals=False, stop=asyncio.Event())
+
+
+async def test_a_rejected_token_is_one_line_and_exit_code_2(tmp_path):
+    import pytest
+
+    from bot.errors import StartupError
+
+    async with BotAPIDouble(max_seconds=10) as api:
+        with pytest.raises(StartupError) as err:
+            await _run_against(api.base, tmp_path, token="123456:WRONG-token")
+    assert err.value.exit_code == 2
+    assert str(err.value).startswith("TELEGRAM_BOT_TOKEN:") and "\n" not in str(err.value)
+
+
+async def test_an_unreachable_bot_api_is_one_line_and_exit_code_1(tmp_path):
+    import pytest
+
+    from bot.errors import StartupError
+
+    with pytest.raises(StartupError) as err:
+        await _run_against(f"http://{CLOSED}", tmp_path)
+    assert err.value.exit_code == 1
+    assert str(err.value).startswith("TELEGRAM_API_BASE:")
+
+
+async def test_admins_get_the_admin_commands_in_their_menu(tmp_path):
+    from aiogram import Bot
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+
+    from bot.app import set_commands
+    from locales import translator
+
+    async with BotAPIDouble(max_seconds=10) as api:
+        bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(api.base)))
+        try:
+            await set_commands(bot, translator(), (777,))
+        finally:
+            await bot.session.close()
+    calls = api.calls_of("setMyCommands")
+    default = [c for c in calls if c.params["scope"]["type"] == "default"]
+    admin = [c for c in calls if c.params["scope"]["type"] == "chat"]
+    assert len(default) == 2 and len(admin) == 2  # en + id each
+    assert all(c.params["scope"]["chat_id"] == 777 for c in admin)
+    names = {cmd["command"] for cmd in admin[0].params["commands"]}
+    assert {"health", "broadcast", "allow", "deny", "users", "add", "flow"} <= names
+    assert "health" not in {cmd["command"] for cmd in default[0].params["commands"]}

@@ -171,3 +171,22 @@ def test_unwatchable_instruments_on_all_symbol_channels_are_skipped_quietly():
         {"baseAsset": "BTC", "exName": "Binance", "price": 100.0, "side": 1, "symbol": "BTCUSDT", "time": 1,
          "volUsd": 5.0}]}
     assert len(coinglass.parse_message(cg, 1)) == 1
+
+
+def test_bad_frame_logging_is_bounded_per_minute_and_counts_what_it_dropped(caplog):
+    import logging
+
+    from engine.feeds.base import RateLimitedLog
+
+    now = [0.0]
+    logger = logging.getLogger("teleglas.test.ratelimit")
+    warn = RateLimitedLog(logger, per_minute=6, clock=lambda: now[0])
+    with caplog.at_level(logging.WARNING, logger="teleglas.test.ratelimit"):
+        for i in range(1000):  # a storm of bad frames within one minute
+            warn.warning("parse", "bad frame %d", i)
+        assert len(caplog.records) == 6
+        now[0] = 61.0  # the next minute: first a summary of what was dropped, then room again
+        warn.warning("parse", "bad frame %d", 1000)
+    assert len(caplog.records) == 8
+    assert "994 similar messages suppressed" in caplog.records[6].getMessage()
+    assert caplog.records[7].getMessage() == "bad frame 1000"

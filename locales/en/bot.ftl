@@ -19,6 +19,11 @@ cmd-thresholds = Alert thresholds: /thresholds BTC
 cmd-tiers = Which alert tiers reach you
 cmd-signals = Latest signals for your coins
 cmd-lang = Language: /lang en or /lang id
+cmd-allow = Admin: let a user in: /allow 123456789
+cmd-deny = Admin: block a user: /deny 123456789
+cmd-users = Admin: list users
+cmd-health = Admin: feeds, engine and delivery health
+cmd-broadcast = Admin: message every user: /broadcast text
 
 ## start, help, language
 start-welcome =

@@ -19,6 +19,11 @@ cmd-thresholds = Ambang alert: /thresholds BTC
 cmd-tiers = Tingkat alert yang Anda terima
 cmd-signals = Sinyal terbaru untuk koin Anda
 cmd-lang = Bahasa: /lang en atau /lang id
+cmd-allow = Admin: izinkan pengguna: /allow 123456789
+cmd-deny = Admin: blokir pengguna: /deny 123456789
+cmd-users = Admin: daftar pengguna
+cmd-health = Admin: kesehatan feed, engine, dan pengiriman
+cmd-broadcast = Admin: kirim pesan ke semua pengguna: /broadcast teks
 
 ## mulai, bantuan, bahasa
 start-welcome =
