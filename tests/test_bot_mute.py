@@ -77,9 +77,9 @@ async def test_quiet_hours_and_time_zone(harness):
     assert "Quiet hours set: 23:00–07:00 (UTC)" in await harness.text(46, "/quiet 23:00-07:00")
     user = await UserRepo(harness.db).get(46)
     assert (user.quiet_start, user.quiet_end) == ("23:00", "07:00")
-    assert "Time zone set to Etc/GMT-7" in await harness.text(46, "/tz +7")
-    assert "Time zone set to Asia/Jakarta" in await harness.text(46, "/tz asia/jakarta")
-    assert "23:00–07:00 (Asia/Jakarta)" in await harness.text(46, "/quiet")
+    assert "Time zone set to UTC+7 (now" in await harness.text(46, "/tz +7")
+    assert "Time zone set to Asia/Jakarta, UTC+7 (now" in await harness.text(46, "/tz asia/jakarta")
+    assert "23:00–07:00 (Asia/Jakarta, UTC+7)" in await harness.text(46, "/quiet")
     assert "not a time zone" in await harness.text(46, "/tz Mars/Olympus")
     assert "not a time zone" in await harness.text(46, "/tz +5:30")
     assert "not a time range" in await harness.text(46, "/quiet 25:00-07:00")
@@ -126,3 +126,25 @@ async def test_quiet_hours_urgent_choice_is_the_users_and_kept(harness):
     assert (await users.get(47)).quiet_urgent_pierces
     for bad in ("/quiet urgent maybe", "/quiet 23:00-07:00 urgent on off", "/quiet urgent 23:00-07:00"):
         assert "not a time range" in await harness.text(47, bad), bad
+
+
+async def test_offset_zones_read_as_utc_plus_not_the_inverted_etc_name(harness):
+    """/tz +7 stores Etc/GMT-7 (a valid IANA zone whose sign is inverted): every place that
+    shows the user's zone says UTC+7, so nobody thinks the bot picked UTC-7."""
+    await harness.say(48, "/add BTC")
+    assert "Time zone set to UTC+7 (now" in await harness.text(48, "/tz +7")
+    assert (await UserRepo(harness.db).get(48)).tz == "Etc/GMT-7"
+    shown = [await harness.text(48, "/tz"), await harness.text(48, "/quiet 23:00-07:00"),
+             await harness.text(48, "/quiet"), await harness.text(48, "/tiers"),
+             await harness.text(48, "/mute BTC 2h"), await harness.text(48, "/list"),
+             await harness.text(48, "/mute all 1h"), await harness.text(48, "/flow BTC")]
+    for text in shown:
+        assert "GMT" not in text and "+07" not in text, text
+    assert "Your time zone is UTC+7" in shown[0]
+    assert "(UTC+7)" in shown[1] and "(UTC+7)" in shown[2] and "(UTC+7)" in shown[3]
+    assert shown[4].endswith("UTC+7).") and "muted until" in shown[5] and "UTC+7" in shown[5]
+    assert "Data as of 2025-06-15 22:06:40 UTC+7" in shown[7]  # FakeEngine's snapshot time
+    assert "Time zone set to UTC-3 (now" in await harness.text(48, "/tz UTC-3")
+    assert "Time zone set to UTC (now" in await harness.text(48, "/tz +0")
+    await harness.say(48, "/lang id")
+    assert "UTC-5" in await harness.text(48, "/tz -5")

@@ -73,3 +73,22 @@ def test_quiet_and_tz():
     for bad in ("+5:30", "+15", "Mars/Base", "../etc/passwd", "x" * 100):
         with pytest.raises(ValueError):
             parse_tz(bad)
+
+
+def test_time_zone_labels_show_utc_offsets_the_right_way_round():
+    from datetime import datetime, timedelta, timezone
+    import zoneinfo
+
+    from bot.handlers.common import local_time, tz_label, utc_offset_text
+
+    january, july = datetime(2026, 1, 15, tzinfo=timezone.utc), datetime(2026, 7, 15, tzinfo=timezone.utc)
+    assert tz_label(parse_tz("+7")) == "UTC+7" and tz_label(parse_tz("UTC-3")) == "UTC-3"
+    assert tz_label("UTC") == "UTC" and tz_label("Etc/GMT+12") == "UTC-12"
+    assert tz_label("Asia/Kolkata") == "Asia/Kolkata, UTC+5:30"
+    assert tz_label("America/St_Johns", january) == "America/St_Johns, UTC-3:30"
+    assert tz_label("America/St_Johns", july) == "America/St_Johns, UTC-2:30"
+    assert utc_offset_text(timedelta(hours=-5, minutes=-30)) == "UTC-5:30"
+    assert utc_offset_text(None) == "UTC"
+    assert local_time(0, zoneinfo.ZoneInfo("Etc/GMT-7")) == "01 Jan 07:00 UTC+7"
+    assert local_time(1_750_000_000, zoneinfo.ZoneInfo("Asia/Jakarta")) == "15 Jun 22:06 WIB"
+    assert local_time(0, zoneinfo.ZoneInfo("UTC"), "%H:%M") == "00:00 UTC"

@@ -34,7 +34,7 @@ async def test_state_survives_restart(api, tmp_path):
         eth_line = next(line for line in text.splitlines() if "<b>ETH</b>" in line)
         assert "dibisukan sampai" in eth_line
         assert "$500.0K" in await h2.text(95, "/thresholds BTC")
-        assert "22:00–06:00 (Asia/Jakarta)" in await h2.text(95, "/quiet")
+        assert "22:00–06:00 (Asia/Jakarta, UTC+7)" in await h2.text(95, "/quiet")
         mutes = {e.symbol: e.muted_until for e in await WatchlistRepo(h2.db).list_for_user(95)}
         assert mutes["ETH"] > time.time() + 7000
         assert await WatchlistRepo(h2.db).all_symbols() == {"BTC", "ETH"}

@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import zoneinfo
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Protocol
 
 from aiogram.exceptions import TelegramBadRequest
@@ -265,9 +267,50 @@ def command_args(message: Message) -> list[str]:
 
 
 def user_tz(account: User | None):
-    import zoneinfo
-
     try:
         return zoneinfo.ZoneInfo(account.tz if account else "UTC")
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return zoneinfo.ZoneInfo("UTC")
+
+
+# ---------------------------------------------------------------------------- time zones as users read them
+# /tz +7 stores the IANA zone "Etc/GMT-7", whose POSIX sign is the opposite of what it means
+# (UTC+7), and tzdata names such zones "+07". Users only ever see "UTC+7" for them.
+
+
+def utc_offset_text(offset: timedelta | None) -> str:
+    """timedelta(hours=7) -> 'UTC+7', -5h30m -> 'UTC-5:30', zero or None -> 'UTC'."""
+    minutes = round(offset.total_seconds() / 60) if offset else 0
+    if not minutes:
+        return "UTC"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{'+' if minutes > 0 else '-'}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def tz_label(name: str, when: datetime | None = None) -> str:
+    """A stored zone name as the user reads it: 'Etc/GMT-7' -> 'UTC+7', 'UTC' -> 'UTC',
+    'Asia/Jakarta' -> 'Asia/Jakarta, UTC+7' (the offset ``when``, default now)."""
+    try:
+        zone = zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return name
+    moment = (when or datetime.now(timezone.utc)).astimezone(zone)
+    offset = utc_offset_text(moment.utcoffset())
+    if name in ("UTC", "GMT", "Zulu", "UCT", "Universal") or name.startswith("Etc/"):
+        return offset
+    return f"{name}, {offset}"
+
+
+def zone_abbrev(moment: datetime) -> str:
+    """The zone of an aware datetime in a time stamp: 'WIB', 'CET'... where tzdata has a name,
+    'UTC+7' where it only has a number ('+07') — never the inverted 'Etc/GMT-7'."""
+    name = moment.tzname() or ""
+    if not name or name[0] in "+-" or name in ("UTC", "GMT"):
+        return utc_offset_text(moment.utcoffset())
+    return name
+
+
+def local_time(epoch_s: float, tz: tzinfo, fmt: str = "%d %b %H:%M") -> str:
+    """An epoch time in the user's zone with the zone after it: '21 Nov 15:17 UTC+7'."""
+    moment = datetime.fromtimestamp(epoch_s, tz)
+    return f"{moment.strftime(fmt)} {zone_abbrev(moment)}"

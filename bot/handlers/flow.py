@@ -13,16 +13,17 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import FlowCB, FlowViewCB
-from bot.handlers.common import Texts, clip, edit_or_send, toast, user_tz
+from bot.handlers.common import Texts, clip, edit_or_send, local_time, toast, user_tz
 from bot.handlers.parsing import WINDOWS
 from bot.handlers.watchlist import canonical
 from bot.keyboards.flow import flow_keyboard
-from bot.render import buy_sell_shares, fmt_price, fmt_rates_by_venue, fmt_signed_usd, fmt_time, fmt_usd
+from bot.render import buy_sell_shares, fmt_price, fmt_rates_by_venue, fmt_signed_usd, fmt_usd
 from engine.symbols import SymbolError, normalize_symbol
 from storage import User
 
 BAR = 16
-FUNDING_DIGITS = 4  # the live snapshot shows rates to 0.0001 % (alerts round to 0.001 %)
+FUNDING_DIGITS = 4
+STAMP = "%Y-%m-%d %H:%M:%S"  # then the zone: "UTC", "WIB", "UTC+7"  # the live snapshot shows rates to 0.0001 % (alerts round to 0.001 %)
 
 
 def render_flow(t: Texts, snap: Any, account: User | None) -> str:
@@ -47,7 +48,7 @@ def render_flow(t: Texts, snap: Any, account: User | None) -> str:
                    venues=", ".join(snap.venues) if snap.venues else "—"))
     if "binance" in (snap.venues or ()):
         lines.append(t("flow-binance-caveat"))
-    lines.append(t("flow-time", time=fmt_time(snap.ts, user_tz(account)) if snap.ts else "—"))
+    lines.append(t("flow-time", time=local_time(snap.ts / 1000, user_tz(account), STAMP) if snap.ts else "—"))
     return "\n".join(lines)
 
 

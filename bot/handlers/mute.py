@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import MenuCB, MuteCB
-from bot.handlers.common import Texts, clip, toast, user_tz
+from bot.handlers.common import Texts, clip, local_time, toast, tz_label, user_tz
 from bot.handlers.parsing import (
     MAX_MUTE_MINUTES,
     fmt_duration,
@@ -29,7 +29,7 @@ _ALL_WORDS = ("all", "*", "semua", "everything")
 
 
 def _until_text(account: User, until_s: int) -> str:
-    return datetime.fromtimestamp(until_s, user_tz(account)).strftime("%d %b %H:%M %Z")
+    return local_time(until_s, user_tz(account))
 
 
 async def apply_mute(account: User, symbol: str, minutes: int, t: Texts, users: UserRepo,
@@ -129,9 +129,9 @@ def quiet_summary(t: Texts, account: User) -> str:
     """One line: the quiet hours (or none) and whether URGENT alerts come through them."""
     urgent = urgent_word(account.quiet_urgent_pierces)
     if account.quiet_start and account.quiet_end:
-        return t("quiet-current", start=account.quiet_start, end=account.quiet_end, tz=account.tz,
+        return t("quiet-current", start=account.quiet_start, end=account.quiet_end, tz=tz_label(account.tz),
                  urgent=urgent)
-    return t("quiet-none", tz=account.tz, urgent=urgent)
+    return t("quiet-none", tz=tz_label(account.tz), urgent=urgent)
 
 
 async def cmd_quiet(message: Message, command: CommandObject, account: User, t: Texts,
@@ -152,7 +152,7 @@ async def cmd_quiet(message: Message, command: CommandObject, account: User, t: 
         await message.answer(t("quiet-off"))
     elif wanted.start is not None:
         await users.set_quiet(account.id, wanted.start, wanted.end, urgent_pierces=pierces)
-        await message.answer(t("quiet-set", start=wanted.start, end=wanted.end, tz=account.tz,
+        await message.answer(t("quiet-set", start=wanted.start, end=wanted.end, tz=tz_label(account.tz),
                                urgent=urgent_word(pierces)))
     else:
         await users.set_quiet(account.id, account.quiet_start, account.quiet_end,
@@ -165,7 +165,7 @@ async def cmd_tz(message: Message, command: CommandObject, account: User, t: Tex
     arg = (command.args or "").strip()
     if not arg:
         now = datetime.now(user_tz(account)).strftime("%H:%M")
-        await message.answer(t("tz-current", tz=account.tz, now=now))
+        await message.answer(t("tz-current", tz=tz_label(account.tz), now=now))
         return
     try:
         name = parse_tz(arg)
@@ -174,7 +174,7 @@ async def cmd_tz(message: Message, command: CommandObject, account: User, t: Tex
         return
     await users.set_tz(account.id, name)
     account_tz = user_tz(await users.get(account.id))
-    await message.answer(t("tz-set", tz=name, now=datetime.now(account_tz).strftime("%H:%M")))
+    await message.answer(t("tz-set", tz=tz_label(name), now=datetime.now(account_tz).strftime("%H:%M")))
 
 
 def build_router() -> Router:

@@ -6,8 +6,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import MenuCB
-from bot.handlers.common import Texts, user_tz
-from bot.render import fmt_time
+from bot.handlers.common import Texts, local_time, user_tz
 from storage import SignalRepo, User, WatchlistRepo
 
 LIMIT = 10
@@ -23,7 +22,7 @@ async def signals_view(account: User, t: Texts, watchlist: WatchlistRepo, signal
     tz = user_tz(account)
     lines = [t("signals-title", count=str(len(recent)))]
     for s in recent:
-        lines.append(t("signals-line", time=fmt_time(s.ts_event, tz), badge=t("tier-badge", tier=s.tier),
+        lines.append(t("signals-line", time=local_time(s.ts_event / 1000, tz, "%Y-%m-%d %H:%M:%S"), badge=t("tier-badge", tier=s.tier),
                        kind=t("kind-name", kind=s.kind), symbol=s.symbol,
                        direction=t("direction-word", direction=s.direction), score=str(s.confidence)))
     return "\n".join(lines)

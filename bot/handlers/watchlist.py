@@ -19,8 +19,9 @@ from bot.handlers.common import (
     Html,
     Texts,
     apply_user_floors,
-    edit_or_send,
     clip,
+    edit_or_send,
+    local_time,
     toast,
     unwatch_symbol,
     user_tz,
@@ -224,9 +225,7 @@ async def watchlist_view(account: User, t: Texts, watchlist: WatchlistRepo,
 
 
 def _local(epoch_s: int, tz) -> str:
-    from datetime import datetime
-
-    return datetime.fromtimestamp(epoch_s, tz).strftime("%d %b %H:%M")
+    return local_time(epoch_s, tz)
 
 
 async def cmd_list(message: Message, account: User, t: Texts, watchlist: WatchlistRepo,
