@@ -95,7 +95,7 @@ async def test_users_and_health(api, tmp_path):
         text = await h.text(ADMIN, "/health")
         assert "<b>binance</b> live · lag 42 ms · last msg 1.5s ago" in text and "parse errors 1" in text
         assert "last error: boom" in text
-        assert "queue 3" in text and "symbols 1" in text and "1,000 events" in text
+        assert "queue 3" in text and "symbols 1" in text and "events 1,000" in text
         assert ("Delivery: queue 7 · routing 2 · in flight 1 · sent 1,234 · failed 3 · retried 4 · "
                 "429s 1") in text
         assert "Receive→sent, last hour (1,200 sent): p50 8.2 ms · p95 41 ms · p99 120 ms" in text

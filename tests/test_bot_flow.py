@@ -1,8 +1,10 @@
 """/flow: snapshot text, timeframe and Refresh buttons editing in place, the alert's Flow button."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.callbacks import FlowCB, FlowViewCB
-from tests.conftest import buttons, texts
+from tests.conftest import BotHarness, FakeEngine, buttons, texts
 
 
 async def test_flow_snapshot(harness):
@@ -53,3 +55,19 @@ async def test_flow_bad_input(harness):
     for data in ("fv1:BTC:7m", "fv1:btc:5m", "f1:<b>:5m"):
         replies = await harness.press(54, data)
         assert not texts(replies), data
+
+
+class _OneLargeBuy(FakeEngine):
+    def flow(self, symbol, window="5m"):
+        snap = super().flow(symbol, window)
+        return None if snap is None else replace(snap, large_buys=1, large_sells=9)
+
+
+async def test_large_order_counts_are_singular_for_one(api, tmp_path):
+    h = await BotHarness(api, tmp_path / "bot.db", engine=_OneLargeBuy()).start()
+    try:
+        assert "Large orders (≥ $25.0K): 1 buy · 9 sells" in await h.text(55, "/flow BTC")
+        await h.say(55, "/lang id")
+        assert "Order besar (≥ $25.0K): 1 beli · 9 jual" in await h.text(55, "/flow BTC")
+    finally:
+        await h.stop()

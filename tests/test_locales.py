@@ -35,12 +35,38 @@ def test_same_placeholders(tr):
     assert not differing, differing
 
 
+# CLDR plural categories: a language selects only those its own plural rules produce
+# (English one/other; Indonesian has no plural inflection, so no selector at all)
+PLURAL_CATEGORIES = frozenset({"zero", "one", "two", "few", "many", "other"})
+
+
 def test_same_selector_variants(tr):
-    # a selector branch missing in one language silently falls back to its default
+    # a selector branch missing in one language silently falls back to its default; plural
+    # categories are per language by nature and are compared by test_plural_selectors instead
     for key in tr.keys("en"):
-        en = set(_VARIANT_KEY.findall(tr._sources["en"][key]))
-        idn = set(_VARIANT_KEY.findall(tr._sources["id"][key]))
+        en = set(_VARIANT_KEY.findall(tr._sources["en"][key])) - PLURAL_CATEGORIES
+        idn = set(_VARIANT_KEY.findall(tr._sources["id"][key])) - PLURAL_CATEGORIES
         assert en == idn, (key, en, idn)
+
+
+def test_plural_selectors(tr):
+    """A count selects the right English form, and the same count reads in Indonesian."""
+    from bot.handlers.common import Texts
+
+    en, idn = Texts(tr, "en"), Texts(tr, "id")
+    one = en("flow-large", threshold="$25.0K", buys=1, sells=9)
+    assert one.endswith(": 1 buy · 9 sells"), one
+    assert en("flow-large", threshold="$25.0K", buys=3, sells=1).endswith(": 3 buys · 1 sell")
+    assert idn("flow-large", threshold="$25.0K", buys=1, sells=9).endswith(": 1 beli · 9 jual")
+    assert en("signals-title", count=1) == "<b>The latest signal</b>"
+    assert en("signals-title", count=3) == "<b>Latest 3 signals</b>"
+    assert en("admin-broadcast-started", count=1) == "Sending to 1 active user…"
+    # the Fluent source: an English message with a [one] branch is a plural selector, whose
+    # default must be [other]
+    for key in tr.keys("en"):
+        source = tr._sources["en"][key]
+        if "[one]" in source:
+            assert "*[other]" in source, key
 
 
 def test_every_key_used_by_the_bot_exists(tr):

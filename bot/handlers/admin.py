@@ -183,7 +183,7 @@ async def cmd_broadcast(message: Message, command: CommandObject, t: Texts, lang
     # through the delivery outbox: durable, paced by the one global limiter, retry_after
     # honoured, 403 deactivates; the id makes a re-delivered update queue nothing twice
     ticket = await delivery.broadcast(f"{message.chat.id}:{message.message_id}", body)
-    await message.answer(t("admin-broadcast-started", count=str(ticket.users)))
+    await message.answer(t("admin-broadcast-started", count=int(ticket.users)))
     background.spawn(report_broadcast(message.bot, delivery, ticket, message.from_user.id, tr, lang),
                      "broadcast")
 

@@ -50,8 +50,15 @@ def toast(callback_answer, text: str, *, alert: bool = False) -> None:
         callback_answer.show_alert = True
 
 
+def _is_count(value: object) -> bool:
+    """A whole number goes to Fluent as a number (nothing to escape), so plural selectors
+    ({ $n -> [one] … *[other] … }) can pick a branch; Fluent then formats it for the language."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 class Texts:
-    """``t(key, **args)`` in one language. Every argument is HTML-escaped unless it is ``Html``."""
+    """``t(key, **args)`` in one language. Every argument is HTML-escaped unless it is ``Html``
+    or an int (passed as a number, for plural selectors)."""
 
     __slots__ = ("tr", "lang")
 
@@ -62,7 +69,7 @@ class Texts:
     def __call__(self, key: str, **args: object) -> Html:
         """Safe Telegram HTML: the template is ours and every plain-str argument is escaped, so
         the result can be nested into another ``t(...)`` call as is."""
-        safe = {k: v if isinstance(v, Html) else esc(v, 4096) for k, v in args.items()}
+        safe = {k: v if isinstance(v, Html) or _is_count(v) else esc(v, 4096) for k, v in args.items()}
         return Html(self.tr.get(self.lang, key, **safe))
 
     def plain(self, key: str, **args: object) -> str:

@@ -36,8 +36,8 @@ def render_flow(t: Texts, snap: Any, account: User | None) -> str:
         t("flow-buy", usd=fmt_usd(snap.buy_usd), share=s["buy_share"], bar=s["buy_bar"]),
         t("flow-sell", usd=fmt_usd(snap.sell_usd), share=s["sell_share"], bar=s["sell_bar"]),
         t("flow-delta", delta=fmt_signed_usd(snap.net_delta), cvd=fmt_signed_usd(snap.cvd)),
-        t("flow-large", threshold=fmt_usd(snap.large_threshold_usd), buys=str(snap.large_buys),
-          sells=str(snap.large_sells)),
+        t("flow-large", threshold=fmt_usd(snap.large_threshold_usd), buys=int(snap.large_buys),
+          sells=int(snap.large_sells)),
         t("flow-liq", longs=fmt_usd(snap.liq_long_usd), shorts=fmt_usd(snap.liq_short_usd)),
     ]
     if snap.funding_8h:

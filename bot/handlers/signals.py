@@ -20,7 +20,7 @@ async def signals_view(account: User, t: Texts, watchlist: WatchlistRepo, signal
     if not recent:
         return t("signals-none", symbols=", ".join(symbols[:10]))
     tz = user_tz(account)
-    lines = [t("signals-title", count=str(len(recent)))]
+    lines = [t("signals-title", count=len(recent))]
     for s in recent:
         lines.append(t("signals-line", time=local_time(s.ts_event / 1000, tz, "%Y-%m-%d %H:%M:%S"), badge=t("tier-badge", tier=s.tier),
                        kind=t("kind-name", kind=s.kind), symbol=s.symbol,

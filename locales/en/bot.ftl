@@ -1,4 +1,5 @@
-## Bot texts (Telegram HTML). Every $argument arrives already HTML-escaped.
+## Bot texts (Telegram HTML). Every $argument arrives already HTML-escaped, except whole numbers
+## that plural selectors need ({ $n -> [one] … *[other] … }): those arrive as numbers.
 ## Button toasts (answerCallbackQuery) and inline button labels are plain text for Telegram: the
 ## bot shows them through Texts.plain (tags dropped, entities such as &amp; decoded). Toast keys:
 ## button-invalid, remove-ok, remove-missing, throttled, access-stranger-short, flow-refreshed,
@@ -157,7 +158,13 @@ flow-price = Last { $price } · VWAP { $vwap }
 flow-buy = 🟢 Buy  { $usd } ({ $share }) <code>{ $bar }</code>
 flow-sell = 🔴 Sell { $usd } ({ $share }) <code>{ $bar }</code>
 flow-delta = Net delta <b>{ $delta }</b> · CVD { $cvd }
-flow-large = Large orders (≥ { $threshold }): { $buys } buys · { $sells } sells
+flow-large = Large orders (≥ { $threshold }): { $buys ->
+    [one] { $buys } buy
+   *[other] { $buys } buys
+} · { $sells ->
+    [one] { $sells } sell
+   *[other] { $sells } sells
+}
 flow-liq = Liquidations: longs { $longs } · shorts { $shorts }
 flow-funding = Funding (8 h): { $rates }
 flow-funding-none = Funding: no data yet
@@ -237,7 +244,10 @@ btn-tier-sound = { $sound ->
 ## signals
 signals-no-watchlist = Your watchlist is empty, so there are no signals to show. <code>/add BTC</code>
 signals-none = No signals yet for { $symbols }.
-signals-title = <b>Latest { $count } signals</b>
+signals-title = <b>{ $count ->
+    [one] The latest signal
+   *[other] Latest { $count } signals
+}</b>
 signals-line = { $time } · { $badge } · { $kind } · <b>{ $symbol }</b> { $direction } · score { $score }
 
 ## admin
@@ -254,7 +264,10 @@ admin-users-allowed = Allowed, not started yet: { $ids }
 admin-users-blocked = Denied: { $ids }
 admin-broadcast-usage = Example: <code>/broadcast Maintenance at 02:00 UTC</code>
 admin-broadcast-body = 📣 { $text }
-admin-broadcast-started = Sending to { $count } active users…
+admin-broadcast-started = Sending to { $count ->
+    [one] { $count } active user…
+   *[other] { $count } active users…
+}
 admin-broadcast-done = 📣 Broadcast finished: { $sent } sent, { $failed } failed.
 admin-broadcast-unavailable = Broadcasts go through alert delivery, which is not running in this process.
 health-title = 🩺 <b>Health</b> · up { $uptime }
@@ -262,10 +275,10 @@ health-feed = • <b>{ $name }</b> { $status } · lag { $lag } ms · last msg { 
 health-feed-error =   last error: { $error }
 health-feed-silent = • <b>{ $name }</b> reports no figures
 health-no-feeds = • no feeds running
-health-engine = Engine: { $events } events · { $rate }/s · queue { $queue } · symbols { $symbols }
+health-engine = Engine: events { $events } · { $rate }/s · queue { $queue } · symbols { $symbols }
 health-delivery = Delivery: queue { $queue } · routing { $inbox } · in flight { $inflight } · sent { $sent } · failed { $failed } · retried { $retried } · 429s { $limited }
 health-latency = Receive→sent, last hour ({ $count } sent): p50 { $p50 } · p95 { $p95 } · p99 { $p99 }
 health-delivery-stopped = ⚠️ Delivery is not running: alerts wait in the outbox.
 health-delivery-error = Delivery: no figures ({ $error })
 health-no-delivery = Delivery: not wired
-health-bot = Bot: { $updates } updates · { $errors } errors · last error: { $last }
+health-bot = Bot: updates { $updates } · errors { $errors } · last error: { $last }
