@@ -89,8 +89,22 @@ async def test_users_and_health(api, tmp_path):
         await h.say(74, "/add BTC")
         await h.say(ADMIN, "/allow 75")
         text = await h.text(ADMIN, "/users")
-        assert "2 registered, 2 active" in text and "<code>74</code> en user active=yes coins=1" in text
-        assert "Allowed, not started yet: 75" in text
+        assert "2 registered, 2 active" in text
+        assert "<code>74</code> · user · 🇬🇧 English · active · 1 coin" in text
+        assert f"<code>{ADMIN}</code> · admin · 🇬🇧 English · active · 0 coins" in text
+        assert "=" not in text and "Allowed, not started yet: 75" in text
+        await h.say(76, "/start", lang="id")
+        await h.say(76, "/add BTC ETH", lang="id")
+        await h.say(ADMIN, "/deny 76")
+        text = await h.text(ADMIN, "/users", lang="id")
+        assert "<code>76</code> · user · 🇮🇩 Bahasa Indonesia · inactive (blocked the bot or denied) · 2 coins" in text
+        await h.say(ADMIN, "/lang id")
+        text = await h.text(ADMIN, "/users")
+        assert "<code>74</code> · pengguna · 🇬🇧 English · aktif · 1 koin" in text
+        assert "<code>76</code> · pengguna · 🇮🇩 Bahasa Indonesia · nonaktif" in text
+        assert "yes" not in text and "=" not in text
+        assert "Diizinkan, belum /start: 75" in text
+        await h.say(ADMIN, "/lang en")
         h.engine.stats.events = 1000
         text = await h.text(ADMIN, "/health")
         assert "<b>binance</b> live · lag 42 ms · last msg 1.5s ago" in text and "parse errors 1" in text

@@ -67,8 +67,9 @@ async def cmd_users(message: Message, t: Texts, users: UserRepo, access_repo: Ac
     lines = [t("admin-users-title", total=str(len(everyone)), active=str(active), access=settings.ACCESS)]
     for u in everyone[:MAX_USERS_LISTED]:
         count = await watchlist.count_for_user(u.id)
-        lines.append(t("admin-users-line", user_id=str(u.id), language=u.language, role=u.role,
-                       active="yes" if u.active else "no", symbols=str(count)))
+        lines.append(t("admin-users-line", user_id=str(u.id), role=u.role,
+                       language=t("lang-name", code=u.language), active="yes" if u.active else "no",
+                       symbols=count))
     if len(everyone) > MAX_USERS_LISTED:
         lines.append(t("admin-users-more", more=str(len(everyone) - MAX_USERS_LISTED)))
     registered = {u.id for u in everyone}

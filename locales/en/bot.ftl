@@ -258,7 +258,16 @@ admin-already-allowed = User { $user_id } was already allowed.
 admin-denied = ⛔ User { $user_id } is shut out and gets no more alerts.
 admin-deny-admin = User { $user_id } is an admin (ADMIN_IDS) and cannot be denied here.
 admin-users-title = <b>Users</b>: { $total } registered, { $active } active · access { $access }
-admin-users-line = <code>{ $user_id }</code> { $language } { $role } active={ $active } coins={ $symbols }
+admin-users-line = <code>{ $user_id }</code> · { $role ->
+    [admin] admin
+   *[user] user
+} · { $language } · { $active ->
+    [yes] active
+   *[no] inactive (blocked the bot or denied)
+} · { $symbols ->
+    [one] { $symbols } coin
+   *[other] { $symbols } coins
+}
 admin-users-more = … and { $more } more
 admin-users-allowed = Allowed, not started yet: { $ids }
 admin-users-blocked = Denied: { $ids }

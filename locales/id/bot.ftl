@@ -248,7 +248,13 @@ admin-already-allowed = Pengguna { $user_id } sudah diizinkan sebelumnya.
 admin-denied = ⛔ Pengguna { $user_id } ditolak dan tidak menerima alert lagi.
 admin-deny-admin = Pengguna { $user_id } adalah admin (ADMIN_IDS) dan tidak bisa ditolak di sini.
 admin-users-title = <b>Pengguna</b>: { $total } terdaftar, { $active } aktif · akses { $access }
-admin-users-line = <code>{ $user_id }</code> { $language } { $role } aktif={ $active } koin={ $symbols }
+admin-users-line = <code>{ $user_id }</code> · { $role ->
+    [admin] admin
+   *[user] pengguna
+} · { $language } · { $active ->
+    [yes] aktif
+   *[no] nonaktif (memblokir bot atau ditolak)
+} · { $symbols } koin
 admin-users-more = … dan { $more } lainnya
 admin-users-allowed = Diizinkan, belum /start: { $ids }
 admin-users-blocked = Ditolak: { $ids }
