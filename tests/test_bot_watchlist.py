@@ -109,7 +109,16 @@ async def test_list_shows_state_and_remove_buttons_confirm(harness):
     assert "(2/30)" in text
     btc_line = next(line for line in text.splitlines() if "<b>BTC</b>" in line)
     eth_line = next(line for line in text.splitlines() if "<b>ETH</b>" in line)
-    assert "custom: cascade" in btc_line and "muted until" in eth_line
+    assert "⚙️ custom: Cascade size" in btc_line and "muted until" in eth_line
+    await ThresholdRepo(harness.db).set(30, "BTC", "dominance", 0.7)
+    await harness.say(30, "/add SOL")
+    await harness.say(30, "/lang id")
+    text = await harness.text(30, "/list")
+    assert "• <b>BTC</b> ⚙️ khusus: Ukuran kaskade, Dominasi" in text
+    assert "cascade" not in text and "dibisukan sampai" in text
+    assert "• <b>SOL</b>\n" in text or text.endswith("• <b>SOL</b>")
+    assert not [line for line in text.splitlines() if line != line.rstrip()]  # no trailing spaces
+    await harness.say(30, "/lang en")
     assert (("✖ ETH", WatchCB(op="ask", symbol="ETH").pack())) in buttons(msg)
 
     replies = await harness.press(30, WatchCB(op="ask", symbol="ETH").pack())
@@ -118,11 +127,11 @@ async def test_list_shows_state_and_remove_buttons_confirm(harness):
     assert [d for _, d in buttons(edit)] == [WatchCB(op="yes", symbol="ETH").pack(),
                                              WatchCB(op="no", symbol="ETH").pack()]
     replies = await harness.press(30, WatchCB(op="no", symbol="ETH").pack())
-    assert await _symbols(harness, 30) == ["BTC", "ETH"]
+    assert await _symbols(harness, 30) == ["BTC", "ETH", "SOL"]
     replies = await harness.press(30, WatchCB(op="yes", symbol="ETH").pack())
     assert answers(replies) == [("ETH removed.", False)]
     assert "<b>ETH</b>" not in texts(replies)[-1]
-    assert await _symbols(harness, 30) == ["BTC"]
+    assert await _symbols(harness, 30) == ["BTC", "SOL"]
 
 
 async def test_forged_watchlist_callbacks(harness):

@@ -27,6 +27,7 @@ from bot.handlers.common import (
     user_tz,
     watch_symbol,
 )
+from bot.handlers.parsing import KEYS
 from bot.keyboards.menus import confirm_remove, watchlist_keyboard
 from engine.symbols import SymbolError, normalize_symbol
 from locales import Translator
@@ -214,11 +215,12 @@ async def watchlist_view(account: User, t: Texts, watchlist: WatchlistRepo,
         marks = []
         if e.muted_until > now:
             marks.append(t("list-muted-until", until=_local(e.muted_until, tz)))
-        custom = sorted(k for (s, k) in overrides if s == e.symbol)
+        # the names /thresholds shows ("Cascade size"), in the order it shows them
+        custom = [t("thr-key-name", what=k) for k in KEYS if (e.symbol, k) in overrides]
         if custom:
-            marks.append(t("list-custom", keys=", ".join(custom)))
-        lines.append(t("list-line", symbol=e.symbol,
-                       marks=Html(" · ".join(marks)) if marks else ""))
+            marks.append(t("list-custom", keys=Html(", ".join(custom))))
+        lines.append(t("list-line", symbol=e.symbol, marks=Html(" · ".join(marks))) if marks
+                     else t("list-line-bare", symbol=e.symbol))
     if any(s == ALL_SYMBOLS for (s, _k) in overrides):
         lines.append(t("list-global-custom"))
     return "\n".join(lines), watchlist_keyboard(t, [e.symbol for e in entries])

@@ -104,6 +104,7 @@ remove-confirm = Remove { $symbol } from your watchlist?
 list-empty = Your watchlist is empty. Add coins with <code>/add BTC ETH</code>.
 list-title = <b>Your watchlist</b> ({ $count }/{ $limit })
 list-line = • <b>{ $symbol }</b> { $marks }
+list-line-bare = • <b>{ $symbol }</b>
 list-muted-until = 🔕 muted until { $until }
 list-custom = ⚙️ custom: { $keys }
 list-all-muted = 🔕 All alerts muted until { $until }

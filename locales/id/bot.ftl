@@ -103,6 +103,7 @@ remove-confirm = Hapus { $symbol } dari daftar pantauan Anda?
 list-empty = Daftar pantauan Anda kosong. Tambahkan koin dengan <code>/add BTC ETH</code>.
 list-title = <b>Daftar pantauan Anda</b> ({ $count }/{ $limit })
 list-line = • <b>{ $symbol }</b> { $marks }
+list-line-bare = • <b>{ $symbol }</b>
 list-muted-until = 🔕 dibisukan sampai { $until }
 list-custom = ⚙️ khusus: { $keys }
 list-all-muted = 🔕 Semua alert dibisukan sampai { $until }
