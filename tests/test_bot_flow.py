@@ -51,7 +51,6 @@ async def test_flow_bad_input(harness):
     assert "Example" in await harness.text(54, "/flow")
     assert "not a window" in await harness.text(54, "/flow BTC 7m")
     assert "is not a symbol" in await harness.text(54, "/flow 💥")
-    assert "No order-flow data for DOGE" in await harness.text(54, "/flow DOGE")
     for data in ("fv1:BTC:7m", "fv1:btc:5m", "f1:<b>:5m"):
         replies = await harness.press(54, data)
         assert not texts(replies), data
@@ -71,3 +70,22 @@ async def test_large_order_counts_are_singular_for_one(api, tmp_path):
         assert "Order besar (≥ $25.0K): 1 beli · 9 jual" in await h.text(55, "/flow BTC")
     finally:
         await h.stop()
+
+
+async def test_no_data_means_no_timeframe_buttons(harness):
+    """Other timeframes or a refresh of a coin without data would show the same nothing: the
+    reply says what to do instead and carries no buttons."""
+    (msg,) = [c for c in await harness.say(56, "/flow DOGE") if c.method == "sendMessage"]
+    assert "No order-flow data for DOGE" in msg.params["text"] and "/add DOGE" in msg.params["text"]
+    assert buttons(msg) == []
+    await harness.say(56, "/add DOGE")
+    (msg,) = [c for c in await harness.say(56, "/flow DOGE 1h") if c.method == "sendMessage"]
+    assert "No trades for DOGE have arrived yet" in msg.params["text"] and buttons(msg) == []
+    replies = await harness.press(56, FlowCB(symbol="DOGE", window="5m").pack())  # under an old alert
+    (sent,) = [c for c in replies if c.method == "sendMessage"]
+    assert "No trades for DOGE" in sent.params["text"] and buttons(sent) == []
+    await harness.say(56, "/lang id")
+    text = await harness.text(56, "/flow PEPE")
+    assert "Tidak ada data order flow untuk PEPE" in text
+    (msg,) = [c for c in await harness.say(56, "/flow BTC") if c.method == "sendMessage"]
+    assert len(buttons(msg)) == 5  # with data: the timeframes and Refresh

@@ -19,7 +19,7 @@ from bot.handlers.watchlist import canonical
 from bot.keyboards.flow import flow_keyboard
 from bot.render import buy_sell_shares, fmt_price, fmt_rates_by_venue, fmt_signed_usd, fmt_usd
 from engine.symbols import SymbolError, normalize_symbol
-from storage import User
+from storage import User, WatchlistRepo
 
 BAR = 16
 FUNDING_DIGITS = 4
@@ -59,15 +59,19 @@ def _snapshot(engine: Any, symbol: str, window: str) -> Any:
     return flow(symbol, window)
 
 
-async def flow_view(account: User, t: Texts, engine: Any, symbol: str, window: str):
+async def flow_view(account: User, t: Texts, engine: Any, watchlist: WatchlistRepo, symbol: str,
+                    window: str):
+    """The snapshot text and its buttons; without data no buttons (another timeframe or a
+    refresh would show the same nothing), only what to do about it."""
     snap = _snapshot(engine, symbol, window)
     if snap is None or (snap.trades == 0 and not snap.liq_long_usd and not snap.liq_short_usd):
-        return t("flow-no-data", symbol=symbol), flow_keyboard(t, symbol, window)
+        watched = any(e.symbol == symbol for e in await watchlist.list_for_user(account.id))
+        return t("flow-no-data-watched" if watched else "flow-no-data", symbol=symbol), None
     return render_flow(t, snap, account), flow_keyboard(t, symbol, window)
 
 
 async def cmd_flow(message: Message, command: CommandObject, account: User, t: Texts,
-                   engine: Any) -> None:
+                   engine: Any, watchlist: WatchlistRepo) -> None:
     args = (command.args or "").split()
     if not args or len(args) > 2:
         await message.answer(t("flow-usage", windows=", ".join(WINDOWS)))
@@ -81,7 +85,7 @@ async def cmd_flow(message: Message, command: CommandObject, account: User, t: T
     if window not in WINDOWS:
         await message.answer(t("flow-bad-window", value=clip(args[1], 8), windows=", ".join(WINDOWS)))
         return
-    text, markup = await flow_view(account, t, engine, symbol, window)
+    text, markup = await flow_view(account, t, engine, watchlist, symbol, window)
     await message.answer(text, reply_markup=markup)
 
 
@@ -91,22 +95,23 @@ def _checked(symbol: str, window: str) -> tuple[str, str] | None:
 
 
 async def cb_flow_new(callback: CallbackQuery, callback_data: FlowCB, callback_answer: CallbackAnswer,
-                      account: User, t: Texts, engine: Any) -> None:
+                      account: User, t: Texts, engine: Any, watchlist: WatchlistRepo) -> None:
     checked = _checked(callback_data.symbol, callback_data.window)
     if checked is None:
         toast(callback_answer, t.plain("button-invalid"), alert=True)
         return
-    text, markup = await flow_view(account, t, engine, *checked)
+    text, markup = await flow_view(account, t, engine, watchlist, *checked)
     await callback.bot.send_message(account.id, text, reply_markup=markup)
 
 
 async def cb_flow_edit(callback: CallbackQuery, callback_data: FlowViewCB,
-                       callback_answer: CallbackAnswer, account: User, t: Texts, engine: Any) -> None:
+                       callback_answer: CallbackAnswer, account: User, t: Texts, engine: Any,
+                       watchlist: WatchlistRepo) -> None:
     checked = _checked(callback_data.symbol, callback_data.window)
     if checked is None:
         toast(callback_answer, t.plain("button-invalid"), alert=True)
         return
-    text, markup = await flow_view(account, t, engine, *checked)
+    text, markup = await flow_view(account, t, engine, watchlist, *checked)
     toast(callback_answer, t.plain("flow-refreshed"))
     await edit_or_send(callback, text, markup)
 

@@ -153,7 +153,8 @@ tz-bad = “{ $value }” is not a time zone I know. Use a name like Asia/Jakart
 ## order flow
 flow-usage = Example: <code>/flow BTC</code> or <code>/flow ETH 15m</code> (windows: { $windows }).
 flow-bad-window = “{ $value }” is not a window. Use one of: { $windows }
-flow-no-data = No order-flow data for { $symbol } yet. Is it on your watchlist? <code>/add { $symbol }</code>
+flow-no-data = No order-flow data for { $symbol }. Add it to your watchlist to start streaming it: <code>/add { $symbol }</code>
+flow-no-data-watched = No trades for { $symbol } have arrived yet. Try <code>/flow { $symbol }</code> again in a minute.
 flow-title = 📊 <b>{ $symbol } order flow · { $window }</b>
 flow-price = Last { $price } · VWAP { $vwap }
 flow-buy = 🟢 Buy  { $usd } ({ $share }) <code>{ $bar }</code>

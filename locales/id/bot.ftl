@@ -152,7 +152,8 @@ tz-bad = “{ $value }” bukan zona waktu yang saya kenal. Gunakan nama seperti
 ## order flow
 flow-usage = Contoh: <code>/flow BTC</code> atau <code>/flow ETH 15m</code> (jendela: { $windows }).
 flow-bad-window = “{ $value }” bukan jendela waktu. Gunakan salah satu: { $windows }
-flow-no-data = Belum ada data order flow untuk { $symbol }. Apakah ada di daftar pantauan Anda? <code>/add { $symbol }</code>
+flow-no-data = Tidak ada data order flow untuk { $symbol }. Tambahkan ke daftar pantauan agar datanya mulai dialirkan: <code>/add { $symbol }</code>
+flow-no-data-watched = Belum ada transaksi { $symbol } yang masuk. Coba <code>/flow { $symbol }</code> lagi dalam semenit.
 flow-title = 📊 <b>Order flow { $symbol } · { $window }</b>
 flow-price = Terakhir { $price } · VWAP { $vwap }
 flow-buy = 🟢 Beli { $usd } ({ $share }) <code>{ $bar }</code>
