@@ -49,8 +49,22 @@ async def test_add_without_arguments_and_too_many(harness):
 
 async def test_very_long_text_is_refused_before_parsing(harness):
     text = await harness.text(25, "/add " + "A" * 5000)
-    assert "too long" in text
+    assert "Too long: I read at most 512 characters" in text
     assert await _symbols(harness, 25) == []
+
+
+async def test_long_plain_text_gets_too_long_not_only_commands(harness):
+    # the newcomer's 600-character message, from a user and from an admin: the cap is the
+    # answer ("I only understand commands" would hide it); only /broadcast may be longer
+    from tests.conftest import ADMIN
+
+    for uid in (26, ADMIN):
+        assert "Too long: I read at most 512 characters" in await harness.text(uid, "x" * 600)
+        assert "I only understand commands" in await harness.text(uid, "x" * 500)
+    assert "Too long" in await harness.text(ADMIN, "/health " + "x" * 600)
+    assert "Too long" not in await harness.text(ADMIN, "/broadcast " + "x" * 600)  # reaches /broadcast
+    assert "Terlalu panjang: saya membaca paling banyak 512 karakter" in await harness.text(
+        27, "y" * 513, lang="id")
 
 
 async def test_watchlist_cap(api, tmp_path):

@@ -26,7 +26,17 @@ from storage import AccessRepo, UserRepo, WatchlistRepo
 
 log = logging.getLogger(__name__)
 
-ADMIN_TEXT_LIMIT = 4096
+ADMIN_TEXT_LIMIT = 4096  # an admin's /broadcast text; every other message has MAX_ARG_TEXT
+
+
+def text_limit(text: str, is_admin: bool) -> int:
+    """The longest text we take: 512 characters for any message (commands are short, plain
+    text is not understood anyway), Telegram's own 4096 for an admin's /broadcast."""
+    if is_admin:
+        command = text.split(maxsplit=1)[0].split("@", 1)[0].lower() if text.strip() else ""
+        if command == "/broadcast":
+            return ADMIN_TEXT_LIMIT
+    return MAX_ARG_TEXT
 
 
 class AccessMiddleware(BaseMiddleware):
@@ -77,10 +87,11 @@ class AccessMiddleware(BaseMiddleware):
                 await event.answer(text)
             return None
         is_admin = user.id in self.admins
-        limit = ADMIN_TEXT_LIMIT if is_admin else MAX_ARG_TEXT
-        if isinstance(event, Message) and event.text is not None and len(event.text) > limit:
-            await event.answer(self.tr.get(lang, "error-too-long", limit=str(limit)))
-            return None
+        if isinstance(event, Message) and event.text is not None:
+            limit = text_limit(event.text, is_admin)
+            if len(event.text) > limit:
+                await event.answer(self.tr.get(lang, "error-too-long", limit=str(limit)))
+                return None
         account = await self.users.get(user.id)
         if account is None or not account.active:
             was_inactive = account is not None

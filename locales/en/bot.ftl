@@ -77,7 +77,7 @@ access-stranger =
     Your Telegram user id is <code>{ $user_id }</code>. Send it to the bot's admin and ask them to run <code>/allow { $user_id }</code>.
 access-stranger-short = This bot is private. Send /start to see how to ask for access.
 throttled = ⏳ Too fast — please wait a moment.
-error-too-long = That message is too long (more than { $limit } characters).
+error-too-long = ✂️ Too long: I read at most { $limit } characters per message. Commands are short, e.g. <code>/add BTC ETH</code>.
 error-internal = ⚠️ Something went wrong on my side. Please try again in a moment.
 button-invalid = This button is no longer valid.
 unknown-command = Unknown command { $command }. /help lists what I understand.

@@ -76,7 +76,7 @@ access-stranger =
     ID pengguna Telegram Anda adalah <code>{ $user_id }</code>. Kirimkan ke admin bot dan minta mereka menjalankan <code>/allow { $user_id }</code>.
 access-stranger-short = Bot ini privat. Kirim /start untuk melihat cara meminta akses.
 throttled = ⏳ Terlalu cepat — mohon tunggu sebentar.
-error-too-long = Pesan itu terlalu panjang (lebih dari { $limit } karakter).
+error-too-long = ✂️ Terlalu panjang: saya membaca paling banyak { $limit } karakter per pesan. Perintah itu singkat, mis. <code>/add BTC ETH</code>.
 error-internal = ⚠️ Terjadi kesalahan di pihak saya. Silakan coba lagi sebentar lagi.
 button-invalid = Tombol ini sudah tidak berlaku.
 unknown-command = Perintah { $command } tidak dikenal. /help menampilkan perintah yang saya pahami.
