@@ -17,7 +17,12 @@ async def test_global_view_marks_defaults_and_has_buttons(harness):
     (msg,) = [c for c in await harness.say(61, "/thresholds") if c.method == "sendMessage"]
     text = msg.params["text"]
     assert "all coins" in text
-    assert "Cascade size: <b>$2.00M</b> (default)" in text
+    # "all coins" shows what a default means per coin class, not BTC/ETH's value as everyone's
+    assert ("Cascade size: <b>$2.00M</b> (default for BTC/ETH; smaller coins lower: $500.0K large caps, "
+            "$100.0K others)") in text
+    assert ("Whale order: <b>$25.0K</b> (default for BTC/ETH; smaller coins lower: $15.0K large caps, "
+            "$10.0K others)") in text
+    assert "Tap − or + to step a value down or up, or the middle button to pick a preset." in text
     assert "Dominance: <b>65%</b> (default)" in text
     assert "Funding extreme: <b>0.05%</b> (default)" in text
     data = [d for _, d in buttons(msg)]
@@ -51,6 +56,19 @@ async def test_symbol_view_marks_custom_values_and_engine_floor_follows(harness)
     await harness.say(63, "/thresholds dominance 55%")
     assert harness.engine.thresholds_for("SOL").dominance == pytest.approx(0.55)
     assert "(your value for all coins; default 65%)" in await harness.text(63, "/thresholds SOL")
+    await harness.say(63, "/thresholds cascade 1M")
+    text = await harness.text(63, "/thresholds")
+    assert ("Cascade size: <b>$1.00M</b> (your value for all coins; default $2.00M for BTC/ETH, "
+            "$500.0K large caps, $100.0K others)") in text
+    assert "Dominance: <b>55%</b> (your value for all coins; default 65%)" in text
+    # one coin's view names that coin's own default
+    assert "Cascade size: <b>$1.00M</b> (your value for all coins; default $500.0K)" in await harness.text(
+        63, "/thresholds DOGE")
+    await harness.say(63, "/lang id")
+    text = await harness.text(63, "/thresholds")
+    assert "Order whale: <b>$25.0K</b> (bawaan untuk BTC/ETH; koin lebih kecil lebih rendah: $15.0K" in text
+    assert "Ketuk − atau + untuk menurunkan atau menaikkan nilai" in text
+    await harness.say(63, "/lang en")
     # raising a value never raises the floor other subscribers may need
     await harness.say(63, "/thresholds BTC cascade 10M")
     assert harness.engine.thresholds_for("BTC").cascade_usd == 500_000

@@ -29,7 +29,7 @@ from bot.handlers.parsing import (
 from bot.handlers.watchlist import canonical
 from bot.keyboards.thresholds import presets_keyboard, thresholds_keyboard
 from engine.symbols import SymbolError, normalize_symbol
-from engine.thresholds import MAJOR, defaults_for
+from engine.thresholds import MAJOR, MID, SMALL, defaults_for
 from storage import ALL_SYMBOLS, ThresholdRepo, User, WatchlistRepo
 
 OPS = ("open", "view", "key", "inc", "dec", "preset", "reset")
@@ -38,6 +38,16 @@ OPS = ("open", "view", "key", "inc", "dec", "preset", "reset")
 def default_value(symbol: str, key: str) -> float:
     base = MAJOR if symbol == ALL_SYMBOLS else defaults_for(symbol)
     return float(getattr(base, SPECS[key].field))
+
+
+def class_defaults(key: str) -> tuple[str, str, str] | None:
+    """(BTC/ETH, large caps, others) defaults of ``key`` as shown, or None when every class
+    has the same default."""
+    field = SPECS[key].field
+    values = [float(getattr(cls, field)) for cls in (MAJOR, MID, SMALL)]
+    if len(set(values)) == 1:
+        return None
+    return tuple(fmt_threshold(key, v) for v in values)  # type: ignore[return-value]
 
 
 def effective(overrides: dict, symbol: str, key: str) -> tuple[float, str]:
@@ -58,6 +68,13 @@ async def thresholds_view(account: User, t: Texts, threshold_repo: ThresholdRepo
         value, source = effective(overrides, symbol, key)
         values[key] = value
         default = fmt_threshold(key, default_value(symbol, key))
+        by_class = class_defaults(key) if symbol == ALL_SYMBOLS else None
+        if by_class is not None:  # "all coins": BTC/ETH's default is not a small coin's
+            major, mid, small = by_class
+            if source == "default":
+                source, default = "classes", t("thr-default-smaller", mid=mid, small=small)
+            else:
+                default = t("thr-default-classes", major=major, mid=mid, small=small)
         lines.append(t("thr-line", what=t("thr-key-name", what=key), value=fmt_threshold(key, value),
                        source=source, default=default))
     lines.append("")

@@ -189,11 +189,14 @@ thr-key-name = { $what ->
 thr-line = • { $what }: <b>{ $value }</b> { $source ->
     [symbol] (custom for this coin; default { $default })
     [global] (your value for all coins; default { $default })
+    [classes] (default for BTC/ETH; smaller coins lower: { $default })
    *[default] (default)
 }
-thr-note-global = Defaults scale with the coin: cascades $2M for BTC/ETH, $500K for large caps, $100K for the rest; whale orders $25K / $15K / $10K.
+thr-default-classes = { $major } for BTC/ETH, { $mid } large caps, { $small } others
+thr-default-smaller = { $mid } large caps, { $small } others
+thr-note-global = These values apply to every coin that has none of its own (<code>/thresholds BTC</code> shows one coin's).
 thr-note-symbol = Values here apply to { $symbol } only and win over your all-coins values.
-thr-hint = Tap − / + to step, the value for presets. Type e.g. <code>/thresholds BTC cascade 5M</code>.
+thr-hint = Tap − or + to step a value down or up, or the middle button to pick a preset. You can also type e.g. <code>/thresholds BTC cascade 5M</code>.
 thr-usage = Examples: <code>/thresholds</code>, <code>/thresholds BTC</code>, <code>/thresholds BTC cascade 5M</code>, <code>/thresholds dominance 70%</code>, <code>/thresholds BTC reset</code>
 thr-bad-target = “{ $value }” is neither a coin nor a threshold name.
 thr-bad-key = “{ $value }” is not a threshold. Choose one of: { $keys }

@@ -182,11 +182,14 @@ thr-key-name = { $what ->
 thr-line = • { $what }: <b>{ $value }</b> { $source ->
     [symbol] (khusus koin ini; bawaan { $default })
     [global] (nilai Anda untuk semua koin; bawaan { $default })
+    [classes] (bawaan untuk BTC/ETH; koin lebih kecil lebih rendah: { $default })
    *[default] (bawaan)
 }
-thr-note-global = Nilai bawaan menyesuaikan koin: kaskade $2M untuk BTC/ETH, $500K untuk kapitalisasi besar, $100K untuk lainnya; order whale $25K / $15K / $10K.
+thr-default-classes = { $major } untuk BTC/ETH, { $mid } kapitalisasi besar, { $small } lainnya
+thr-default-smaller = { $mid } kapitalisasi besar, { $small } lainnya
+thr-note-global = Nilai ini berlaku untuk setiap koin yang tidak punya nilai sendiri (<code>/thresholds BTC</code> menampilkan nilai satu koin).
 thr-note-symbol = Nilai di sini hanya berlaku untuk { $symbol } dan mengalahkan nilai semua-koin Anda.
-thr-hint = Ketuk − / + untuk mengubah bertahap, ketuk nilainya untuk pilihan cepat. Ketik mis. <code>/thresholds BTC cascade 5M</code>.
+thr-hint = Ketuk − atau + untuk menurunkan atau menaikkan nilai, atau tombol tengah untuk memilih nilai siap pakai. Bisa juga ketik mis. <code>/thresholds BTC cascade 5M</code>.
 thr-usage = Contoh: <code>/thresholds</code>, <code>/thresholds BTC</code>, <code>/thresholds BTC cascade 5M</code>, <code>/thresholds dominance 70%</code>, <code>/thresholds BTC reset</code>
 thr-bad-target = “{ $value }” bukan koin dan bukan nama ambang.
 thr-bad-key = “{ $value }” bukan ambang. Pilih salah satu: { $keys }
