@@ -110,9 +110,10 @@ async def test_users_and_health(api, tmp_path):
         assert "<b>binance</b> live · lag 42 ms · last msg 1.5s ago" in text and "parse errors 1" in text
         assert "last error: boom" in text
         assert "queue 3" in text and "symbols 1" in text and "events 1,000" in text
-        assert ("Delivery: queue 7 · routing 2 · in flight 1 · sent 1,234 · failed 3 · retried 4 · "
-                "429s 1") in text
-        assert "Receive→sent, last hour (1,200 sent): p50 8.2 ms · p95 41 ms · p99 120 ms" in text
+        assert ("Delivery: queue 7 · routing 2 · in flight 1 · since start: sent 1,234 (alerts and broadcasts) · "
+                "failed 3 · retried 4 · 429s 1") in text
+        assert ("Alert receive→sent, last hour: alerts 1,200 (broadcasts not timed) · p50 8.2 ms · p95 41 ms · "
+                "p99 120 ms") in text
         assert "=" not in text.split("Delivery")[1]  # no raw key=value dump
     finally:
         await h.stop()

@@ -67,15 +67,24 @@ async def test_health_shows_real_delivery_figures_localized(api, tmp_path):
     try:
         await h.say(61, "/add BTC")
         text = await h.text(ADMIN, "/health")
-        assert "Delivery: queue 0 · routing 0 · in flight 0 · sent 0 · failed 0 · retried 0 · 429s 0" in text
-        assert "Receive→sent, last hour (0 sent): p50 — · p95 — · p99 —" in text
+        assert ("Delivery: queue 0 · routing 0 · in flight 0 · since start: sent 0 (alerts and broadcasts) · "
+                "failed 0 · retried 0 · 429s 0") in text
+        assert "Alert receive→sent, last hour: alerts 0 (broadcasts not timed) · p50 — · p95 — · p99 —" in text
         h.delivery.sink.emit(make_signal("BTC", Tier.URGENT))
         assert await wait_until(lambda: h.delivery.counters.rows_sent == 1)
         text = await h.text(ADMIN, "/health")
-        assert "sent 1 · failed 0" in text and "(1 sent): p50 " in text and "p50 —" not in text
+        assert "sent 1 (alerts and broadcasts) · failed 0" in text
+        assert "last hour: alerts 1 (broadcasts not timed) · p50 " in text and "p50 —" not in text
+        # a broadcast to both users counts in "since start" but not in the alerts' last hour:
+        # the labels say so, so "sent 3" next to "1 alert" reads right
+        await h.say(ADMIN, "/broadcast Maintenance at 02:00")
+        assert await wait_until(lambda: h.delivery.counters.rows_sent == 3)
+        text = await h.text(ADMIN, "/health")
+        assert "since start: sent 3 (alerts and broadcasts)" in text and "last hour: alerts 1 (" in text
         await h.say(ADMIN, "/lang id")
         text = await h.text(ADMIN, "/health")
-        assert "Pengiriman: antrean 0" in text and "terkirim 1" in text
+        assert "Pengiriman: antrean 0" in text and "sejak mulai: terkirim 3 (alert dan broadcast)" in text
+        assert "satu jam terakhir: alert 1 (broadcast tidak diukur)" in text
     finally:
         await h.stop()
 

@@ -61,6 +61,8 @@ def test_plural_selectors(tr):
     assert en("signals-title", count=1) == "<b>The latest signal</b>"
     assert en("signals-title", count=3) == "<b>Latest 3 signals</b>"
     assert en("admin-broadcast-started", count=1) == "Sending to 1 active user…"
+    assert en("admin-broadcast-started", count=1234) == "Sending to 1,234 active users…"
+    assert en("admin-broadcast-started", count=True) == "Sending to True active users…"  # not a count
     # the Fluent source: an English message with a [one] branch is a plural selector, whose
     # default must be [other]
     for key in tr.keys("en"):

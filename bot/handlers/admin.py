@@ -113,8 +113,9 @@ def _count(value: Any) -> str:
 
 
 def delivery_lines(t: Texts, figures: Mapping[str, Any] | None) -> list[str]:
-    """The delivery part of /health, localized: queue depth, sent/failed/retried, 429s and the
-    receive→sent percentiles of the last hour ("—" where there is no figure)."""
+    """The delivery part of /health, localized: queue depth, sent/failed/retried since start
+    (alerts and broadcasts), 429s and the alerts' receive→sent percentiles of the last hour
+    ("—" where there is no figure)."""
     if figures is None:
         return [t("health-no-delivery")]
     if "error" in figures:
@@ -127,6 +128,9 @@ def delivery_lines(t: Texts, figures: Mapping[str, Any] | None) -> list[str]:
                    inflight=_count(g("inflight")), sent=_count(g("rows_sent")),
                    failed=_count(g("rows_failed")), retried=_count(g("retries")),
                    limited=_count(g("rate_limited"))))
+    # the two "sent" figures differ by design: rows_sent counts every row since this process
+    # started, broadcasts included; the latency window is alert rows of the last hour only
+    # (also those sent before a restart). The labels say so, so they never seem to disagree.
     lines.append(t("health-latency", count=_count(g("sent_last_hour")), p50=_ms(g("p50_ms")),
                    p95=_ms(g("p95_ms")), p99=_ms(g("p99_ms"))))
     return lines

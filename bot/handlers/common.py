@@ -50,10 +50,16 @@ def toast(callback_answer, text: str, *, alert: bool = False) -> None:
         callback_answer.show_alert = True
 
 
-def _is_count(value: object) -> bool:
-    """A whole number goes to Fluent as a number (nothing to escape), so plural selectors
-    ({ $n -> [one] … *[other] … }) can pick a branch; Fluent then formats it for the language."""
-    return isinstance(value, int) and not isinstance(value, bool)
+def _arg(value: object) -> object:
+    """A template argument: Html as is; a whole number as a number (nothing to escape), so
+    plural selectors ({ $n -> [one] … *[other] … }) can pick a branch — Fluent then writes it
+    the language's way (1,234 / Indonesian 1.234), so pass numbers only where a selector needs
+    them and where they stay small; everything else HTML-escaped."""
+    if isinstance(value, Html):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return esc(value, 4096)
 
 
 class Texts:
@@ -69,7 +75,7 @@ class Texts:
     def __call__(self, key: str, **args: object) -> Html:
         """Safe Telegram HTML: the template is ours and every plain-str argument is escaped, so
         the result can be nested into another ``t(...)`` call as is."""
-        safe = {k: v if isinstance(v, Html) or _is_count(v) else esc(v, 4096) for k, v in args.items()}
+        safe = {k: _arg(v) for k, v in args.items()}
         return Html(self.tr.get(self.lang, key, **safe))
 
     def plain(self, key: str, **args: object) -> str:
