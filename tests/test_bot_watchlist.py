@@ -87,7 +87,7 @@ async def test_unverified_symbols_are_confirmed_when_data_arrives(api, tmp_path)
                          pending=pending).start()
     try:
         text = await h.text(27, "/add BTC NEWCOIN")
-        assert text.count("will confirm once data") == 2
+        assert text.count("not verified yet") == 2 and "✅" not in text
         assert await _symbols(h, 27) == ["BTC", "NEWCOIN"]
         sent: list[tuple[int, str]] = []
 
@@ -96,9 +96,53 @@ async def test_unverified_symbols_are_confirmed_when_data_arrives(api, tmp_path)
 
         await pending.check(send, lambda s: engine_has_data(h.engine, s), translator())
         assert len(pending) == 0
-        by_symbol = {("BTC" if "BTC" in m else "NEWCOIN"): m for _, m in sent}
+        by_symbol = {("NEWCOIN" if "NEWCOIN" in m else "BTC"): m for _, m in sent}
         assert "confirmed" in by_symbol["BTC"]
-        assert "No data for NEWCOIN" in by_symbol["NEWCOIN"]
+        assert "NEWCOIN: no venue sent any data for it" in by_symbol["NEWCOIN"]
+        assert await _symbols(h, 27) == ["BTC"]  # a symbol without data does not stay forever
+    finally:
+        await h.stop()
+
+
+async def test_unconfirmed_symbol_is_removed_after_the_wait(api, tmp_path):
+    """Degraded mode (no instrument lists): '/add garbage' is accepted unverified, and removed
+    again — from the list, and from streaming once nobody watches it — when no venue sent data
+    within the wait; the user is told why."""
+    pending = PendingConfirmations(timeout_s=0.4)
+    h = await BotHarness(api, tmp_path / "g.db", catalog=FakeCatalog(available=False),
+                         pending=pending).start()
+    sent: list[tuple[int, str]] = []
+
+    async def send(uid, msg):
+        sent.append((uid, msg))
+
+    def check():
+        return pending.check(send, lambda s: engine_has_data(h.engine, s), translator())
+
+    try:
+        text = await h.text(40, "/add garbage")
+        assert text.startswith("⏳ GARBAGE added, not verified yet (the venues' instrument lists are")
+        assert "remove it if none arrives within 1 min" in text
+        await asyncio.sleep(0.5)
+        await h.say(41, "/add GARBAGE", lang="id")  # a second watcher, whose wait starts now
+        await h.say(42, "/add GARBAGE TYPO")
+        await h.say(42, "/remove TYPO")  # removed by hand: nothing to say about it later
+        await check()
+        assert sent == [(40, "❌ GARBAGE: no venue sent any data for it in 1 min, so I removed it from "
+                              "your watchlist — check the spelling (a coin like BTC, or a pair like BTCUSDT).")]
+        assert await _symbols(h, 40) == [] and await _symbols(h, 41) == ["GARBAGE"]
+        assert "GARBAGE" in h.registry.symbols  # 41 and 42 still watch it
+        await h.say(41, "/lang id")
+        await asyncio.sleep(0.5)
+        await h.say(42, "/remove GARBAGE")  # 42's entry is discarded, 41's times out
+        sent.clear()
+        await check()
+        assert len(sent) == 1 and sent[0][0] == 41
+        assert sent[0][1].startswith("❌ GARBAGE: tidak ada bursa yang mengirim data untuknya selama 1 menit")
+        assert await _symbols(h, 41) == [] and "GARBAGE" not in h.registry.symbols
+        assert "TYPO" not in h.registry.symbols and len(pending) == 0
+        await check()
+        assert len(sent) == 1  # told once
     finally:
         await h.stop()
 

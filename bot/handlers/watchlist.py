@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import F, Router
@@ -45,16 +47,31 @@ def canonical(text: str) -> str | None:
     return symbol if symbol == text else None
 
 
+Unwatch = Callable[[int, str], Awaitable[bool]]
+
+
 class PendingConfirmations:
-    """Symbols accepted without an instrument list: tell the user once data arrives (or not).
+    """Symbols accepted without an instrument list: tell the user once data arrives — or, when
+    no venue sent any within ``timeout_s``, take the symbol off their watchlist (and off the
+    feeds when nobody else watches it) and tell them to check the spelling. Without that a typo
+    would sit on the list, and be subscribed on every venue, forever.
 
     Bounded; checked by ``run`` every ``interval_s``. ``has_data(symbol)`` asks the engine.
+    ``unwatch(user_id, symbol)`` removes it (``common.unwatch_symbol`` under the registry lock;
+    bound when the dispatcher starts, see ``bind_pending``); unbound, the user is only told.
     """
 
-    def __init__(self, *, timeout_s: float = 600.0, max_items: int = 1000) -> None:
+    def __init__(self, *, timeout_s: float = 600.0, max_items: int = 1000,
+                 unwatch: Unwatch | None = None) -> None:
         self.timeout_s = timeout_s
         self.max_items = max_items
+        self.unwatch = unwatch
         self._items: OrderedDict[tuple[int, str], tuple[float, str]] = OrderedDict()
+
+    @property
+    def minutes(self) -> int:
+        """The wait as users read it ("in 10 min")."""
+        return max(1, round(self.timeout_s / 60))
 
     def add(self, user_id: int, symbol: str, lang: str) -> None:
         self._items[(user_id, symbol)] = (time.monotonic(), lang)
@@ -74,14 +91,29 @@ class PendingConfirmations:
             if has_data(symbol):
                 text = t("add-confirmed", symbol=symbol)
             elif now - since >= self.timeout_s:
-                text = t("add-no-data", symbol=symbol, minutes=str(round(self.timeout_s / 60)))
+                text = await self._give_up(t, user_id, symbol)
             else:
                 continue
             self._items.pop((user_id, symbol), None)
+            if text is None:
+                continue
             try:
                 await send(user_id, text)
             except Exception as e:  # a blocked user must not stop the others
                 log.info("confirmation to %s failed: %s", user_id, e)
+
+    async def _give_up(self, t: Texts, user_id: int, symbol: str) -> str | None:
+        """No data in time: remove the symbol; the text to send (None: nothing to say)."""
+        if self.unwatch is None:
+            return t("add-no-data", symbol=symbol, minutes=str(self.minutes))
+        try:
+            removed = await self.unwatch(user_id, symbol)
+        except Exception as e:  # the database is busy or gone: say so, keep the rest going
+            log.warning("could not remove unconfirmed %s for %s: %s", symbol, user_id, e)
+            return t("add-no-data", symbol=symbol, minutes=str(self.minutes))
+        if not removed:  # the user removed it meanwhile (then it was discarded) or re-added
+            return None
+        return t("add-no-data-removed", symbol=symbol, minutes=str(self.minutes))
 
     async def run(self, send, has_data, tr: Translator, interval_s: float = 5.0) -> None:
         while True:
@@ -164,8 +196,9 @@ async def cmd_add(message: Message, command: CommandObject, account: User, t: Te
         await apply_user_floors(engine, threshold_repo, watchlist, account.id, [symbol])
         if verified:
             lines.append(t("add-ok", symbol=symbol))
-        else:
-            lines.append(t("add-ok-unverified", symbol=symbol))
+        else:  # not "✅ added": nothing has checked that the coin exists
+            minutes = pending.minutes if pending is not None else 10
+            lines.append(t("add-ok-unverified", symbol=symbol, minutes=str(minutes)))
             if pending is not None:
                 pending.add(account.id, symbol, lang)
     await message.answer("\n".join(lines))
@@ -260,9 +293,18 @@ async def cb_watch(callback: CallbackQuery, callback_data: WatchCB, callback_ans
     await edit_or_send(callback, text, markup)
 
 
+async def bind_pending(pending: PendingConfirmations | None = None, watchlist: WatchlistRepo | None = None,
+                       registry_lock: asyncio.Lock | None = None, registry: Any = None) -> None:
+    """Dispatcher start-up: unconfirmed symbols are removed the way /remove removes them —
+    the same repository, registry and registry lock the handlers get."""
+    if pending is not None and watchlist is not None and registry_lock is not None:
+        pending.unwatch = functools.partial(unwatch_symbol, registry, registry_lock, watchlist)
+
+
 def build_router() -> Router:
     """A fresh Router (a Router can belong to one Dispatcher only)."""
     router = Router(name="watchlist")
+    router.startup.register(bind_pending)
     router.message.register(cmd_add, Command("add"))
     router.message.register(cmd_remove, Command("remove"))
     router.message.register(cmd_list, Command("list"))
