@@ -342,10 +342,12 @@ class WatchlistRepo:
 
     async def users_for_symbol(self, symbol: str) -> list[Subscriber]:
         """Active users watching ``symbol`` (mutes are NOT filtered: routing decides with 'now')."""
+        # CROSS JOIN pins watchlist as the outer loop: once ANALYZE has run (PRAGMA optimize at
+        # close) the planner may otherwise scan every user to skip the ORDER BY sort
         rows = await self._db.fetchall(
             f"SELECT {_USER_COLUMNS_U}, w.muted_until FROM watchlist w "
-            "JOIN users u ON u.id = w.user_id "
-            "WHERE w.symbol = ? AND u.active = 1 ORDER BY u.id",
+            "CROSS JOIN users u ON u.id = w.user_id "
+            "WHERE w.symbol = ? AND u.active = 1 ORDER BY w.user_id",  # index order: no sort
             (symbol,),
         )
         return [Subscriber(_user(r), r[15]) for r in rows]
@@ -419,9 +421,11 @@ class ThresholdRepo:
         """Overrides that can apply to ``symbol`` ('*' and the symbol itself) of the users
         watching it: cost grows with the symbol's watchers, not with all users."""
         result: dict[int, ThresholdMap] = {}
+        # CROSS JOIN pins watchlist(symbol) as the outer loop; with ANALYZE statistics the
+        # planner may otherwise scan the whole thresholds table
         for r in await self._db.fetchall(
             "SELECT t.user_id, t.symbol, t.key, t.value FROM watchlist w "
-            "JOIN thresholds t ON t.user_id = w.user_id AND t.symbol IN (w.symbol, '*') "
+            "CROSS JOIN thresholds t ON t.user_id = w.user_id AND t.symbol IN (w.symbol, '*') "
             "WHERE w.symbol = ?",
             (symbol,),
         ):
