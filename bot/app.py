@@ -204,6 +204,7 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
             await delivery.stop()
         await bot.session.close()
         await db.close()
+        log.info("TELEGLAS stopped: feeds, delivery and database closed")
 
 
 OUTBOX_KEEP_DAYS = 7
@@ -229,11 +230,17 @@ def _housekeeping(catalog: Any, outbox: OutboxRepo) -> AsyncIOScheduler:
 
 async def _registry_and_catalog(settings: Settings, symbols: set[str]) -> tuple[Any, Any]:
     """The feeds' SubscriptionRegistry (seeded with every watched symbol) and InstrumentCatalog."""
-    from engine.feeds.instruments import InstrumentCatalog
+    from engine.feeds.instruments import VENUES, InstrumentCatalog
     from engine.feeds.registry import SubscriptionRegistry
 
     registry = SubscriptionRegistry(symbols)
-    catalog = InstrumentCatalog.from_settings(settings)
+    # instrument lists of the venues we stream from (CoinGlass spans them all); a simulator or
+    # replay run asks no exchange anything, and /add then accepts well-formed symbols
+    sources = set(settings.MARKET_SOURCES)
+    venues = tuple(v for v in VENUES if v in sources or "coinglass" in sources)
+    catalog = InstrumentCatalog.from_settings(settings, venues=venues)
+    if not venues:
+        return registry, catalog
     try:
         await asyncio.wait_for(catalog.load(), timeout=30)
     except (asyncio.TimeoutError, OSError) as e:  # degraded mode: /add accepts well-formed symbols

@@ -36,13 +36,32 @@ class TerminalSink:
         self.out = out or sys.stdout
         self.show = show
         self.signals: list[Signal] = []
+        self.reaching_default = 0  # signals a subscriber with default settings would receive
 
     def emit(self, signal: Signal) -> None:
         self.signals.append(signal)
+        skip = default_subscriber_skip(signal)
+        if skip is None:
+            self.reaching_default += 1
         if self.show:
             text = self._plain(self._render(signal, self.lang))
             print("─" * 48, file=self.out)
             print(text, file=self.out, flush=True)
+            if skip is not None:
+                print(f"(not sent to a subscriber with default settings: {skip.value.replace('_', ' ')})",
+                      file=self.out, flush=True)
+
+
+def default_subscriber_skip(signal: Signal):
+    """Why a subscriber with default settings would not get ``signal`` (None: they would), by the
+    same routing rules delivery applies."""
+    from bot.delivery.routing import decide
+    from storage.repositories import User
+
+    user = User(id=1, chat_id=1, language="en", role="user", active=True, tiers=("URGENT", "WATCH", "INFO"),
+                silent_tiers=("INFO",), muted_until=0, quiet_start=None, quiet_end=None,
+                quiet_urgent_pierces=True, tz="UTC", hourly_cap=10**9, created_at=0, updated_at=0)
+    return decide(signal, user, 0, {}, now_s=0, sent_last_hour=0)
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -78,9 +97,13 @@ def _summary(engine: Engine, sink: TerminalSink, elapsed: float, sim: MarketSimu
     if feed_stats is not None:
         print(f"frames: {feed_stats.frames:,} · parse errors: {feed_stats.parse_errors:,} · "
               f"ignored (book/depth/acks): {feed_stats.ignored:,}")
+    if sim is None and st.liquidations == 0:
+        print("note: this recording holds no liquidations, so no cascade or stop hunt can occur; "
+              "flow signals need minutes of one-sided flow")
     kinds = Counter(s.kind.value for s in sink.signals)
     tiers = Counter(s.tier.value for s in sink.signals)
-    print(f"signals: {len(sink.signals)} · suppressed by cooldown: {engine.signals.suppressed}")
+    print(f"signals: {len(sink.signals)} · suppressed by cooldown: {engine.signals.suppressed} · "
+          f"{sink.reaching_default} would reach a subscriber with default settings")
     for kind, n in sorted(kinds.items()):
         print(f"  {kind:<20} {n}")
     if tiers:

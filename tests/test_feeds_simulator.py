@@ -57,3 +57,16 @@ async def test_built_simulator_and_replay_feeds_report_through_their_own_stats(t
 
 async def _discard(events):
     return None
+
+
+def test_the_live_simulator_runs_on_the_wall_clock_with_an_episode_every_ten_minutes():
+    from engine.feeds.live import live_simulator
+
+    now_ms = 1_795_262_412_345
+    sim = live_simulator(now_ms)
+    assert now_ms - 100 < sim.start_ts <= now_ms  # alert times and "valid until" read as today
+    starts = [(e.start_ts - sim.start_ts) / 1000 for e in sim.episodes]
+    assert starts[0] == 240 and all(b - a == 600 for a, b in zip(starts, starts[1:]))
+    assert {e.kind for e in sim.episodes[:6]} == {"STOP_HUNT", "ACCUMULATION", "DISTRIBUTION",
+                                                  "FUNDING_EXTREME", "DIVERGENCE"}
+    assert sim.episodes[-1].end_ts <= sim.start_ts + 24 * 3600 * 1000

@@ -7,7 +7,9 @@ the recording paced in real time. Every object returned has ``name``, ``stats`` 
 """
 from __future__ import annotations
 
-from ..simulator import MarketSimulator, SimulatorFeed
+import time
+
+from ..simulator import DEFAULT_SYMBOLS, TICK_MS, EpisodePlan, MarketSimulator, SimulatorFeed, default_plan
 from .binance import BinanceFeed
 from .bybit import BybitFeed
 from .coinglass import CoinGlassFeed
@@ -21,6 +23,30 @@ LIVE_SOURCES = ("binance", "bybit", "okx", "coinglass")
 
 class FeedConfigError(ValueError):
     """A feed cannot be built from the settings (one line, names the setting)."""
+
+
+LIVE_SIM_HOURS = 24
+LIVE_SIM_FIRST_EPISODE_S = 240
+LIVE_SIM_EPISODE_EVERY_S = 600
+
+
+def live_simulator(now_ms: int | None = None) -> MarketSimulator:
+    """The simulator as a live source (``MARKET_SOURCES=simulator``, a dry run without exchanges):
+    its clock starts now, so alert times and "valid until" read right, and it scripts one episode
+    every 10 minutes (the first after 4) over 24 hours, cycling through every kind and symbol."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    start = now_ms - now_ms % TICK_MS
+    kinds = [(p.kind, p.direction) for p in default_plan(3600.0)]
+    symbols = [s.symbol for s in DEFAULT_SYMBOLS]
+    plan = []
+    at = float(LIVE_SIM_FIRST_EPISODE_S)
+    i = 0
+    while at + 700 < LIVE_SIM_HOURS * 3600:
+        kind, direction = kinds[i % len(kinds)]
+        plan.append(EpisodePlan(kind, symbols[i % len(symbols)], direction, at))
+        at += LIVE_SIM_EPISODE_EVERY_S
+        i += 1
+    return MarketSimulator(duration_s=LIVE_SIM_HOURS * 3600.0, plan=plan, start_ts=start)
 
 
 def build_live_feeds(settings, registry: SubscriptionRegistry, catalog: InstrumentCatalog | None = None, *,
@@ -50,7 +76,7 @@ def build_live_feeds(settings, registry: SubscriptionRegistry, catalog: Instrume
         elif live_only:
             continue
         elif source == "simulator":
-            feeds.append(SimulatorFeed(MarketSimulator(), speed=1.0))
+            feeds.append(SimulatorFeed(live_simulator(), speed=1.0))
         elif source.startswith("replay:"):
             feeds.append(ReplayFeed(source[len("replay:"):], speed=1.0))
         else:
