@@ -50,7 +50,17 @@ def fmt_price(value: float) -> str:
 
 
 def fmt_pct(share: float, digits: int = 0) -> str:
-    return f"{share * 100:.{digits}f}%"
+    """A share as a percentage that never rounds to 100 % (or 0 %) when it is not exactly that:
+    "100% longs" next to "Shorts: $5.6K" reads as a contradiction."""
+    value = share * 100
+    step = 10.0 ** -digits
+    if 0 < share < 1:
+        value = min(max(value, step), 100 - step)
+        if round(value, digits) >= 100:
+            value = 100 - step
+        elif round(value, digits) <= 0:
+            value = step
+    return f"{value:.{digits}f}%"
 
 
 def bar(share: float, width: int = BAR_WIDTH) -> str:
