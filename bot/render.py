@@ -50,7 +50,17 @@ def fmt_price(value: float) -> str:
 
 
 def fmt_pct(share: float, digits: int = 0) -> str:
-    return f"{share * 100:.{digits}f}%"
+    """A share as a percentage that never rounds to 100 % (or 0 %) when it is not exactly that:
+    "100% longs" next to "Shorts: $5.6K" reads as a contradiction."""
+    value = share * 100
+    step = 10.0 ** -digits
+    if 0 < share < 1:
+        value = min(max(value, step), 100 - step)
+        if round(value, digits) >= 100:
+            value = 100 - step
+        elif round(value, digits) <= 0:
+            value = step
+    return f"{value:.{digits}f}%"
 
 
 def bar(share: float, width: int = BAR_WIDTH) -> str:
@@ -201,14 +211,17 @@ def _body(sig: Signal, t, tz: tzinfo | None) -> str:
 
 
 def render_signal(sig: Signal, lang: str = "en", *, tz: tzinfo | None = None,
-                  tr: Translator | None = None) -> str:
+                  tr: Translator | None = None, show_upgrade: bool = True) -> str:
     """The alert a subscriber reads, as Telegram HTML: headline (tier, kind, symbol), the numbers
-    of its kind, the score with its top reasons, the venues and the event time."""
+    of its kind, the score with its top reasons, the venues and the event time.
+
+    ``show_upgrade=False`` leaves out the "update to the earlier alert" line of a signal that
+    upgrades an earlier one: delivery passes it for a reader who never received that alert."""
     tr = tr or translator()
     t = lambda key, **kw: tr.get(lang, key, **kw)  # noqa: E731
     lines = [t("alert-headline", badge=_e(t("tier-badge", tier=sig.tier.value)),
                kind=_e(t("kind-name", kind=sig.kind.value)), symbol=_e(sig.symbol))]
-    if sig.upgrades:
+    if sig.upgrades and show_upgrade:
         lines.append(t("alert-upgrade"))
     lines.append("")
     lines.append(_body(sig, t, tz))

@@ -148,11 +148,22 @@ CREATE INDEX signals_fanout_pending ON signals(fanout_done) WHERE fanout_done = 
 CREATE INDEX watchlist_symbol_user ON watchlist(symbol, user_id);
 """
 
+# 3 -> 4 (delivery, alert threads): a signal that upgrades an earlier one of its thread (cascade ->
+# stop hunt) is sent as a Telegram reply to the earlier alert, for each user who received it.
+# reply_to_signal_id names that earlier signal (NULL: not part of a thread for this user);
+# reply_to_message_id is its message in this chat once known (at routing, or at send time when
+# the earlier row was still on its way). The earlier row is found by UNIQUE(user_id, signal_id).
+_V4_THREADS = """
+ALTER TABLE outbox ADD COLUMN reply_to_signal_id TEXT;
+ALTER TABLE outbox ADD COLUMN reply_to_message_id INTEGER;
+"""
+
 # APPEND-ONLY (see module docstring).
 MIGRATIONS: list[Migration] = [
     _V1,
     _V2_BLOCKED,
     _V3_DELIVERY,
+    _V4_THREADS,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -342,10 +342,12 @@ class WatchlistRepo:
 
     async def users_for_symbol(self, symbol: str) -> list[Subscriber]:
         """Active users watching ``symbol`` (mutes are NOT filtered: routing decides with 'now')."""
+        # CROSS JOIN pins watchlist as the outer loop: once ANALYZE has run (PRAGMA optimize at
+        # close) the planner may otherwise scan every user to skip the ORDER BY sort
         rows = await self._db.fetchall(
             f"SELECT {_USER_COLUMNS_U}, w.muted_until FROM watchlist w "
-            "JOIN users u ON u.id = w.user_id "
-            "WHERE w.symbol = ? AND u.active = 1 ORDER BY u.id",
+            "CROSS JOIN users u ON u.id = w.user_id "
+            "WHERE w.symbol = ? AND u.active = 1 ORDER BY w.user_id",  # index order: no sort
             (symbol,),
         )
         return [Subscriber(_user(r), r[15]) for r in rows]
@@ -419,9 +421,11 @@ class ThresholdRepo:
         """Overrides that can apply to ``symbol`` ('*' and the symbol itself) of the users
         watching it: cost grows with the symbol's watchers, not with all users."""
         result: dict[int, ThresholdMap] = {}
+        # CROSS JOIN pins watchlist(symbol) as the outer loop; with ANALYZE statistics the
+        # planner may otherwise scan the whole thresholds table
         for r in await self._db.fetchall(
             "SELECT t.user_id, t.symbol, t.key, t.value FROM watchlist w "
-            "JOIN thresholds t ON t.user_id = w.user_id AND t.symbol IN (w.symbol, '*') "
+            "CROSS JOIN thresholds t ON t.user_id = w.user_id AND t.symbol IN (w.symbol, '*') "
             "WHERE w.symbol = ?",
             (symbol,),
         ):
@@ -606,6 +610,10 @@ class NewOutboxMessage:
     exchange_ms: int | None = None  # event time at the exchange, epoch ms
     recv_ns: int | None = None  # when the event was received
     signal_ns: int | None = None  # when the engine emitted the signal
+    # alert threads: the earlier signal this row answers (sent as a reply to its message) and
+    # that message's id in this chat when already known
+    reply_to_signal_id: str | None = None
+    reply_to_message_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -630,13 +638,30 @@ class OutboxMessage:
     exchange_ms: int | None = None
     recv_ns: int | None = None
     signal_ns: int | None = None
+    reply_to_signal_id: str | None = None
+    reply_to_message_id: int | None = None
 
 
 _OUTBOX_COLUMNS = (
     "id, user_id, chat_id, signal_id, tier, priority, text, silent, state, attempts, "
     "last_error, enqueued_ns, sent_ns, next_attempt_ns, message_id, symbol, lang, exchange_ms, "
-    "recv_ns, signal_ns"
+    "recv_ns, signal_ns, reply_to_signal_id, reply_to_message_id"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierDelivery:
+    """Where one user's row of an earlier signal stands (for threading a later one to it)."""
+
+    user_id: int
+    chat_id: int
+    state: str  # pending | sending | sent | failed
+    message_id: int | None  # set once sent
+
+
+# rows of one signal for a set of users: SEARCH through UNIQUE(user_id, signal_id), one probe
+# per user, whatever the size of the outbox
+_EARLIER_CHUNK = 500  # user ids per statement (well under SQLite's bound-parameter limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -689,6 +714,7 @@ class OutboxRepo:
                 int(m.priority), m.text, int(bool(m.silent)),
                 now if m.enqueued_ns is None else int(m.enqueued_ns),
                 m.symbol, m.lang, m.exchange_ms, m.recv_ns, m.signal_ns,
+                m.reply_to_signal_id, m.reply_to_message_id,
             )
             for m in rows
         ]
@@ -701,8 +727,9 @@ class OutboxRepo:
             try:
                 await self._db.executemany(
                     "INSERT OR IGNORE INTO outbox (user_id, chat_id, signal_id, tier, priority, "
-                    "text, silent, enqueued_ns, symbol, lang, exchange_ms, recv_ns, signal_ns) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "text, silent, enqueued_ns, symbol, lang, exchange_ms, recv_ns, signal_ns, "
+                    "reply_to_signal_id, reply_to_message_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     params,
                 )
             except ConstraintError as e:
@@ -884,6 +911,41 @@ class OutboxRepo:
             (int(since_ns), *params),
         )
         return [DeliveryTiming(*r) for r in rows]
+
+    # ---- alert threads: a later signal is sent as a reply to the earlier alert of its thread
+
+    async def earlier_deliveries(self, signal_id: str,
+                                 user_ids: Iterable[int]) -> dict[int, EarlierDelivery]:
+        """The rows of ``signal_id`` (an earlier alert) of these users, by user id; a user who
+        was never sent that signal (filtered out, or no longer in the outbox) is absent."""
+        wanted = sorted({int(u) for u in user_ids})
+        found: dict[int, EarlierDelivery] = {}
+        for start in range(0, len(wanted), _EARLIER_CHUNK):
+            chunk = wanted[start:start + _EARLIER_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            rows = await self._db.fetchall(
+                "SELECT user_id, chat_id, state, message_id FROM outbox "
+                f"WHERE user_id IN ({marks}) AND signal_id = ?",
+                (*chunk, signal_id),
+            )
+            for r in rows:
+                found[r[0]] = EarlierDelivery(r[0], r[1], r[2], r[3])
+        return found
+
+    async def sent_message_id(self, user_id: int, signal_id: str, chat_id: int) -> int | None:
+        """The Telegram message that carried ``signal_id`` to this user in ``chat_id``, if sent."""
+        return await self._db.fetchval(
+            "SELECT message_id FROM outbox WHERE user_id = ? AND signal_id = ? "
+            "AND state = 'sent' AND chat_id = ?",
+            (int(user_id), signal_id, int(chat_id)),
+        )
+
+    async def set_reply_to(self, id: int, message_id: int) -> bool:
+        """Record the message a row replies to, once it was looked up at send time."""
+        changed = await self._db.execute(
+            "UPDATE outbox SET reply_to_message_id = ? WHERE id = ?", (int(message_id), int(id))
+        )
+        return changed == 1
 
     async def open_count(self, signal_id: str) -> int:
         """Rows of one signal still 'pending' or 'sending' (read through the state index, so

@@ -4,6 +4,8 @@ instrument catalog, engine flow). Kept small on purpose."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,57 @@ from engine.core import Engine
 from engine.signals import ListSink, SignalEngine
 from storage import Database
 from tests.botapi import TOKEN, BotAPIDouble, Call
+
+
+# ---- no network in tests, ever: only loopback may be resolved or connected to ---------------
+_real_getaddrinfo = socket.getaddrinfo
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _loopback(host: object) -> bool:
+    if isinstance(host, bytes):
+        host = host.decode()
+    if host in (None, "", "localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _guarded_getaddrinfo(host, *args, **kwargs):
+    if not _loopback(host):
+        raise OSError(f"no network in tests: tried to resolve {host!r}")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+def _check_address(address: object) -> None:
+    if isinstance(address, tuple) and address and not _loopback(address[0]):
+        raise OSError(f"no network in tests: tried to connect to {address!r}")
+
+
+def _guarded_connect(self, address):
+    _check_address(address)
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self, address):
+    _check_address(address)
+    return _real_connect_ex(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_network():
+    socket.getaddrinfo = _guarded_getaddrinfo
+    socket.socket.connect = _guarded_connect
+    socket.socket.connect_ex = _guarded_connect_ex
+    try:
+        yield
+    finally:
+        socket.getaddrinfo = _real_getaddrinfo
+        socket.socket.connect = _real_connect
+        socket.socket.connect_ex = _real_connect_ex
 
 ADMIN = 1000
 REPLY_METHODS = ("sendMessage", "editMessageText", "answerCallbackQuery")

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -179,19 +181,84 @@ async def test_hourly_cap_counts_accepted_alerts_and_survives_restart(db):
     assert len((await fresh.accept(make_signal("BTC"))).items) == 0
 
 
-async def test_lookups_use_the_symbol_index(db):
-    """Routing reads subscribers through watchlist(symbol): cost follows the symbol's watchers."""
+@asynccontextmanager
+async def statements_run(db: Database) -> AsyncIterator[list[str]]:
+    """Every SQL statement the repositories run on ``db``'s connection, as SQLite runs it
+    (sqlite3's trace callback gives the statement with its parameters bound)."""
+    seen: list[str] = []
+    conn = db._connection()  # the one connection every repository goes through
+    await conn.set_trace_callback(seen.append)
+    try:
+        yield seen
+    finally:
+        await conn.set_trace_callback(None)
+
+
+async def query_plans(db: Database, statements: list[str]) -> list[tuple[str, str]]:
     plans = []
-    for sql in (
-        "SELECT u.id FROM watchlist w JOIN users u ON u.id = w.user_id WHERE w.symbol = ? AND u.active = 1",
-        "SELECT t.user_id FROM watchlist w JOIN thresholds t ON t.user_id = w.user_id "
-        "AND t.symbol IN (w.symbol, '*') WHERE w.symbol = ?",
-    ):
-        rows = await db.fetchall("EXPLAIN QUERY PLAN " + sql, ("BTC",))
-        plans.append(" | ".join(str(r[3]) for r in rows))
-    for plan in plans:
-        assert "watchlist_symbol" in plan or "PRIMARY KEY" in plan, plan
-        assert "SCAN w" not in plan and "SCAN watchlist" not in plan, plan
+    for sql in statements:
+        if sql.lstrip().upper().startswith("SELECT"):
+            rows = await db.fetchall("EXPLAIN QUERY PLAN " + sql)
+            plans.append((sql, " | ".join(str(r[3]) for r in rows)))
+    return plans
+
+
+def uses_index(plan: str, search: str) -> bool:
+    """The plan starts with ``search`` and makes no full pass over any table or index."""
+    return plan.startswith(search) and "SCAN " not in plan
+
+
+# (repository call, the index search its plan must start with); the REAL queries are run
+WATCHERS_OF = "SEARCH w USING {}INDEX watchlist_symbol_user (symbol=?"
+INDEXED_LOOKUPS = [
+    ("users_for_symbol", lambda db: WatchlistRepo(db).users_for_symbol("BTC"), WATCHERS_OF.format("")),
+    ("users_for_symbol_page", lambda db: WatchlistRepo(db).users_for_symbol_page("BTC", 5, 50),
+     WATCHERS_OF.format("")),
+    ("for_watchers_of", lambda db: ThresholdRepo(db).for_watchers_of("BTC"), WATCHERS_OF.format("COVERING ")),
+    ("earlier_deliveries", lambda db: OutboxRepo(db).earlier_deliveries("sig-1", [1, 2, 3]),
+     "SEARCH outbox USING INDEX sqlite_autoindex_outbox_1 (user_id=? AND signal_id=?)"),
+    ("sent_message_id", lambda db: OutboxRepo(db).sent_message_id(1, "sig-1", 1),
+     "SEARCH outbox USING INDEX sqlite_autoindex_outbox_1 (user_id=? AND signal_id=?)"),
+]
+
+
+@pytest.mark.parametrize("analyzed", [False, True], ids=["fresh", "analyzed"])
+@pytest.mark.parametrize("name, call, search", INDEXED_LOOKUPS, ids=[c[0] for c in INDEXED_LOOKUPS])
+async def test_lookups_use_the_symbol_index(db, name, call, search, analyzed):
+    """Routing reads subscribers through watchlist(symbol) and threading reads the earlier
+    alert's rows through UNIQUE(user_id, signal_id): the cost follows the symbol's watchers,
+    never the whole user base, the thresholds table or the outbox. The statements checked are
+    the ones the repository methods run, captured while they run — with and without the
+    ANALYZE statistics that ``PRAGMA optimize`` leaves behind in a long-running database."""
+    await add_users(db, range(1, 11), ("BTC", "ETH"))  # few watch BTC ...
+    await add_users(db, range(11, 301), ("ETH", "SOL"))  # ... most users watch other symbols
+    for uid in range(1, 301, 3):
+        await ThresholdRepo(db).set(uid, "*", "cascade", 1_000_000)
+        await ThresholdRepo(db).set(uid, "ETH", "whale", 100_000)
+    if analyzed:
+        await db.execute("ANALYZE")
+    async with statements_run(db) as seen:
+        await call(db)
+    plans = await query_plans(db, seen)
+    assert plans, f"{name} ran no SELECT: {seen}"
+    for sql, plan in plans:
+        assert uses_index(plan, search), (sql, plan)
+
+
+async def test_the_index_check_sees_a_query_that_stops_using_the_index(db, monkeypatch):
+    """The check above looks at what runs: a repository query that can no longer use the
+    index (``+w.symbol`` disables it) shows up as a scan."""
+    async def unindexed(self, symbol):
+        return await self._db.fetchall(
+            "SELECT w.user_id FROM watchlist w WHERE +w.symbol = ?", (symbol,))
+
+    monkeypatch.setattr(WatchlistRepo, "users_for_symbol", unindexed)
+    await add_users(db, range(1, 5), ("BTC",))
+    async with statements_run(db) as seen:
+        await WatchlistRepo(db).users_for_symbol("BTC")
+    [(sql, plan)] = await query_plans(db, seen)
+    assert "+w.symbol = 'BTC'" in sql  # what ran, parameters bound
+    assert not uses_index(plan, WATCHERS_OF.format("")), plan
 
 
 async def test_routing_touches_only_watchers(db):

@@ -144,3 +144,12 @@ def test_too_long_text_is_cut_between_lines_never_inside_a_tag():
     body = text.rsplit("\n", 1)[0]
     assert body.count("<b>") == body.count("</b>")
     assert all(line in lines for line in body.split("\n"))
+
+
+@pytest.mark.parametrize(("share", "text"), [
+    (1.0, "100%"), (0.0, "0%"), (0.997, "99%"), (0.003, "1%"), (0.65, "65%"), (0.5, "50%"),
+])
+def test_a_share_never_rounds_to_all_or_nothing(share, text):
+    from bot.render import fmt_pct
+
+    assert fmt_pct(share) == text

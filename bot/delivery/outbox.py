@@ -3,6 +3,14 @@
 The signal row and its (user, signal) outbox rows are written in ONE transaction, so after a
 crash either both exist (the rows are sent after restart) or neither does. ``UNIQUE(user_id,
 signal_id)`` makes accepting the same signal twice harmless.
+
+Alert threads: a signal that ``upgrades`` an earlier one (cascade -> stop hunt) is decided per
+recipient from the outbox. A user whose row of the earlier signal was sent (or is still on its
+way) gets the "update to the earlier alert" line and a Telegram reply to that message; a user
+who never got the earlier alert (filtered out, or it failed) gets the alert on its own, with
+neither. When the earlier row is not sent yet, the message id is looked up again at send time;
+if it is still unsent then, the alert goes without a reply but keeps the line (the earlier
+alert follows).
 """
 from __future__ import annotations
 
@@ -21,6 +29,7 @@ from engine.signals import Signal
 from locales import Translator
 from storage import (
     Database,
+    EarlierDelivery,
     NewOutboxMessage,
     OutboxMessage,
     OutboxRepo,
@@ -91,7 +100,8 @@ def item_from_row(row: OutboxMessage, *, not_before: float = 0.0) -> Item:
         tier=row.tier, priority=row.priority, text=row.text, silent=row.silent,
         symbol=row.symbol, lang=row.lang, enqueued_ns=row.enqueued_ns, recv_ns=row.recv_ns,
         not_before=not_before, failures=row.attempts if row.last_error else 0,
-        solo=is_broadcast(row.signal_id),
+        solo=is_broadcast(row.signal_id) or row.reply_to_signal_id is not None,
+        reply_to_signal_id=row.reply_to_signal_id, reply_to_message_id=row.reply_to_message_id,
     )
 
 
@@ -103,7 +113,11 @@ async def new_items(outbox: OutboxRepo, ids: list[int], rows: list[NewOutboxMess
             Item(id=oid, user_id=m.user_id, chat_id=m.chat_id, signal_id=m.signal_id,
                  tier=m.tier, priority=m.priority, text=m.text, silent=m.silent,
                  symbol=m.symbol, lang=m.lang, enqueued_ns=now_ns, recv_ns=m.recv_ns,
-                 solo=is_broadcast(m.signal_id))
+                 # a thread reply is never coalesced: a coalesced message cannot reply to
+                 # each of its alerts' earlier messages
+                 solo=is_broadcast(m.signal_id) or m.reply_to_signal_id is not None,
+                 reply_to_signal_id=m.reply_to_signal_id,
+                 reply_to_message_id=m.reply_to_message_id)
             for oid, m in zip(ids, rows)
         ]
     # some (user, signal) rows existed already: read back exactly the new ones
@@ -133,17 +147,33 @@ class OutboxWriter:
                                                            exclude_prefix=BROADCAST_PREFIX))
         self._hourly_loaded = True
 
-    def _render(self, signal: Signal, recipients: list[Recipient],
-                cache: dict[tuple[str, str], str]) -> list[str]:
-        """Text per recipient, rendered once per (language, time zone)."""
+    def _render(self, signal: Signal, recipients: list[Recipient], threaded: list[bool],
+                cache: dict[tuple[str, str, bool], str]) -> list[str]:
+        """Text per recipient, rendered once per (language, time zone, update line or not)."""
         texts = []
-        for r in recipients:
-            key = (self._tr.normalize(r.user.language), r.user.tz)
+        for r, in_thread in zip(recipients, threaded):
+            key = (self._tr.normalize(r.user.language), r.user.tz, in_thread)
             text = cache.get(key)
             if text is None:
-                text = cache[key] = render_signal(signal, key[0], tz=zone(key[1]), tr=self._tr)
+                text = cache[key] = render_signal(signal, key[0], tz=zone(key[1]), tr=self._tr,
+                                                  show_upgrade=in_thread)
             texts.append(text)
         return texts
+
+    async def _earlier(self, signal: Signal,
+                       recipients: list[Recipient]) -> list[EarlierDelivery | None]:
+        """Per recipient: their delivery of the signal this one upgrades, when it reached them
+        or is still on its way in the same chat; None when they never got it."""
+        if not signal.upgrades or not recipients:
+            return [None] * len(recipients)
+        found = await self._outbox.earlier_deliveries(signal.upgrades, (r.user.id for r in recipients))
+        result: list[EarlierDelivery | None] = []
+        for r in recipients:
+            e = found.get(r.user.id)
+            if e is not None and (e.state == "failed" or e.chat_id != r.user.chat_id):
+                e = None  # given up, or a message in another chat: nothing to reply to
+            result.append(e)
+        return result
 
     async def accept(self, signal: Signal, on_items: Callable[[list[Item]], None] | None = None,
                      *, page_size: int = 500) -> Accepted:
@@ -161,7 +191,7 @@ class OutboxWriter:
         overrides = await self._thresholds.for_watchers_of(signal.symbol)
         payload = orjson.dumps(signal.to_dict(), default=str)
         tier, priority = signal.tier.value, signal.tier.priority
-        render_cache: dict[tuple[str, str], str] = {}
+        render_cache: dict[tuple[str, str, bool], str] = {}
         result = Accepted(signal.id, [])
         after, first = 0, True
         while True:
@@ -177,7 +207,8 @@ class OutboxWriter:
             )
             result.skipped.update(skipped)
             result.recipients += len(recipients)
-            texts = self._render(signal, recipients, render_cache)
+            earlier = await self._earlier(signal, recipients)
+            texts = self._render(signal, recipients, [e is not None for e in earlier], render_cache)
             rows = [
                 NewOutboxMessage(
                     user_id=r.user.id, chat_id=r.user.chat_id, signal_id=signal.id, tier=tier,
@@ -185,8 +216,10 @@ class OutboxWriter:
                     symbol=signal.symbol, lang=self._tr.normalize(r.user.language),
                     exchange_ms=signal.ts, recv_ns=signal.recv_ns or None,
                     signal_ns=signal.signal_ns or None,
+                    reply_to_signal_id=None if e is None else signal.upgrades,
+                    reply_to_message_id=None if e is None or e.state != "sent" else e.message_id,
                 )
-                for r, text in zip(recipients, texts)
+                for r, text, e in zip(recipients, texts, earlier)
             ]
             async with self._db.transaction():
                 if first:

@@ -38,8 +38,11 @@ class Item:
     recv_ns: int | None = None
     not_before: float = 0.0  # monotonic seconds (retry backoff / retry_after)
     failures: int = 0  # network/5xx attempts so far
-    solo: bool = False  # never coalesce (a coalesced message with it was refused)
+    solo: bool = False  # never coalesce (broadcasts, thread replies, a refused coalesced message)
     done: bool = False  # taken or removed; heap entries are deleted lazily
+    # alert threads: sent as a reply to this user's message of the earlier signal
+    reply_to_signal_id: str | None = None
+    reply_to_message_id: int | None = None  # known at routing; else looked up at send time
 
 
 @dataclass(slots=True)

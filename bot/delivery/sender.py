@@ -14,6 +14,11 @@ claimed in the outbox ('sending', attempts + 1) before the request and marked af
 | 400 ``TelegramBadRequest``            | logged, that row failed; a coalesced message is split and |
 |                                      | its alerts retried one by one                             |
 | network errors, 5xx, other API errors | retried with exponential backoff, failed after the limit  |
+
+An alert that continues a thread (``Item.reply_to_signal_id``) is sent alone, as a reply to the
+user's message of the earlier signal (``allow_sending_without_reply``: a message the user deleted
+does not block it). Its message id comes from routing, or is looked up here when the earlier row
+was not sent yet at routing; still unsent now -> sent without a reply.
 """
 from __future__ import annotations
 
@@ -33,7 +38,7 @@ from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramRetryAfter,
 )
-from aiogram.types import LinkPreviewOptions
+from aiogram.types import LinkPreviewOptions, ReplyParameters
 
 from bot.delivery.compose import compose
 from bot.delivery.outbox import is_broadcast
@@ -167,12 +172,13 @@ class Sender:
         # alert buttons belong to alerts; a broadcast (no symbol) goes out without any
         markup = alert_keyboard(self._tr, lang, symbols) if symbols else None
         ids = [it.id for it in batch]
+        reply = await self._reply_parameters(batch)
         try:
             message = await self._bot.send_message(
                 chat_id=first.chat_id, text=text, parse_mode="HTML",
                 disable_notification=all(it.silent for it in batch),
                 reply_markup=markup, link_preview_options=self._preview_off,
-                request_timeout=self.request_timeout_s,
+                reply_parameters=reply, request_timeout=self.request_timeout_s,
             )
         except TelegramRetryAfter as e:
             await self._on_retry_after(batch, e)
@@ -192,11 +198,27 @@ class Sender:
             c.rows_sent += len(batch)
             if len(batch) > 1:
                 c.rows_coalesced += len(batch)
+            if reply is not None:
+                c.rows_threaded += 1
             for it in batch:
                 if is_broadcast(it.signal_id):
                     continue  # paced admin text: not an alert's receive->sent latency
                 start = it.recv_ns or it.enqueued_ns
                 self.latency.add(sent_ns, sent_ns - start)
+
+    async def _reply_parameters(self, batch: list[Item]) -> ReplyParameters | None:
+        """Reply to the earlier alert of the thread (a single-alert message only)."""
+        if len(batch) != 1 or batch[0].reply_to_signal_id is None:
+            return None
+        it = batch[0]
+        if it.reply_to_message_id is None:
+            # the earlier row was not sent yet when this one was routed: it may be by now
+            found = await self._outbox.sent_message_id(it.user_id, it.reply_to_signal_id, it.chat_id)
+            if found is None:
+                return None
+            it.reply_to_message_id = found
+            await self._outbox.set_reply_to(it.id, found)
+        return ReplyParameters(message_id=it.reply_to_message_id, allow_sending_without_reply=True)
 
     async def _on_retry_after(self, batch: list[Item], e: TelegramRetryAfter) -> None:
         loop = asyncio.get_running_loop()
@@ -235,6 +257,16 @@ class Sender:
             for it in batch:
                 it.solo = True
             self.scheduler.requeue(batch, 0.0)
+            self.wake()
+            return
+        it = batch[0]
+        if it.reply_to_message_id is not None and "repl" in (e.message or "").lower():
+            # the reply itself was refused: send the alert once more, without the reply
+            log.warning("alert %s to chat %s: reply to message %s refused (%s); sending it without",
+                        it.id, it.chat_id, it.reply_to_message_id, e.message)
+            it.reply_to_signal_id = it.reply_to_message_id = None
+            await self._outbox.mark_retry_many([it.id], e, 0)
+            self.scheduler.requeue([it], 0.0)
             self.wake()
             return
         log.warning("alert %s to chat %s refused, given up: %s", batch[0].id, batch[0].chat_id, e.message)

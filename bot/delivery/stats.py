@@ -58,6 +58,7 @@ class DeliveryCounters:
     messages_sent: int = 0  # Telegram messages (a coalesced message counts once)
     rows_sent: int = 0
     rows_coalesced: int = 0  # rows that went out inside a coalesced message
+    rows_threaded: int = 0  # alerts sent as a reply to the earlier alert of their thread
     rows_failed: int = 0  # given up explicitly
     retries: int = 0  # network / 5xx / 429 attempts to be repeated
     rate_limited: int = 0  # 429 answers (TelegramRetryAfter)
