@@ -34,7 +34,7 @@ async def test_run_app_serves_and_shuts_down(api, tmp_path):
         assert live.search(health), health
         # the engine's event queue is bot.app's own, so its depth is a number, not "—"
         assert re.search(r"queue \d+ · symbols 1", health), health
-        assert "Receive→sent, last hour (0 sent): p50 —" in health
+        assert "Alert receive→sent, last hour: alerts 0 (broadcasts not timed) · p50 —" in health
     finally:
         stop.set()
         assert await asyncio.wait_for(task, 10) == 0
