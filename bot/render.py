@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 
 from engine.signals import Kind, Signal
 from locales import Translator, translator
@@ -69,11 +69,25 @@ def bar(share: float, width: int = BAR_WIDTH) -> str:
     return "█" * full + "░" * (width - full)
 
 
+def utc_offset_text(offset: timedelta | None) -> str:
+    """timedelta(hours=7) -> 'UTC+7', -5h30m -> 'UTC-5:30', zero or None -> 'UTC'."""
+    minutes = round(offset.total_seconds() / 60) if offset else 0
+    if not minutes:
+        return "UTC"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{'+' if minutes > 0 else '-'}{hours}" + (f":{rest:02d}" if rest else "")
+
+
 def fmt_time(ts_ms: int, tz: tzinfo | None = None) -> str:
+    """Event time in the reader's zone: its short name when it has one ('WIB'), else 'UTC+7'
+    (zones given as an offset are named like '+07', which reads as nothing)."""
     dt = datetime.fromtimestamp(ts_ms / 1000, tz=timezone.utc)
     if tz is not None:
         dt = dt.astimezone(tz)
-        return dt.strftime("%Y-%m-%d %H:%M:%S %Z")
+        name = dt.strftime("%Z")
+        if not name or name[0] in "+-" or name.startswith("Etc"):
+            name = utc_offset_text(dt.utcoffset())
+        return dt.strftime("%Y-%m-%d %H:%M:%S ") + name
     return dt.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 

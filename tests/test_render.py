@@ -153,3 +153,14 @@ def test_a_share_never_rounds_to_all_or_nothing(share, text):
     from bot.render import fmt_pct
 
     assert fmt_pct(share) == text
+
+
+@pytest.mark.parametrize(("zone", "suffix"), [
+    ("Etc/GMT-7", "UTC+7"), ("Asia/Jakarta", "WIB"), ("UTC", "UTC"), ("Asia/Kolkata", "IST"),
+])
+def test_alert_times_name_the_zone_readably(zone, suffix):
+    from zoneinfo import ZoneInfo
+
+    from bot.render import fmt_time
+
+    assert fmt_time(1_767_225_600_000, ZoneInfo(zone)).endswith(" " + suffix)

@@ -10,13 +10,13 @@ import logging
 import math
 import zoneinfo
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timezone, tzinfo
 from typing import Any, Protocol
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from bot.render import escape, html_to_text
+from bot.render import escape, html_to_text, utc_offset_text
 from locales import Translator
 from storage import ALL_SYMBOLS, ThresholdRepo, User, WatchlistRepo
 
@@ -289,15 +289,6 @@ def user_tz(account: User | None):
 # ---------------------------------------------------------------------------- time zones as users read them
 # /tz +7 stores the IANA zone "Etc/GMT-7", whose POSIX sign is the opposite of what it means
 # (UTC+7), and tzdata names such zones "+07". Users only ever see "UTC+7" for them.
-
-
-def utc_offset_text(offset: timedelta | None) -> str:
-    """timedelta(hours=7) -> 'UTC+7', -5h30m -> 'UTC-5:30', zero or None -> 'UTC'."""
-    minutes = round(offset.total_seconds() / 60) if offset else 0
-    if not minutes:
-        return "UTC"
-    hours, rest = divmod(abs(minutes), 60)
-    return f"UTC{'+' if minutes > 0 else '-'}{hours}" + (f":{rest:02d}" if rest else "")
 
 
 def tz_label(name: str, when: datetime | None = None) -> str:
