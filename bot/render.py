@@ -142,7 +142,7 @@ def _body(sig: Signal, t, tz: tzinfo | None) -> str:
             window=_e(f"{g('window_s', 30):g}"), total=_e(fmt_usd(g("liq_usd", 0.0))),
             share=_e(fmt_pct(g("dominance", 0.0))), flushed=_e(t("position-word", position=flushed)),
             long_usd=_e(fmt_usd(long_usd)), short_usd=_e(fmt_usd(short_usd)),
-            count=_e(int(g("count", 0))), zone_low=_e(fmt_price(g("zone_low", 0.0))),
+            count=int(g("count", 0)), zone_low=_e(fmt_price(g("zone_low", 0.0))),
             zone_high=_e(fmt_price(g("zone_high", 0.0))), direction=direction,
         )
     if kind is Kind.STOP_HUNT and sig.levels is not None:
@@ -156,7 +156,7 @@ def _body(sig: Signal, t, tz: tzinfo | None) -> str:
             absorb_usd=_e(fmt_usd(g("absorb_usd", 0.0))),
             absorb_side=_e(t("side-word", side="BUY" if long_setup else "SELL")),
             absorb_share=_e(fmt_pct(g("absorb_share", 0.0))),
-            large_count=_e(int(g("large_count", 0))), whale=_e(fmt_usd(g("whale_usd", 0.0))),
+            large_count=int(g("large_count", 0)), whale=_e(fmt_usd(g("whale_usd", 0.0))),
             reclaim=_e(fmt_pct(g("reclaim", 0.0))), direction=direction,
             entry_low=_e(fmt_price(lv.entry_low)), entry_high=_e(fmt_price(lv.entry_high)),
             stop=_e(fmt_price(lv.stop)),
@@ -173,7 +173,7 @@ def _body(sig: Signal, t, tz: tzinfo | None) -> str:
             "alert-flow-body",
             window=_e(window), buy_usd=_e(fmt_usd(g("buy_usd", 0.0))),
             sell_usd=_e(fmt_usd(g("sell_usd", 0.0))), **shares,
-            large_buys=_e(int(g("large_buys", 0))), large_sells=_e(int(g("large_sells", 0))),
+            large_buys=int(g("large_buys", 0)), large_sells=int(g("large_sells", 0)),
             whale=_e(fmt_usd(g("whale_usd", 0.0))), net_delta=_e(fmt_signed_usd(g("net_delta", 0.0))),
             mood=_e(t("flow-mood", direction=sig.direction.value)),
             price=_e(fmt_price(g("price", 0.0))), vwap=_e(fmt_price(g("vwap", 0.0))), direction=direction,
@@ -181,10 +181,10 @@ def _body(sig: Signal, t, tz: tzinfo | None) -> str:
     if kind is Kind.WHALE_WINDOW:
         return t(
             "alert-whale-body",
-            count=_e(int(g("whale_count", 0))),
+            count=int(g("whale_count", 0)),
             side=_e(t("side-word", side="BUY" if sig.direction.value == "LONG" else "SELL")),
             whale=_e(fmt_usd(g("whale_usd", 0.0))), window=_e(f"{g('window_s', 60):g}"),
-            cluster_usd=_e(fmt_usd(g("cluster_usd", 0.0))), opposite=_e(int(g("opposite_count", 0))),
+            cluster_usd=_e(fmt_usd(g("cluster_usd", 0.0))), opposite=int(g("opposite_count", 0)),
             baseline=_e(fmt_ratio(g("baseline_per_min", 0.0))), price=_e(fmt_price(g("price", 0.0))),
             direction=direction,
         )
@@ -218,8 +218,8 @@ def _body(sig: Signal, t, tz: tzinfo | None) -> str:
         "alert-spike-body",
         volume=_e(fmt_usd(g("volume_usd", 0.0))), ratio=_e(fmt_ratio(g("ratio", 0.0))),
         baseline=_e(fmt_usd(g("baseline_usd", 0.0))), buy_share=_e(shares["buy_share"]),
-        buy_bar=_e(shares["buy_bar"]), large_buys=_e(int(g("large_buys", 0))),
-        large_sells=_e(int(g("large_sells", 0))), price=_e(fmt_price(g("price", 0.0))),
+        buy_bar=_e(shares["buy_bar"]), large_buys=int(g("large_buys", 0)),
+        large_sells=int(g("large_sells", 0)), price=_e(fmt_price(g("price", 0.0))),
         direction=direction,
     )
 

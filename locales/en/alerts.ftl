@@ -36,13 +36,19 @@ flow-mood = { $direction ->
 alert-headline = { $badge } · <b>{ $kind } — { $symbol }</b>
 alert-cascade-body =
     Liquidated in { $window }s: <b>{ $total }</b> ({ $share } { $flushed })
-    Longs: { $long_usd } · Shorts: { $short_usd } · { $count } orders
+    Longs: { $long_usd } · Shorts: { $short_usd } · { $count } { $count ->
+        [one] order
+       *[other] orders
+    }
     Swept range: { $zone_low } – { $zone_high }
     Bias: <b>{ $direction }</b> — wait for absorption before entering
 alert-stophunt-body =
     Liquidations: <b>{ $total }</b> { $flushed } cleared
     Hunt zone: { $zone_low } – { $zone_high }
-    Absorption: { $absorb_usd } of { $absorb_side } ({ $absorb_share } of taker volume), { $large_count } large orders ≥ { $whale }
+    Absorption: { $absorb_usd } of { $absorb_side } ({ $absorb_share } of taker volume), { $large_count } large { $large_count ->
+        [one] order
+       *[other] orders
+    } ≥ { $whale }
     Reclaimed: { $reclaim } of the zone
 
     ✅ <b>{ $direction } setup</b>
@@ -56,14 +62,23 @@ alert-flow-body =
     <code>{ $buy_bar }</code>
     Sell volume: <b>{ $sell_usd }</b> ({ $sell_share })
     <code>{ $sell_bar }</code>
-    Large buys: { $large_buys } orders ≥ { $whale }
-    Large sells: { $large_sells } orders ≥ { $whale }
+    Large buys: { $large_buys } { $large_buys ->
+        [one] order
+       *[other] orders
+    } ≥ { $whale }
+    Large sells: { $large_sells } { $large_sells ->
+        [one] order
+       *[other] orders
+    } ≥ { $whale }
     Net delta: <b>{ $net_delta }</b> ({ $mood })
     Price: { $price } · VWAP { $vwap }
     Bias: <b>{ $direction }</b>
 alert-whale-body =
     <b>{ $count } large { $side }</b> (each ≥ { $whale }) in { $window }s, { $cluster_usd } in total
-    Other side: { $opposite } large orders · usual pace: { $baseline } per minute per side
+    Other side: { $opposite } large { $opposite ->
+        [one] order
+       *[other] orders
+    } · usual pace: { $baseline } per minute per side
     Price: { $price }
     Bias: <b>{ $direction }</b>
 alert-funding-body =
@@ -85,7 +100,13 @@ alert-divergence-flow-body =
 alert-spike-body =
     Last minute: <b>{ $volume }</b> — { $ratio }× the usual { $baseline } per minute
     Buys { $buy_share } <code>{ $buy_bar }</code>
-    Large orders: { $large_buys } buys · { $large_sells } sells
+    Large orders: { $large_buys } { $large_buys ->
+        [one] buy
+       *[other] buys
+    } · { $large_sells } { $large_sells ->
+        [one] sell
+       *[other] sells
+    }
     Price: { $price }
     Bias: <b>{ $direction }</b>
 alert-score = Score: <b>{ $score }/100</b> (a ranking, not a probability)
