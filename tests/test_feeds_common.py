@@ -7,7 +7,7 @@ import time
 import pytest
 
 from config.settings import Settings
-from engine.events import MarkOI, Trade
+from engine.events import Trade
 from engine.feeds.base import Backoff, FeedStats, MessagePacer
 from engine.feeds.binance import BinanceFeed
 from engine.feeds.bybit import BybitFeed
@@ -15,7 +15,6 @@ from engine.feeds.coinglass import CoinGlassFeed
 from engine.feeds.live import FeedConfigError, build_live_feeds
 from engine.feeds.okx import OkxFeed
 from engine.feeds.registry import RegistryFull, SubscriptionRegistry
-from engine.feeds.replay import ReplayFeed
 from engine.symbols import SymbolError
 from tests.feeds_support import FAST, VenueServer, running, wait_until
 from tests.paths import real_file
@@ -125,18 +124,6 @@ def test_production_heartbeat_defaults_match_the_protocols():
     bn = BinanceFeed("wss://fstream.binance.com/market/stream", reg)
     assert bn.ping_payload is None and bn.library_ping
     assert cg.connect_url() == "wss://open-ws.coinglass.com/ws-api?cg-api-key=k"
-
-
-@pytest.mark.parametrize(("name", "trades", "marks"), [
-    ("btcusdt_20240808.gz", 21_313, 0),  # counts from shared/data/real/SOURCES.md
-    ("btcusdt_20230405.dat.gz", 10_738, 415),
-])
-def test_real_recordings_replay_with_zero_errors(name, trades, marks):
-    feed = ReplayFeed(real_file(name))
-    events = [ev for batch in feed.events() for ev in batch]
-    assert feed.stats.parse_errors == 0
-    assert sum(type(e) is Trade for e in events) == trades
-    assert sum(type(e) is MarkOI for e in events) == marks
 
 
 async def test_real_binance_frames_through_the_live_client():
