@@ -123,6 +123,10 @@ class Signal:
     thread: str | None = None
     upgrades: str | None = None  # id of the earlier signal of the same thread this one upgrades
     extra: dict[str, object] = field(default_factory=dict)
+    # id of an earlier signal whose message this one REPLACES (an update of the same event, e.g. a
+    # cascade's growing total): delivery edits the message each recipient of that signal got
+    # instead of sending a new one, and sends nothing to anyone else
+    edits: str | None = None
 
     def top_reasons(self, n: int = 3) -> list[tuple[str, float]]:
         return sorted(self.components.items(), key=lambda kv: -kv[1])[:n]
@@ -155,6 +159,7 @@ class Signal:
             "thread": self.thread,
             "upgrades": self.upgrades,
             "extra": self.extra,
+            "edits": self.edits,
         }
 
     @classmethod
@@ -182,6 +187,7 @@ class Signal:
             thread=d.get("thread"),
             upgrades=d.get("upgrades"),
             extra=dict(d.get("extra") or {}),
+            edits=d.get("edits"),
         )
 
 
