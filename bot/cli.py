@@ -53,15 +53,12 @@ class TerminalSink:
 
 
 def default_subscriber_skip(signal: Signal):
-    """Why a subscriber with default settings would not get ``signal`` (None: they would), by the
-    same routing rules delivery applies."""
-    from bot.delivery.routing import decide
-    from storage.repositories import User
+    """Why a subscriber with default settings would not get ``signal`` (None: they would): the
+    threshold contract delivery applies (``engine.contract``; default users take every tier, no
+    mutes, no quiet hours). Pure: no Telegram library is imported for it."""
+    from engine.contract import check
 
-    user = User(id=1, chat_id=1, language="en", role="user", active=True, tiers=("URGENT", "WATCH", "INFO"),
-                silent_tiers=("INFO",), muted_until=0, quiet_start=None, quiet_end=None,
-                quiet_urgent_pierces=True, tz="UTC", hourly_cap=10**9, created_at=0, updated_at=0)
-    return decide(signal, user, 0, {}, now_s=0, sent_last_hour=0)
+    return check(signal)[0]
 
 
 def _build_parser() -> argparse.ArgumentParser:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone, tzinfo
 
-from engine.signals import Kind, Signal
+from engine.signals import Kind, Signal, Tier
 from locales import Translator, translator
 
 TELEGRAM_TEXT_LIMIT = 4096
@@ -225,15 +225,17 @@ def _body(sig: Signal, t, tz: tzinfo | None) -> str:
 
 
 def render_signal(sig: Signal, lang: str = "en", *, tz: tzinfo | None = None,
-                  tr: Translator | None = None, show_upgrade: bool = True) -> str:
+                  tr: Translator | None = None, show_upgrade: bool = True,
+                  tier: Tier | None = None) -> str:
     """The alert a subscriber reads, as Telegram HTML: headline (tier, kind, symbol), the numbers
     of its kind, the score with its top reasons, the venues and the event time.
 
     ``show_upgrade=False`` leaves out the "update to the earlier alert" line of a signal that
-    upgrades an earlier one: delivery passes it for a reader who never received that alert."""
+    upgrades an earlier one: delivery passes it for a reader who never received that alert.
+    ``tier``: the reader's own tier for the signal (``engine.contract``), else its headline tier."""
     tr = tr or translator()
     t = lambda key, **kw: tr.get(lang, key, **kw)  # noqa: E731
-    lines = [t("alert-headline", badge=_e(t("tier-badge", tier=sig.tier.value)),
+    lines = [t("alert-headline", badge=_e(t("tier-badge", tier=(tier or sig.tier).value)),
                kind=_e(t("kind-name", kind=sig.kind.value)), symbol=_e(sig.symbol))]
     if sig.upgrades and show_upgrade:
         lines.append(t("alert-upgrade"))

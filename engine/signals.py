@@ -103,6 +103,10 @@ class Finding:
     levels: Levels | None = None
     thread: str | None = None  # findings of one story share a thread (cascade -> stop hunt)
     extra: dict[str, object] = field(default_factory=dict)  # non-numeric evidence (venue names)
+    # an UPDATE of the event an earlier finding of the same kind on the same thread reported (a
+    # cascade's growing total, its end): emitted as a Signal whose ``edits`` names that signal,
+    # past the cooldown gate, giving and taking no confluence
+    update: bool = False
 
 
 @dataclass(slots=True)
@@ -207,13 +211,12 @@ class ListSink:
         self.signals.append(signal)
 
 
-def tier_for(kind: Kind, confidence: int) -> Tier:
-    """Tier by kind and score: actionable setups can be URGENT, context kinds top out at WATCH."""
-    if kind is Kind.STOP_HUNT:
-        return Tier.URGENT if confidence >= 70 else Tier.WATCH
-    if kind in (Kind.LIQUIDATION_CASCADE, Kind.ACCUMULATION, Kind.DISTRIBUTION):
-        return Tier.WATCH if confidence >= 60 else Tier.INFO
-    return Tier.WATCH if confidence >= 80 else Tier.INFO
+def tier_for(signal: Signal) -> Tier:
+    """The tier a subscriber with DEFAULT thresholds gets (``engine.contract``): the Signal's
+    headline tier. Delivery gives each subscriber their own by the same rule."""
+    from .contract import default_tier  # contract imports this module
+
+    return default_tier(signal)
 
 
 COOLDOWN_MS: dict[Kind, int] = {
@@ -263,6 +266,8 @@ class SignalEngine:
         self._last_size: dict[tuple[Kind, str, Direction], float] = {}
         self._last: dict[tuple[Kind, str, Direction], int] = {}
         self._thread_head: dict[str, tuple[str, Tier]] = {}
+        # (thread, kind) -> id of the first signal of that kind on the thread: what updates edit
+        self._thread_first: dict[tuple[str, Kind], str] = {}
         # symbol -> {(kind, direction): newest finding ts}; bounded by kinds x directions
         self._recent: dict[str, dict[tuple[Kind, Direction], int]] = {}
         self._seq = 0
@@ -295,6 +300,8 @@ class SignalEngine:
 
     def submit(self, finding: Finding) -> Signal | None:
         """Gate a finding; emit and return the Signal, or None when deduplicated/cooling down."""
+        if finding.update:
+            return self._update(finding)
         key = (finding.kind, finding.symbol, finding.direction)
         last = self._last.get(key)
         cooldown = self._cooldown.get(finding.kind, 60_000)
@@ -312,7 +319,6 @@ class SignalEngine:
             components["confluence"] = points
         self._remember(finding)
         confidence = max(0, min(100, round(sum(components.values()))))
-        tier = tier_for(finding.kind, confidence)
         upgrades = None
         if finding.thread is not None:
             head = self._thread_head.get(finding.thread)
@@ -327,7 +333,7 @@ class SignalEngine:
             kind=finding.kind,
             symbol=finding.symbol,
             direction=finding.direction,
-            tier=tier,
+            tier=Tier.INFO,  # set below, from the signal's own figures
             confidence=confidence,
             ts=finding.ts,
             recv_ns=finding.recv_ns,
@@ -340,13 +346,41 @@ class SignalEngine:
             upgrades=upgrades,
             extra=extra,
         )
+        signal.tier = tier = tier_for(signal)
         self._last[key] = finding.ts
         self._last_size[key] = size  # consumed only now that the signal is emitted
         if finding.thread is not None:
             self._thread_head[finding.thread] = (signal.id, tier)
+            self._thread_first.setdefault((finding.thread, finding.kind), signal.id)
             if len(self._thread_head) > 10_000:  # bounded: drop the oldest threads
                 for k in list(self._thread_head)[:5_000]:
                     del self._thread_head[k]
+                for k in list(self._thread_first)[:5_000]:
+                    del self._thread_first[k]
+        self.emitted += 1
+        self._sink.emit(signal)
+        return signal
+
+    def _update(self, finding: Finding) -> Signal | None:
+        """An update of an event already reported on the finding's thread: a Signal that
+        ``edits`` the first one of its kind there (None when that one was never emitted)."""
+        if finding.thread is None:
+            return None
+        first = self._thread_first.get((finding.thread, finding.kind))
+        if first is None:
+            self.suppressed += 1
+            return None
+        confidence = max(0, min(100, round(sum(finding.components.values()))))
+        self._seq += 1
+        signal = Signal(
+            id=f"{finding.ts:x}-{finding.symbol}-{finding.kind.value[:4]}-{self._seq}",
+            kind=finding.kind, symbol=finding.symbol, direction=finding.direction,
+            tier=Tier.INFO, confidence=confidence, ts=finding.ts, recv_ns=finding.recv_ns,
+            signal_ns=self._wall_ns(), magnitudes=finding.magnitudes,
+            components=dict(finding.components), venues=finding.venues, levels=finding.levels,
+            thread=finding.thread, extra=dict(finding.extra), edits=first,
+        )
+        signal.tier = tier_for(signal)
         self.emitted += 1
         self._sink.emit(signal)
         return signal

@@ -29,7 +29,9 @@ def user(**kw) -> User:
     return User(**base)
 
 
-def sig(tier=Tier.URGENT, symbol="BTC", confidence=90, magnitudes=None, kind=Kind.LIQUIDATION_CASCADE):
+def sig(tier=Tier.URGENT, symbol="BTC", confidence=90, magnitudes=None, kind=None):
+    """A signal whose tier for a default BTC subscriber is ``tier`` (unless kind/magnitudes say
+    otherwise: routing derives the tier from the size against the user's threshold)."""
     return make_signal(symbol, tier, kind=kind, confidence=confidence, magnitudes=magnitudes)
 
 
@@ -38,6 +40,9 @@ MATRIX = [
     ("default user gets a big cascade", sig(), {}, 0, {}, 0, None),
     # tiers
     ("tier not chosen", sig(Tier.INFO, confidence=90), {"tiers": ("URGENT", "WATCH")}, 0, {}, 0, Skip.TIER),
+    ("watch-size cascade, only urgent chosen", sig(Tier.WATCH), {"tiers": ("URGENT",)}, 0, {}, 0, Skip.TIER),
+    ("the same cascade is urgent for a user with a 3x lower threshold", sig(Tier.WATCH), {"tiers": ("URGENT",)},
+     0, {("*", "cascade"): 1_000_000}, 0, None),
     ("only urgent chosen, urgent", sig(), {"tiers": ("URGENT",)}, 0, {}, 0, None),
     ("no tiers at all", sig(), {"tiers": ()}, 0, {}, 0, Skip.TIER),
     # mutes
@@ -65,8 +70,18 @@ MATRIX = [
     ("dominance below 65 %", sig(magnitudes={"liq_usd": 5e6, "dominance": 0.6}), {}, 0, {}, 0, Skip.DOMINANCE),
     ("dominance override 55 %", sig(magnitudes={"liq_usd": 5e6, "dominance": 0.6}), {}, 0,
      {("BTC", "dominance"): 0.55}, 0, None),
-    ("score below default 50", sig(confidence=45), {}, 0, {}, 0, Skip.SCORE),
-    ("score override 60", sig(confidence=65), {}, 0, {("*", "score"): 60}, 0, None),
+    # the contract: an above-threshold cascade or funding extreme reaches the user whatever its score
+    ("cascade at the threshold with a low score", sig(confidence=20,
+     magnitudes={"liq_usd": 2_000_000, "dominance": 1.0}), {}, 0, {}, 0, None),
+    ("funding extreme with a low score", sig(kind=Kind.FUNDING_EXTREME, confidence=30,
+     magnitudes={"funding_8h": 0.001}), {}, 0, {}, 0, None),
+    # the score filters only kinds without a size knob
+    ("divergence: score below default 50", sig(kind=Kind.DIVERGENCE, confidence=45,
+     magnitudes={"spread_bps": 40}), {}, 0, {}, 0, Skip.SCORE),
+    ("volume spike: score override 60", sig(kind=Kind.VOLUME_SPIKE, confidence=65,
+     magnitudes={"volume_usd": 1e6}), {}, 0, {("*", "score"): 60}, 0, None),
+    ("volume spike below a score override 70", sig(kind=Kind.VOLUME_SPIKE, confidence=65,
+     magnitudes={"volume_usd": 1e6}), {}, 0, {("*", "score"): 70}, 0, Skip.SCORE),
     ("whale: user wants bigger whales", sig(kind=Kind.ACCUMULATION, magnitudes={"whale_usd": 25_000, "dominance": 0.8}),
      {}, 0, {("BTC", "whale"): 50_000}, 0, Skip.WHALE),
     ("whale: default for BTC is 25K", sig(kind=Kind.ACCUMULATION, magnitudes={"whale_usd": 25_000, "dominance": 0.8}),
@@ -74,7 +89,7 @@ MATRIX = [
     ("funding: |negative| above 0.05 %", sig(kind=Kind.FUNDING_EXTREME, magnitudes={"funding_8h": -0.0008}), {}, 0, {}, 0, None),
     ("funding: below user's 0.1 %", sig(kind=Kind.FUNDING_EXTREME, magnitudes={"funding_8h": -0.0008}), {}, 0,
      {("*", "funding"): 0.001}, 0, Skip.FUNDING),
-    ("a threshold whose magnitude is absent does not apply", sig(kind=Kind.DIVERGENCE, magnitudes={"spread_bps": 40}),
+    ("a threshold for another kind does not apply", sig(kind=Kind.DIVERGENCE, magnitudes={"spread_bps": 40}),
      {}, 0, {("*", "cascade"): 1e12}, 0, None),
     # hourly cap
     ("under the cap", sig(), {"hourly_cap": 5}, 0, {}, 4, None),

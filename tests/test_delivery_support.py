@@ -12,6 +12,7 @@ from aiogram.client.telegram import TelegramAPIServer
 
 from bot.delivery import Delivery, DeliveryConfig
 from engine.signals import Direction, Kind, Signal, Tier
+from engine.thresholds import defaults_for
 from storage import Database, UserRepo, WatchlistRepo
 from tests.botapi import TOKEN, BotAPIDouble
 
@@ -19,10 +20,25 @@ _ids = itertools.count(1)
 
 # magnitudes that pass every default threshold of a major (cascade >= $2M, dominance >= 65 %)
 BIG = {"liq_usd": 5_000_000.0, "dominance": 0.9}
+# what gives a default subscriber each tier (engine.contract), relative to the coin's default
+# cascade threshold: a cascade >= 3x it is URGENT, >= 1x WATCH; a funding extreme just over
+# 0.05 % per 8 h is INFO
+FOR_TIER = {
+    Tier.URGENT: (Kind.LIQUIDATION_CASCADE, {"liq_usd": 3.5, "dominance": 0.9}),
+    Tier.WATCH: (Kind.LIQUIDATION_CASCADE, {"liq_usd": 1.5, "dominance": 0.9}),
+    Tier.INFO: (Kind.FUNDING_EXTREME, {"funding_8h": 0.0006}),
+}
 
 
-def make_signal(symbol: str = "BTC", tier: Tier = Tier.URGENT, *, kind: Kind = Kind.LIQUIDATION_CASCADE,
+def make_signal(symbol: str = "BTC", tier: Tier = Tier.URGENT, *, kind: Kind | None = None,
                 confidence: int = 90, magnitudes: dict | None = None, sid: str | None = None) -> Signal:
+    """A signal of ``tier`` for a default BTC subscriber: without ``kind``/``magnitudes`` they are
+    picked so the threshold contract gives that tier (routing derives each user's tier)."""
+    if kind is None and magnitudes is None:
+        kind, magnitudes = FOR_TIER[tier]
+        if "liq_usd" in magnitudes:
+            magnitudes = {**magnitudes, "liq_usd": magnitudes["liq_usd"] * defaults_for(symbol).cascade_usd}
+    kind = kind or Kind.LIQUIDATION_CASCADE
     now = time.time_ns()
     return Signal(
         id=sid or f"sig-{next(_ids)}-{symbol}-{tier.value}", kind=kind, symbol=symbol,

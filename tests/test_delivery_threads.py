@@ -143,7 +143,10 @@ async def test_a_watch_upgrade_is_never_coalesced_so_its_reply_is_kept(db):
             assert await wait_until(lambda: d.counters.rows_sent == 1)
             # within the coalescing window: two low-tier alerts and a WATCH upgrade
             d.sink.emit(make_signal("ETH", Tier.WATCH))
-            d.sink.emit(stop_hunt(first, Tier.WATCH))
+            # a WATCH-tier reply in the thread (stop hunts themselves are always URGENT now)
+            upgrade = make_signal("BTC", Tier.WATCH)
+            upgrade.thread, upgrade.upgrades = first.thread, first.id
+            d.sink.emit(upgrade)
             d.sink.emit(make_signal("SOL", Tier.WATCH))
             assert await wait_until(lambda: d.counters.rows_sent == 4)
         finally:
@@ -153,9 +156,9 @@ async def test_a_watch_upgrade_is_never_coalesced_so_its_reply_is_kept(db):
     assert len(sent) == 3
     replies = [p for p in sent if "reply_parameters" in p]
     assert len(replies) == 1 and replies[0]["reply_parameters"]["message_id"] == earlier_id
-    assert "STOP HUNT" in replies[0]["text"] and "ETH" not in replies[0]["text"]
+    assert "BTC" in replies[0]["text"] and "ETH" not in replies[0]["text"]
     coalesced = [p for p in sent if "ETH" in p["text"]]
-    assert len(coalesced) == 1 and "SOL" in coalesced[0]["text"] and "STOP HUNT" not in coalesced[0]["text"]
+    assert len(coalesced) == 1 and "SOL" in coalesced[0]["text"] and "BTC" not in coalesced[0]["text"]
     assert d.counters.rows_coalesced == 2
 
 

@@ -17,7 +17,6 @@ from engine.signals import (
     Signal,
     SignalEngine,
     Tier,
-    tier_for,
 )
 
 T0 = 1_767_225_600_000
@@ -112,18 +111,32 @@ def test_cascade_then_stop_hunt_is_one_thread_and_not_its_own_confluence():
     assert "confluence" not in hunt.components
 
 
-@pytest.mark.parametrize(
-    "kind, score, tier",
-    [
-        (Kind.STOP_HUNT, 70, Tier.URGENT), (Kind.STOP_HUNT, 69, Tier.WATCH),
-        (Kind.LIQUIDATION_CASCADE, 60, Tier.WATCH), (Kind.LIQUIDATION_CASCADE, 59, Tier.INFO),
-        (Kind.ACCUMULATION, 75, Tier.WATCH), (Kind.DISTRIBUTION, 10, Tier.INFO),
-        (Kind.FUNDING_EXTREME, 80, Tier.WATCH), (Kind.DIVERGENCE, 79, Tier.INFO),
-        (Kind.WHALE_WINDOW, 100, Tier.WATCH), (Kind.VOLUME_SPIKE, 0, Tier.INFO),
-    ],
-)
-def test_tiers(kind, score, tier):
-    assert tier_for(kind, score) is tier
+def test_headline_tier_is_the_default_subscribers_tier():
+    eng, _ = make()
+    big = Finding(Kind.LIQUIDATION_CASCADE, "BTC", Direction.SHORT, T0, 0,
+                  {"liq_usd": 6_500_000.0, "dominance": 1.0}, {"cascade_size": 20.0}, ("binance",),
+                  thread="BTC:1")
+    small = Finding(Kind.LIQUIDATION_CASCADE, "ETH", Direction.SHORT, T0, 0,
+                    {"liq_usd": 2_100_000.0, "dominance": 1.0}, {"cascade_size": 20.0}, ("binance",))
+    assert eng.submit(big).tier is Tier.URGENT  # >= 3x BTC's $2M, whatever the score
+    assert eng.submit(small).tier is Tier.WATCH
+
+
+def test_an_update_edits_the_first_signal_of_its_kind_on_the_thread_past_the_cooldown():
+    eng, sink = make()
+    opening = eng.submit(Finding(Kind.LIQUIDATION_CASCADE, "BTC", Direction.SHORT, T0, 0,
+                                 {"liq_usd": 2_100_000.0, "dominance": 1.0}, {"cascade_size": 20.0},
+                                 ("binance",), thread="BTC:1"))
+    grown = eng.submit(Finding(Kind.LIQUIDATION_CASCADE, "BTC", Direction.SHORT, T0 + 4_000, 0,
+                               {"liq_usd": 6_300_000.0, "dominance": 1.0}, {"cascade_size": 30.0},
+                               ("binance",), thread="BTC:1", update=True))
+    assert grown is not None and grown.edits == opening.id and grown.tier is Tier.URGENT
+    orphan = eng.submit(Finding(Kind.LIQUIDATION_CASCADE, "BTC", Direction.SHORT, T0, 0,
+                                {"liq_usd": 3e6, "dominance": 1.0}, {}, (), thread="BTC:9", update=True))
+    assert orphan is None  # nothing to edit: never emitted
+    hunt = eng.submit(finding(kind=Kind.STOP_HUNT, ts=T0 + 20_000, thread="BTC:1"))
+    assert hunt.upgrades == opening.id  # an update never becomes the thread's head
+    assert [s.id for s in sink.signals] == [opening.id, grown.id, hunt.id]
 
 
 def test_signal_round_trips_through_json():

@@ -25,7 +25,7 @@ import orjson
 from bot.delivery.routing import Recipient, route, zone
 from bot.delivery.scheduler import Item
 from bot.render import render_signal
-from engine.signals import Signal
+from engine.signals import Signal, Tier
 from locales import Translator
 from storage import (
     Database,
@@ -148,15 +148,15 @@ class OutboxWriter:
         self._hourly_loaded = True
 
     def _render(self, signal: Signal, recipients: list[Recipient], threaded: list[bool],
-                cache: dict[tuple[str, str, bool], str]) -> list[str]:
-        """Text per recipient, rendered once per (language, time zone, update line or not)."""
+                cache: dict[tuple[str, str, bool, Tier], str]) -> list[str]:
+        """Text per recipient, rendered once per (language, time zone, update line or not, tier)."""
         texts = []
         for r, in_thread in zip(recipients, threaded):
-            key = (self._tr.normalize(r.user.language), r.user.tz, in_thread)
+            key = (self._tr.normalize(r.user.language), r.user.tz, in_thread, r.tier)
             text = cache.get(key)
             if text is None:
                 text = cache[key] = render_signal(signal, key[0], tz=zone(key[1]), tr=self._tr,
-                                                  show_upgrade=in_thread)
+                                                  show_upgrade=in_thread, tier=r.tier)
             texts.append(text)
         return texts
 
@@ -190,8 +190,7 @@ class OutboxWriter:
             await self.load_hourly()
         overrides = await self._thresholds.for_watchers_of(signal.symbol)
         payload = orjson.dumps(signal.to_dict(), default=str)
-        tier, priority = signal.tier.value, signal.tier.priority
-        render_cache: dict[tuple[str, str, bool], str] = {}
+        render_cache: dict[tuple[str, str, bool, Tier], str] = {}
         result = Accepted(signal.id, [])
         after, first = 0, True
         while True:
@@ -211,8 +210,8 @@ class OutboxWriter:
             texts = self._render(signal, recipients, [e is not None for e in earlier], render_cache)
             rows = [
                 NewOutboxMessage(
-                    user_id=r.user.id, chat_id=r.user.chat_id, signal_id=signal.id, tier=tier,
-                    priority=priority, text=text, silent=r.silent, enqueued_ns=now_ns,
+                    user_id=r.user.id, chat_id=r.user.chat_id, signal_id=signal.id,
+                    tier=r.tier.value, priority=r.tier.priority, text=text, silent=r.silent, enqueued_ns=now_ns,
                     symbol=signal.symbol, lang=self._tr.normalize(r.user.language),
                     exchange_ms=signal.ts, recv_ns=signal.recv_ns or None,
                     signal_ns=signal.signal_ns or None,

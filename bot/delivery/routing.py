@@ -5,11 +5,14 @@ The caller looks subscribers up BY SYMBOL (``WatchlistRepo.users_for_symbol`` us
 routing one signal grows with the symbol's watchers, never with the whole user base.
 
 A subscriber receives the signal when, in this order (the first failing rule is the reason):
-1. the signal's tier is among the user's tiers;
+1. the signal's tier FOR THEM is among the user's tiers (``engine.contract``: the tier follows the
+   size relative to the user's own threshold, e.g. a cascade >= 3x their ``cascade`` is URGENT);
 2. the user is not muted (all symbols) and the symbol is not muted for them;
 3. it is not the user's quiet hours (URGENT pierces them when the user chose that);
-4. every threshold that applies to the signal's kind passes — per-symbol value, else the user's
-   global ('*') value, else the symbol-class default (``engine.thresholds``);
+4. the thresholds that judge the signal's kind pass (``engine.contract``: size knobs for kinds that
+   have one — cascade, whale, dominance, funding — and the minimum score only for kinds without:
+   divergence, volume spike) — per-symbol value, else the user's global ('*') value, else the
+   symbol-class default (``engine.thresholds``);
 5. the user is under their hourly cap (alerts accepted in the last hour).
 Delivery is silent (``disable_notification``) when the tier is among the user's silent tiers.
 """
@@ -23,8 +26,9 @@ from datetime import datetime, timezone
 from enum import Enum
 from functools import lru_cache
 
+from engine.contract import Below, check, threshold
 from engine.signals import Signal, Tier
-from engine.thresholds import USER_KEYS, Thresholds, defaults_for
+from engine.thresholds import Thresholds, defaults_for
 from storage import ALL_SYMBOLS, Subscriber, ThresholdMap, User
 
 
@@ -43,32 +47,16 @@ class Skip(str, Enum):
     CAP = "hourly_cap"
 
 
-# user threshold key -> (magnitude key in Signal.magnitudes, how to read it, reason when below).
-# A magnitude absent from a signal means that threshold does not apply to its kind.
-_MAGNITUDE_RULES: tuple[tuple[str, str, Callable[[float], float], Skip], ...] = (
-    ("cascade", "liq_usd", float, Skip.CASCADE),
-    # the smallest order the detector counted as large: a user asking for bigger whales is out
-    ("whale", "whale_usd", float, Skip.WHALE),
-    ("dominance", "dominance", float, Skip.DOMINANCE),
-    ("funding", "funding_8h", abs, Skip.FUNDING),  # signed fraction per 8 h; compare |x|
-)
+_BELOW_SKIP = {b: Skip(b.value) for b in Below}
+
+__all__ = ["Recipient", "Skip", "decide", "decide_tier", "in_quiet_window", "route", "threshold"]
 
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
     user: User
     silent: bool
-
-
-def threshold(overrides: Mapping[tuple[str, str], float], symbol: str, key: str,
-              defaults: Thresholds) -> float:
-    """The user's value for ``key`` on ``symbol``: per-symbol, else '*', else the default."""
-    value = overrides.get((symbol, key))
-    if value is None:
-        value = overrides.get((ALL_SYMBOLS, key))
-    if value is None:
-        value = getattr(defaults, USER_KEYS[key])
-    return float(value)
+    tier: Tier  # the signal's tier for this user (engine.contract)
 
 
 def _hhmm(text: str) -> int:
@@ -107,32 +95,33 @@ def decide(signal: Signal, user: User, symbol_muted_until: int,
            sent_last_hour: int, defaults: Thresholds | None = None,
            minute_of_day: int | None = None) -> Skip | None:
     """None when ``user`` receives ``signal``, else the first rule that stops it."""
-    tier = signal.tier.value
-    if tier not in user.tiers:
-        return Skip.TIER
+    return decide_tier(signal, user, symbol_muted_until, overrides, now_s=now_s,
+                       sent_last_hour=sent_last_hour, defaults=defaults, minute_of_day=minute_of_day)[0]
+
+
+def decide_tier(signal: Signal, user: User, symbol_muted_until: int,
+                overrides: Mapping[tuple[str, str], float], *, now_s: float,
+                sent_last_hour: int, defaults: Thresholds | None = None,
+                minute_of_day: int | None = None) -> tuple[Skip | None, Tier]:
+    """(None when ``user`` receives ``signal``, else the first rule that stops it; their tier)."""
+    below, tier = check(signal, overrides, defaults or defaults_for(signal.symbol))
+    if tier.value not in user.tiers:
+        return Skip.TIER, tier
     if user.muted_until > now_s:
-        return Skip.MUTED
+        return Skip.MUTED, tier
     if symbol_muted_until > now_s:
-        return Skip.SYMBOL_MUTED
+        return Skip.SYMBOL_MUTED, tier
     if user.quiet_start and user.quiet_end:
-        pierces = signal.tier is Tier.URGENT and user.quiet_urgent_pierces
+        pierces = tier is Tier.URGENT and user.quiet_urgent_pierces
         if not pierces:
             minute = local_minute(now_s, user.tz) if minute_of_day is None else minute_of_day
             if in_quiet_window(user.quiet_start, user.quiet_end, minute):
-                return Skip.QUIET
-    defaults = defaults or defaults_for(signal.symbol)
-    magnitudes = signal.magnitudes
-    for key, magnitude, read, reason in _MAGNITUDE_RULES:
-        value = magnitudes.get(magnitude)
-        if value is None:
-            continue
-        if read(value) < threshold(overrides, signal.symbol, key, defaults):
-            return reason
-    if signal.confidence < threshold(overrides, signal.symbol, "score", defaults):
-        return Skip.SCORE
+                return Skip.QUIET, tier
+    if below is not None:
+        return _BELOW_SKIP[below], tier
     if sent_last_hour >= user.hourly_cap:
-        return Skip.CAP
-    return None
+        return Skip.CAP, tier
+    return None, tier
 
 
 def route(signal: Signal, subscribers: Iterable[Subscriber],
@@ -155,12 +144,12 @@ def route(signal: Signal, subscribers: Iterable[Subscriber],
             minute = minutes.get(user.tz)
             if minute is None:
                 minute = minutes[user.tz] = local_minute(now_s, user.tz)
-        reason = decide(
+        reason, tier = decide_tier(
             signal, user, sub.symbol_muted_until, overrides_by_user.get(user.id, empty),
             now_s=now_s, sent_last_hour=count(user.id), defaults=defaults, minute_of_day=minute,
         )
         if reason is None:
-            recipients.append(Recipient(user, signal.tier.value in user.silent_tiers))
+            recipients.append(Recipient(user, tier.value in user.silent_tiers, tier))
         else:
             skipped[reason.value] += 1
     return recipients, skipped
