@@ -41,11 +41,13 @@ class TerminalSink:
     def emit(self, signal: Signal) -> None:
         self.signals.append(signal)
         skip = default_subscriber_skip(signal)
-        if skip is None:
+        if skip is None and signal.edits is None:
             self.reaching_default += 1
         if self.show:
             text = self._plain(self._render(signal, self.lang))
             print("─" * 48, file=self.out)
+            if signal.edits is not None:  # Telegram shows this in the earlier alert's message
+                print(f"✏️  edit of alert {signal.edits} (same message, newest figures):", file=self.out)
             print(text, file=self.out, flush=True)
             if skip is not None:
                 print(f"(not sent to a subscriber with default settings: {skip.value.replace('_', ' ')})",
@@ -97,9 +99,11 @@ def _summary(engine: Engine, sink: TerminalSink, elapsed: float, sim: MarketSimu
     if sim is None and st.liquidations == 0:
         print("note: this recording holds no liquidations, so no cascade or stop hunt can occur; "
               "flow signals need minutes of one-sided flow")
-    kinds = Counter(s.kind.value for s in sink.signals)
-    tiers = Counter(s.tier.value for s in sink.signals)
-    print(f"signals: {len(sink.signals)} · suppressed by cooldown: {engine.signals.suppressed} · "
+    alerts = [s for s in sink.signals if s.edits is None]  # updates edit an alert, not new ones
+    kinds = Counter(s.kind.value for s in alerts)
+    tiers = Counter(s.tier.value for s in alerts)
+    print(f"signals: {len(alerts)} (+{len(sink.signals) - len(alerts)} updates editing them) · "
+          f"suppressed by cooldown: {engine.signals.suppressed} · "
           f"{sink.reaching_default} would reach a subscriber with default settings")
     for kind, n in sorted(kinds.items()):
         print(f"  {kind:<20} {n}")

@@ -109,6 +109,21 @@ def buy_sell_shares(buy_share: float, width: int = BAR_WIDTH) -> dict[str, str]:
             "sell_share": fmt_pct(sell_share), "sell_bar": bar(sell_share, width)}
 
 
+def fmt_distance(level: float, price: float) -> str:
+    """How far a level is from the current price, signed: '+0.52%', '-1.30%'."""
+    if price <= 0:
+        return "—"
+    return f"{(level - price) / price * 100:+.2f}%"
+
+
+def fmt_r(target: float, entry: float, risk: float, long_setup: bool) -> str:
+    """A target's reward in units of the risk (entry to stop): '2.1R'."""
+    if risk <= 0:
+        return "—R"
+    reward = (target - entry) if long_setup else (entry - target)
+    return f"{reward / risk:.1f}R"
+
+
 def fmt_ratio(value: float) -> str:
     return f"{value:.1f}"
 
@@ -136,18 +151,27 @@ def _body(sig: Signal, t, tz: tzinfo | None) -> str:
     kind = sig.kind
     if kind is Kind.LIQUIDATION_CASCADE:
         long_usd, short_usd = g("liq_long_usd", 0.0), g("liq_short_usd", 0.0)
-        flushed = "LONG" if long_usd >= short_usd else "SHORT"
+        flushed = str(sig.extra.get("flushed") or ("LONG" if long_usd >= short_usd else "SHORT"))
+        status = str(sig.extra.get("status") or "in_progress")
         return t(
             "alert-cascade-body",
+            status=status, duration=_e(f"{g('window_s', 30):.0f}"),
             window=_e(f"{g('window_s', 30):g}"), total=_e(fmt_usd(g("liq_usd", 0.0))),
             share=_e(fmt_pct(g("dominance", 0.0))), flushed=_e(t("position-word", position=flushed)),
             long_usd=_e(fmt_usd(long_usd)), short_usd=_e(fmt_usd(short_usd)),
             count=int(g("count", 0)), zone_low=_e(fmt_price(g("zone_low", 0.0))),
-            zone_high=_e(fmt_price(g("zone_high", 0.0))), direction=direction,
+            zone_high=_e(fmt_price(g("zone_high", 0.0))),
+            pressure="DOWN" if flushed == "LONG" else "UP",
+            setup=_e(t("direction-word", direction="LONG" if flushed == "LONG" else "SHORT")),
         )
     if kind is Kind.STOP_HUNT and sig.levels is not None:
         lv = sig.levels
         long_setup = sig.direction.value == "LONG"
+        price = g("price", 0.0)
+        mid = (lv.entry_low + lv.entry_high) / 2
+        risk = abs(mid - lv.stop)
+        targets = " / ".join(
+            f"{fmt_price(x)} ({fmt_distance(x, price)}, {fmt_r(x, mid, risk, long_setup)})" for x in lv.targets)
         return t(
             "alert-stophunt-body",
             total=_e(fmt_usd(g("liq_usd", 0.0))),
@@ -158,10 +182,12 @@ def _body(sig: Signal, t, tz: tzinfo | None) -> str:
             absorb_share=_e(fmt_pct(g("absorb_share", 0.0))),
             large_count=int(g("large_count", 0)), whale=_e(fmt_usd(g("whale_usd", 0.0))),
             reclaim=_e(fmt_pct(g("reclaim", 0.0))), direction=direction,
+            price=_e(fmt_price(price)),
             entry_low=_e(fmt_price(lv.entry_low)), entry_high=_e(fmt_price(lv.entry_high)),
-            stop=_e(fmt_price(lv.stop)),
+            entry_dist=_e(f"{fmt_distance(lv.entry_low, price)} / {fmt_distance(lv.entry_high, price)}"),
+            stop=_e(fmt_price(lv.stop)), stop_dist=_e(fmt_distance(lv.stop, price)),
             stop_where=_e(t("stop-below" if lv.stop < lv.zone_low else "stop-above")),
-            targets=_e(" / ".join(fmt_price(x) for x in lv.targets)),
+            targets=_e(targets),
             expires=_e(fmt_time(lv.expires_ts, tz)),
         )
     if kind in (Kind.ACCUMULATION, Kind.DISTRIBUTION):

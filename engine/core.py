@@ -130,6 +130,7 @@ class Engine:
             # re-arm here too: the first liquidation of the next cascade may itself be large
             st.det_cascade_armed = True
         if st.det_hunt is not None:
+            self._emit(self.cascade.on_second(st, ts, recv_ns, th))
             self.stop_hunt.expire(st, ts)
         for finding in self.order_flow.on_second(st, ts, recv_ns, th):
             self._emit(finding)
@@ -172,6 +173,7 @@ class Engine:
             if ts >= st.last_ts:
                 st.last_ts = ts
                 st.last_price = price
+            st.traded.add(ts, price)
             flow = st.flow
             is_buy = ev.side is _BUY
             if flow.add_trade(ev.venue, ts, price, ev.qty, notional, is_buy):
@@ -205,7 +207,8 @@ class Engine:
                 self.stop_hunt.on_liquidation(st, ev)
             finding = self.cascade.on_liquidation(st, ev, th)
             if finding is not None:
-                self.stop_hunt.open(st, finding, th)
+                if not finding.update:  # a new cascade: watch it for a stop hunt
+                    self.stop_hunt.open(st, finding, th)
                 self._emit(finding)
         elif cls is Funding:
             rate_8h = ev.rate_8h

@@ -103,6 +103,11 @@ class LiquidationWindow:
         return self.long_usd + self.short_usd
 
     @property
+    def oldest_ts(self) -> int:
+        """Event time of the oldest liquidation still in the window (0 when empty)."""
+        return self._items[0][0] if self._items else 0
+
+    @property
     def low(self) -> float:
         return self._min[0][1] if self._min else 0.0
 
@@ -124,6 +129,55 @@ class LiquidationWindow:
         self.count = 0
 
 
+class TradedRange:
+    """Highest and lowest TRADED price over the last ``window_s`` seconds of event time.
+
+    Liquidation prices never enter it: Binance's forceOrder ``p`` is the order's limit price and
+    Bybit's ``allLiquidation`` ``p`` the bankruptcy price, both beyond anything that traded. Kept
+    as a ring of per-second (high, low) buckets: O(1) per trade, O(window_s) per query (a query is
+    a cascade firing or updating, not a trade). A trade older than its bucket's second is late
+    beyond the ring and ignored.
+    """
+
+    __slots__ = ("window_s", "_sec", "_hi", "_lo")
+
+    def __init__(self, window_s: int = 30) -> None:
+        self.window_s = window_s
+        n = window_s + 1
+        self._sec = [-1] * n
+        self._hi = [0.0] * n
+        self._lo = [0.0] * n
+
+    def add(self, ts: int, price: float) -> None:
+        sec = ts // 1000
+        i = sec % len(self._sec)
+        cur = self._sec[i]
+        if cur == sec:
+            if price > self._hi[i]:
+                self._hi[i] = price
+            elif price < self._lo[i]:
+                self._lo[i] = price
+        elif sec > cur:
+            self._sec[i] = sec
+            self._hi[i] = self._lo[i] = price
+
+    def range(self, now_ts: int, window_s: int | None = None) -> tuple[float, float] | None:
+        """(low, high) traded within ``window_s`` (default: the whole ring) up to ``now_ts``,
+        or None when nothing traded then."""
+        now = now_ts // 1000
+        oldest = now - (self.window_s if window_s is None else min(window_s, self.window_s))
+        lo = hi = 0.0
+        found = False
+        for i, sec in enumerate(self._sec):
+            if oldest <= sec <= now:
+                if not found:
+                    lo, hi, found = self._lo[i], self._hi[i], True
+                else:
+                    lo = min(lo, self._lo[i])
+                    hi = max(hi, self._hi[i])
+        return (lo, hi) if found else None
+
+
 class SymbolState:
     """Everything the engine knows about one symbol right now, plus its detectors' memory.
 
@@ -132,7 +186,7 @@ class SymbolState:
     """
 
     __slots__ = ("symbol", "last_price", "last_ts", "liquidations", "funding", "marks", "trades",
-                 "flow", "rejects_in_row", "det_cascade_armed", "det_hunt", "det_story_ts", "det_flow",
+                 "flow", "traded", "rejects_in_row", "det_cascade_armed", "det_hunt", "det_story_ts", "det_flow",
                  "det_whale", "det_divergence", "det_funding")
 
     def __init__(self, symbol: str, *, cascade_window_ms: int = 30_000,
@@ -143,6 +197,8 @@ class SymbolState:
         self.trades = 0
         self.rejects_in_row = 0  # consecutive trades refused by the price sanity check
         self.liquidations = LiquidationWindow(cascade_window_ms)
+        # traded high/low: hunt zones and levels come from prices that traded (engine.core feeds it)
+        self.traded = TradedRange(max(30, cascade_window_ms // 1000))
         self.flow = FlowState(large_usd)
         self.funding: dict[str, Funding] = {}  # latest per venue
         self.marks: dict[str, MarkOI] = {}  # latest per venue
@@ -171,6 +227,23 @@ class SymbolState:
         cur = self.marks.get(ev.venue)
         if cur is None or ev.ts >= cur.ts:
             self.marks[ev.venue] = ev
+
+    def mark_price(self) -> float:
+        """The freshest venue mark price (0.0 when no venue sent one)."""
+        best = None
+        for m in self.marks.values():
+            if m.mark and (best is None or m.ts > best.ts):
+                best = m
+        return best.mark if best is not None else 0.0
+
+    def traded_range(self, now_ts: int, window_s: int | None = None) -> tuple[float, float]:
+        """(low, high) of the prices that traded recently; the mark price where nothing traded
+        yet, then the last trade price (0.0, 0.0 when the coin has no price at all)."""
+        found = self.traded.range(now_ts, window_s)
+        if found is not None:
+            return found
+        price = self.mark_price() or self.last_price
+        return price, price
 
     def funding_8h(self) -> dict[str, float]:
         return {v: f.rate_8h for v, f in sorted(self.funding.items())}

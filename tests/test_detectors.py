@@ -43,7 +43,12 @@ def background(start, seconds, *, price=100.0, per_s=4, usd=2_000.0, buy_share=0
 
 
 def kinds(sink: ListSink) -> list[tuple[str, str]]:
-    return [(s.kind.value, s.direction.value) for s in sink.signals]
+    """(kind, direction) of each NEW alert (updates that edit an earlier one left out)."""
+    return [(s.kind.value, s.direction.value) for s in sink.signals if s.edits is None]
+
+
+def updates(sink: ListSink) -> list:
+    return [s for s in sink.signals if s.edits is not None]
 
 
 # ----------------------------------------------------------------------------- cascades
@@ -51,20 +56,21 @@ CASCADE_CASES = [
     # name, [(offset ms, usd, position, venue)], expected (kind, direction) list
     ("empty", [], []),
     ("below threshold", [(i * 1000, 40_000, PositionSide.LONG, "binance") for i in range(10)], []),
+    # the direction is the pressure: longs force-sold push price DOWN (not a buy call)
     ("one-sided longs", [(i * 1000, 60_000, PositionSide.LONG, "binance") for i in range(10)],
-     [("LIQUIDATION_CASCADE", "LONG")]),
-    ("one-sided shorts", [(i * 1000, 60_000, PositionSide.SHORT, "bybit") for i in range(10)],
      [("LIQUIDATION_CASCADE", "SHORT")]),
-    ("one giant liquidation", [(0, 5_000_000, PositionSide.LONG, "okx")], [("LIQUIDATION_CASCADE", "LONG")]),
+    ("one-sided shorts", [(i * 1000, 60_000, PositionSide.SHORT, "bybit") for i in range(10)],
+     [("LIQUIDATION_CASCADE", "LONG")]),
+    ("one giant liquidation", [(0, 5_000_000, PositionSide.LONG, "okx")], [("LIQUIDATION_CASCADE", "SHORT")]),
     ("two-sided is not a cascade",
      [(i * 1000, 60_000, PositionSide.LONG if i % 2 else PositionSide.SHORT, "binance") for i in range(20)], []),
     ("split across venues",
      [(i * 1000, 60_000, PositionSide.LONG, "binance" if i % 2 else "bybit") for i in range(10)],
-     [("LIQUIDATION_CASCADE", "LONG")]),
+     [("LIQUIDATION_CASCADE", "SHORT")]),
     ("spread beyond the 30 s window", [(i * 10_000, 100_000, PositionSide.LONG, "binance") for i in range(10)], []),
     ("duplicates count once", [(0, 300_000, PositionSide.LONG, "binance")] * 2, []),
     ("out of order inside the window",
-     [(9_000 - i * 1000, 60_000, PositionSide.LONG, "binance") for i in range(10)], [("LIQUIDATION_CASCADE", "LONG")]),
+     [(9_000 - i * 1000, 60_000, PositionSide.LONG, "binance") for i in range(10)], [("LIQUIDATION_CASCADE", "SHORT")]),
 ]
 
 
@@ -92,11 +98,53 @@ def test_cascade_fires_once_then_rearms_after_calm():
     e.process(trade(T0, 100.0, 1_000, Side.BUY))
     for i in range(30):  # 30 s of steady liquidations: one cascade, not thirty
         e.process(liq(T0 + i * 1000, 100.0, 60_000, PositionSide.LONG))
-    assert len(sink.signals) == 1
+    assert len(kinds(sink)) == 1
     later = T0 + 10 * 60_000  # calm for minutes, then a new cascade
     for i in range(10):
         e.process(liq(later + i * 1000, 100.0, 60_000, PositionSide.LONG))
-    assert kinds(sink) == [("LIQUIDATION_CASCADE", "LONG")] * 2
+    assert kinds(sink) == [("LIQUIDATION_CASCADE", "SHORT")] * 2
+
+
+def test_a_cascade_is_kept_current_then_closed():
+    """Updates edit the opening alert as the total grows (paced: +25 % and 3 s apart, at once on
+    crossing a default tier line), then a closing update once the flush has been quiet 15 s."""
+    e, sink = make()
+    e.process(trade(T0, 100.0, 1_000, Side.BUY))
+    for i in range(30):
+        e.process(liq(T0 + i * 1000, 100.0, 60_000, PositionSide.LONG))
+    opening = sink.signals[0]
+    assert opening.extra["status"] == "in_progress" and opening.magnitudes["liq_usd"] == 540_000
+    live = updates(sink)
+    assert live and all(u.edits == opening.id and u.thread == opening.thread for u in live)
+    totals = [u.magnitudes["liq_usd"] for u in live]
+    assert totals == sorted(totals) and totals[-1] >= 1_500_000  # 3x SOL's $500K: crossed at once
+    assert any(u.magnitudes["liq_usd"] == 1_500_000 for u in live)  # the crossing liquidation
+    assert all(b.ts - a.ts >= 3_000 or b.magnitudes["liq_usd"] == 1_500_000 for a, b in zip(live, live[1:]))
+    assert live[-1].tier.value == "URGENT" and opening.tier.value == "WATCH"
+    e.process(trade(T0 + 29_000 + 15_000, 99.0, 1_000, Side.SELL))  # quiet for 15 s
+    closing = updates(sink)[-1]
+    assert closing.extra["status"] == "ended" and closing.magnitudes["liq_usd"] == 1_800_000
+    assert len(updates(sink)) == len(live) + 1
+
+
+def test_cascade_zone_and_levels_come_from_traded_prices_not_bankruptcy_prices():
+    """Bybit sends the BANKRUPTCY price of a liquidated position, beyond anything that traded:
+    a hunt zone or a stop built from it would sit where the market never was."""
+    e, sink = make()
+    events = hunt_events(True)
+    for ev in events:
+        if isinstance(ev, Liquidation) and ev.venue == "bybit":
+            ev.price *= 0.97  # a long's bankruptcy price: ~3 % below the traded market
+    e.process_many(events)
+    traded = [ev.price for ev in events if isinstance(ev, Trade) and ev.ts >= T0]
+    low = min(traded)
+    cascade = next(s for s in sink.signals if s.kind is Kind.LIQUIDATION_CASCADE)
+    assert cascade.magnitudes["zone_low"] >= low
+    hunt = next(s for s in sink.signals if s.kind is Kind.STOP_HUNT)  # confirmed: the low traded
+    lv = hunt.levels
+    assert lv.zone_low == pytest.approx(low)
+    assert lv.stop < low < lv.entry_low  # stop beyond the real extreme, entry above the swept low
+    assert lv.entry_high <= max(traded) * 1.001
 
 
 # ----------------------------------------------------------------------------- stop hunts
@@ -131,8 +179,10 @@ def test_stop_hunt_is_one_story_with_levels(long_sweep):
     e, sink = make()
     e.process_many(hunt_events(long_sweep))
     want = "LONG" if long_sweep else "SHORT"
-    story = [s for s in sink.signals if s.kind in (Kind.LIQUIDATION_CASCADE, Kind.STOP_HUNT)]
-    assert [(s.kind.value, s.direction.value) for s in story] == [("LIQUIDATION_CASCADE", want), ("STOP_HUNT", want)]
+    pressure = "SHORT" if long_sweep else "LONG"
+    story = [s for s in sink.signals if s.kind in (Kind.LIQUIDATION_CASCADE, Kind.STOP_HUNT) and not s.edits]
+    assert [(s.kind.value, s.direction.value) for s in story] == [("LIQUIDATION_CASCADE", pressure),
+                                                                  ("STOP_HUNT", want)]
     cascade, hunt = story
     assert hunt.upgrades == cascade.id and hunt.thread == cascade.thread
     assert cascade.tier.priority > hunt.tier.priority  # the cascade is told at a lower tier
@@ -154,8 +204,10 @@ def test_stop_hunt_is_one_story_with_levels(long_sweep):
 def test_cascade_without_absorption_stays_a_cascade(absorb, reclaim):
     e, sink = make()
     e.process_many(hunt_events(True, absorb=absorb, reclaim=reclaim))
-    assert ("LIQUIDATION_CASCADE", "LONG") in kinds(sink)
+    assert ("LIQUIDATION_CASCADE", "SHORT") in kinds(sink)
     assert ("STOP_HUNT", "LONG") not in kinds(sink)
+    closing = updates(sink)[-1]  # the cascade's alert was closed: no absorption, no setup
+    assert closing.extra["status"] == "ended" and closing.edits == sink.signals[0].id
     assert e.states["SOL"].det_hunt is not None  # still watching...
     e.process(trade(T0 + 20_000 + FOLLOW_MS + 5_000, 99.0, 1_000, Side.BUY))
     assert e.states["SOL"].det_hunt is None  # ...until the follow-up window closes
@@ -371,7 +423,7 @@ def test_lower_floor_makes_smaller_cascades_visible():
     e.process(trade(T0, 100.0, 1_000, Side.BUY))
     for i in range(5):
         e.process(liq(T0 + i * 1000, 100.0, 50_000, PositionSide.SHORT))
-    assert kinds(sink) == [("LIQUIDATION_CASCADE", "SHORT")]
+    assert kinds(sink) == [("LIQUIDATION_CASCADE", "LONG")]
     assert sink.signals[0].magnitudes["liq_usd"] == pytest.approx(200_000)  # fires as it crosses
 
 
@@ -396,5 +448,5 @@ def test_a_second_cascade_is_seen_even_when_it_starts_with_a_big_liquidation():
     e.process(liq(t1, 300_000))  # the next cascade opens with a large liquidation
     for i in range(1, 8):
         e.process(liq(t1 + i * 1000, 300_000))
-    cascades = [s for s in sink.signals if s.kind is Kind.LIQUIDATION_CASCADE]
+    cascades = [s for s in sink.signals if s.kind is Kind.LIQUIDATION_CASCADE and s.edits is None]
     assert len(cascades) == 2

@@ -28,7 +28,7 @@ CASES = {
         "zone_low": 95_800.0, "zone_high": 96_000.0, "window_s": 30}),
     "stop hunt": sig(Kind.STOP_HUNT, magnitudes={
         "liq_usd": 2.8e6, "liq_long_usd": 2.8e6, "liq_short_usd": 0.0, "absorb_usd": 1.2e6, "absorb_share": 0.7,
-        "large_count": 9, "whale_usd": 25_000, "reclaim": 0.45},
+        "large_count": 9, "whale_usd": 25_000, "reclaim": 0.45, "price": 96_100.0},
         levels=Levels(95_800, 96_000, 96_000, 96_200, 95_650, (97_500, 98_000), T0 + 900_000),
         upgrades="x0"),
     "accumulation": sig(Kind.ACCUMULATION, magnitudes={
@@ -56,9 +56,12 @@ CASES = {
 }
 
 EXPECT = {  # numbers that matter, per case (English)
-    "cascade": ["$2.80M", "96%", "$95,800.0", "$96,000.0", "LONG"],
-    "stop hunt": ["$2.80M", "Hunt zone: $95,800.0 – $96,000.0", "$1.20M", "Entry: $96,000.0 – $96,200.0",
-                  "SL: $95,650.0 (below the hunt zone)", "$97,500.0 / $98,000.0", "Valid until", "⬆️"],
+    "cascade": ["$2.80M", "96%", "$95,800.0", "$96,000.0", "In progress", "Pressure: DOWN — longs force-sold",
+                "a LONG setup only if absorption follows"],
+    "stop hunt": ["$2.80M", "Hunt zone (traded): $95,800.0 – $96,000.0", "$1.20M", "Now: $96,100.0",
+                  "Entry: $96,000.0 – $96,200.0 (-0.10% / +0.10%)",
+                  "SL: $95,650.0 (-0.47%, below the traded extreme)",
+                  "Targets: $97,500.0 (+1.46%, 3.1R) / $98,000.0 (+1.98%, 4.2R)", "Valid until", "⬆️"],
     "accumulation": ["72%", "28%", "$2.80M", "$1.10M", "Large buys: 9 orders ≥ $5.0K", "+$1.70M", "BULLISH",
                      "$0.845", "█"],
     "distribution": ["75%", "Large sells: 8", "BEARISH", "SHORT"],
@@ -164,3 +167,14 @@ def test_alert_times_name_the_zone_readably(zone, suffix):
     from bot.render import fmt_time
 
     assert fmt_time(1_767_225_600_000, ZoneInfo(zone)).endswith(" " + suffix)
+
+
+def test_a_cascade_that_ended_says_so_and_that_there_is_no_setup():
+    ended = sig(Kind.LIQUIDATION_CASCADE, magnitudes={
+        "liq_usd": 4.1e6, "liq_long_usd": 4.1e6, "liq_short_usd": 0.0, "dominance": 1.0, "count": 80,
+        "zone_low": 95_100.0, "zone_high": 96_000.0, "window_s": 47}, extra={"flushed": "LONG", "status": "ended"})
+    plain = html_to_text(render_signal(ended, "en"))
+    assert "Ended after 47s" in plain and "No absorption yet — no setup." in plain
+    assert "In progress" not in plain and "Liquidated in 47s: $4.10M" in plain
+    plain_id = html_to_text(render_signal(ended, "id"))
+    assert "Selesai" in plain_id and "tidak ada setup" in plain_id

@@ -2,8 +2,10 @@
 
 Story (a sweep of LONGS; a sweep of shorts is the mirror):
 1. the cascade detector sees longs liquidated one-sidedly above the threshold and opens a
-   ``HuntWatch`` on the cascade's thread: the hunt zone is the price range the sweep covered
-   (from the top where it began to the lowest price it reached);
+   ``HuntWatch`` on the cascade's thread: the hunt zone is the TRADED price range the sweep
+   covered (from the top where it began to the lowest price that traded — never a liquidation's
+   price: Bybit sends the bankruptcy price and Binance the order's limit price, both beyond
+   anything that traded; liquidations only add volume);
 2. while the watch is open every trade updates it: a new low extends the zone and resets the
    absorption tally; taker BUYS after the low are absorbing volume, large ones are counted;
 3. the hunt is confirmed when price has made no new low for ``HOLD_MS``, at least
@@ -37,14 +39,22 @@ class HuntWatch:
 
     __slots__ = ("long_sweep", "thread", "started_ts", "last_liq_ts", "zone_low", "zone_high",
                  "extreme", "extreme_ts", "liq_long", "liq_short", "count", "venues",
-                 "absorb_usd", "against_usd", "large", "whale_usd")
+                 "absorb_usd", "against_usd", "large", "whale_usd", "first_liq_ts", "cascade_open",
+                 "cascade_ended", "reported_usd", "reported_ts")
 
-    def __init__(self, finding: Finding, whale_usd: float) -> None:
+    def __init__(self, finding: Finding, whale_usd: float, first_liq_ts: int | None = None) -> None:
         m = finding.magnitudes
-        self.long_sweep = finding.direction is Direction.LONG  # longs were flushed: price went down
+        # longs were flushed: price went down (the cascade's direction is that pressure, SHORT)
+        self.long_sweep = finding.extra.get("flushed") == "LONG"
         self.thread = finding.thread
         self.started_ts = finding.ts
         self.last_liq_ts = finding.ts
+        self.first_liq_ts = finding.ts if first_liq_ts is None else first_liq_ts
+        # the cascade's own alert is kept current while this story is open (cascade.py)
+        self.cascade_open = True
+        self.cascade_ended = False
+        self.reported_usd = m["liq_usd"]
+        self.reported_ts = finding.ts
         self.zone_low = m["zone_low"]
         self.zone_high = m["zone_high"]
         self.extreme = self.zone_low if self.long_sweep else self.zone_high
@@ -64,7 +74,7 @@ class StopHuntDetector:
 
     def open(self, st: SymbolState, cascade: Finding, th: Thresholds) -> None:
         """A cascade fired: watch for absorption (replaces any older story on this symbol)."""
-        st.det_hunt = HuntWatch(cascade, th.whale_usd)
+        st.det_hunt = HuntWatch(cascade, th.whale_usd, st.liquidations.oldest_ts or cascade.ts)
         st.det_story_ts = max(st.det_story_ts, cascade.ts)
 
     def on_liquidation(self, st: SymbolState, ev: Liquidation) -> None:
@@ -78,13 +88,10 @@ class StopHuntDetector:
             w.liq_short += ev.notional
         w.count += 1
         w.venues.add(ev.venue)
-        if flushed_long == w.long_sweep:  # the sweep goes on
-            if ev.ts > w.last_liq_ts:
-                w.last_liq_ts = ev.ts
-            if w.long_sweep:
-                w.zone_low = min(w.zone_low, ev.price)
-            else:
-                w.zone_high = max(w.zone_high, ev.price)
+        if flushed_long == w.long_sweep and ev.ts > w.last_liq_ts:  # the sweep goes on
+            w.last_liq_ts = ev.ts
+        # the zone moves only with TRADED prices (on_trade): a liquidation's price is a bankruptcy
+        # or limit price beyond the market
 
     def expire(self, st: SymbolState, now_ts: int) -> None:
         w = st.det_hunt

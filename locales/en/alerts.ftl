@@ -35,16 +35,30 @@ flow-mood = { $direction ->
 }
 alert-headline = { $badge } · <b>{ $kind } — { $symbol }</b>
 alert-cascade-body =
+    { $status ->
+        [ended] ⏹ <b>Ended</b> after { $duration }s
+       *[in_progress] ⏳ <b>In progress</b> — this message is updated as it grows
+    }
     Liquidated in { $window }s: <b>{ $total }</b> ({ $share } { $flushed })
     Longs: { $long_usd } · Shorts: { $short_usd } · { $count } { $count ->
         [one] order
        *[other] orders
     }
-    Swept range: { $zone_low } – { $zone_high }
-    Bias: <b>{ $direction }</b> — wait for absorption before entering
+    Swept range (traded): { $zone_low } – { $zone_high }
+    Pressure: <b>{ $pressure ->
+        [UP] UP
+       *[DOWN] DOWN
+    }</b> — { $flushed } { $pressure ->
+        [UP] force-bought
+       *[DOWN] force-sold
+    }
+    { $status ->
+        [ended] No absorption yet — no setup.
+       *[in_progress] Not a trade signal: a { $setup } setup only if absorption follows (a stop-hunt alert would reply here).
+    }
 alert-stophunt-body =
     Liquidations: <b>{ $total }</b> { $flushed } cleared
-    Hunt zone: { $zone_low } – { $zone_high }
+    Hunt zone (traded): { $zone_low } – { $zone_high }
     Absorption: { $absorb_usd } of { $absorb_side } ({ $absorb_share } of taker volume), { $large_count } large { $large_count ->
         [one] order
        *[other] orders
@@ -52,8 +66,9 @@ alert-stophunt-body =
     Reclaimed: { $reclaim } of the zone
 
     ✅ <b>{ $direction } setup</b>
-    Entry: { $entry_low } – { $entry_high }
-    SL: { $stop } ({ $stop_where } the hunt zone)
+    Now: { $price }
+    Entry: { $entry_low } – { $entry_high } ({ $entry_dist })
+    SL: { $stop } ({ $stop_dist }, { $stop_where } the traded extreme)
     Targets: { $targets }
     Valid until { $expires }
 alert-flow-body =

@@ -35,19 +35,34 @@ flow-mood = { $direction ->
 }
 alert-headline = { $badge } · <b>{ $kind } — { $symbol }</b>
 alert-cascade-body =
+    { $status ->
+        [ended] ⏹ <b>Selesai</b> setelah { $duration } dtk
+       *[in_progress] ⏳ <b>Sedang berlangsung</b> — pesan ini diperbarui selama kaskade membesar
+    }
     Terlikuidasi dalam { $window } dtk: <b>{ $total }</b> ({ $share } { $flushed })
     Long: { $long_usd } · Short: { $short_usd } · { $count } order
-    Rentang tersapu: { $zone_low } – { $zone_high }
-    Arah: <b>{ $direction }</b> — tunggu absorpsi sebelum entry
+    Rentang tersapu (harga transaksi): { $zone_low } – { $zone_high }
+    Tekanan: <b>{ $pressure ->
+        [UP] NAIK
+       *[DOWN] TURUN
+    }</b> — { $flushed } { $pressure ->
+        [UP] dibeli paksa
+       *[DOWN] dijual paksa
+    }
+    { $status ->
+        [ended] Belum ada absorpsi — tidak ada setup.
+       *[in_progress] Bukan sinyal trading: setup { $setup } hanya jika absorpsi menyusul (peringatan stop hunt akan membalas di sini).
+    }
 alert-stophunt-body =
     Likuidasi: <b>{ $total }</b> { $flushed } tersapu
-    Zona hunt: { $zone_low } – { $zone_high }
+    Zona hunt (harga transaksi): { $zone_low } – { $zone_high }
     Absorpsi: { $absorb_usd } { $absorb_side } ({ $absorb_share } volume taker), { $large_count } order besar ≥ { $whale }
     Direbut kembali: { $reclaim } dari zona
 
     ✅ <b>Setup { $direction }</b>
-    Entry: { $entry_low } – { $entry_high }
-    SL: { $stop } ({ $stop_where } zona hunt)
+    Sekarang: { $price }
+    Entry: { $entry_low } – { $entry_high } ({ $entry_dist })
+    SL: { $stop } ({ $stop_dist }, { $stop_where } titik ekstrem transaksi)
     Target: { $targets }
     Berlaku sampai { $expires }
 alert-flow-body =
