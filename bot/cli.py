@@ -16,7 +16,7 @@ from bot.errors import StartupError
 from config.settings import ConfigError, configure_logging, load_settings
 from engine.core import Engine, run_feeds
 from engine.feeds.replay import ReplayFeed
-from engine.scoring import match_episodes, outside_episodes
+from engine.scoring import decoy_alarms, match_episodes, outside_episodes, wrong_upgrades
 from engine.signals import Signal, SignalEngine
 from engine.simulator import MarketSimulator, SimulatorFeed
 from storage.errors import StorageError
@@ -124,6 +124,16 @@ def _summary(engine: Engine, sink: TerminalSink, elapsed: float, sim: MarketSimu
             else:
                 verdict = "MISSED"
             print(f"  t+{start:6.0f}s {ep.kind:<16} {ep.direction:<7} {ep.symbol:<5} {verdict}")
+        decoys = decoy_alarms(sim.episodes, sink.signals)
+        if decoys:
+            alarmed = {ep: sigs for ep, sigs in decoys.items() if sigs}
+            print(f"decoys ignored: {len(decoys) - len(alarmed)}/{len(decoys)} "
+                  "(a cascade just under the threshold, an evenly split long/short burst)")
+            for ep, sigs in alarmed.items():
+                print(f"  t+{(ep.start_ts - sim.start_ts) / 1000:6.0f}s {ep.kind} {ep.symbol}: FALSE ALARM "
+                      + ", ".join(f"{s.kind.value} {s.direction.value}" for s in sigs))
+        wrong = wrong_upgrades(sim.episodes, sink.signals)
+        print(f"cascades without absorption called a stop hunt: {len(wrong)}")
         quiet = outside_episodes(sim.episodes, sink.signals)
         hours = sim.duration_s / 3600
         print(f"signals in quiet stretches: {len(quiet)} over {hours:g} simulated hour(s), "

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .signals import Signal
-from .simulator import Episode
+from .simulator import DECOYS, Episode
 
 DETECTION_SLACK_MS = 5_000  # a detection counts until 5 s (event time) after the episode ends
 
@@ -28,8 +28,13 @@ class EpisodeResult:
 
 def match_episodes(episodes: Iterable[Episode], signals: list[Signal],
                    slack_ms: int = DETECTION_SLACK_MS) -> list[EpisodeResult]:
+    """Each real (non-decoy) episode and the first signal of its kind and direction in time.
+    Updates of an earlier alert (``Signal.edits``) are not new detections."""
     results = []
+    signals = [s for s in signals if s.edits is None]
     for ep in episodes:
+        if ep.kind in DECOYS:
+            continue
         caught = None
         related = []
         for sig in signals:
@@ -53,3 +58,25 @@ def outside_episodes(episodes: Iterable[Episode], signals: list[Signal],
                    for ep in eps):
             out.append(sig)
     return out
+
+
+def decoy_alarms(episodes: Iterable[Episode], signals: list[Signal],
+                 slack_ms: int = DETECTION_SLACK_MS) -> dict[Episode, list[Signal]]:
+    """Per decoy episode, the signals of the kinds it imitates that fired on its symbol during
+    it (an empty list: the decoy was rightly ignored)."""
+    out: dict[Episode, list[Signal]] = {}
+    for ep in episodes:
+        imitated = DECOYS.get(ep.kind)
+        if imitated is None:
+            continue
+        out[ep] = [s for s in signals if s.symbol == ep.symbol and s.kind.value in imitated
+                   and ep.start_ts <= s.ts <= ep.end_ts + slack_ms]
+    return out
+
+
+def wrong_upgrades(episodes: Iterable[Episode], signals: list[Signal],
+                   slack_ms: int = DETECTION_SLACK_MS) -> list[Signal]:
+    """Stop hunts called during a cascade episode that had no absorption (must be none)."""
+    return [s for ep in episodes if ep.kind == "LIQUIDATION_CASCADE" for s in signals
+            if s.symbol == ep.symbol and s.kind.value == "STOP_HUNT"
+            and ep.start_ts <= s.ts <= ep.end_ts + 60_000]

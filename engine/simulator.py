@@ -12,7 +12,14 @@ Same seed -> same events, byte for byte. The market has several symbols on two v
   * STOP_HUNT SHORT — the mirror: shorts squeezed up, then large taker SELLS absorb;
   * ACCUMULATION / DISTRIBUTION — minutes of one-sided taker flow with whale orders;
   * FUNDING_EXTREME — funding pinned far above normal on both venues (SHORT bias: longs crowded);
-  * DIVERGENCE — one venue's price drifts tens of bps away from the other's, then returns.
+  * DIVERGENCE — one venue's price drifts tens of bps away from the other's, then returns;
+  * LIQUIDATION_CASCADE — a cascade WITHOUT absorption, split across the venues so that no venue
+    alone crosses the threshold (1.3x in total): the sweep goes on and price keeps sliding, no
+    stop hunt may be called. Its direction is the pressure (SHORT for a flush of longs);
+  * decoys that must raise no alarm of the kinds they imitate (``DECOYS``): a cascade just under
+    the threshold (0.8x) and an evenly split burst of long and short liquidations (2x).
+Liquidation prices are what the venues send: Bybit's ``allLiquidation`` price is the BANKRUPTCY
+price (0.3-1 % beyond the market here), never a traded price; detectors must not build levels on it.
 Episode sizes scale with the symbol class's default thresholds (engine/thresholds.py), so a
 scripted episode is clearly over the line for its class and the background stays below it.
 Time is simulated (epoch ms from ``start_ts``); nothing here reads the wall clock.
@@ -81,6 +88,14 @@ EPISODE_SECONDS = {
     "DISTRIBUTION": 240.0,
     "FUNDING_EXTREME": 600.0,
     "DIVERGENCE": 60.0,
+    "LIQUIDATION_CASCADE": 50.0,  # 20 s split sweep, then 30 s of sliding without absorption
+    "DECOY_NEAR_CASCADE": 30.0,
+    "DECOY_SPLIT_BURST": 30.0,
+}
+# decoy kind -> the signal kinds it imitates (any of them on its symbol during it is a false alarm)
+DECOYS = {
+    "DECOY_NEAR_CASCADE": ("LIQUIDATION_CASCADE", "STOP_HUNT"),
+    "DECOY_SPLIT_BURST": ("LIQUIDATION_CASCADE", "STOP_HUNT"),
 }
 
 
@@ -94,6 +109,9 @@ def default_plan(duration_s: float, symbols: tuple[SimSymbol, ...] = DEFAULT_SYM
         ("STOP_HUNT", "SHORT"),
         ("DISTRIBUTION", "SHORT"),
         ("FUNDING_EXTREME", "SHORT"),
+        ("LIQUIDATION_CASCADE", "SHORT"),
+        ("DECOY_NEAR_CASCADE", "NEUTRAL"),
+        ("DECOY_SPLIT_BURST", "NEUTRAL"),
     ]
     gap = duration_s / (len(kinds) + 1)
     plan = []
@@ -108,7 +126,8 @@ def default_plan(duration_s: float, symbols: tuple[SimSymbol, ...] = DEFAULT_SYM
 class _SymbolSim:
     __slots__ = ("spec", "mid", "bias", "basis", "funding", "rate_mult", "buy_prob", "drift",
                  "whale_rate", "whale_side", "liq_usd_per_tick", "liq_side", "basis_target",
-                 "funding_override", "whale_usd", "cascade_usd", "oi_usd", "divergence_bps")
+                 "funding_override", "whale_usd", "cascade_usd", "oi_usd", "divergence_bps",
+                 "liq_venue_cycle", "liq_split", "liq_count")
 
     def __init__(self, spec: SimSymbol, venues: tuple[str, ...]) -> None:
         self.spec = spec
@@ -121,6 +140,7 @@ class _SymbolSim:
         self.cascade_usd = th.cascade_usd
         self.divergence_bps = th.divergence_bps
         self.oi_usd = spec.depth_usd_1pct * 20
+        self.liq_count = 0  # scripted liquidations so far (alternation of venues and sides)
         self.reset_modifiers(venues)
 
     def reset_modifiers(self, venues: tuple[str, ...]) -> None:
@@ -133,6 +153,8 @@ class _SymbolSim:
         self.liq_side = PositionSide.LONG
         self.basis_target = {v: 0.0 for v in venues}
         self.funding_override = None
+        self.liq_venue_cycle = False  # scripted liquidations alternate venues (a split cascade)
+        self.liq_split = False  # scripted liquidations alternate long and short (a decoy burst)
 
 
 class MarketSimulator:
@@ -194,6 +216,31 @@ class MarketSimulator:
                 sim.whale_rate = 14.0 / (20.0 * ticks_per_s)
                 sim.whale_side = Side.BUY if up else Side.SELL
                 sim.drift = -sweep_sign * 0.0045 / (20.0 * ticks_per_s)
+        elif ep.kind == "LIQUIDATION_CASCADE":
+            # pressure SHORT = longs flushed, price pushed down, and nobody absorbs it
+            down = ep.direction == "SHORT"
+            sweep_sign = -1.0 if down else 1.0
+            sim.liq_side = PositionSide.LONG if down else PositionSide.SHORT
+            sim.liq_venue_cycle = True
+            if elapsed < 20.0:
+                sim.rate_mult = 2.5
+                sim.buy_prob = 0.28 if down else 0.72
+                sim.drift = sweep_sign * 0.006 / (20.0 * ticks_per_s)
+                sim.liq_usd_per_tick = 1.3 * sim.cascade_usd / (20.0 * ticks_per_s)
+            else:  # still sliding, one-sided, no large opposite orders
+                sim.rate_mult = 1.5
+                sim.buy_prob = 0.40 if down else 0.60
+                sim.drift = sweep_sign * 0.002 / (30.0 * ticks_per_s)
+        elif ep.kind == "DECOY_NEAR_CASCADE":  # one-sided but 0.8x the threshold, over 20 s
+            if elapsed < 20.0:
+                sim.liq_usd_per_tick = 0.8 * sim.cascade_usd / (20.0 * ticks_per_s)
+                sim.liq_side = PositionSide.LONG
+                sim.drift = -0.002 / (20.0 * ticks_per_s)
+        elif ep.kind == "DECOY_SPLIT_BURST":  # 2x the threshold, half longs and half shorts
+            if elapsed < 20.0:
+                sim.liq_usd_per_tick = 2.0 * sim.cascade_usd / (20.0 * ticks_per_s)
+                sim.liq_split = True
+                sim.rate_mult = 2.0
         elif ep.kind in ("ACCUMULATION", "DISTRIBUTION"):
             acc = ep.kind == "ACCUMULATION"
             sim.rate_mult = 1.6
@@ -271,7 +318,12 @@ class MarketSimulator:
                 if sim.liq_usd_per_tick and random_() < 0.6:
                     usd = sim.liq_usd_per_tick / 0.6 * (0.4 + 1.2 * random_())
                     seq += 1
-                    tick_buf.append(self._liq(rng, sim, t, sim.liq_side, usd, seq))
+                    sim.liq_count += 1
+                    side = sim.liq_side
+                    if sim.liq_split:
+                        side = PositionSide.LONG if sim.liq_count % 2 else PositionSide.SHORT
+                    venue = venues[sim.liq_count % len(venues)] if sim.liq_venue_cycle else None
+                    tick_buf.append(self._liq(rng, sim, t, side, usd, seq, venue))
                 if random_() < 0.03 * TICK_MS / 1000.0:
                     usd = min(sim.cascade_usd / 200 * pareto_scale * paretovariate(alpha), sim.cascade_usd / 10)
                     side = PositionSide.LONG if random_() < 0.5 else PositionSide.SHORT
@@ -300,11 +352,15 @@ class MarketSimulator:
             t += TICK_MS
 
     def _liq(self, rng: random.Random, sim: _SymbolSim, t: int, side: PositionSide, usd: float,
-             seq: int) -> tuple[int, int, Event]:
-        venue = self.venues[int(rng.random() * len(self.venues))]
-        # a long is force-SOLD slightly below the mid, a short force-bought slightly above
+             seq: int, venue: str | None = None) -> tuple[int, int, Event]:
+        pick = self.venues[int(rng.random() * len(self.venues))]
+        venue = venue or pick
+        # a long is force-SOLD below the mid, a short force-bought above; the price a venue
+        # SENDS is the order's price (Binance: its limit, just beyond the market) or, on Bybit,
+        # the position's bankruptcy price (0.3-1 % beyond anything that traded)
         sign = -1.0 if side is PositionSide.LONG else 1.0
-        price = sim.mid * (1.0 + sim.basis[venue] + sign * 0.0002 * rng.random())
+        beyond = 0.003 + 0.007 * rng.random() if venue == "bybit" else 0.0002 * rng.random()
+        price = sim.mid * (1.0 + sim.basis[venue] + sign * beyond)
         ts = t + int(rng.random() * TICK_MS)
         return (ts, seq, Liquidation(venue, sim.spec.symbol, price, usd / price, usd, side, ts,
                                      ts * 1_000_000 + 40_000_000))

@@ -1,6 +1,8 @@
 """Quality bar on the simulator's scripted episodes, over several seeds:
-every episode caught with the right kind and direction by 5 s (event time) after it ends, and at
-most one signal per simulated hour per symbol in the quiet stretches between episodes."""
+every episode caught with the right kind and direction by 5 s (event time) after it ends, by a
+signal that a subscriber with DEFAULT settings receives; no decoy raises an alarm of the kinds it
+imitates; a cascade without absorption is never called a stop hunt; and at most one signal per
+simulated hour per symbol in the quiet stretches between episodes."""
 from __future__ import annotations
 
 import math
@@ -11,9 +13,10 @@ import pytest
 
 from bot.cli import main as cli_main
 from engine.core import Engine
-from engine.scoring import DETECTION_SLACK_MS, match_episodes, outside_episodes
+from engine.contract import check as contract_check
+from engine.scoring import DETECTION_SLACK_MS, decoy_alarms, match_episodes, outside_episodes, wrong_upgrades
 from engine.signals import ListSink, SignalEngine
-from engine.simulator import DEFAULT_SYMBOLS, EpisodePlan, MarketSimulator
+from engine.simulator import DECOYS, DEFAULT_SYMBOLS, EpisodePlan, MarketSimulator
 
 
 def run(sim: MarketSimulator):
@@ -31,6 +34,14 @@ def check(sim: MarketSimulator, signals) -> None:
     for r in results:
         assert r.caught_by.ts <= r.episode.end_ts + DETECTION_SLACK_MS
         assert r.caught_by.kind.value == r.episode.kind and r.caught_by.direction.value == r.episode.direction
+        below, _tier = contract_check(r.caught_by)
+        assert below is None, (f"seed {sim.seed}: {r.episode.kind} {r.episode.symbol} caught by a signal a default "
+                               f"subscriber does not receive ({below})")
+    alarms = {(ep.kind, ep.symbol): [s.kind.value for s in sigs]
+              for ep, sigs in decoy_alarms(sim.episodes, signals).items() if sigs}
+    assert not alarms, f"seed {sim.seed}: decoys raised alarms {alarms}"
+    wrong = wrong_upgrades(sim.episodes, signals)
+    assert not wrong, f"seed {sim.seed}: cascades without absorption called stop hunts {wrong}"
     quiet = outside_episodes(sim.episodes, signals)
     hours = math.ceil(sim.duration_s / 3600)
     per_symbol = Counter(s.symbol for s in quiet)
@@ -42,7 +53,7 @@ def check(sim: MarketSimulator, signals) -> None:
 def test_default_plan_every_episode_caught_and_quiet_stretches_quiet(seed):
     sim = MarketSimulator(seed=seed, duration_s=3600)
     _engine, signals = run(sim)
-    assert len(sim.episodes) == 6
+    assert len(sim.episodes) == 9
     check(sim, signals)
 
 
@@ -51,7 +62,8 @@ def test_every_kind_on_every_symbol_class(seed):
     """Stop hunts both ways, flow, divergence and funding on a major, a mid cap and a small cap."""
     kinds = [("STOP_HUNT", "LONG"), ("STOP_HUNT", "SHORT"), ("ACCUMULATION", "LONG"),
              ("DISTRIBUTION", "SHORT"), ("DIVERGENCE", "NEUTRAL"), ("FUNDING_EXTREME", "SHORT"),
-             ("FUNDING_EXTREME", "LONG")]
+             ("FUNDING_EXTREME", "LONG"), ("LIQUIDATION_CASCADE", "SHORT"), ("LIQUIDATION_CASCADE", "LONG"),
+             *((decoy, "NEUTRAL") for decoy in DECOYS)]
     plan = []
     for i, spec in enumerate(DEFAULT_SYMBOLS):
         at = 60.0 + 37 * i
@@ -75,7 +87,9 @@ def test_demo_summary_reports_all_episodes_caught(capsys):
     assert cli_main(["demo", "--quiet", "--seed", "7", "--minutes", "60"]) == 0
     out = capsys.readouterr().out
     caught = re.search(r"scripted episodes caught: (\d+)/(\d+)", out)
-    assert caught and caught.group(1) == caught.group(2) == "6", out
+    assert caught and caught.group(1) == caught.group(2) == "7", out
     assert "MISSED" not in out
+    assert re.search(r"decoys ignored: 2/2", out), out
+    assert "cascades without absorption called a stop hunt: 0" in out
     quiet = re.search(r"signals in quiet stretches: (\d+) over 1 simulated hour", out)
     assert quiet and int(quiet.group(1)) <= 4, out

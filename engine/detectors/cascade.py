@@ -16,8 +16,8 @@ The story of one cascade (its ``HuntWatch``, opened by the engine when the casca
    contract (the class default threshold, 3x it), so a subscriber waiting for that size is not
    kept waiting by the pacing;
 3. after ``END_QUIET_MS`` without a flushing liquidation (and no stop hunt confirmed) a CLOSING
-   update says it ended: final total, swept range, "no absorption yet — no setup". Should the
-   flush resume, updates go on ("in progress" again).
+   update says it ended: final total, swept range, "no absorption yet — no setup". That alert is
+   then closed for good; a flush that resumes later is a new cascade (once the window calmed).
 
 Zones are TRADED prices (``SymbolState.traded_range``: the mark price where nothing traded yet);
 liquidation prices only count volume (Bybit sends bankruptcy prices, Binance the order's limit).
@@ -110,20 +110,20 @@ class CascadeDetector:
     def _maybe_update(self, st: SymbolState, w, ev: Liquidation, th: Thresholds) -> Finding | None:
         """The open cascade grew (the stop-hunt watch has already counted ``ev``)."""
         total = w.liq_long + w.liq_short
-        was_ended = w.cascade_ended
-        w.cascade_ended = False
         crossed = any(w.reported_usd < line <= total for line in _lines(st.symbol))
         due = (total >= UPDATE_GROWTH * w.reported_usd and ev.ts - w.reported_ts >= UPDATE_MIN_MS)
-        if not (crossed or due or was_ended):
+        if not (crossed or due):
             return None
         return self.story_finding(st, w, ev.ts, ev.recv_ns, th, STATUS_LIVE)
 
     def on_second(self, st: SymbolState, ts: int, recv_ns: int, th: Thresholds) -> Finding | None:
         """Once per second of event time while a cascade story is open: has it ended?"""
         w = st.det_hunt
-        if (w is None or not w.cascade_open or w.cascade_ended
-                or ts - w.last_liq_ts < END_QUIET_MS):
+        if w is None or not w.cascade_open or ts - w.last_liq_ts < END_QUIET_MS:
             return None
+        # closed for good: a stray liquidation later does not reopen it (a real new flush is a
+        # new cascade once the window has calmed); the stop-hunt watch itself goes on
+        w.cascade_open = False
         w.cascade_ended = True
         return self.story_finding(st, w, ts, recv_ns, th, STATUS_ENDED)
 

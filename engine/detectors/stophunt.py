@@ -143,6 +143,9 @@ class StopHuntDetector:
         reclaim = (price - w.zone_low) / span if w.long_sweep else (w.zone_high - price) / span
         if reclaim < th.reclaim:
             return None
+        flushed = w.liq_long if w.long_sweep else w.liq_short
+        if flushed < th.dominance * (w.liq_long + w.liq_short):
+            return None  # the story turned two-sided: a liquidation burst, not a hunt of one side
         st.det_hunt = None
         st.det_story_ts = max(st.det_story_ts, ts)
         return self._finding(st, w, ev, th, share, reclaim)
