@@ -25,6 +25,9 @@ async def test_global_view_marks_defaults_and_has_buttons(harness):
     assert "Tap − or + to step a value down or up, or the middle button to pick a preset." in text
     assert "Dominance: <b>65%</b> (default)" in text
     assert "Funding extreme: <b>0.05%</b> (default)" in text
+    # the threshold contract, stated where the thresholds are set
+    assert "an event at or above your threshold for its kind reaches you" in text
+    assert "The minimum score filters only divergences and volume spikes" in text
     data = [d for _, d in buttons(msg)]
     assert ThrCB(symbol="*", op="dec", key="cascade").pack() in data
     assert ThrCB(symbol="*", op="inc", key="funding").pack() in data

@@ -78,6 +78,7 @@ async def thresholds_view(account: User, t: Texts, threshold_repo: ThresholdRepo
         lines.append(t("thr-line", what=t("thr-key-name", what=key), value=fmt_threshold(key, value),
                        source=source, default=default))
     lines.append("")
+    lines.append(t("thr-contract"))
     lines.append(t("thr-note-global") if symbol == ALL_SYMBOLS else t("thr-note-symbol", symbol=symbol))
     lines.append(t("thr-hint"))
     return "\n".join(lines), thresholds_keyboard(t, symbol, values)

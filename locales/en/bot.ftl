@@ -195,6 +195,7 @@ thr-line = • { $what }: <b>{ $value }</b> { $source ->
 }
 thr-default-classes = { $major } for BTC/ETH, { $mid } large caps, { $small } others
 thr-default-smaller = { $mid } large caps, { $small } others
+thr-contract = 📏 <b>The rule:</b> an event at or above your threshold for its kind reaches you — cascades and stop hunts by cascade size and one-sidedness, whale windows and accumulation/distribution by whale size and one-sidedness, funding by its rate — whatever its score, unless you muted it, it is your quiet hours or you turned its tier off. The minimum score filters only divergences and volume spikes. Tier: a cascade ≥ 3× your cascade value is 🚨 URGENT, ≥ 1× 👀 WATCH; a stop hunt is always URGENT; funding ≥ 2× yours is WATCH, else INFO.
 thr-note-global = These values apply to every coin that has none of its own (<code>/thresholds BTC</code> shows one coin's).
 thr-note-symbol = Values here apply to { $symbol } only and win over your all-coins values.
 thr-hint = Tap − or + to step a value down or up, or the middle button to pick a preset. You can also type e.g. <code>/thresholds BTC cascade 5M</code>.

@@ -188,6 +188,7 @@ thr-line = • { $what }: <b>{ $value }</b> { $source ->
 }
 thr-default-classes = { $major } untuk BTC/ETH, { $mid } kapitalisasi besar, { $small } lainnya
 thr-default-smaller = { $mid } kapitalisasi besar, { $small } lainnya
+thr-contract = 📏 <b>Aturannya:</b> peristiwa yang mencapai ambang Anda untuk jenisnya sampai ke Anda — kaskade dan stop hunt menurut ukuran kaskade dan dominasi satu sisi, jendela whale dan akumulasi/distribusi menurut ukuran whale dan dominasi, funding menurut tarifnya — berapa pun skornya, kecuali Anda membisukannya, sedang jam tenang, atau tingkatnya Anda matikan. Skor minimum hanya menyaring divergensi dan lonjakan volume. Tingkat: kaskade ≥ 3× nilai kaskade Anda 🚨 URGENT, ≥ 1× 👀 WATCH; stop hunt selalu URGENT; funding ≥ 2× nilai Anda WATCH, selain itu INFO.
 thr-note-global = Nilai ini berlaku untuk setiap koin yang tidak punya nilai sendiri (<code>/thresholds BTC</code> menampilkan nilai satu koin).
 thr-note-symbol = Nilai di sini hanya berlaku untuk { $symbol } dan mengalahkan nilai semua-koin Anda.
 thr-hint = Ketuk − atau + untuk menurunkan atau menaikkan nilai, atau tombol tengah untuk memilih nilai siap pakai. Bisa juga ketik mis. <code>/thresholds BTC cascade 5M</code>.
