@@ -172,7 +172,7 @@ def _body(sig: Signal, t, tz: tzinfo | None) -> str:
         risk = abs(mid - lv.stop)
         targets = " / ".join(
             f"{fmt_price(x)} ({fmt_distance(x, price)}, {fmt_r(x, mid, risk, long_setup)})" for x in lv.targets)
-        return t(
+        body = t(
             "alert-stophunt-body",
             total=_e(fmt_usd(g("liq_usd", 0.0))),
             flushed=_e(t("position-word", position="LONG" if long_setup else "SHORT")),
@@ -190,6 +190,7 @@ def _body(sig: Signal, t, tz: tzinfo | None) -> str:
             targets=_e(targets),
             expires=_e(fmt_time(lv.expires_ts, tz)),
         )
+        return body + _quoted_lines(sig, t)
     if kind in (Kind.ACCUMULATION, Kind.DISTRIBUTION):
         buy_share = g("buy_share", 0.5)
         window_s = g("window_s", 300.0)
@@ -248,6 +249,28 @@ def _body(sig: Signal, t, tz: tzinfo | None) -> str:
         large_sells=int(g("large_sells", 0)), price=_e(fmt_price(g("price", 0.0))),
         direction=direction,
     )
+
+
+def _quoted_lines(sig: Signal, t) -> str:
+    """The levels again in the unit a venue quotes the coin in (1000PEPE on Binance and Bybit), so
+    they can be typed into that venue's order ticket as they are."""
+    quoted = sig.extra.get("quoted")
+    lv = sig.levels
+    if not quoted or lv is None:
+        return ""
+    by_mult: dict[int, list[str]] = {}
+    for venue, mult in sorted(dict(quoted).items()):
+        by_mult.setdefault(int(mult), []).append(str(venue))
+    lines = []
+    for mult, venues in sorted(by_mult.items()):
+        unit = ("1M" if mult == 1_000_000 else str(mult)) + sig.symbol
+        p = lambda x: fmt_price(x * mult)  # noqa: E731
+        lines.append(t(
+            "alert-quoted-levels", unit=_e(unit), venues=_e(", ".join(venues)),
+            entry_low=_e(p(lv.entry_low)), entry_high=_e(p(lv.entry_high)), stop=_e(p(lv.stop)),
+            targets=_e(" / ".join(p(x) for x in lv.targets)),
+        ))
+    return "\n" + "\n".join(lines)
 
 
 def render_signal(sig: Signal, lang: str = "en", *, tz: tzinfo | None = None,

@@ -25,6 +25,7 @@ from .events import Event, Funding, Liquidation, MarkOI, PositionSide, Side, Tra
 from .flow import FLOW_WINDOWS, FlowSnapshot
 from .signals import Finding, Signal, SignalEngine
 from .state import SymbolState
+from .symbols import quoted_units
 from .thresholds import THRESHOLD_FIELDS, ThresholdBook, Thresholds
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,10 @@ class Engine:
     def _emit(self, finding: Finding | None) -> Signal | None:
         if finding is None:
             return None
+        if finding.levels is not None:
+            quoted = quoted_units(finding.symbol)
+            if quoted:  # levels in the venue's own unit too (1000PEPE)
+                finding.extra["quoted"] = quoted
         self.stats.findings += 1
         return self.signals.submit(finding)
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 from .events import Event, Funding, Liquidation, MarkOI, PositionSide, Side, Trade
 from .feeds.base import FeedStats
+from .symbols import note_quoted
 from .thresholds import defaults_for
 
 TICK_MS = 100
@@ -48,13 +49,14 @@ class SimSymbol:
     avg_trade_usd: float
     trades_per_s: float  # per venue
     depth_usd_1pct: float  # USD of taker flow that moves price ~1 %
+    quoted_per: int = 1  # units per quoted unit on the venues (Binance and Bybit list 1000PEPE)
 
 
 DEFAULT_SYMBOLS = (
     SimSymbol("BTC", 60_000.0, 6_000.0, 6.0, 400_000_000.0),
     SimSymbol("ETH", 3_000.0, 4_000.0, 5.0, 200_000_000.0),
     SimSymbol("SOL", 150.0, 2_000.0, 4.0, 60_000_000.0),
-    SimSymbol("PEPE", 0.00001, 800.0, 3.0, 15_000_000.0),
+    SimSymbol("PEPE", 0.00001, 800.0, 3.0, 15_000_000.0, quoted_per=1000),
 )
 DEFAULT_VENUES = ("binance", "bybit")
 
@@ -174,6 +176,10 @@ class MarketSimulator:
             raise ValueError("at least one venue")
         self.seed = seed
         self.duration_s = duration_s
+        for spec in symbols:  # as the live feeds learn it from 1000PEPEUSDT
+            if spec.quoted_per != 1:
+                for venue in venues:
+                    note_quoted(venue, spec.symbol, spec.quoted_per)
         self.symbols = symbols
         self.venues = venues
         self.start_ts = start_ts

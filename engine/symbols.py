@@ -75,3 +75,23 @@ def parse_instrument(text: str) -> Instrument:
 def normalize_symbol(text: str) -> str:
     """Canonical coin for any spelling (``'btc-usdt-swap'`` -> ``'BTC'``). Raises SymbolError."""
     return parse_instrument(text).base
+
+
+# base -> {venue: multiplier} for the venues that quote a coin per 1000 (or per million) units,
+# learnt by the feeds as frames arrive (``note_quoted``); alerts show levels in that unit too, so a
+# trader can type the price into that venue's order ticket. Bounded by the venues' listings.
+_QUOTED: dict[str, dict[str, int]] = {}
+
+
+def note_quoted(venue: str, base: str, multiplier: int) -> None:
+    """A venue quotes ``base`` per ``multiplier`` units (``1000PEPEUSDT`` on binance: 1000)."""
+    by_venue = _QUOTED.get(base)
+    if by_venue is None:
+        by_venue = _QUOTED[base] = {}
+    if by_venue.get(venue) != multiplier:
+        by_venue[venue] = multiplier
+
+
+def quoted_units(base: str) -> dict[str, int]:
+    """{venue: multiplier} for the venues seen quoting ``base`` in other than one unit."""
+    return dict(_QUOTED.get(base, ()))

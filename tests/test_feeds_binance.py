@@ -302,3 +302,12 @@ async def test_handover_falls_back_to_close_and_reopen_when_the_successor_never_
                                  and srv.conns[0].closed is not None, timeout=3)
     assert feed.stats.handovers == 0 and feed.stats.reconnects >= 1
     assert any("successor" in r.getMessage() for r in caplog.records)
+
+
+def test_a_per_1000_listing_is_remembered_for_the_alerts_levels():
+    from engine.symbols import quoted_units
+
+    msg = orjson.loads(wrap("btcusdt@aggTrade", AGG_TRADE.replace("BTCUSDT", "1000SHIBUSDT")))
+    (trade,) = binance.parse_message(msg, 1)
+    assert trade.symbol == "SHIB" and trade.price == pytest.approx(0.000001)  # per ONE coin
+    assert quoted_units("SHIB")["binance"] == 1000

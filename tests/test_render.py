@@ -178,3 +178,15 @@ def test_a_cascade_that_ended_says_so_and_that_there_is_no_setup():
     assert "In progress" not in plain and "Liquidated in 47s: $4.10M" in plain
     plain_id = html_to_text(render_signal(ended, "id"))
     assert "Selesai" in plain_id and "tidak ada setup" in plain_id
+
+
+def test_levels_also_in_the_unit_a_venue_quotes_the_coin_in():
+    """1000PEPE on Binance and Bybit: a trader types the price into that ticket as shown."""
+    pepe = sig(Kind.STOP_HUNT, symbol="PEPE", magnitudes={"liq_usd": 2e5, "price": 0.0000101},
+               levels=Levels(0.0000100, 0.0000102, 0.00001005, 0.00001010, 0.0000099, (0.0000102, 0.0000104),
+                             T0 + 900_000),
+               extra={"quoted": {"binance": 1000, "bybit": 1000}})
+    plain = html_to_text(render_signal(pepe, "en"))
+    assert ("In 1000PEPE (binance, bybit): entry $0.01005 – $0.0101 · SL $0.0099 · "
+            "targets $0.0102 / $0.0104") in plain
+    assert "Dalam 1000PEPE" in html_to_text(render_signal(pepe, "id"))

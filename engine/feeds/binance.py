@@ -24,7 +24,7 @@ from collections.abc import Mapping
 import orjson
 
 from ..events import Event, Funding, Liquidation, MarkOI, PositionSide, Side, Trade
-from ..symbols import SymbolError, parse_instrument
+from ..symbols import SymbolError, note_quoted, parse_instrument
 from .base import ParseError, UnsupportedSymbol, VendorError, parse_batch
 
 VENUE = "binance"
@@ -63,9 +63,12 @@ def _instrument(data: dict, key: str = "s"):
     if sep and tail.isdigit():
         raise UnsupportedSymbol(f"delivery contract {raw[:30]}")
     try:
-        return parse_instrument(raw)
+        inst = parse_instrument(raw)
     except SymbolError as exc:
         raise UnsupportedSymbol(str(exc)) from None
+    if inst.multiplier != 1:  # 1000PEPEUSDT: alerts show levels in this venue's unit too
+        note_quoted("binance", inst.base, inst.multiplier)
+    return inst
 
 
 def _trade(data: dict, recv_ns: int) -> Trade:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import orjson
 
 from ..events import Event, Funding, Liquidation, MarkOI, PositionSide, Side, Trade
-from ..symbols import SymbolError, parse_instrument
+from ..symbols import SymbolError, note_quoted, parse_instrument
 from .base import ParseError, VendorError, millis, number, parse_batch
 
 VENUE = "bybit"
@@ -31,9 +31,12 @@ def _instrument(item: dict, key: str = "s"):
     if not isinstance(raw, str):
         raise ParseError(f"missing symbol field {key!r}")
     try:
-        return parse_instrument(raw)
+        inst = parse_instrument(raw)
     except SymbolError as exc:
         raise ParseError(str(exc)) from None
+    if inst.multiplier != 1:  # 1000PEPEUSDT: alerts show levels in this venue's unit too
+        note_quoted("bybit", inst.base, inst.multiplier)
+    return inst
 
 
 def _trade(item: dict, recv_ns: int) -> Trade:

@@ -71,6 +71,7 @@ alert-stophunt-body =
     SL: { $stop } ({ $stop_dist }, { $stop_where } the traded extreme)
     Targets: { $targets }
     Valid until { $expires }
+alert-quoted-levels = In { $unit } ({ $venues }): entry { $entry_low } – { $entry_high } · SL { $stop } · targets { $targets }
 alert-flow-body =
     { $window } analysis:
     Buy volume: <b>{ $buy_usd }</b> ({ $buy_share })

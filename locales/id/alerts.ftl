@@ -65,6 +65,7 @@ alert-stophunt-body =
     SL: { $stop } ({ $stop_dist }, { $stop_where } titik ekstrem transaksi)
     Target: { $targets }
     Berlaku sampai { $expires }
+alert-quoted-levels = Dalam { $unit } ({ $venues }): entry { $entry_low } – { $entry_high } · SL { $stop } · target { $targets }
 alert-flow-body =
     Analisis { $window }:
     Volume beli: <b>{ $buy_usd }</b> ({ $buy_share })
