@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from aiogram import Bot, Dispatcher
+from apscheduler.events import EVENT_JOB_ERROR
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -33,6 +34,7 @@ from bot.handlers.start import ADMIN_COMMANDS, USER_COMMANDS
 from bot.handlers.common import Background, apply_user_floors
 from bot.handlers.watchlist import PendingConfirmations, engine_has_data
 from bot.health import BotCounters, HealthMonitor
+from bot.supervisor import Supervisor
 from bot.middlewares import AccessMiddleware, LanguageMiddleware, ThrottlingMiddleware
 from config.settings import Settings
 from locales import Translator, translator
@@ -148,7 +150,7 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
     db = await Database.open(settings.DATABASE_PATH)
     bot = Bot(settings.TELEGRAM_BOT_TOKEN.get_secret_value(), session=_bot_session(settings),
               default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True))
-    tasks: list[asyncio.Task] = []
+    supervisor = Supervisor()
     delivery = None
     dp = None
     scheduler = None
@@ -169,31 +171,49 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
                               queue_depth=events.qsize)
         await set_commands(bot, tr, settings.ADMIN_IDS)
         if feeds:
-            tasks.append(asyncio.create_task(run_feeds(engine, feeds, queue=events), name="engine"))
-        tasks.append(asyncio.create_task(
-            pending.run(lambda uid, text: bot.send_message(uid, text),
-                        lambda s: engine_has_data(engine, s), tr), name="confirmations"))
+            # replay files and feeds stopped for good (rejected key) may end: not a failure;
+            # an exception out of the engine or a feed is
+            supervisor.spawn(run_feeds(engine, feeds, queue=events, fail_fast=True), "engine", forever=False)
+        supervisor.spawn(pending.run(lambda uid, text: bot.send_message(uid, text),
+                                     lambda s: engine_has_data(engine, s), tr), "confirmations")
         if delivery is not None:
             await delivery.start()
+            for task in getattr(delivery, "_tasks", ()):  # router, sender, refill
+                supervisor.watch(task)
         scheduler = _housekeeping(catalog, OutboxRepo(db))
+        scheduler.add_listener(supervisor.on_job_error, EVENT_JOB_ERROR)
         scheduler.start()
-        if stop is not None:
-            async def stop_when_asked() -> None:
-                await stop.wait()
-                await dp.stop_polling()
 
-            tasks.append(asyncio.create_task(stop_when_asked(), name="stopper"))
+        async def stop_when_asked() -> None:
+            waiters = [asyncio.ensure_future(supervisor.failure.wait())]
+            if stop is not None:
+                waiters.append(asyncio.ensure_future(stop.wait()))
+            try:
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for w in waiters:
+                    w.cancel()
+            while True:  # polling may not have started yet when a task dies early
+                try:
+                    await dp.stop_polling()
+                    return
+                except RuntimeError:
+                    await asyncio.sleep(0.05)
+
+        supervisor.spawn(stop_when_asked(), "stopper", forever=False)
         log.info("TELEGLAS running: %d feeds, %d symbols watched, access=%s", len(feeds),
                  len(registry.symbols) if registry is not None else 0, settings.ACCESS)
         await dp.start_polling(bot, polling_timeout=polling_timeout, handle_signals=handle_signals,
                                close_bot_session=False, tasks_concurrency_limit=64)
+        if supervisor.failed:
+            log.error("TELEGLAS stopping after a task failure (%s): exit 1",
+                      "; ".join(f"{f.task}: {f.error}" for f in supervisor.failures))
+            return 1
         return 0
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await supervisor.stop()
         if dp is not None:
             # updates still being handled finish before the database closes under them
             inflight = list(getattr(dp, "_handle_update_tasks", ()))
