@@ -25,8 +25,9 @@ from .events import Event, Funding, Liquidation, MarkOI, PositionSide, Side, Tra
 from .flow import FLOW_WINDOWS, FlowSnapshot
 from .signals import Finding, Signal, SignalEngine
 from .state import SymbolState
+from .feeds.base import RateLimitedLog
 from .symbols import quoted_units
-from .thresholds import THRESHOLD_FIELDS, ThresholdBook, Thresholds
+from .thresholds import MAJORS, MIDS, THRESHOLD_FIELDS, ThresholdBook, Thresholds
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,28 @@ MAX_JUMP_UP = 1.25
 MAX_JUMP_DOWN = 0.80
 REF_MAX_AGE_MS = 60_000
 MAX_REJECTS_IN_ROW = 50
+# An event stamped more than this ahead of its receive time (recv_ns) is refused ("future"):
+# exchange times are epoch ms from the venue's NTP-disciplined clocks and arrive AFTER they are
+# stamped, so a healthy host sees them 5-500 ms in the past. 5 s is Binance's own default
+# ``recvWindow`` (the skew it tolerates between client and server clocks), ten times any lag we
+# measured, and small next to every detector window (1 s buckets heal in 5 s; the cascade window
+# is 30 s). Events with recv_ns == 0 (synthetic tests, no receive clock) are not checked.
+FUTURE_TOLERANCE_MS = 5_000
+# A single trade or liquidation above this notional (USD) cannot be real: the largest single
+# liquidations on record are ~$0.1-0.2B (ETH, Oct 2025) and the largest aggregated prints on
+# BTC are of the same order. A wrong unit (a 1000PEPE multiplier applied twice, contracts taken
+# for coins) gives "Liquidated $2877.20B" — refused ("notional"), per symbol class:
+ABSURD_NOTIONAL_USD = {"major": 1e9, "mid": 2.5e8, "small": 1e8}
+ABSURD_MIN_USD = min(ABSURD_NOTIONAL_USD.values())
+REJECT_REASONS = ("time", "future", "invalid", "notional", "price_jump", "funding", "kind")
+
+
+def absurd_notional(symbol: str) -> float:
+    if symbol in MAJORS:
+        return ABSURD_NOTIONAL_USD["major"]
+    if symbol in MIDS:
+        return ABSURD_NOTIONAL_USD["mid"]
+    return ABSURD_NOTIONAL_USD["small"]
 
 
 def failing_component(exc: BaseException) -> str:
@@ -89,6 +112,8 @@ class EngineStats:
     marks: int = 0
     findings: int = 0
     rejected: int = 0  # events with impossible values (zero/negative/NaN/absurd price or rate)
+    rejects: dict[str, int] = field(default_factory=dict)  # reason -> count (REJECT_REASONS)
+    rejects_by_venue: dict[str, int] = field(default_factory=dict)  # "venue:reason" -> count
     duplicates: int = 0  # liquidations seen twice (re-sent frames), counted once
     failed: int = 0  # events whose processing raised (skipped; see ``errors``)
     errors: dict[str, int] = field(default_factory=dict)  # component (detector) -> events it failed on
@@ -112,6 +137,9 @@ class Engine:
         self.stats = EngineStats()
         self._th: dict[str, Thresholds] = {}  # per-symbol floor, refreshed by set_floor
         self._error_log = ErrorLog(log)
+        self._warn_log = RateLimitedLog(log)
+        self._caps: dict[str, float] = {}  # symbol -> absurd single-event notional
+        self.future_tolerance_ms = FUTURE_TOLERANCE_MS
 
     # ---- state and thresholds --------------------------------------------------------------
     def state(self, symbol: str) -> SymbolState:
@@ -194,24 +222,59 @@ class Engine:
         st.rejects_in_row = 0
         return True
 
+    def _reject(self, ev: Event, reason: str) -> None:
+        """Count an event refused as impossible (it moves no state): by reason and by venue."""
+        stats = self.stats
+        stats.rejected += 1
+        stats.rejects[reason] = stats.rejects.get(reason, 0) + 1
+        venue = str(getattr(ev, "venue", "?"))
+        key = f"{venue}:{reason}"
+        stats.rejects_by_venue[key] = stats.rejects_by_venue.get(key, 0) + 1
+        if reason == "future":
+            ahead_s = (ev.ts - ev.recv_ns / 1e6) / 1000
+            self._warn_log.warning(
+                key, "engine: %s %s event from %s is %.1f s ahead of this host's clock (tolerance %.1f s): "
+                "refused; if every event is, check the host clock (timedatectl / NTP)",
+                type(ev).__name__, ev.symbol, venue, ahead_s, self.future_tolerance_ms / 1000)
+        elif reason in ("time", "notional"):
+            self._warn_log.warning(key, "engine: impossible %s %s event from %s refused (%s): ts=%s notional=%s",
+                                   type(ev).__name__, getattr(ev, "symbol", "?"), venue, reason, ev.ts,
+                                   getattr(ev, "notional", None))
+
+    def _absurd(self, symbol: str, notional: float) -> bool:
+        """A single trade or liquidation above the class cap (only looked up past the lowest cap)."""
+        cap = self._caps.get(symbol)
+        if cap is None:
+            cap = self._caps[symbol] = absurd_notional(symbol)
+        return notional > cap
+
     def process(self, ev: Event) -> None:
         stats = self.stats
         stats.events += 1
+        # the coin's clocks (flow seconds, liquidation window) only move forward: a frame stamped
+        # ahead of the receive clock would silence the coin until that time came, so it is refused
+        ts = ev.ts
+        recv_ns = ev.recv_ns
+        if ts <= 0 or (recv_ns > 0 and ts > recv_ns // 1_000_000 + self.future_tolerance_ms):
+            self._reject(ev, "time" if ts <= 0 else "future")
+            return
         cls = type(ev)
         if cls is Trade:
             price = ev.price
             notional = ev.notional
             if not (0.0 < price < _INF and 0.0 < notional < _INF):  # also false for NaN
-                stats.rejected += 1
+                self._reject(ev, "invalid")
+                return
+            if notional > ABSURD_MIN_USD and self._absurd(ev.symbol, notional):
+                self._reject(ev, "notional")
                 return
             st = self.states.get(ev.symbol)
             if st is None:
                 st = self._new_state(ev.symbol)
-            ts = ev.ts
             ref = st.last_price
             if ref > 0.0 and (price > ref * MAX_JUMP_UP or price < ref * MAX_JUMP_DOWN):
                 if not self._price_ok(st, price, ts):
-                    stats.rejected += 1
+                    self._reject(ev, "price_jump")
                     return
             else:
                 st.rejects_in_row = 0
@@ -224,7 +287,7 @@ class Engine:
             flow = st.flow
             is_buy = ev.side is _BUY
             if flow.add_trade(ev.venue, ts, price, ev.qty, notional, is_buy):
-                self._on_second(st, ts, ev.recv_ns)
+                self._on_second(st, ts, recv_ns)
             if st.det_hunt is not None:
                 finding = self.stop_hunt.on_trade(st, ev, self._th[ev.symbol])
                 if finding is not None:
@@ -233,12 +296,16 @@ class Engine:
                 self._emit(self.whales.on_large_trade(st, ev, is_buy, self._th[ev.symbol]))
         elif cls is Liquidation:
             price = ev.price
-            if not (0.0 < price < _INF and 0.0 < ev.notional < _INF):
-                stats.rejected += 1
+            notional = ev.notional
+            if not (0.0 < price < _INF and 0.0 < notional < _INF):
+                self._reject(ev, "invalid")
+                return
+            if notional > ABSURD_MIN_USD and self._absurd(ev.symbol, notional):
+                self._reject(ev, "notional")
                 return
             st = self.state(ev.symbol)
             if st.last_price > 0.0 and not (st.last_price * MAX_JUMP_DOWN <= price <= st.last_price * MAX_JUMP_UP):
-                stats.rejected += 1
+                self._reject(ev, "price_jump")
                 return
             stats.liquidations += 1
             th = self._th[ev.symbol]
@@ -248,8 +315,8 @@ class Engine:
                 if win.duplicates > seen:
                     stats.duplicates += 1
                 return
-            if st.flow.add_liquidation(ev.ts, ev.notional, ev.position is _LONG):
-                self._on_second(st, ev.ts, ev.recv_ns)
+            if st.flow.add_liquidation(ts, notional, ev.position is _LONG):
+                self._on_second(st, ts, recv_ns)
             if st.det_hunt is not None:
                 self.stop_hunt.on_liquidation(st, ev)
             finding = self.cascade.on_liquidation(st, ev, th)
@@ -260,7 +327,7 @@ class Engine:
         elif cls is Funding:
             rate_8h = ev.rate_8h
             if not (-ABSURD_8H <= rate_8h <= ABSURD_8H) or not ev.interval_h > 0:
-                stats.rejected += 1
+                self._reject(ev, "funding")
                 return
             stats.fundings += 1
             st = self.state(ev.symbol)
@@ -270,10 +337,10 @@ class Engine:
             stats.marks += 1
             st = self.state(ev.symbol)
             st.on_mark(ev)
-            if st.flow.advance(ev.ts):
-                self._on_second(st, ev.ts, ev.recv_ns)
+            if st.flow.advance(ts):
+                self._on_second(st, ts, recv_ns)
         else:
-            stats.rejected += 1
+            self._reject(ev, "kind")
 
     def process_many(self, events: Iterable[Event]) -> None:
         """Process a batch. An exception while processing one event (a detector bug meeting an
