@@ -155,7 +155,10 @@ class FeedStats:
     handovers: int = 0  # proactive reconnects done make-before-break (Binance's 24 h limit)
     duplicates: int = 0  # frames both connections delivered during a handover's overlap (dropped)
     subscriptions: int = 0  # channels currently subscribed on the live connection
-    last_msg_ns: int = 0  # wall clock of the last frame received
+    last_msg_ns: int = 0  # wall clock of the last frame received (data, ack or pong)
+    last_data_ns: int = 0  # wall clock of the last frame that carried market events
+    live_since_ns: int = 0  # wall clock the current connection opened
+    quiet_after_s: float = math.inf  # no market data for this long while live and subscribed: "stale"
     last_event_ts: int = 0  # exchange time of the last event, epoch ms
     lag_ms: float = 0.0  # EWMA of receive time - exchange time
     connected: bool = False
@@ -173,10 +176,29 @@ class FeedStats:
         self.lag_ms = lag if self.lag_ms == 0.0 else 0.9 * self.lag_ms + 0.1 * lag
         self.last_event_ts = exchange_ms
 
+    def data_age_s(self, now_ns: int | None = None) -> float:
+        """Seconds since market data last arrived (or since the connection opened, if none yet)."""
+        since = max(self.last_data_ns, self.live_since_ns)
+        if not since:
+            return math.inf
+        return ((now_ns or time.time_ns()) - since) / 1e9
+
+    def health_state(self, now_ns: int | None = None) -> str:
+        """``state``, except that a live, subscribed connection whose market data stopped for
+        ``quiet_after_s`` reads "stale" at once — before the watchdog has declared it dead."""
+        if (self.state == "live" and self.subscriptions > 0
+                and self.data_age_s(now_ns) > self.quiet_after_s):
+            return "stale"
+        return self.state
+
     def snapshot(self, now_ns: int | None = None) -> dict:
-        """Plain dict for a health view: every counter plus the age of the last message."""
+        """Plain dict for a health view: every counter plus the age of the last message and of
+        the last market data; ``state`` is ``health_state``."""
+        now_ns = now_ns or time.time_ns()
         out = {name: getattr(self, name) for name in self.__slots__}
         out["age_s"] = self.age_s(now_ns)
+        out["data_age_s"] = self.data_age_s(now_ns)
+        out["state"] = self.health_state(now_ns)
         return out
 
 

@@ -206,7 +206,14 @@ class BinanceFeed(WebSocketFeed):
     library_ping = True
     overlap_handover = True  # the 24 h reconnect is make-before-break, de-duplicated by dedup_key
     batch_size = 100
-    default_stale_after = 30.0
+    # '!markPrice@arr@1s' brings a frame every second on every healthy connection: 5 s of silence
+    # (watchdog checks every second) or a protocol ping unanswered for 5 s (sent every 5 s) is a
+    # dead, possibly half-open, connection — declared within 6-10 s, then reconnected. /health
+    # calls it "stale" after 3 s without market data.
+    default_ping_interval = 5.0
+    default_pong_timeout = 5.0
+    default_stale_after = 5.0
+    default_quiet_after = 3.0
     default_messages_per_s = 4.0  # Binance allows 10 per second per connection
 
     def __init__(self, url: str, registry, catalog=None, **kwargs) -> None:

@@ -149,8 +149,13 @@ class BybitFeed(WebSocketFeed):
     venue = VENUE
     ping_payload = '{"op":"ping"}'
     batch_size = 10  # args per subscribe request
-    default_ping_interval = 20.0
-    default_stale_after = 60.0
+    # Bybit asks for a ping every 20 s; every 10 s with a 5 s answer deadline finds a half-open
+    # connection within 15 s. 'tickers' pushes every 100 ms per watched coin, so 10 s without
+    # market data reads "stale"; 30 s without any frame (pongs included) is a dead connection.
+    default_ping_interval = 10.0
+    default_pong_timeout = 5.0
+    default_stale_after = 30.0
+    default_quiet_after = 10.0
 
     def __init__(self, url: str, registry, catalog=None, **kwargs) -> None:
         super().__init__(url, registry, catalog, **kwargs)

@@ -178,13 +178,13 @@ from .ws import WebSocketFeed  # noqa: E402
 
 LIQUIDATIONS = "liquidation-orders:SWAP"
 INSTRUMENTS = "instruments:SWAP"
-IDLE_PING_S = 25.0  # OKX drops a connection after 30 s without traffic
+IDLE_PING_S = 10.0  # OKX drops a connection after 30 s without traffic; 10 s + a 5 s pong deadline finds a half-open one within 15 s
 
 
 class OkxFeed(WebSocketFeed):
     """OKX v5 public: ``trades`` per watched swap, ``liquidation-orders`` (SWAP, all instruments) and
     ``instruments`` (SWAP) so contract sizes are known even when the REST list is unavailable.
-    Heartbeat: the TEXT ``ping`` after 25 s without any frame; the answer is the TEXT ``pong``."""
+    Heartbeat: the TEXT ``ping`` after 10 s without any frame; the answer is the TEXT ``pong``."""
 
     venue = VENUE
     ping_payload = "ping"
@@ -192,7 +192,9 @@ class OkxFeed(WebSocketFeed):
     text_pong = True
     batch_size = 20
     default_ping_interval = IDLE_PING_S
+    default_pong_timeout = 5.0
     default_stale_after = 60.0
+    default_quiet_after = 30.0  # per-coin trades only (no periodic stream): a quiet coin is normal
 
     def __init__(self, url: str, registry, catalog=None, **kwargs) -> None:
         super().__init__(url, registry, catalog, **kwargs)

@@ -81,11 +81,14 @@ class WebSocketFeed:
     handover_timeout = 10.0  # seconds the successor may take to deliver its first market frame
     overlap_dedup_s = 5.0  # de-duplicate this long after the switch
     default_ping_interval = 20.0
-    default_stale_after = 60.0
+    default_pong_timeout = 10.0
+    default_stale_after = 60.0  # no frame at all for this long: the connection is dead, reconnect
+    default_quiet_after = 60.0  # no market data for this long while subscribed: /health says "stale"
     default_messages_per_s = 5.0
 
     def __init__(self, url: str, registry: SubscriptionRegistry, catalog=None, *, name: str | None = None,
-                 ping_interval: float | None = None, pong_timeout: float = 10.0, stale_after: float | None = None,
+                 ping_interval: float | None = None, pong_timeout: float | None = None,
+                 stale_after: float | None = None, quiet_after: float | None = None,
                  backoff_base: float = 0.5, backoff_cap: float = 30.0, stable_after: float = 30.0,
                  open_timeout: float = 10.0, close_timeout: float = 2.0, max_frame_bytes: int = 1 << 20,
                  max_age_s: float | None = None, messages_per_s: float | None = None, debounce_s: float = 0.05,
@@ -96,8 +99,10 @@ class WebSocketFeed:
         self.name = name or self.venue
         self.stats = FeedStats(self.name)
         self.ping_interval = self.default_ping_interval if ping_interval is None else ping_interval
-        self.pong_timeout = pong_timeout
+        self.pong_timeout = self.default_pong_timeout if pong_timeout is None else pong_timeout
         self.stale_after = self.default_stale_after if stale_after is None else stale_after
+        quiet = self.default_quiet_after if quiet_after is None else quiet_after
+        self.stats.quiet_after_s = min(quiet, self.stale_after)
         self.backoff = Backoff(backoff_base, backoff_cap, rng=rng)
         self.stable_after = stable_after
         self.open_timeout = open_timeout
@@ -270,6 +275,7 @@ class WebSocketFeed:
         async with opener as ws:
             st = self.stats
             self._live_since = self._last_rx = time.monotonic()
+            st.live_since_ns = time.time_ns()
             self._pacer = MessagePacer(self.messages_per_s)
             self._subscribed = set(succ.channels) if succ else set(self.url_channels)
             self._pong = asyncio.Event()
@@ -386,6 +392,7 @@ class WebSocketFeed:
         if not events:
             st.ignored += 1
             return None
+        st.last_data_ns = recv_ns  # market data (watched or not): what /health's "stale" looks at
         if self.only_watched:
             watched = self.registry.symbols
             kept = [ev for ev in events if ev.symbol in watched]
