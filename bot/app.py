@@ -41,6 +41,7 @@ from locales import Translator, translator
 from storage import (
     AccessRepo,
     Database,
+    DatabaseLocked,
     OutboxRepo,
     SignalRepo,
     ThresholdRepo,
@@ -138,16 +139,45 @@ def _bot_session(settings: Settings) -> AiohttpSession:
     return AiohttpSession(api=TelegramAPIServer.from_base(settings.TELEGRAM_API_BASE))
 
 
+DB_LOCK_WAIT_S = 30.0  # start-up waits this long for another process's write lock, then exit 1
+
+
+async def open_database(path: str, *, wait_s: float = DB_LOCK_WAIT_S, retry_s: float = 1.0,
+                        attempt_ms: int = 1000,
+                        clock: Callable[[], float] = time.monotonic,
+                        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> Database:
+    """``Database.open`` that waits up to ``wait_s`` for a lock held by another process (a
+    second instance, a backup tool, an operator's sqlite3 shell). Still locked after that:
+    ``StartupError`` with exit code 1 — a lock is temporary, so the service manager should try
+    again (exit 2 is for settings that restarting cannot fix)."""
+    deadline = clock() + wait_s
+    warned = False
+    while True:
+        left_ms = max(0, int((deadline - clock()) * 1000))
+        try:
+            # each attempt waits at most attempt_ms inside SQLite, then we sleep retry_s
+            return await Database.open(path, busy_timeout_ms=min(attempt_ms, left_ms))
+        except DatabaseLocked as exc:
+            if clock() >= deadline:
+                raise StartupError(f"DATABASE_PATH: {exc} for {wait_s:g} s (is another teleglas "
+                                   "running?); exit 1 so the service manager retries", 1) from None
+            if not warned:
+                warned = True
+                log.warning("%s; waiting up to %g s for it", exc, wait_s)
+            await sleep(min(retry_s, max(0.0, deadline - clock())))
+
+
 async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signals: bool = True,
-                  stop: asyncio.Event | None = None) -> int:
+                  stop: asyncio.Event | None = None, db_lock_wait_s: float | None = None) -> int:
     """The long-running service (``teleglas run``) until SIGINT/SIGTERM (or ``stop`` is set).
-    Returns an exit code."""
+    Returns an exit code: 0 stopped on request, 1 a supervised task died (restart me)."""
     from bot.delivery import Delivery
     from engine.core import Engine, run_feeds
     from engine.signals import SignalEngine
 
     tr = translator()
-    db = await Database.open(settings.DATABASE_PATH)
+    db = await open_database(settings.DATABASE_PATH,
+                             wait_s=DB_LOCK_WAIT_S if db_lock_wait_s is None else db_lock_wait_s)
     bot = Bot(settings.TELEGRAM_BOT_TOKEN.get_secret_value(), session=_bot_session(settings),
               default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True))
     supervisor = Supervisor()

@@ -19,7 +19,7 @@ from engine.feeds.replay import ReplayFeed
 from engine.scoring import decoy_alarms, match_episodes, outside_episodes, wrong_upgrades
 from engine.signals import Signal, SignalEngine
 from engine.simulator import MarketSimulator, SimulatorFeed
-from storage.errors import StorageError
+from storage.errors import DatabaseLocked, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"teleglas: configuration error: {exc}", file=sys.stderr)
         return 2
+    except DatabaseLocked as exc:  # temporary: exit 1 so the service manager tries again
+        print(f"teleglas: database error: {exc}", file=sys.stderr)
+        return 1
     except StorageError as exc:
         print(f"teleglas: database error: {exc}", file=sys.stderr)
         return 2

@@ -8,7 +8,7 @@ Never imports ``bot/`` or aiogram. Build once in ``main()``::
     await db.close()
 """
 from storage.db import Database
-from storage.errors import ConstraintError, StorageError
+from storage.errors import ConstraintError, DatabaseLocked, StorageError
 from storage.migrations import APPLICATION_ID, LATEST_VERSION, MIGRATIONS
 from storage.repositories import (
     ALL_SYMBOLS,
@@ -50,6 +50,7 @@ __all__ = [
     "OutboxRepo",
     "SignalRepo",
     "StorageError",
+    "DatabaseLocked",
     "StoredSignal",
     "Subscriber",
     "ThresholdMap",

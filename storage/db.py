@@ -24,7 +24,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.errors import ConstraintError, StorageError
+from storage.errors import ConstraintError, DatabaseLocked, StorageError
 from storage.migrations import APPLICATION_ID, LATEST_VERSION, apply_migrations
 
 log = logging.getLogger(__name__)
@@ -63,19 +63,23 @@ class Database:
     # ------------------------------------------------------------------ open / close
 
     @classmethod
-    async def open(cls, path: str | Path) -> Database:
-        """Open (creating if missing) and migrate the database at ``path``. Raises StorageError."""
+    async def open(cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Database:
+        """Open (creating if missing, mode 0600) and migrate the database at ``path``.
+
+        Raises StorageError; ``DatabaseLocked`` when another process held the write lock for
+        ``busy_timeout_ms``."""
         shown = str(path)
         if shown != ":memory:":
             path = Path(path).expanduser()
             _check_location(path)
+            _create_private(path)
         try:
             conn = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as e:
             raise StorageError(f"cannot open database {shown}: {e}") from e
         try:
             conn.row_factory = sqlite3.Row
-            await _prepare(conn, shown)
+            await _prepare(conn, shown, busy_timeout_ms)
         except BaseException:
             await conn.close()
             raise
@@ -261,10 +265,22 @@ def _not_sqlite(path: Path | str) -> StorageError:
     )
 
 
-async def _prepare(conn: aiosqlite.Connection, shown: str) -> None:
+def _create_private(path: Path) -> None:
+    """A new database file is created 0600 (alerts, user ids and settings are nobody else's);
+    SQLite gives its -wal and -shm files the database file's mode."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    except OSError as e:
+        raise StorageError(f"cannot create database {path}: {e.strerror}") from e
+    os.close(fd)
+
+
+async def _prepare(conn: aiosqlite.Connection, shown: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
     """Check the file is ours (or empty) BEFORE writing to it, then set pragmas and migrate."""
     try:
-        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         app_id = await _scalar(conn, "PRAGMA application_id")
         version = await _scalar(conn, "PRAGMA user_version")
         tables = [
@@ -294,13 +310,19 @@ async def _prepare(conn: aiosqlite.Connection, shown: str) -> None:
         await conn.execute("PRAGMA synchronous = NORMAL")
         await conn.execute("PRAGMA foreign_keys = ON")
         await apply_migrations(conn)
+        # readers never wait in WAL mode, so take the write lock once: a database another
+        # process keeps locked is found here (DatabaseLocked), not at the first alert
+        await conn.execute("BEGIN IMMEDIATE")
+        await conn.execute("ROLLBACK")
+        if busy_timeout_ms != BUSY_TIMEOUT_MS:  # a short wait was for opening only
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     except sqlite3.DatabaseError as e:
         code = getattr(e, "sqlite_errorcode", None)
         if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
             raise _not_sqlite(shown) from e
-        if code == sqlite3.SQLITE_BUSY:
-            raise StorageError(
-                f"{shown} is locked by another process (waited {BUSY_TIMEOUT_MS} ms)"
+        if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            raise DatabaseLocked(
+                f"{shown} is locked by another process (waited {busy_timeout_ms} ms)"
             ) from e
         if code == sqlite3.SQLITE_READONLY:
             raise StorageError(f"{shown} is read-only; TELEGLAS needs to write to it") from e
