@@ -34,7 +34,9 @@ from bot.handlers.start import ADMIN_COMMANDS, USER_COMMANDS
 from bot.handlers.common import Background, apply_user_floors
 from bot.handlers.watchlist import PendingConfirmations, engine_has_data
 from bot.health import BotCounters, HealthMonitor
+from bot.ops import EngineProgress
 from bot.supervisor import Supervisor
+from bot.systemd import notify, watchdog_loop, watchdog_period_s
 from bot.middlewares import AccessMiddleware, LanguageMiddleware, ThrottlingMiddleware
 from config.settings import Settings
 from locales import Translator, translator
@@ -210,6 +212,17 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
             await delivery.start()
             for task in getattr(delivery, "_tasks", ()):  # router, sender, refill
                 supervisor.watch(task)
+        progress = EngineProgress(engine, events.qsize)
+        period = watchdog_period_s()
+        if period:
+            supervisor.spawn(watchdog_loop(lambda: progress.advancing() and not supervisor.failed, period),
+                             "watchdog")
+
+        async def ready() -> None:  # polling is about to start: bot, engine and delivery run
+            notify(f"READY=1\nSTATUS=running: {len(feeds)} feeds, "
+                   f"{len(registry.symbols) if registry is not None else 0} symbols")
+
+        dp.startup.register(ready)
         scheduler = _housekeeping(catalog, OutboxRepo(db))
         scheduler.add_listener(supervisor.on_job_error, EVENT_JOB_ERROR)
         scheduler.start()
@@ -241,6 +254,7 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
             return 1
         return 0
     finally:
+        notify("STOPPING=1")
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         await supervisor.stop()
