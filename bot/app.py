@@ -34,6 +34,7 @@ from bot.handlers.start import ADMIN_COMMANDS, USER_COMMANDS
 from bot.handlers.common import Background, apply_user_floors
 from bot.handlers.watchlist import PendingConfirmations, engine_has_data
 from bot.health import BotCounters, HealthMonitor
+from bot.metrics import CountingSink
 from bot.ops import EngineProgress
 from bot.supervisor import Supervisor
 from bot.systemd import notify, watchdog_loop, watchdog_period_s
@@ -141,6 +142,36 @@ def _bot_session(settings: Settings) -> AiohttpSession:
     return AiohttpSession(api=TelegramAPIServer.from_base(settings.TELEGRAM_API_BASE))
 
 
+METRICS_PUMP_S = 15.0  # outbox depth and alert latencies are read from SQLite this often
+
+
+class Metrics:
+    def __init__(self, server: Any, pump: Any) -> None:
+        self.server = server
+        self.pump = pump
+
+
+def start_metrics(listen: tuple[str, int], *, feeds, engine, delivery, queue_depth, sink, outbox) -> Metrics:
+    """The Prometheus endpoint on METRICS_ADDR: a collector reading existing counters at scrape
+    time, plus the pump that reads outbox depth and alert latencies from SQLite."""
+    from prometheus_client import CollectorRegistry
+
+    from bot.metrics import MetricsPump, MetricsServer, TeleglasCollector
+
+    registry = CollectorRegistry(auto_describe=False)
+    pump = MetricsPump(outbox, registry, interval_s=METRICS_PUMP_S)
+    registry.register(TeleglasCollector(feeds=feeds, engine=engine, delivery=delivery,
+                                        queue_depth=queue_depth, sink=sink, pump=pump))
+    server = MetricsServer(registry)
+    host, port = listen
+    try:
+        server.start(host, port)
+    except OSError as exc:  # port taken (the previous process still stopping?): worth a retry
+        raise StartupError(f"METRICS_ADDR: cannot listen on {host}:{port} ({exc.strerror or exc}); "
+                           "exit 1 so the service manager retries", 1) from None
+    return Metrics(server, pump)
+
+
 DB_LOCK_WAIT_S = 30.0  # start-up waits this long for another process's write lock, then exit 1
 
 
@@ -183,6 +214,7 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
     bot = Bot(settings.TELEGRAM_BOT_TOKEN.get_secret_value(), session=_bot_session(settings),
               default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True))
     supervisor = Supervisor()
+    metrics = None
     delivery = None
     dp = None
     scheduler = None
@@ -192,7 +224,8 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
         registry, catalog = await _registry_and_catalog(settings, await watchlist.all_symbols())
         # signals -> per-user routing -> SQLite outbox -> paced sender (bot/delivery)
         delivery = Delivery(bot, db, tr)
-        engine = Engine(SignalEngine(delivery.sink))
+        signal_counts = CountingSink(delivery.sink)  # signals by kind and tier, for the metrics
+        engine = Engine(SignalEngine(signal_counts))
         await seed_floors(engine, ThresholdRepo(db), watchlist)
         feeds = _build_feeds(settings, registry, catalog)
         pending = PendingConfirmations()
@@ -212,6 +245,11 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
             await delivery.start()
             for task in getattr(delivery, "_tasks", ()):  # router, sender, refill
                 supervisor.watch(task)
+        listen = settings.metrics_listen
+        if listen is not None:
+            metrics = start_metrics(listen, feeds=feeds, engine=engine, delivery=delivery,
+                                    queue_depth=events.qsize, sink=signal_counts, outbox=OutboxRepo(db))
+            supervisor.spawn(metrics.pump.run(), "metrics")
         progress = EngineProgress(engine, events.qsize)
         period = watchdog_period_s()
         if period:
@@ -258,6 +296,8 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         await supervisor.stop()
+        if metrics is not None:
+            metrics.server.close()
         if dp is not None:
             # updates still being handled finish before the database closes under them
             inflight = list(getattr(dp, "_handle_update_tasks", ()))

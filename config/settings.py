@@ -25,6 +25,18 @@ def default_database_path() -> str:
     return "./teleglas.db"
 
 
+def parse_host_port(value: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:9108`` for IPv6) -> (host, port); ValueError saying what is wrong."""
+    host, sep, port = value.strip().rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not sep or not host or not port.isdigit():
+        raise ValueError(f"expected host:port such as 127.0.0.1:9108, got {value!r}")
+    if not 0 < int(port) < 65536:
+        raise ValueError(f"port must be 1-65535, got {port}")
+    return host, int(port)
+
+
 class ConfigError(Exception):
     """A setting is wrong. ``str()`` is the single line shown to the operator."""
 
@@ -51,6 +63,7 @@ class Settings(BaseSettings):
     OKX_REST_URL: str = "https://www.okx.com"
     DATABASE_PATH: str = Field(default_factory=default_database_path)
     LOG_LEVEL: str = "INFO"
+    METRICS_ADDR: str = ""  # Prometheus metrics host:port; empty = off
 
     @field_validator("ADMIN_IDS", mode="before")
     @classmethod
@@ -90,6 +103,19 @@ class Settings(BaseSettings):
                     "binance, bybit, okx, coinglass, simulator, replay:<path>"
                 )
         return tuple(dict.fromkeys(out))
+
+    @field_validator("METRICS_ADDR", mode="before")
+    @classmethod
+    def _metrics_addr(cls, value: object) -> str:
+        text = str(value or "").strip()
+        if text:
+            parse_host_port(text)
+        return text
+
+    @property
+    def metrics_listen(self) -> tuple[str, int] | None:
+        """(host, port) for the metrics endpoint, or None when METRICS_ADDR is empty (off)."""
+        return parse_host_port(self.METRICS_ADDR) if self.METRICS_ADDR else None
 
     @field_validator("LOG_LEVEL", mode="before")
     @classmethod
