@@ -35,7 +35,7 @@ from bot.handlers.common import Background, apply_user_floors
 from bot.handlers.watchlist import PendingConfirmations, engine_has_data
 from bot.health import BotCounters, HealthMonitor
 from bot.metrics import CountingSink
-from bot.ops import EngineProgress
+from bot.ops import EngineProgress, OpsMonitor
 from bot.supervisor import Supervisor
 from bot.systemd import notify, watchdog_loop, watchdog_period_s
 from bot.middlewares import AccessMiddleware, LanguageMiddleware, ThrottlingMiddleware
@@ -61,7 +61,7 @@ EVENT_QUEUE_SIZE = 1024  # event batches between the feeds and the engine
 def build_dispatcher(*, settings: Settings, db: Database, engine: Any, tr: Translator | None = None,
                      registry: Any = None, catalog: Any = None, feeds: Iterable[Any] = (),
                      delivery: Any = None, queue_depth: Callable[[], int] | None = None,
-                     throttle_rate: float = 2.0, throttle_burst: int = 10,
+                     throttle_rate: float = 2.0, throttle_burst: int = 10, ops: Any = None,
                      pending: PendingConfirmations | None = None,
                      registry_lock: asyncio.Lock | None = None) -> Dispatcher:
     tr = tr or translator()
@@ -71,7 +71,7 @@ def build_dispatcher(*, settings: Settings, db: Database, engine: Any, tr: Trans
     watchlist = WatchlistRepo(db)
     counters = BotCounters()
     health = HealthMonitor(feeds=feeds, engine=engine, delivery=delivery, registry=registry,
-                           queue_depth=queue_depth, counters=counters)
+                           queue_depth=queue_depth, counters=counters, ops=ops)
     dp = Dispatcher(
         settings=settings, tr=tr, users=users, access_repo=access_repo, watchlist=watchlist,
         threshold_repo=ThresholdRepo(db), signal_repo=SignalRepo(db), engine=engine,
@@ -231,9 +231,13 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
         pending = PendingConfirmations()
         # the feeds -> engine queue is ours, so /health can show its depth
         events: asyncio.Queue = asyncio.Queue(maxsize=EVENT_QUEUE_SIZE)
+        progress = EngineProgress(engine, events.qsize)
+        # admins hear of feeds down, a stalled engine, failing delivery or storage; /health too
+        ops = OpsMonitor(feeds=feeds, progress=progress, delivery=delivery, db=db, tr=tr,
+                         admin_ids=settings.ADMIN_IDS)
         dp = build_dispatcher(settings=settings, db=db, engine=engine, tr=tr, registry=registry,
                               catalog=catalog, feeds=feeds, delivery=delivery, pending=pending,
-                              queue_depth=events.qsize)
+                              queue_depth=events.qsize, ops=ops)
         await set_commands(bot, tr, settings.ADMIN_IDS)
         if feeds:
             # replay files and feeds stopped for good (rejected key) may end: not a failure;
@@ -250,7 +254,7 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
             metrics = start_metrics(listen, feeds=feeds, engine=engine, delivery=delivery,
                                     queue_depth=events.qsize, sink=signal_counts, outbox=OutboxRepo(db))
             supervisor.spawn(metrics.pump.run(), "metrics")
-        progress = EngineProgress(engine, events.qsize)
+        supervisor.spawn(ops.run(), "ops")
         period = watchdog_period_s()
         if period:
             supervisor.spawn(watchdog_loop(lambda: progress.advancing() and not supervisor.failed, period),

@@ -76,6 +76,9 @@ class HealthReport:
     bot: BotCounters
     uptime_s: float
     extra: dict[str, Any] = field(default_factory=dict)
+    rejected: dict[str, int] = field(default_factory=dict)  # engine: refused events by reason
+    failed: dict[str, int] = field(default_factory=dict)  # engine: events a component failed on
+    incidents: list[tuple[str, dict]] = field(default_factory=list)  # (locale key, args), bot/ops.py
 
 
 class HealthMonitor:
@@ -83,13 +86,15 @@ class HealthMonitor:
 
     def __init__(self, *, feeds: Iterable[Any] = (), engine: Any = None, delivery: Any = None,
                  registry: Any = None, queue_depth: Callable[[], int] | None = None,
-                 counters: BotCounters | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 counters: BotCounters | None = None, clock: Callable[[], float] = time.monotonic,
+                 ops: Any = None) -> None:
         self.feeds = list(feeds)
         self.engine = engine
         self.delivery = delivery
         self.registry = registry
         self.queue_depth = queue_depth
         self.counters = counters or BotCounters()
+        self.ops = ops  # bot.ops.OpsMonitor: open incidents, the same the admins were told
         self.clock = clock
         self.started = clock()
         self._last = (self.started, self._events())
@@ -113,8 +118,14 @@ class HealthMonitor:
             except Exception as e:  # health must answer even when delivery is broken
                 delivery = {"error": str(e)[:200]}
         symbols = len(self.registry.symbols) if self.registry is not None else None
+        stats = getattr(self.engine, "stats", None)
+        incidents = []
+        if self.ops is not None:
+            incidents = [self.ops.describe(inc) for inc in self.ops.open_incidents()]
         return HealthReport(
             feeds=feeds, events_total=events, events_per_s=max(rate, 0.0),
             queue_depth=self.queue_depth() if self.queue_depth is not None else None,
             symbols=symbols, delivery=delivery, bot=self.counters, uptime_s=now - self.started,
+            rejected=dict(getattr(stats, "rejects", None) or {}),
+            failed=dict(getattr(stats, "errors", None) or {}), incidents=incidents,
         )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from aiogram import Bot
@@ -292,6 +292,35 @@ class Delivery:
             if items:
                 self._queue_items(items)
         return BroadcastTicket(signal_id=signal_id, users=len(users), first_row=first_id)
+
+    async def notify_admins(self, notice_id: str, admin_ids: Iterable[int],
+                            render: Callable[[str], str]) -> int:
+        """Queue an operations notice for the admins who started the bot (Telegram lets a bot
+        write only to those): ``render(lang)`` gives each admin's text (Telegram HTML, safe).
+
+        Rows are durable outbox rows like a broadcast's (signal_id ``broadcast:ops:<notice_id>``:
+        not timed as alerts, never coalesced, no alert buttons) at URGENT priority, through the
+        same limiter and retry rules; the same ``notice_id`` twice queues nothing twice.
+        Returns the rows added (added for the operations monitor, bot/ops.py)."""
+        signal_id = BROADCAST_PREFIX + "ops:" + notice_id
+        now_ns = self._wall_ns()
+        rows = []
+        for admin_id in dict.fromkeys(int(a) for a in admin_ids):
+            user = await self._users.get(admin_id)
+            if user is None or not user.active:
+                continue
+            lang = self._tr.normalize(user.language)
+            rows.append(NewOutboxMessage(
+                user_id=user.id, chat_id=user.chat_id, signal_id=signal_id, tier=Tier.URGENT.value,
+                priority=Tier.URGENT.priority, text=render(lang), silent=False, enqueued_ns=now_ns, lang=lang))
+        if not rows:
+            return 0
+        ids = await self._outbox.enqueue_many(rows)
+        if ids:
+            items = await new_items(self._outbox, ids, rows, now_ns)
+            if items:
+                self._queue_items(items)
+        return len(ids)
 
     async def broadcast_progress(self, ticket: BroadcastTicket) -> BroadcastProgress:
         """Where a broadcast stands: rows sent, failed (given up) and still open.

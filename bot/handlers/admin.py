@@ -154,7 +154,15 @@ async def cmd_health(message: Message, t: Texts, health: HealthMonitor) -> None:
     lines.append(t("health-engine", events=f"{r.events_total:,}", rate=f"{r.events_per_s:,.0f}",
                    queue="—" if r.queue_depth is None else str(r.queue_depth),
                    symbols="—" if r.symbols is None else str(r.symbols)))
+    if r.rejected or r.failed:
+        lines.append(t("health-engine-errors", rejected=f"{sum(r.rejected.values()):,}",
+                       reasons=", ".join(f"{k} {v:,}" for k, v in sorted(r.rejected.items())) or "—",
+                       failed=f"{sum(r.failed.values()):,}",
+                       components=", ".join(f"{k} {v:,}" for k, v in sorted(r.failed.items())) or "—"))
     lines.extend(delivery_lines(t, r.delivery))
+    if r.incidents:
+        lines.append(t("health-incidents"))
+        lines.extend(f"• {t(key, **args)}" for key, args in r.incidents)
     lines.append(t("health-bot", updates=str(r.bot.updates), errors=str(r.bot.errors),
                    last=clip(r.bot.last_error, 120) if r.bot.last_error else "—"))
     await message.answer("\n".join(lines))

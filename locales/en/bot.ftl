@@ -298,3 +298,15 @@ health-delivery-stopped = ⚠️ Delivery is not running: alerts wait in the out
 health-delivery-error = Delivery: no figures ({ $error })
 health-no-delivery = Delivery: not wired
 health-bot = Bot: updates { $updates } · errors { $errors } · last error: { $last }
+
+# operations notices to the admins (bot/ops.py) and the same incidents in /health
+ops-feed-down = ⚠️ Feed <b>{ $feed }</b> has been { $state } for { $minutes } min: no market data from it. Last error: { $error }
+ops-feed-recovered = ✅ Feed <b>{ $feed }</b> is live again (the incident lasted { $minutes } min).
+ops-engine-down = ⚠️ The engine has not advanced for { $minutes } min ({ $queue } event batches waiting). The watchdog restarts the service if this goes on.
+ops-engine-recovered = ✅ The engine advances again (stalled { $minutes } min).
+ops-delivery-down = ⚠️ Delivery has been failing for { $minutes } min: nothing sent, { $retries } failed attempts, { $queued } alerts queued. They stay in the outbox and go out when Telegram answers again.
+ops-delivery-recovered = ✅ Delivery works again (it failed for { $minutes } min).
+ops-storage-down = ⚠️ Database errors for { $minutes } min: { $error }. Signals wait in memory and are routed when storage returns.
+ops-storage-recovered = ✅ The database works again (errors for { $minutes } min).
+health-incidents = Incidents:
+health-engine-errors = Engine: rejected { $rejected } ({ $reasons }) · failed events { $failed } ({ $components })

@@ -282,3 +282,15 @@ health-delivery-stopped = ⚠️ Pengiriman tidak berjalan: alert menunggu di ou
 health-delivery-error = Pengiriman: tidak ada angka ({ $error })
 health-no-delivery = Pengiriman: belum terpasang
 health-bot = Bot: update { $updates } · error { $errors } · error terakhir: { $last }
+
+# pemberitahuan operasional untuk admin (bot/ops.py) dan insiden yang sama di /health
+ops-feed-down = ⚠️ Feed <b>{ $feed }</b> sudah { $state } selama { $minutes } mnt: tidak ada data pasar darinya. Error terakhir: { $error }
+ops-feed-recovered = ✅ Feed <b>{ $feed }</b> aktif lagi (insiden berlangsung { $minutes } mnt).
+ops-engine-down = ⚠️ Engine tidak berjalan maju selama { $minutes } mnt ({ $queue } batch event menunggu). Watchdog me-restart layanan jika ini berlanjut.
+ops-engine-recovered = ✅ Engine berjalan lagi (macet { $minutes } mnt).
+ops-delivery-down = ⚠️ Pengiriman gagal selama { $minutes } mnt: tidak ada yang terkirim, { $retries } percobaan gagal, { $queued } alert dalam antrean. Alert tetap di outbox dan dikirim begitu Telegram menjawab lagi.
+ops-delivery-recovered = ✅ Pengiriman berjalan lagi (gagal selama { $minutes } mnt).
+ops-storage-down = ⚠️ Error database selama { $minutes } mnt: { $error }. Sinyal menunggu di memori dan dirouting begitu penyimpanan pulih.
+ops-storage-recovered = ✅ Database berjalan lagi (error selama { $minutes } mnt).
+health-incidents = Insiden:
+health-engine-errors = Engine: ditolak { $rejected } ({ $reasons }) · event gagal { $failed } ({ $components })
