@@ -220,3 +220,26 @@ async def test_a_flapping_system_sends_at_most_the_hourly_cap():
         await ops.check()
         clock.t += 1
     assert len(d.notices) == MAX_NOTICES_PER_HOUR
+
+
+async def test_health_shows_stale_feeds_refused_and_failed_events_and_the_open_incidents(api, tmp_path):
+    from tests.conftest import ADMIN, BotHarness, FakeEngine
+
+    clock = Clock()
+    feed = FakeFeed("binance")
+    feed.stats.subscriptions, feed.stats.quiet_after_s, feed.stats.live_since_ns = 3, 3.0, 1
+    engine = FakeEngine()
+    engine.stats.rejects.update(future=2, notional=1)
+    engine.stats.errors["cascade"] = 4
+    ops = OpsMonitor(feeds=[feed], tr=translator(), clock=clock)
+    await ops.check()
+    clock.t += 61
+    await ops.check()
+    h = await BotHarness(api, tmp_path / "h.db", feeds=[feed], engine=engine, ops=ops).start()
+    try:
+        text = await h.text(ADMIN, "/health")
+    finally:
+        await h.stop()
+    assert "<b>binance</b> stale" in text
+    assert "rejected 3 (future 2, notional 1) · failed events 4 (cascade 4)" in text
+    assert "Incidents:" in text and "Feed <b>binance</b> has been stale for 1 min" in text
