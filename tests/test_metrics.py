@@ -109,3 +109,17 @@ async def test_the_endpoint_serves_feeds_engine_signals_delivery_and_latency(tmp
     assert sample(text, 'teleglas_outbox_rows{state="sent"}') >= 1
     assert sample(text, "teleglas_alert_receive_to_sent_seconds_count") == 1
     assert sample(text, "teleglas_alert_exchange_to_sent_seconds_count") == 1
+
+
+def test_a_metrics_port_already_taken_is_exit_1_naming_the_setting():
+    from bot.app import start_metrics
+    from bot.errors import StartupError
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(StartupError) as err:
+            start_metrics(("127.0.0.1", port), feeds=[], engine=None, delivery=None, queue_depth=None,
+                          sink=None, outbox=None)
+    assert err.value.exit_code == 1 and str(err.value).startswith("METRICS_ADDR: cannot listen")
