@@ -300,8 +300,8 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         await supervisor.stop()
-        if metrics is not None:
-            metrics.server.close()
+        if metrics is not None:  # its HTTP thread's shutdown blocks for up to half a second
+            await asyncio.to_thread(metrics.server.close)
         if dp is not None:
             # updates still being handled finish before the database closes under them
             inflight = list(getattr(dp, "_handle_update_tasks", ()))
