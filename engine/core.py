@@ -9,7 +9,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .detectors import (
@@ -140,6 +140,8 @@ class Engine:
         self._warn_log = RateLimitedLog(log)
         self._caps: dict[str, float] = {}  # symbol -> absurd single-event notional
         self.future_tolerance_ms = FUTURE_TOLERANCE_MS
+        # called with every accepted trade after the detectors saw it (outcome tracking)
+        self.on_trade: Callable[[Trade], None] | None = None
 
     # ---- state and thresholds --------------------------------------------------------------
     def state(self, symbol: str) -> SymbolState:
@@ -294,6 +296,8 @@ class Engine:
                     self._emit(finding)
             if notional >= flow.large_usd:
                 self._emit(self.whales.on_large_trade(st, ev, is_buy, self._th[ev.symbol]))
+            if self.on_trade is not None:
+                self.on_trade(ev)
         elif cls is Liquidation:
             price = ev.price
             notional = ev.notional

@@ -1,0 +1,542 @@
+"""What happened after each signal: outcomes followed on the later trades of its symbol.
+
+Pure and synchronous, event time only (no wall clock, no I/O), so live, replay and tests give the
+same outcomes for the same event order. ``OutcomeTracker.on_signal`` opens an outcome when a
+signal is emitted; ``OutcomeTracker.on_trade`` sees every accepted trade AFTER the engine
+processed it (``Engine.on_trade``).
+
+Trades are folded into one-second bars per symbol (high, low, close and the times of the high
+and the low); open outcomes are updated once per bar, so a trade costs O(1) and each open
+outcome O(1) per second of its symbol's trading. A new signal splits the running bar, so an
+outcome never sees a trade from before its signal.
+
+Rules (README "Outcomes" repeats them for users):
+
+* **Signals with levels** (stop hunts): a triple barrier from the middle of the entry band.
+  The entry counts as filled when a trade touches the band (the band's near edge; a gap through
+  it also fills). After the fill, the first touch of the stop -> ``LOSS`` (−1 R); of T1 ->
+  ``WIN_T1`` (+R of T1), after which the outcome stays open for T2 -> ``WIN_T2`` (+R of T2) until
+  the stop, T2 or the expiry (``Levels.expires_ts``) ends it. Expiry with neither touched ->
+  ``EXPIRED`` (R = the move from the entry middle to the last price, in R); expiry without a fill
+  -> ``NOT_FILLED`` (no trade: no R, not counted in hit rates). Conservative tie rules, because
+  the order inside one second is unknown: a stop and a target touched in the same second resolve
+  as ``LOSS``; in the second that fills the entry only the stop counts (a target in that second
+  may have traded before the fill). MFE/MAE are measured from the fill, in % of the entry
+  middle and in R.
+* **Signals without levels but with a direction** (cascades, flow, whale windows, funding,
+  divergence, spikes): the signed return from the price at the signal at 1 m, 5 m, 15 m and 1 h
+  (the last trade in the second that contains signal time + horizon, or before it), each
+  compared with the coin's own noise band over that horizon: the mean absolute 1-minute return
+  (EWMA, ~30 min memory, kept per symbol from the trades themselves) scaled by sqrt(minutes).
+  At the kind's primary horizon (``PRIMARY_HORIZON_S``) the outcome resolves: ``HIT`` (beat the
+  band in the signal's direction), ``MISS`` (beat it against) or ``FLAT`` (inside the band);
+  ``UNSCORED`` when the coin has no band yet (under 10 minutes of trades). MFE/MAE in % over
+  the hour. NEUTRAL signals record unsigned returns and are never scored.
+* Bounded: at most ``max_open_per_symbol`` open outcomes per symbol; opening one more resolves
+  the oldest as ``EXPIRED`` (levels: ``NOT_FILLED`` if never filled). Signals that only edit an
+  earlier signal's message (``Signal.edits``) are the same event and get no outcome of their own.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+
+from .events import Trade
+from .signals import Direction, Kind, Signal
+
+HORIZONS_S: tuple[int, ...] = (60, 300, 900, 3600)
+HORIZON_NAMES: tuple[str, ...] = ("1m", "5m", "15m", "1h")
+FINAL_HORIZON_S = HORIZONS_S[-1]
+# the horizon at which a signal without levels is judged HIT / MISS / FLAT, per kind
+PRIMARY_HORIZON_S: dict[Kind, int] = {
+    Kind.LIQUIDATION_CASCADE: 300,
+    Kind.VOLUME_SPIKE: 300,
+    Kind.DIVERGENCE: 300,
+    Kind.WHALE_WINDOW: 900,
+    Kind.ACCUMULATION: 900,
+    Kind.DISTRIBUTION: 900,
+    Kind.STOP_HUNT: 900,  # only a stop hunt without levels (never emitted today)
+    Kind.FUNDING_EXTREME: 3600,
+}
+MAX_OPEN_PER_SYMBOL = 200
+NOISE_MEMORY_MIN = 30  # EWMA of absolute 1-minute returns, alpha = 1/30 per minute
+NOISE_MIN_SAMPLES = 10  # minutes of returns before a noise band exists
+
+
+class Result(str, Enum):
+    OPEN = "OPEN"  # not decided yet
+    WIN_T2 = "WIN_T2"
+    WIN_T1 = "WIN_T1"
+    LOSS = "LOSS"
+    EXPIRED = "EXPIRED"
+    NOT_FILLED = "NOT_FILLED"
+    HIT = "HIT"
+    MISS = "MISS"
+    FLAT = "FLAT"
+    UNSCORED = "UNSCORED"
+
+
+HITS = frozenset({Result.WIN_T1, Result.WIN_T2, Result.HIT})
+# decided results that count in a hit rate (NOT_FILLED: no trade; UNSCORED: no noise band;
+# an EXPIRED signal without levels was evicted before its horizon: nothing measured)
+SCORED_LEVELS = frozenset({Result.WIN_T1, Result.WIN_T2, Result.LOSS, Result.EXPIRED})
+SCORED_DIRECTIONAL = frozenset({Result.HIT, Result.MISS, Result.FLAT})
+
+
+def is_scored(result: Result, has_levels: bool) -> bool:
+    return result in (SCORED_LEVELS if has_levels else SCORED_DIRECTIONAL)
+
+
+def _sign(direction: Direction) -> int:
+    return 1 if direction is Direction.LONG else -1 if direction is Direction.SHORT else 0
+
+
+@dataclass(slots=True)
+class Outcome:
+    """One signal's outcome, updated bar by bar. Prices in the 'signed' space: multiplied by the
+    direction's sign (+1 LONG, −1 SHORT), so 'up' is always favourable."""
+
+    signal: Signal
+    d: int  # +1 LONG, -1 SHORT, 0 NEUTRAL
+    p0: float  # price at the signal (0: none yet; set from the first bar)
+    has_levels: bool
+    result: Result = Result.OPEN
+    final: bool = False  # nothing more will change
+    resolved_ts: int | None = None  # when ``result`` was decided (event ms)
+    final_ts: int | None = None
+    r: float | None = None  # realised R (levels)
+    # levels, signed
+    entry: float = 0.0  # signed entry middle
+    risk: float = 0.0  # entry middle - stop, > 0
+    fill_at: float = 0.0  # signed near edge of the band: filled when the signed low reaches it
+    stop: float = 0.0
+    t1: float = 0.0
+    t2: float | None = None
+    expires_ts: int = 0
+    filled: bool = False
+    fill_ts: int | None = None
+    t1_hit: bool = False
+    # excursions, signed prices (None until measured)
+    best: float | None = None
+    worst: float | None = None
+    last: float = 0.0  # signed last price seen
+    # without levels: per horizon
+    returns: list[float | None] = field(default_factory=lambda: [None] * len(HORIZONS_S))
+    noise: list[float | None] = field(default_factory=lambda: [None] * len(HORIZONS_S))
+    next_h: int = 0  # index of the next horizon to record
+    due_sec: int = 0  # the second of that horizon (set by open_outcome)
+    primary_s: int = 900
+    resumed: int = 0  # times this outcome was restored after a restart (trades in between unseen)
+
+    # ---- derived figures -------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        return self.signal.id
+
+    @property
+    def hit(self) -> bool | None:
+        if not is_scored(self.result, self.has_levels):
+            return None
+        return self.result in HITS
+
+    @property
+    def ref_price(self) -> float:
+        """The price outcomes are measured from: the entry middle (levels) or the signal price."""
+        return abs(self.entry) if self.has_levels else self.p0
+
+    def _pct(self, signed_price: float | None, sign: int) -> float | None:
+        ref = self.ref_price
+        if signed_price is None or ref <= 0 or self.d == 0:
+            return None
+        base = self.entry if self.has_levels else self.d * self.p0
+        return sign * (signed_price - base) / ref * 100.0
+
+    @property
+    def mfe_pct(self) -> float | None:
+        return self._pct(self.best, 1)
+
+    @property
+    def mae_pct(self) -> float | None:
+        return self._pct(self.worst, -1)
+
+    @property
+    def mfe_r(self) -> float | None:
+        if not self.has_levels or self.best is None:
+            return None
+        return (self.best - self.entry) / self.risk
+
+    @property
+    def mae_r(self) -> float | None:
+        if not self.has_levels or self.worst is None:
+            return None
+        return (self.entry - self.worst) / self.risk
+
+    @property
+    def ttr_s(self) -> float | None:
+        """Seconds from the signal to the decision."""
+        if self.resolved_ts is None:
+            return None
+        return (self.resolved_ts - self.signal.ts) / 1000.0
+
+    def r_of(self, signed_target: float) -> float:
+        return (signed_target - self.entry) / self.risk
+
+    def summary(self) -> dict:
+        """Plain data for reports, JSON and the database."""
+        out = {
+            "signal_id": self.signal.id, "kind": self.signal.kind.value, "symbol": self.signal.symbol,
+            "direction": self.signal.direction.value, "tier": self.signal.tier.value,
+            "score": self.signal.confidence, "ts": self.signal.ts,
+            "result": self.result.value, "final": self.final, "hit": self.hit,
+            "resolved_ts": self.resolved_ts, "ttr_s": self.ttr_s, "levels": self.has_levels,
+            "r": self.r, "mfe_pct": self.mfe_pct, "mae_pct": self.mae_pct,
+            "mfe_r": self.mfe_r, "mae_r": self.mae_r,
+        }
+        if self.has_levels:
+            out["filled"] = self.filled
+            out["fill_ts"] = self.fill_ts
+        else:
+            out["returns_pct"] = dict(zip(HORIZON_NAMES, self.returns))
+            out["noise_pct"] = dict(zip(HORIZON_NAMES, self.noise))
+            out["primary_horizon_s"] = self.primary_s
+        return out
+
+    # ---- persistence -----------------------------------------------------------------------
+    _STATE = ("p0", "result", "final", "resolved_ts", "final_ts", "r", "filled", "fill_ts",
+              "t1_hit", "best", "worst", "last", "returns", "noise", "next_h", "due_sec", "resumed")
+
+    def state(self) -> dict:
+        """Everything needed to resume after a restart (with the signal itself)."""
+        st = {k: getattr(self, k) for k in self._STATE}
+        st["result"] = self.result.value
+        st["returns"] = list(self.returns)
+        st["noise"] = list(self.noise)
+        return st
+
+    @classmethod
+    def restore(cls, signal: Signal, st: dict) -> Outcome:
+        o = open_outcome(signal, float(st.get("p0") or 0.0))
+        for k in cls._STATE:
+            if k in st:
+                setattr(o, k, st[k])
+        o.result = Result(st.get("result", "OPEN"))
+        o.returns = list(o.returns)
+        o.noise = list(o.noise)
+        o.resumed = int(st.get("resumed") or 0) + 1
+        return o
+
+
+def open_outcome(signal: Signal, p0: float, noise_1m: float | None = None) -> Outcome:
+    """A fresh outcome for ``signal`` with the price at the signal ``p0`` and the symbol's mean
+    absolute 1-minute return (fraction) when known."""
+    d = _sign(signal.direction)
+    lv = signal.levels
+    o = Outcome(signal=signal, d=d, p0=p0, has_levels=False,
+                primary_s=PRIMARY_HORIZON_S.get(signal.kind, 900))
+    if lv is not None and d != 0 and lv.targets:
+        entry = d * (lv.entry_low + lv.entry_high) / 2.0
+        risk = entry - d * lv.stop
+        t1 = d * lv.targets[0]
+        if risk > 0 and t1 > entry:
+            o.has_levels = True
+            o.entry, o.risk, o.stop, o.t1 = entry, risk, d * lv.stop, t1
+            t2 = d * lv.targets[1] if len(lv.targets) > 1 else None
+            o.t2 = t2 if t2 is not None and t2 > t1 else None
+            o.fill_at = d * (lv.entry_high if d > 0 else lv.entry_low)
+            o.expires_ts = int(lv.expires_ts)
+            if p0 > 0 and d * p0 <= o.fill_at:  # the price is in the band already: filled now
+                o.filled, o.fill_ts = True, signal.ts
+                o.best = o.worst = d * p0
+    if not o.has_levels and noise_1m is not None:
+        o.noise = [noise_1m * 100.0 * math.sqrt(h / 60.0) for h in HORIZONS_S]
+    o.last = d * p0 if d else p0
+    o.due_sec = (signal.ts + HORIZONS_S[0] * 1000) // 1000
+    return o
+
+
+def _step(o: Outcome, up: float, down: float, close: float, sec: int, up_ts: int, down_ts: int) -> bool:
+    """Apply one bar (signed: ``up`` favourable extreme, ``down`` adverse, ``close``) to ``o``.
+    Returns True when a milestone changed (fill, decision, horizon, final)."""
+    if o.has_levels:
+        if sec * 1000 > o.expires_ts:
+            _expire(o, o.expires_ts)
+            return True
+        if not o.filled:
+            o.last = close
+            if down > o.fill_at:
+                return False
+            o.filled, o.fill_ts = True, down_ts
+            # the fill second: only the stop counts, and only the adverse side is measured
+            o.best = o.entry
+            o.worst = down
+            if down <= o.stop:
+                _decide(o, Result.LOSS, down_ts, -1.0, final=True)
+            return True
+        if up > o.best:
+            o.best = up
+        if down < o.worst:
+            o.worst = down
+        o.last = close
+        if not o.t1_hit:
+            if down <= o.stop:
+                _decide(o, Result.LOSS, down_ts, -1.0, final=True)
+                return True
+            if up >= o.t1:
+                o.t1_hit = True
+                if o.t2 is not None and up >= o.t2:
+                    _decide(o, Result.WIN_T2, up_ts, o.r_of(o.t2), final=True)
+                else:
+                    _decide(o, Result.WIN_T1, up_ts, o.r_of(o.t1), final=o.t2 is None)
+                return True
+            return False
+        if down <= o.stop:
+            o.final, o.final_ts = True, down_ts  # T1 came first: stays WIN_T1
+            return True
+        if o.t2 is not None and up >= o.t2:
+            o.result, o.r, o.final, o.final_ts = Result.WIN_T2, o.r_of(o.t2), True, up_ts
+            return True
+        return False
+    # without levels: horizons, then excursions (up to the last horizon)
+    changed = False
+    if sec >= o.due_sec:
+        start = o.signal.ts
+        h = o.next_h
+        while h < len(HORIZONS_S):
+            tsec = (start + HORIZONS_S[h] * 1000) // 1000
+            if sec < tsec:
+                break
+            # the last trade in the target's second, or before it when this bar is later
+            _record_horizon(o, h, close if sec == tsec else o.last, start + HORIZONS_S[h] * 1000)
+            h += 1
+        o.next_h = h
+        o.due_sec = (start + HORIZONS_S[h] * 1000) // 1000 if h < len(HORIZONS_S) else 1 << 62
+        changed = True
+        if o.final:
+            return True
+    if o.d:
+        if o.best is None or up > o.best:
+            o.best = up
+        if o.worst is None or down < o.worst:
+            o.worst = down
+    o.last = close
+    return changed
+
+
+def _record_horizon(o: Outcome, h: int, signed_px: float, target_ts: int) -> None:
+    p0 = o.p0
+    if p0 <= 0:
+        return
+    if o.d:
+        ret = (signed_px - o.d * p0) / p0 * 100.0
+    else:
+        ret = (signed_px - p0) / p0 * 100.0
+    o.returns[h] = ret
+    if HORIZONS_S[h] == o.primary_s and o.result is Result.OPEN:
+        band = o.noise[h]
+        if o.d == 0 or band is None:
+            result = Result.UNSCORED
+        elif ret > band:
+            result = Result.HIT
+        elif ret < -band:
+            result = Result.MISS
+        else:
+            result = Result.FLAT
+        _decide(o, result, target_ts, None, final=False)
+    if h == len(HORIZONS_S) - 1:
+        if o.result is Result.OPEN:  # a primary horizon beyond the last one cannot happen
+            o.result, o.resolved_ts = Result.UNSCORED, target_ts
+        o.final, o.final_ts = True, target_ts
+
+
+def _decide(o: Outcome, result: Result, ts: int, r: float | None, *, final: bool) -> None:
+    o.result, o.resolved_ts, o.r = result, ts, r
+    if final:
+        o.final, o.final_ts = True, ts
+
+
+def _expire(o: Outcome, ts: int) -> None:
+    """Expiry (or eviction) of an outcome that is still open."""
+    if o.final:
+        return
+    if o.has_levels:
+        if not o.filled:
+            _decide(o, Result.NOT_FILLED, ts, None, final=True)
+        elif not o.t1_hit:
+            _decide(o, Result.EXPIRED, ts, (o.last - o.entry) / o.risk, final=True)
+        else:
+            o.final, o.final_ts = True, ts
+        return
+    if o.result is Result.OPEN:
+        _decide(o, Result.EXPIRED, ts, None, final=True)
+    else:
+        o.final, o.final_ts = True, ts
+
+
+class _SymbolBars:
+    """A symbol's running one-second bar, its open outcomes and its noise estimate."""
+
+    __slots__ = ("sec", "n", "hi", "lo", "close", "hi_ts", "lo_ts", "prev_close",
+                 "open", "minute", "minute_anchor", "noise", "noise_n")
+
+    def __init__(self) -> None:
+        self.sec = -1
+        self.n = 0
+        self.hi = self.lo = self.close = 0.0
+        self.hi_ts = self.lo_ts = 0
+        self.prev_close = 0.0  # last price before the running bar
+        self.open: list[Outcome] = []
+        self.minute = -1
+        self.minute_anchor = 0.0  # the close of the previous minute
+        self.noise = 0.0  # EWMA of |1-minute return|, fraction
+        self.noise_n = 0
+
+    def noise_1m(self) -> float | None:
+        return self.noise if self.noise_n >= NOISE_MIN_SAMPLES else None
+
+
+class OutcomeTracker:
+    """Follows every emitted signal on its symbol's later trades (see the module docstring).
+
+    ``on_change(outcome)`` is called when an outcome opens, gets decided, records a horizon
+    or becomes final (the live recorder persists those); ``outcomes`` keeps every outcome when
+    ``keep`` is true (backtests), else only open ones are held.
+    """
+
+    def __init__(self, *, max_open_per_symbol: int = MAX_OPEN_PER_SYMBOL,
+                 on_change: Callable[[Outcome], None] | None = None, keep: bool = False) -> None:
+        self.max_open = max(1, max_open_per_symbol)
+        self.on_change = on_change
+        self.keep = keep
+        self.outcomes: list[Outcome] = []
+        self._symbols: dict[str, _SymbolBars] = {}
+        self.opened = 0
+        self.evicted = 0
+
+    # ---- the two hooks ---------------------------------------------------------------------
+    def on_trade(self, ev: Trade) -> None:
+        bars = self._symbols.get(ev.symbol)
+        if bars is None:
+            bars = self._symbols[ev.symbol] = _SymbolBars()
+        ts = ev.ts
+        sec = ts // 1000
+        price = ev.price
+        if sec > bars.sec or bars.n == 0:
+            if bars.n:
+                self._flush(bars)
+            if sec > bars.sec:
+                bars.sec = sec
+            bars.n = 1
+            bars.hi = bars.lo = bars.close = price
+            bars.hi_ts = bars.lo_ts = ts
+            return
+        bars.n += 1
+        if price > bars.hi:
+            bars.hi, bars.hi_ts = price, ts
+        elif price < bars.lo:
+            bars.lo, bars.lo_ts = price, ts
+        bars.close = price
+
+    def on_signal(self, signal: Signal) -> Outcome | None:
+        """Open an outcome for an emitted signal (None for an edit of an earlier one)."""
+        if signal.edits:
+            return None
+        bars = self._symbols.get(signal.symbol)
+        if bars is None:
+            bars = self._symbols[signal.symbol] = _SymbolBars()
+        if bars.n:
+            self._flush(bars)  # the new outcome sees only trades after its signal
+        p0 = float(signal.magnitudes.get("price") or 0.0)
+        if not p0 > 0:
+            p0 = bars.prev_close
+        o = open_outcome(signal, p0, bars.noise_1m())
+        self._add(bars, o)
+        self.opened += 1
+        if self.keep:
+            self.outcomes.append(o)
+        self._changed(o)
+        return o
+
+    # ---- restore / finish ------------------------------------------------------------------
+    def restore(self, outcomes: Iterable[Outcome]) -> int:
+        """Take back open outcomes stored before a restart; returns how many."""
+        n = 0
+        for o in outcomes:
+            if o.final:
+                continue
+            bars = self._symbols.get(o.signal.symbol)
+            if bars is None:
+                bars = self._symbols[o.signal.symbol] = _SymbolBars()
+            self._add(bars, o)
+            if self.keep:
+                self.outcomes.append(o)
+            n += 1
+        return n
+
+    def finish(self, end_ts: int | None = None) -> None:
+        """End of a recording: apply the running bars, and expire setups whose expiry passed by
+        ``end_ts`` (the last event time). Outcomes whose horizons lie beyond stay OPEN."""
+        for bars in self._symbols.values():
+            if bars.n:
+                self._flush(bars)
+            if end_ts is None:
+                continue
+            for o in list(bars.open):
+                if o.has_levels and o.expires_ts < end_ts:
+                    _expire(o, o.expires_ts)
+                    self._changed(o)
+            bars.open = [o for o in bars.open if not o.final]
+
+    def open_outcomes(self) -> list[Outcome]:
+        return [o for bars in self._symbols.values() for o in bars.open]
+
+    def open_count(self) -> int:
+        return sum(len(b.open) for b in self._symbols.values())
+
+    # ---- internals -------------------------------------------------------------------------
+    def _add(self, bars: _SymbolBars, o: Outcome) -> None:
+        bars.open.append(o)
+        if len(bars.open) > self.max_open:
+            oldest = min(bars.open, key=lambda x: x.signal.ts)
+            bars.open.remove(oldest)
+            _expire(oldest, max(o.signal.ts, oldest.signal.ts))
+            self.evicted += 1
+            self._changed(oldest)
+
+    def _changed(self, o: Outcome) -> None:
+        if self.on_change is not None:
+            self.on_change(o)
+
+    def _flush(self, bars: _SymbolBars) -> None:
+        """Apply the running bar to the symbol's open outcomes, update the noise band."""
+        hi, lo, close = bars.hi, bars.lo, bars.close
+        sec = bars.sec
+        minute = sec // 60
+        if minute != bars.minute:
+            anchor = bars.minute_anchor
+            if anchor > 0 and bars.prev_close > 0 and minute == bars.minute + 1:
+                ret = abs(bars.prev_close / anchor - 1.0)
+                bars.noise_n += 1
+                alpha = max(1.0 / bars.noise_n, 1.0 / NOISE_MEMORY_MIN)
+                bars.noise += alpha * (ret - bars.noise)
+            bars.minute = minute
+            bars.minute_anchor = bars.prev_close if bars.prev_close > 0 else bars.hi
+        if bars.open:
+            done = False
+            hi_ts, lo_ts = bars.hi_ts, bars.lo_ts
+            for o in bars.open:
+                if o.p0 <= 0:  # opened before any trade of its symbol: starts from this bar
+                    o.p0 = close
+                    o.last = o.d * close if o.d else close
+                if o.d >= 0:
+                    changed = _step(o, hi, lo, close, sec, hi_ts, lo_ts)
+                else:
+                    changed = _step(o, -lo, -hi, -close, sec, lo_ts, hi_ts)
+                if changed:
+                    self._changed(o)
+                    done = done or o.final
+            if done:
+                bars.open = [o for o in bars.open if not o.final]
+        bars.prev_close = close
+        bars.n = 0
