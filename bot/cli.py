@@ -1,4 +1,4 @@
-"""The ``teleglas`` command line: run, demo, replay (record arrives with the live feeds).
+"""The ``teleglas`` command line: run, demo, record, replay, backtest.
 
 Settings errors end the process with exit code 2 and one line naming the variable.
 """
@@ -82,6 +82,19 @@ def _build_parser() -> argparse.ArgumentParser:
     r.add_argument("file")
     r.add_argument("--speed", type=float, default=0.0, help="0 = as fast as possible (default), 1 = real time")
     r.add_argument("--lang", default="en", choices=["en", "id"])
+    r.add_argument("--json", action="store_true",
+                   help="one JSON object per signal on stdout (the summary goes to stderr)")
+    b = sub.add_parser("backtest", help="replay with outcomes: hit rates, R, calibration, latency")
+    b.add_argument("file", nargs="?", help="a recording (replay format); or use --simulator")
+    b.add_argument("--simulator", action="store_true", help="backtest the built-in simulator instead")
+    b.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
+    b.add_argument("--minutes", type=float, default=240.0, help="simulated minutes (default 240)")
+    b.add_argument("--since", metavar="TIME", help="skip events before TIME (ISO 8601 or epoch s/ms)")
+    b.add_argument("--until", metavar="TIME", help="stop at events after TIME (ISO 8601 or epoch s/ms)")
+    b.add_argument("--json", action="store_true", help="the report as one JSON document on stdout")
+    b.add_argument("--write-calibration", metavar="FILE",
+                   help="write the score -> hit-rate calibration file (load it with CALIBRATION_PATH)")
+    b.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return p
 
 
@@ -169,6 +182,13 @@ async def _replay(args: argparse.Namespace) -> int:
     if not Path(args.file).is_file():
         print(f"teleglas replay: {args.file}: no such file", file=sys.stderr)
         return 2
+    if args.json:
+        from bot.backtest import run_offline, signal_json, write_json_line
+
+        run = run_offline(ReplayFeed(args.file).events(), track=False,
+                          on_signal=lambda s: write_json_line(signal_json(s)))
+        print(f"signals: {len(run.signals)} · events: {run.engine.stats.events:,}", file=sys.stderr)
+        return 0
     sink = TerminalSink(args.lang)
     engine = Engine(SignalEngine(sink))
     feed = ReplayFeed(args.file, speed=args.speed)
@@ -200,6 +220,10 @@ def main(argv: list[str] | None = None) -> int:
         configure_logging(settings.LOG_LEVEL)
         if args.command == "replay":
             return asyncio.run(_replay(args))
+        if args.command == "backtest":
+            from bot.backtest import backtest_command
+
+            return backtest_command(args)
         if args.command == "record":
             from engine.feeds.record import record_command
 

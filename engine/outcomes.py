@@ -151,7 +151,7 @@ class Outcome:
         if signed_price is None or ref <= 0 or self.d == 0:
             return None
         base = self.entry if self.has_levels else self.d * self.p0
-        return sign * (signed_price - base) / ref * 100.0
+        return max(0.0, sign * (signed_price - base) / ref * 100.0)  # an excursion is never negative
 
     @property
     def mfe_pct(self) -> float | None:
@@ -165,13 +165,13 @@ class Outcome:
     def mfe_r(self) -> float | None:
         if not self.has_levels or self.best is None:
             return None
-        return (self.best - self.entry) / self.risk
+        return max(0.0, (self.best - self.entry) / self.risk)
 
     @property
     def mae_r(self) -> float | None:
         if not self.has_levels or self.worst is None:
             return None
-        return (self.entry - self.worst) / self.risk
+        return max(0.0, (self.entry - self.worst) / self.risk)
 
     @property
     def ttr_s(self) -> float | None:
