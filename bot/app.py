@@ -205,6 +205,7 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
     """The long-running service (``teleglas run``) until SIGINT/SIGTERM (or ``stop`` is set).
     Returns an exit code: 0 stopped on request, 1 a supervised task died (restart me)."""
     from bot.delivery import Delivery
+    from bot.outcomes import OutcomeRecorder, load_calibration
     from engine.core import Engine, run_feeds
     from engine.signals import SignalEngine
 
@@ -216,6 +217,7 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
     supervisor = Supervisor()
     metrics = None
     delivery = None
+    outcomes = None
     dp = None
     scheduler = None
     try:
@@ -225,7 +227,12 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
         # signals -> per-user routing -> SQLite outbox -> paced sender (bot/delivery)
         delivery = Delivery(bot, db, tr)
         signal_counts = CountingSink(delivery.sink)  # signals by kind and tier, for the metrics
-        engine = Engine(SignalEngine(signal_counts))
+        # every signal's outcome followed on later trades and stored (bot/outcomes.py)
+        outcomes = OutcomeRecorder(db, calibration=load_calibration(settings.CALIBRATION_PATH))
+        await outcomes.resume()
+        engine = Engine(SignalEngine(outcomes.sink(signal_counts)))
+        engine.on_trade = outcomes.tracker.on_trade
+        outcomes.start()
         await seed_floors(engine, ThresholdRepo(db), watchlist)
         feeds = _build_feeds(settings, registry, catalog)
         pending = PendingConfirmations()
@@ -308,6 +315,8 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
             if inflight:
                 await asyncio.wait(inflight, timeout=10)
             await dp["background"].close()
+        if outcomes is not None:
+            await outcomes.stop()
         if delivery is not None:
             await delivery.stop()
         await bot.session.close()

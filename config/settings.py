@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     DATABASE_PATH: str = Field(default_factory=default_database_path)
     LOG_LEVEL: str = "INFO"
     METRICS_ADDR: str = ""  # Prometheus metrics host:port; empty = off
+    # score -> observed hit-rate file from `teleglas backtest --write-calibration`; empty = none
+    CALIBRATION_PATH: str = ""
 
     @field_validator("ADMIN_IDS", mode="before")
     @classmethod

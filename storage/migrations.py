@@ -158,12 +158,28 @@ ALTER TABLE outbox ADD COLUMN reply_to_signal_id TEXT;
 ALTER TABLE outbox ADD COLUMN reply_to_message_id INTEGER;
 """
 
+# 4 -> 5 (outcomes, issue #10): outcomes are written live by the tracker. ``final`` = 0 while an
+# outcome can still change (the open rows resumed after a restart; ``details`` holds the
+# tracker's state), ``hit`` is 1 / 0 / NULL (not scored), ``r`` the realised R of setups,
+# ``ttr_s`` seconds from the signal to the decision. mfe/mae are percent. Rows written before
+# (none were: nothing filled the table) read as final and unscored. /stats reads signals by time.
+_V5_OUTCOMES = """
+ALTER TABLE outcomes ADD COLUMN final INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE outcomes ADD COLUMN hit INTEGER;
+ALTER TABLE outcomes ADD COLUMN r REAL;
+ALTER TABLE outcomes ADD COLUMN ttr_s REAL;
+ALTER TABLE outcomes ADD COLUMN updated_at INTEGER;
+CREATE INDEX outcomes_open ON outcomes(final) WHERE final = 0;
+CREATE INDEX signals_ts_event ON signals(ts_event);
+"""
+
 # APPEND-ONLY (see module docstring).
 MIGRATIONS: list[Migration] = [
     _V1,
     _V2_BLOCKED,
     _V3_DELIVERY,
     _V4_THREADS,
+    _V5_OUTCOMES,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -1,0 +1,174 @@
+"""Live outcomes: the engine's ``OutcomeTracker`` hooked into the service and persisted.
+
+    recorder = OutcomeRecorder(db, calibration=load_calibration(settings.CALIBRATION_PATH))
+    await recorder.resume()                        # open outcomes stored before a restart
+    engine = Engine(SignalEngine(recorder.sink(delivery.sink)))
+    engine.on_trade = recorder.tracker.on_trade
+    recorder.start()
+    ...
+    await recorder.stop()                          # writes every open outcome's state
+
+The tracker is synchronous and runs inside ``Engine.process``; it only marks outcomes dirty.
+A writer task stores dirty outcomes (milestones within ``write_delay_s``) and, every
+``checkpoint_s``, the state of every open one (excursions move on every bar; a restart loses at
+most one checkpoint of them, and the trades while the service was down are never seen —
+``details.state.resumed`` counts such restarts). The dirty set is bounded by ``max_dirty``.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import orjson
+
+from bot.errors import StartupError
+from engine.backtest import Calibration
+from engine.outcomes import Outcome, OutcomeTracker
+from engine.signals import AlertSink, Signal
+from storage import Database, OutcomeRepo, OutcomeWrite
+
+log = logging.getLogger(__name__)
+
+
+def load_calibration(path: str) -> Calibration | None:
+    """The calibration file named by CALIBRATION_PATH (None when empty); a file that cannot be
+    used stops start-up with one line naming it (exit 2)."""
+    if not path:
+        return None
+    try:
+        return Calibration.load(path)
+    except ValueError as e:
+        raise StartupError(f"CALIBRATION_PATH: {e}", 2) from None
+
+
+def label_signal(signal: Signal, calibration: Calibration | None) -> None:
+    """Attach the observed hit rate of similar past signals (``extra['calibrated']``) when the
+    calibration for its kind is strong enough; otherwise the score stays a score."""
+    if calibration is None or signal.edits:
+        return
+    found = calibration.lookup(signal.kind.value, signal.confidence)
+    if found is not None:
+        signal.extra["calibrated"] = {"n": found.n, "rate": found.rate, "kind_n": found.kind_n}
+
+
+class _TeeSink:
+    def __init__(self, recorder: OutcomeRecorder, inner: AlertSink) -> None:
+        self._recorder = recorder
+        self._inner = inner
+
+    def emit(self, signal: Signal) -> None:
+        label_signal(signal, self._recorder.calibration)
+        self._recorder.tracker.on_signal(signal)
+        self._inner.emit(signal)
+
+
+def outcome_write(o: Outcome) -> OutcomeWrite:
+    s = o.signal
+    return OutcomeWrite(
+        signal_id=s.id, kind=s.kind.value, symbol=s.symbol, direction=s.direction.value,
+        tier=s.tier.value, confidence=s.confidence, ts_event=s.ts, recv_ns=s.recv_ns or None,
+        signal_ns=s.signal_ns or None, signal_payload=orjson.dumps(s.to_dict(), default=str),
+        result=o.result.value, final=o.final, hit=o.hit, r=o.r, mfe=o.mfe_pct, mae=o.mae_pct,
+        ttr_s=o.ttr_s, resolved_ts=o.resolved_ts,
+        details=orjson.dumps({"summary": o.summary(), "state": o.state()}, default=str),
+    )
+
+
+class OutcomeRecorder:
+    def __init__(self, db: Database, *, calibration: Calibration | None = None,
+                 write_delay_s: float = 1.0, checkpoint_s: float = 60.0, max_dirty: int = 50_000,
+                 tracker: OutcomeTracker | None = None) -> None:
+        self.repo = OutcomeRepo(db)
+        self.calibration = calibration
+        self.tracker = tracker or OutcomeTracker()
+        self.tracker.on_change = self._changed
+        self.write_delay_s = write_delay_s
+        self.checkpoint_s = checkpoint_s
+        self.max_dirty = max_dirty
+        self._dirty: dict[str, Outcome] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self.written = 0
+        self.dropped = 0
+        self.write_errors = 0
+
+    def sink(self, inner: AlertSink) -> AlertSink:
+        """The sink to hand the SignalEngine: opens an outcome, then passes the signal on."""
+        return _TeeSink(self, inner)
+
+    def _changed(self, o: Outcome) -> None:
+        dirty = self._dirty
+        if o.signal.id not in dirty and len(dirty) >= self.max_dirty:
+            # the database cannot keep up: drop the oldest pending write (a checkpoint rewrites open ones)
+            dirty.pop(next(iter(dirty)))
+            self.dropped += 1
+        dirty[o.signal.id] = o
+        self._wake.set()
+
+    async def resume(self) -> int:
+        """Take back the open outcomes stored before a restart; returns how many."""
+        restored = []
+        for row in await self.repo.open_outcomes():
+            try:
+                signal = Signal.from_dict(orjson.loads(row.signal_payload))
+                state = orjson.loads(row.details or b"{}").get("state") or {}
+                restored.append(Outcome.restore(signal, state))
+            except (ValueError, KeyError, TypeError) as e:
+                log.error("outcome of %s not resumed: unreadable stored state (%s)", row.signal_id, e)
+        n = self.tracker.restore(restored)
+        if n:
+            log.info("outcomes: %d open outcomes resumed after the restart", n)
+        return n
+
+    async def flush(self, *, checkpoint: bool = False) -> int:
+        """Write the dirty outcomes now (and every open one when ``checkpoint``)."""
+        batch = self._dirty
+        self._dirty = {}
+        if checkpoint:
+            for o in self.tracker.open_outcomes():
+                batch.setdefault(o.signal.id, o)
+        if not batch:
+            return 0
+        try:
+            n = await self.repo.save_many(outcome_write(o) for o in batch.values())
+        except Exception:
+            self.write_errors += 1
+            for key, o in batch.items():  # keep them for the next attempt
+                self._dirty.setdefault(key, o)
+            raise
+        self.written += n
+        return n
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="outcomes-writer")
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_checkpoint = loop.time() + self.checkpoint_s
+        while True:
+            timeout = max(0.0, next_checkpoint - loop.time())
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+                self._wake.clear()
+                await asyncio.sleep(self.write_delay_s)  # gather the milestones of a burst
+            except TimeoutError:
+                pass
+            checkpoint = loop.time() >= next_checkpoint
+            if checkpoint:
+                next_checkpoint = loop.time() + self.checkpoint_s
+            try:
+                await self.flush(checkpoint=checkpoint)
+            except Exception:
+                log.exception("outcomes: write failed; retried at the next change or checkpoint")
+
+    async def stop(self) -> None:
+        """Stop the writer and store every open outcome's state (a restart resumes them)."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        try:
+            await self.flush(checkpoint=True)
+        except Exception:
+            log.exception("outcomes: final write failed; open outcomes since the last checkpoint are lost")
