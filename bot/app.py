@@ -3,7 +3,7 @@ production service (``run_app``: settings -> Database -> repositories -> engine 
 dispatcher polling; everything closed again on shutdown).
 
 Dependencies reach handlers through the Dispatcher (aiogram injects them by parameter name):
-``settings, tr, users, access_repo, watchlist, threshold_repo, signal_repo, engine, registry,
+``settings, tr, users, access_repo, watchlist, threshold_repo, signal_repo, outcome_repo, engine, registry,
 registry_lock, catalog, delivery, pending, health, counters, background`` — never
 ``storage``/``state``/``bot``/``i18n``, which aiogram reserves.
 """
@@ -46,6 +46,7 @@ from storage import (
     Database,
     DatabaseLocked,
     OutboxRepo,
+    OutcomeRepo,
     SignalRepo,
     ThresholdRepo,
     UserRepo,
@@ -74,7 +75,8 @@ def build_dispatcher(*, settings: Settings, db: Database, engine: Any, tr: Trans
                            queue_depth=queue_depth, counters=counters, ops=ops)
     dp = Dispatcher(
         settings=settings, tr=tr, users=users, access_repo=access_repo, watchlist=watchlist,
-        threshold_repo=ThresholdRepo(db), signal_repo=SignalRepo(db), engine=engine,
+        threshold_repo=ThresholdRepo(db), signal_repo=SignalRepo(db), outcome_repo=OutcomeRepo(db),
+        engine=engine,
         registry=registry, registry_lock=registry_lock, catalog=catalog, delivery=delivery,
         health=health, counters=counters,
         pending=pending if pending is not None else PendingConfirmations(), background=Background(),

@@ -60,3 +60,12 @@ class TierCB(CallbackData, prefix="tr1"):
 
 class LangCB(CallbackData, prefix="l1"):
     lang: str
+
+
+class StatsCB(CallbackData, prefix="st1"):
+    """/stats period buttons: edit that message in place. ``scope`` mine | all | a symbol;
+    ``kind`` '' or a Kind value; ``period`` 24h | 7d | 30d | all."""
+
+    scope: str
+    kind: str = ""
+    period: str = "7d"

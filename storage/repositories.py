@@ -604,6 +604,7 @@ class OutcomeStat:
     r: float | None
     mfe: float | None
     ttr_s: float | None
+    engine_ms: float | None = None  # receive -> signal, when both times are stored
 
 
 class OutcomeRepo:
@@ -699,13 +700,14 @@ class OutcomeRepo:
             where.append("s.kind = ?")
             params.append(kind)
         rows = await self._db.fetchall(
-            "SELECT s.id, s.kind, s.symbol, s.tier, s.ts_event, o.result, o.hit, o.r, o.mfe, o.ttr_s "
+            "SELECT s.id, s.kind, s.symbol, s.tier, s.ts_event, o.result, o.hit, o.r, o.mfe, o.ttr_s, "
+            "(s.signal_ns - s.recv_ns) / 1e6 "
             "FROM signals s JOIN outcomes o ON o.signal_id = s.id "
             f"WHERE {' AND '.join(where)} ORDER BY s.ts_event DESC LIMIT ?",
             (*params, int(limit)),
         )
         return [OutcomeStat(r[0], r[1], r[2], r[3], r[4], r[5], None if r[6] is None else bool(r[6]),
-                            r[7], r[8], r[9]) for r in rows]
+                            r[7], r[8], r[9], r[10]) for r in rows]
 
 
 # ---------------------------------------------------------------------------- outbox

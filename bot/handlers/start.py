@@ -14,7 +14,7 @@ from storage import User, UserRepo
 
 
 USER_COMMANDS = ("start", "help", "add", "remove", "list", "flow", "mute", "unmute", "quiet", "tz",
-                 "thresholds", "tiers", "signals", "lang")
+                 "thresholds", "tiers", "signals", "stats", "lang")
 ADMIN_COMMANDS = ("allow", "deny", "users", "health", "broadcast")
 
 
