@@ -25,7 +25,8 @@ Rules (README "Outcomes" repeats them for users):
   middle and in R.
 * **Signals without levels but with a direction** (cascades, flow, whale windows, funding,
   divergence, spikes): the signed return from the price at the signal at 1 m, 5 m, 15 m and 1 h
-  (the last trade in the second that contains signal time + horizon, or before it), each
+  (the last trade up to the end of the second that contains signal time + horizon, known once a
+  later second trades), each
   compared with the coin's own noise band over that horizon: the mean absolute 1-minute return
   (EWMA, ~30 min memory, kept per symbol from the trades themselves) scaled by sqrt(minutes).
   At the kind's primary horizon (``PRIMARY_HORIZON_S``) the outcome resolves: ``HIT`` (beat the
@@ -252,7 +253,7 @@ def open_outcome(signal: Signal, p0: float, noise_1m: float | None = None) -> Ou
     if not o.has_levels and noise_1m is not None:
         o.noise = [noise_1m * 100.0 * math.sqrt(h / 60.0) for h in HORIZONS_S]
     o.last = d * p0 if d else p0
-    o.due_sec = (signal.ts + HORIZONS_S[0] * 1000) // 1000
+    o.due_sec = (signal.ts + HORIZONS_S[0] * 1000) // 1000 + 1
     return o
 
 
@@ -305,13 +306,14 @@ def _step(o: Outcome, up: float, down: float, close: float, sec: int, up_ts: int
         h = o.next_h
         while h < len(HORIZONS_S):
             tsec = (start + HORIZONS_S[h] * 1000) // 1000
-            if sec < tsec:
+            if sec <= tsec:
                 break
-            # the last trade in the target's second, or before it when this bar is later
-            _record_horizon(o, h, close if sec == tsec else o.last, start + HORIZONS_S[h] * 1000)
+            # a bar after the target's second: the last trade up to that second is known (a bar
+            # of the target second itself may be split by a later signal, so it never decides)
+            _record_horizon(o, h, o.last, start + HORIZONS_S[h] * 1000)
             h += 1
         o.next_h = h
-        o.due_sec = (start + HORIZONS_S[h] * 1000) // 1000 if h < len(HORIZONS_S) else 1 << 62
+        o.due_sec = (start + HORIZONS_S[h] * 1000) // 1000 + 1 if h < len(HORIZONS_S) else 1 << 62
         changed = True
         if o.final:
             return True
