@@ -40,6 +40,7 @@ Rules (README "Outcomes" repeats them for users):
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -130,6 +131,8 @@ class Outcome:
     due_sec: int = 0  # the second of that horizon (set by open_outcome)
     primary_s: int = 900
     resumed: int = 0  # times this outcome was restored after a restart (trades in between unseen)
+    open_seq: int = 0  # its symbol's bar count when it opened (later bars are its own)
+    anchor: int = 0  # best/worst include every bar before this bar index (later ones: see _catch_up)
 
     # ---- derived figures -------------------------------------------------------------------
     @property
@@ -207,6 +210,7 @@ class Outcome:
     # ---- persistence -----------------------------------------------------------------------
     _STATE = ("p0", "result", "final", "resolved_ts", "final_ts", "r", "filled", "fill_ts",
               "t1_hit", "best", "worst", "last", "returns", "noise", "next_h", "due_sec", "resumed")
+    # open_seq and anchor are per process: a restored outcome starts at the new process's bars
 
     def state(self) -> dict:
         """Everything needed to resume after a restart (with the signal itself)."""
@@ -252,6 +256,8 @@ def open_outcome(signal: Signal, p0: float, noise_1m: float | None = None) -> Ou
                 o.best = o.worst = d * p0
     if not o.has_levels and noise_1m is not None:
         o.noise = [noise_1m * 100.0 * math.sqrt(h / 60.0) for h in HORIZONS_S]
+    if not o.has_levels and d and p0 > 0:
+        o.best = o.worst = d * p0  # excursions start at the signal's price
     o.last = d * p0 if d else p0
     o.due_sec = (signal.ts + HORIZONS_S[0] * 1000) // 1000 + 1
     return o
@@ -379,20 +385,64 @@ def _expire(o: Outcome, ts: int) -> None:
 class _SymbolBars:
     """A symbol's running one-second bar, its open outcomes and its noise estimate."""
 
-    __slots__ = ("sec", "n", "hi", "lo", "close", "hi_ts", "lo_ts", "prev_close",
-                 "open", "minute", "minute_anchor", "noise", "noise_n")
+    __slots__ = ("sec", "next_ms", "n", "hi", "lo", "close", "hi_ts", "lo_ts", "prev_close", "seq",
+                 "open", "minute", "minute_anchor", "noise", "noise_n", "env_lo", "env_hi", "env_due",
+                 "hs_seq", "hs_val", "ls_seq", "ls_val")
 
     def __init__(self) -> None:
         self.sec = -1
-        self.n = 0
+        self.next_ms = -(1 << 62)  # a trade at or after this starts a new bar
+        self.n = 0  # 1 while the running bar holds a trade
         self.hi = self.lo = self.close = 0.0
         self.hi_ts = self.lo_ts = 0
         self.prev_close = 0.0  # last price before the running bar
+        self.seq = 0  # bars flushed so far
+        # the envelope: a bar with low > env_lo, high < env_hi and second < env_due changes no open
+        # outcome (no new excursion, no barrier, fill, horizon or expiry), so it is not applied
+        self.env_lo = math.inf
+        self.env_hi = -math.inf
+        self.env_due = -1
+        # monotonic stacks of bar highs (strictly falling) and lows (strictly rising) by bar index:
+        # the highest high since bar k is the first entry at index >= k (excursions on demand)
+        self.hs_seq: list[int] = []
+        self.hs_val: list[float] = []
+        self.ls_seq: list[int] = []
+        self.ls_val: list[float] = []
         self.open: list[Outcome] = []
         self.minute = -1
         self.minute_anchor = 0.0  # the close of the previous minute
         self.noise = 0.0  # EWMA of |1-minute return|, fraction
         self.noise_n = 0
+
+    def push_bar(self, seq: int, hi: float, lo: float) -> None:
+        hs_seq, hs_val = self.hs_seq, self.hs_val
+        while hs_val and hs_val[-1] <= hi:
+            hs_val.pop()
+            hs_seq.pop()
+        hs_seq.append(seq)
+        hs_val.append(hi)
+        ls_seq, ls_val = self.ls_seq, self.ls_val
+        while ls_val and ls_val[-1] >= lo:
+            ls_val.pop()
+            ls_seq.pop()
+        ls_seq.append(seq)
+        ls_val.append(lo)
+
+    def high_since(self, seq: int) -> float | None:
+        i = bisect_left(self.hs_seq, seq)
+        return self.hs_val[i] if i < len(self.hs_val) else None
+
+    def low_since(self, seq: int) -> float | None:
+        i = bisect_left(self.ls_seq, seq)
+        return self.ls_val[i] if i < len(self.ls_val) else None
+
+    def prune(self, seq: int) -> None:
+        """Forget bars before ``seq`` (no open outcome needs them)."""
+        for seqs, vals in ((self.hs_seq, self.hs_val), (self.ls_seq, self.ls_val)):
+            i = bisect_left(seqs, seq)
+            if i:
+                del seqs[:i]
+                del vals[:i]
 
     def noise_1m(self) -> float | None:
         return self.noise if self.noise_n >= NOISE_MIN_SAMPLES else None
@@ -415,30 +465,34 @@ class OutcomeTracker:
         self._symbols: dict[str, _SymbolBars] = {}
         self.opened = 0
         self.evicted = 0
+        self.skip_inside = True  # False applies every bar to every outcome (tests compare both)
 
     # ---- the two hooks ---------------------------------------------------------------------
     def on_trade(self, ev: Trade) -> None:
         bars = self._symbols.get(ev.symbol)
         if bars is None:
             bars = self._symbols[ev.symbol] = _SymbolBars()
-        ts = ev.ts
-        sec = ts // 1000
         price = ev.price
-        if sec > bars.sec or bars.n == 0:
-            if bars.n:
-                self._flush(bars)
-            if sec > bars.sec:
-                bars.sec = sec
-            bars.n = 1
-            bars.hi = bars.lo = bars.close = price
-            bars.hi_ts = bars.lo_ts = ts
+        if ev.ts >= bars.next_ms:  # a later second (or the first trade after a split)
+            self._new_bar(bars, ev.ts, price)
             return
-        bars.n += 1
+        # the hot path: a trade inside the running second (an older one is merged into it)
         if price > bars.hi:
-            bars.hi, bars.hi_ts = price, ts
+            bars.hi, bars.hi_ts = price, ev.ts
         elif price < bars.lo:
-            bars.lo, bars.lo_ts = price, ts
+            bars.lo, bars.lo_ts = price, ev.ts
         bars.close = price
+
+    def _new_bar(self, bars: _SymbolBars, ts: int, price: float) -> None:
+        if bars.n:
+            self._flush(bars)
+        sec = ts // 1000
+        if sec > bars.sec:
+            bars.sec = sec
+        bars.next_ms = (bars.sec + 1) * 1000
+        bars.n = 1
+        bars.hi = bars.lo = bars.close = price
+        bars.hi_ts = bars.lo_ts = ts
 
     def on_signal(self, signal: Signal) -> Outcome | None:
         """Open an outcome for an emitted signal (None for an edit of an earlier one)."""
@@ -453,6 +507,7 @@ class OutcomeTracker:
         if not p0 > 0:
             p0 = bars.prev_close
         o = open_outcome(signal, p0, bars.noise_1m())
+        o.open_seq = o.anchor = bars.seq
         self._add(bars, o)
         self.opened += 1
         if self.keep:
@@ -470,6 +525,7 @@ class OutcomeTracker:
             bars = self._symbols.get(o.signal.symbol)
             if bars is None:
                 bars = self._symbols[o.signal.symbol] = _SymbolBars()
+            o.open_seq = o.anchor = bars.seq  # its stored ``last`` stands until this process's next bar
             self._add(bars, o)
             if self.keep:
                 self.outcomes.append(o)
@@ -484,14 +540,23 @@ class OutcomeTracker:
                 self._flush(bars)
             if end_ts is None:
                 continue
-            for o in list(bars.open):
+            for o in bars.open:
+                _catch_up(o, bars)
                 if o.has_levels and o.expires_ts < end_ts:
+                    _sync(o, bars)
                     _expire(o, o.expires_ts)
                     self._changed(o)
             bars.open = [o for o in bars.open if not o.final]
 
     def open_outcomes(self) -> list[Outcome]:
-        return [o for bars in self._symbols.values() for o in bars.open]
+        """The open outcomes, their last price brought up to date (for a checkpoint)."""
+        out = []
+        for bars in self._symbols.values():
+            for o in bars.open:
+                _sync(o, bars)
+                _catch_up(o, bars)
+                out.append(o)
+        return out
 
     def open_count(self) -> int:
         return sum(len(b.open) for b in self._symbols.values())
@@ -499,9 +564,18 @@ class OutcomeTracker:
     # ---- internals -------------------------------------------------------------------------
     def _add(self, bars: _SymbolBars, o: Outcome) -> None:
         bars.open.append(o)
+        lo, hi, due = _triggers(o)
+        if lo > bars.env_lo:
+            bars.env_lo = lo
+        if hi < bars.env_hi:
+            bars.env_hi = hi
+        if due < bars.env_due or bars.env_due < 0:
+            bars.env_due = due
         if len(bars.open) > self.max_open:
             oldest = min(bars.open, key=lambda x: x.signal.ts)
             bars.open.remove(oldest)
+            _sync(oldest, bars)
+            _catch_up(oldest, bars)
             _expire(oldest, max(o.signal.ts, oldest.signal.ts))
             self.evicted += 1
             self._changed(oldest)
@@ -515,7 +589,7 @@ class OutcomeTracker:
         hi, lo, close = bars.hi, bars.lo, bars.close
         sec = bars.sec
         minute = sec // 60
-        if minute != bars.minute:
+        if minute != bars.minute:  # once a minute: the noise band
             anchor = bars.minute_anchor
             if anchor > 0 and bars.prev_close > 0 and minute == bars.minute + 1:
                 ret = abs(bars.prev_close / anchor - 1.0)
@@ -524,21 +598,119 @@ class OutcomeTracker:
                 bars.noise += alpha * (ret - bars.noise)
             bars.minute = minute
             bars.minute_anchor = bars.prev_close if bars.prev_close > 0 else bars.hi
-        if bars.open:
+        lazy = self.skip_inside
+        if bars.open and not (lazy and lo > bars.env_lo and hi < bars.env_hi and sec < bars.env_due):
             done = False
             hi_ts, lo_ts = bars.hi_ts, bars.lo_ts
+            env_lo, env_hi, env_due = -math.inf, math.inf, 1 << 62
+            seq = bars.seq
+            min_anchor = seq
             for o in bars.open:
+                if lazy:
+                    lo_t, hi_t, due_t = _triggers(o)
+                    if lo > lo_t and hi < hi_t and sec < due_t:
+                        if lo_t > env_lo:
+                            env_lo = lo_t
+                        if hi_t < env_hi:
+                            env_hi = hi_t
+                        if due_t < env_due:
+                            env_due = due_t
+                        if o.anchor < min_anchor:
+                            min_anchor = o.anchor
+                        continue
+                    _catch_up(o, bars)
                 if o.p0 <= 0:  # opened before any trade of its symbol: starts from this bar
                     o.p0 = close
                     o.last = o.d * close if o.d else close
+                    if not o.has_levels and o.d:
+                        o.best = o.worst = o.d * close
+                else:
+                    _sync(o, bars)
                 if o.d >= 0:
                     changed = _step(o, hi, lo, close, sec, hi_ts, lo_ts)
                 else:
                     changed = _step(o, -lo, -hi, -close, sec, lo_ts, hi_ts)
+                if not o.final:
+                    o.anchor = seq + 1  # this bar is in best/worst now
                 if changed:
                     self._changed(o)
-                    done = done or o.final
+                    if o.final:
+                        done = True
+                        continue
+                lo_t, hi_t, due_t = _triggers(o) if lazy else (0.0, 0.0, 0)
+                if lo_t > env_lo:
+                    env_lo = lo_t
+                if hi_t < env_hi:
+                    env_hi = hi_t
+                if due_t < env_due:
+                    env_due = due_t
+            bars.env_lo, bars.env_hi, bars.env_due = env_lo, env_hi, env_due
             if done:
                 bars.open = [o for o in bars.open if not o.final]
+            if lazy:
+                bars.prune(min_anchor)
+        if bars.open:
+            if lazy:  # bars.push_bar(seq, hi, lo), inlined: this runs once per second per symbol
+                hs_val = bars.hs_val
+                if hs_val and hs_val[-1] <= hi:
+                    hs_seq = bars.hs_seq
+                    while hs_val and hs_val[-1] <= hi:
+                        hs_val.pop()
+                        hs_seq.pop()
+                bars.hs_seq.append(bars.seq)
+                hs_val.append(hi)
+                ls_val = bars.ls_val
+                if ls_val and ls_val[-1] >= lo:
+                    ls_seq = bars.ls_seq
+                    while ls_val and ls_val[-1] >= lo:
+                        ls_val.pop()
+                        ls_seq.pop()
+                bars.ls_seq.append(bars.seq)
+                ls_val.append(lo)
+        elif bars.hs_seq:
+            bars.prune(bars.seq + 1)
         bars.prev_close = close
+        bars.seq += 1
         bars.n = 0
+        bars.next_ms = -(1 << 62)  # the next trade starts a bar (of the same second after a split)
+
+
+def _sync(o: Outcome, bars: _SymbolBars) -> None:
+    """Bring ``o.last`` to the symbol's last close when bars after its opening were skipped."""
+    if bars.seq > o.open_seq:
+        pc = bars.prev_close
+        o.last = o.d * pc if o.d else pc
+
+
+def _catch_up(o: Outcome, bars: _SymbolBars) -> None:
+    """Fold the bars since ``o.anchor`` (skipped while nothing could change) into best/worst."""
+    if o.anchor >= bars.seq or o.final:
+        return
+    if o.best is not None and o.d:
+        hi = bars.high_since(o.anchor)
+        lo = bars.low_since(o.anchor)
+        if hi is not None and lo is not None:
+            up, down = (hi, lo) if o.d > 0 else (-lo, -hi)
+            if up > o.best:
+                o.best = up
+            if down < o.worst:
+                o.worst = down
+    o.anchor = bars.seq
+
+
+def _triggers(o: Outcome) -> tuple[float, float, int]:
+    """(low, high, second) in raw prices: a bar reaching a low <= ``low`` or a high >= ``high``,
+    or a second >= ``second``, may decide something for ``o`` (a fill, a barrier, a horizon, the
+    expiry); any other bar cannot, and only moves its excursions (caught up on demand)."""
+    if o.p0 <= 0:
+        return math.inf, -math.inf, -1  # must see the next bar
+    d = o.d
+    if o.has_levels:
+        due = o.expires_ts // 1000 + 1
+        if not o.filled:
+            return (o.fill_at, math.inf, due) if d > 0 else (-math.inf, -o.fill_at, due)
+        up = o.t2 if o.t1_hit else o.t1
+        if d > 0:
+            return o.stop, (math.inf if up is None else up), due
+        return (-math.inf if up is None else -up), -o.stop, due
+    return -math.inf, math.inf, o.due_sec

@@ -175,6 +175,7 @@ def test_state_round_trip_resumes_identically():
     for dt, p in prices[:3]:
         tr.on_trade(trade(p, T0 + int(dt * 1000)))
     tr.on_trade(trade(prices[3][1], T0 + prices[3][0] * 1000))  # flushes the bar of second 5
+    assert tr.open_outcomes() == [o]  # brings its excursions up to date, as a checkpoint does
     stored = o.state()
     tr2 = OutcomeTracker(keep=True)
     resumed = Outcome.restore(o.signal, stored)
@@ -236,3 +237,30 @@ def _brute(path):
             if hi >= 106.0:
                 return Result.WIN_T2
     return result
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4_000_000), st.floats(95.0, 105.0)), min_size=1, max_size=120),
+       st.lists(st.tuples(st.integers(0, 4_000_000), st.sampled_from([Direction.LONG, Direction.SHORT]),
+                          st.booleans()), min_size=1, max_size=8))
+def test_skipping_bars_inside_the_envelope_changes_nothing(path, opens):
+    """Bars that cannot change any open outcome are skipped; the outcomes are the same as when
+    every bar is applied to every outcome."""
+    results = []
+    for skip in (True, False):
+        tr = OutcomeTracker(keep=True)
+        tr.skip_inside = skip
+        _warm(tr)
+        events = sorted([(t, 0, p) for t, p in path] + [(t, 1, (d, lv, i)) for i, (t, d, lv) in enumerate(opens)],
+                        key=lambda e: (e[0], e[1]))
+        for t, what, x in events:
+            if what == 0:
+                tr.on_trade(trade(x, T0 + t))
+            else:
+                d, with_levels, i = x
+                lv = (long_levels(T0 + t + 600_000) if d is Direction.LONG else short_levels(T0 + t + 600_000))
+                tr.on_signal(signal(kind=Kind.STOP_HUNT if with_levels else Kind.WHALE_WINDOW, direction=d,
+                                    ts=T0 + t, price=100.0, levels=lv if with_levels else None, sid=f"s{i}"))
+        tr.finish(T0 + 4_000_000)
+        results.append([o.summary() for o in tr.outcomes])
+    assert results[0] == results[1]
