@@ -157,18 +157,26 @@ def backtest_command(args: argparse.Namespace) -> int:
     if args.simulator:
         from engine.simulator import MarketSimulator
 
-        if args.minutes <= 0:
-            print("teleglas backtest: --minutes must be positive", file=sys.stderr)
+        if args.minutes <= 0 or args.seeds < 1:
+            print("teleglas backtest: --minutes must be positive and --seeds at least 1", file=sys.stderr)
             return 2
-        sim = MarketSimulator(seed=args.seed, duration_s=args.minutes * 60)
-        batches: Iterable[list[Event]] = sim.batches()
-        source = {"source": "simulator", "seed": args.seed, "minutes": args.minutes}
-        bar = tqdm(total=int(args.minutes * 60), unit="s", desc="simulated", file=sys.stderr,
+        seeds = list(range(args.seed, args.seed + args.seeds))
+        source = {"source": "simulator", "seed": args.seed, "seeds": args.seeds, "minutes": args.minutes}
+        bar = tqdm(total=int(args.minutes * 60) * len(seeds), unit="s", desc="simulated", file=sys.stderr,
                    disable=args.no_progress or None, leave=False)
-        start = sim.start_ts
+        runs = []
+        try:
+            for seed in seeds:  # one engine per seed: every simulated market starts at the same time
+                sim = MarketSimulator(seed=seed, duration_s=args.minutes * 60)
+                done = bar.n
 
-        def progress(n: int, last_ts: int) -> None:
-            bar.update(max(0, (last_ts - start) // 1000 - bar.n))
+                def progress(n: int, last_ts: int, start=sim.start_ts, done=done) -> None:
+                    bar.update(max(0, done + (last_ts - start) // 1000 - bar.n))
+
+                runs.append(run_offline(sim.batches(), since_ms=since, until_ms=until, progress=progress))
+        finally:
+            bar.close()
+        run = _merge(runs)
     else:
         from engine.feeds.replay import ReplayFeed
 
@@ -176,17 +184,14 @@ def backtest_command(args: argparse.Namespace) -> int:
             print(f"teleglas backtest: {args.file}: no such file", file=sys.stderr)
             return 2
         feed = ReplayFeed(args.file)
-        batches = feed.events()
         source = {"source": str(args.file)}
         bar = tqdm(unit=" events", desc=Path(args.file).name, file=sys.stderr,
                    disable=args.no_progress or None, leave=False, unit_scale=True)
-
-        def progress(n: int, last_ts: int) -> None:
-            bar.update(n)
-    try:
-        run = run_offline(batches, since_ms=since, until_ms=until, progress=progress)
-    finally:
-        bar.close()
+        try:
+            run = run_offline(feed.events(), since_ms=since, until_ms=until,
+                              progress=lambda n, last_ts: bar.update(n))
+        finally:
+            bar.close()
     st = run.engine.stats
     meta = {
         **source,
@@ -226,5 +231,25 @@ def backtest_command(args: argparse.Namespace) -> int:
 
 def _source_text(source: dict) -> str:
     if source["source"] == "simulator":
+        if source.get("seeds", 1) > 1:
+            last = source["seed"] + source["seeds"] - 1
+            return f"simulator seeds {source['seed']}-{last}, {source['minutes']:g} min each"
         return f"simulator seed {source['seed']}, {source['minutes']:g} min"
     return source["source"]
+
+
+def _merge(runs: list[OfflineRun]) -> OfflineRun:
+    """Several simulator runs as one: their signals, outcomes and latencies together; the
+    engine counters summed into the first run's engine."""
+    first = runs[0]
+    for other in runs[1:]:
+        a, b = first.engine.stats, other.engine.stats
+        for name in ("events", "trades", "liquidations", "fundings", "marks", "findings", "rejected", "duplicates"):
+            setattr(a, name, getattr(a, name) + getattr(b, name))
+        first.signals.extend(other.signals)
+        first.outcomes.extend(other.outcomes)
+        first.latencies_us.extend(other.latencies_us)
+        first.wall_s += other.wall_s
+        first.skipped += other.skipped
+        first.last_ts = max(first.last_ts, other.last_ts)
+    return first

@@ -89,6 +89,8 @@ def _build_parser() -> argparse.ArgumentParser:
     b.add_argument("--simulator", action="store_true", help="backtest the built-in simulator instead")
     b.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
     b.add_argument("--minutes", type=float, default=240.0, help="simulated minutes (default 240)")
+    b.add_argument("--seeds", type=int, default=1,
+                   help="simulator: run this many seeds (from --seed on) and report them together")
     b.add_argument("--since", metavar="TIME", help="skip events before TIME (ISO 8601 or epoch s/ms)")
     b.add_argument("--until", metavar="TIME", help="stop at events after TIME (ISO 8601 or epoch s/ms)")
     b.add_argument("--json", action="store_true", help="the report as one JSON document on stdout")
