@@ -66,8 +66,12 @@ async def test_a_watcher_receives_a_cascade_alert_end_to_end(tmp_path):
 
     db = await Database.open(db_path)  # the delivery is recorded in the outbox, with timestamps
     row = await db.fetchone("SELECT state, sent_ns, enqueued_ns FROM outbox WHERE user_id = 42")
+    # the live outcome tracker stored the cascade's outcome (still open: the tape ended) at stop
+    outcome = await db.fetchone("SELECT o.result, o.final FROM outcomes o JOIN signals s "
+                                "ON s.id = o.signal_id WHERE s.kind = 'LIQUIDATION_CASCADE'")
     await db.close()
     assert row["state"] == "sent" and row["sent_ns"] >= row["enqueued_ns"]
+    assert outcome is not None and (outcome["result"], outcome["final"]) == ("OPEN", 0)
 
 
 async def test_housekeeping_purges_week_old_finished_outbox_rows(tmp_path):
