@@ -203,6 +203,9 @@ def backtest_command(args: argparse.Namespace) -> int:
         "wall_s": round(run.wall_s, 3),
         "events_per_s": round(st.events / run.wall_s) if run.wall_s > 0 else None,
         "still_open": sum(1 for o in run.outcomes if o.result.value == "OPEN"),
+        "signals": len(run.signals),
+        # updates that edit an earlier signal's message (a cascade's growing total): same event, no outcome
+        "edits": sum(1 for s in run.signals if s.edits),
     }
     report = build_report(run.outcomes, latencies_us=run.latencies_us, meta=meta)
     if args.write_calibration:
@@ -219,7 +222,8 @@ def backtest_command(args: argparse.Namespace) -> int:
     print(f"events {st.events:,} (trades {st.trades:,}, liquidations {st.liquidations:,}) · "
           f"{meta['first_event']} → {meta['last_event']} · {run.wall_s:.1f} s wall, "
           f"{meta['events_per_s'] or 0:,} events/s")
-    print(f"signals {len(run.signals)} · outcomes still open at the end of the tape: {meta['still_open']}")
+    print(f"signals {len(run.signals)} ({meta['edits']} of them edits of an earlier alert, no outcome of "
+          f"their own) · outcomes still open at the end of the tape: {meta['still_open']}")
     if st.liquidations == 0:
         print("note: no liquidations in this tape: no cascade or stop hunt can occur")
     print()

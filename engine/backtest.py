@@ -156,8 +156,8 @@ def build_report(outcomes: list[Outcome], *, latencies_us: list[float] | None = 
         by_kind.setdefault(o.signal.kind.value, []).append(o)
     lat = latencies_us or []
     return {
+        "outcomes": len(outcomes),
         **(meta or {}),
-        "signals": len(outcomes),
         "latency_us": {"n": len(lat), "p50": percentile(lat, 50), "p90": percentile(lat, 90),
                        "p99": percentile(lat, 99), "max": max(lat) if lat else None},
         "groups": [{"kind": k, "tier": t, **group_stats(v)} for (k, t), v in sorted(by_group.items())],

@@ -64,6 +64,7 @@ def test_backtest_simulator_json_shape_and_calibration_file(capsys, tmp_path):
     report = json.loads(capsys.readouterr().out)
     assert report["source"] == "simulator" and report["events"]["processed"] > 0
     assert report["signals"] == len(report["signal_list"]) > 0
+    assert report["outcomes"] == report["signals"] - report["edits"]
     for s in report["signal_list"]:
         assert set(s) == SIGNAL_KEYS | {"outcome"}
         assert isinstance(s["default_delivery"], bool)
