@@ -6,11 +6,14 @@ signal is emitted; ``OutcomeTracker.on_trade`` sees every accepted trade AFTER t
 processed it (``Engine.on_trade``).
 
 Trades are folded into one-second bars per symbol (high, low, close and the times of the high
-and the low); open outcomes are updated once per bar, so a trade costs O(1) and each open
-outcome O(1) per second of its symbol's trading. A new signal splits the running bar, so an
-outcome never sees a trade from before its signal.
+and the low), so a trade costs O(1). A new signal splits the running bar, so an outcome never
+sees a trade from before its signal. A finished bar is applied to the symbol's open outcomes
+only when it crosses the envelope of what could change one of them (a fill, a barrier, a
+horizon, an expiry); excursions (MFE/MAE) are caught up on demand from monotonic stacks of bar
+highs and lows, so a bar costs O(1) amortised however many outcomes are open.
+``skip_inside = False`` applies every bar to every outcome instead (the tests' reference).
 
-Rules (README "Outcomes" repeats them for users):
+Rules (README "Outcomes and backtests" repeats them for users):
 
 * **Signals with levels** (stop hunts): a triple barrier from the middle of the entry band.
   The entry counts as filled when a trade touches the band (the band's near edge; a gap through

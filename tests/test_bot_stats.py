@@ -9,7 +9,7 @@ from bot.outcomes import outcome_write
 from engine.outcomes import OutcomeTracker
 from engine.signals import Direction, Kind
 from storage import OutcomeRepo
-from tests.conftest import ADMIN, buttons, texts
+from tests.conftest import ADMIN, buttons
 from tests.test_outcomes import long_levels, signal, trade
 
 
