@@ -155,3 +155,18 @@ def test_outcomes_recomputed_by_hand_from_a_real_tape():
         worst = min(window) if sign > 0 else max(window)
         assert o.mfe_pct == pytest.approx(max(0.0, sign * (best / p0 - 1) * 100), abs=1e-9)
         assert o.mae_pct == pytest.approx(max(0.0, -sign * (worst / p0 - 1) * 100), abs=1e-9)
+
+
+def test_replay_json_one_object_per_signal(capsys, tmp_path):
+    from tests.test_app_e2e import write_cascade_recording
+
+    rec = tmp_path / "cascade.gz"
+    write_cascade_recording(rec, 1_767_225_600_000)
+    assert main(["replay", str(rec), "--json"]) == 0
+    out, _ = capsys.readouterr()
+    objects = [json.loads(line) for line in out.splitlines()]
+    assert objects and all(set(o) == SIGNAL_KEYS for o in objects)
+    first = objects[0]
+    assert first["kind"] == "LIQUIDATION_CASCADE" and first["symbol"] == "BTC"
+    assert first["ts"] >= 1_767_225_600_000 and first["magnitudes"]["liq_usd"] >= 2_000_000
+    assert first["default_delivery"] is True and first["default_skip"] is None
