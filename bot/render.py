@@ -292,6 +292,12 @@ def render_signal(sig: Signal, lang: str = "en", *, tz: tzinfo | None = None,
     lines.append(_body(sig, t, tz))
     lines.append("")
     lines.append(t("alert-score", score=_e(sig.confidence)))
+    calibrated = sig.extra.get("calibrated")
+    if isinstance(calibrated, dict) and calibrated.get("n"):
+        # only where a backtest calibrated this kind (bot/outcomes.label_signal): what happened
+        # to past signals like it, not a promise about this one
+        lines.append(t("alert-calibrated", rate=_e(fmt_pct(float(calibrated["rate"]))),
+                       n=int(calibrated["n"])))
     reasons = [f"{_reason(tr, lang, name)} +{pts:g}" for name, pts in sig.top_reasons() if pts > 0]
     if reasons:
         lines.append(t("alert-reasons", reasons=_e(", ".join(reasons))))

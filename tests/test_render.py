@@ -190,3 +190,12 @@ def test_levels_also_in_the_unit_a_venue_quotes_the_coin_in():
     assert ("In 1000PEPE (binance, bybit): entry $0.01005 – $0.0101 · SL $0.0099 · "
             "targets $0.0102 / $0.0104") in plain
     assert "Dalam 1000PEPE" in html_to_text(render_signal(pepe, "id"))
+
+
+def test_a_calibrated_kind_shows_the_observed_hit_rate_beside_the_score():
+    plain = html_to_text(render_signal(sig(Kind.WHALE_WINDOW, magnitudes={"whale_count": 9},
+                                           extra={"calibrated": {"n": 120, "rate": 0.68, "kind_n": 400}}), "en"))
+    assert "Score: 77/100 (a ranking, not a probability)" in plain
+    assert "Past signals like this: 68% hit (120 checked)" in plain
+    uncalibrated = html_to_text(render_signal(sig(Kind.WHALE_WINDOW, magnitudes={"whale_count": 9}), "en"))
+    assert "Past signals" not in uncalibrated

@@ -126,6 +126,7 @@ alert-spike-body =
     Price: { $price }
     Bias: <b>{ $direction }</b>
 alert-score = Score: <b>{ $score }/100</b> (a ranking, not a probability)
+alert-calibrated = Past signals like this: { $rate } hit ({ $n } checked)
 alert-reasons = Why: { $reasons }
 alert-confluence = Agrees with: { $kinds }
 alert-venues = Venues: { $venues }

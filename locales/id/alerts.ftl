@@ -105,6 +105,7 @@ alert-spike-body =
     Harga: { $price }
     Arah: <b>{ $direction }</b>
 alert-score = Skor: <b>{ $score }/100</b> (peringkat, bukan probabilitas)
+alert-calibrated = Sinyal serupa sebelumnya: { $rate } kena ({ $n } diperiksa)
 alert-reasons = Alasan: { $reasons }
 alert-confluence = Sejalan dengan: { $kinds }
 alert-venues = Bursa: { $venues }
