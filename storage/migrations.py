@@ -173,6 +173,17 @@ CREATE INDEX outcomes_open ON outcomes(final) WHERE final = 0;
 CREATE INDEX signals_ts_event ON signals(ts_event);
 """
 
+# 5 -> 6 (delivery, issue #9 "cascades as they happen"): a row with edit_of set is not a new
+# message but an edit of the message that carried outbox row ``edit_of`` (editMessageText with
+# that row's chat_id and message_id). At most one such row per original is pending at a time:
+# a newer update rewrites its text (coalescing), found through the partial index.
+_V6_EDITS = """
+ALTER TABLE outbox ADD COLUMN edit_of INTEGER;
+CREATE INDEX outbox_edit_of ON outbox(edit_of) WHERE edit_of IS NOT NULL;
+-- the rows of one signal (an update is routed to exactly the users its original reached)
+CREATE INDEX outbox_signal ON outbox(signal_id);
+"""
+
 # APPEND-ONLY (see module docstring).
 MIGRATIONS: list[Migration] = [
     _V1,
@@ -180,6 +191,7 @@ MIGRATIONS: list[Migration] = [
     _V3_DELIVERY,
     _V4_THREADS,
     _V5_OUTCOMES,
+    _V6_EDITS,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

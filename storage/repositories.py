@@ -735,6 +735,7 @@ class NewOutboxMessage:
     # that message's id in this chat when already known
     reply_to_signal_id: str | None = None
     reply_to_message_id: int | None = None
+    edit_of: int | None = None  # an edit of the message that carried this outbox row
 
 
 @dataclass(frozen=True, slots=True)
@@ -761,12 +762,13 @@ class OutboxMessage:
     signal_ns: int | None = None
     reply_to_signal_id: str | None = None
     reply_to_message_id: int | None = None
+    edit_of: int | None = None
 
 
 _OUTBOX_COLUMNS = (
     "id, user_id, chat_id, signal_id, tier, priority, text, silent, state, attempts, "
     "last_error, enqueued_ns, sent_ns, next_attempt_ns, message_id, symbol, lang, exchange_ms, "
-    "recv_ns, signal_ns, reply_to_signal_id, reply_to_message_id"
+    "recv_ns, signal_ns, reply_to_signal_id, reply_to_message_id, edit_of"
 )
 
 
@@ -835,7 +837,7 @@ class OutboxRepo:
                 int(m.priority), m.text, int(bool(m.silent)),
                 now if m.enqueued_ns is None else int(m.enqueued_ns),
                 m.symbol, m.lang, m.exchange_ms, m.recv_ns, m.signal_ns,
-                m.reply_to_signal_id, m.reply_to_message_id,
+                m.reply_to_signal_id, m.reply_to_message_id, m.edit_of,
             )
             for m in rows
         ]
@@ -849,8 +851,8 @@ class OutboxRepo:
                 await self._db.executemany(
                     "INSERT OR IGNORE INTO outbox (user_id, chat_id, signal_id, tier, priority, "
                     "text, silent, enqueued_ns, symbol, lang, exchange_ms, recv_ns, signal_ns, "
-                    "reply_to_signal_id, reply_to_message_id) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "reply_to_signal_id, reply_to_message_id, edit_of) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     params,
                 )
             except ConstraintError as e:
@@ -966,6 +968,58 @@ class OutboxRepo:
         )
         return {r[0] for r in rows}
 
+    async def claim_texts(self, ids: Iterable[int]) -> dict[int, str]:
+        """``claim`` that also returns each claimed row's text AS CLAIMED: an update that
+        rewrote a pending row's text (``replace_pending_text``) is what goes out."""
+        wanted = [int(i) for i in ids]
+        if not wanted:
+            return {}
+        marks = ", ".join("?" * len(wanted))
+        rows = await self._db.fetchall(
+            "UPDATE outbox SET state = 'sending', attempts = attempts + 1 "
+            f"WHERE state = 'pending' AND id IN ({marks}) RETURNING id, text",
+            wanted,
+        )
+        return {r[0]: r[1] for r in rows}
+
+    # ---- edits: an update of a signal's event rewrites what its recipients got
+
+    async def rows_of_signal(self, signal_id: str) -> list[OutboxMessage]:
+        """Every (new-message) row of one signal, by id."""
+        rows = await self._db.fetchall(
+            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE signal_id = ? AND edit_of IS NULL "
+            "ORDER BY id",
+            (signal_id,),
+        )
+        return [_outbox(r) for r in rows]
+
+    async def replace_pending_text(self, id: int, text: str) -> bool:
+        """New text for a row not yet claimed; False when it is being sent or finished."""
+        return await self._db.execute(
+            "UPDATE outbox SET text = ? WHERE id = ? AND state = 'pending'", (text, int(id))
+        ) == 1
+
+    async def pending_edit_of(self, original_id: int) -> int | None:
+        """The pending edit row of an original row's message, if one waits."""
+        return await self._db.fetchval(
+            "SELECT id FROM outbox WHERE edit_of = ? AND state = 'pending' ORDER BY id DESC LIMIT 1",
+            (int(original_id),),
+        )
+
+    async def message_rows(self, chat_id: int, message_id: int) -> list[OutboxMessage]:
+        """The rows one Telegram message carried (several when alerts were coalesced)."""
+        rows = await self._db.fetchall(
+            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE chat_id = ? AND message_id = ? "
+            "AND edit_of IS NULL AND state = 'sent' ORDER BY priority, id",
+            (int(chat_id), int(message_id)),
+        )
+        return [_outbox(r) for r in rows]
+
+    async def set_text(self, id: int, text: str) -> bool:
+        return await self._db.execute(
+            "UPDATE outbox SET text = ? WHERE id = ?", (text, int(id))
+        ) == 1
+
     async def mark_sent_many(self, ids: Iterable[int], sent_ns: int, message_id: int | None) -> int:
         """Several rows delivered in one message (coalesced); returns how many were 'sending'."""
         wanted = [int(i) for i in ids]
@@ -1016,7 +1070,7 @@ class OutboxRepo:
         skip, params = _prefix_filter(exclude_prefix)
         rows = await self._db.fetchall(
             "SELECT user_id, enqueued_ns FROM outbox WHERE enqueued_ns >= ? AND state != 'failed' "
-            f"{skip} ORDER BY enqueued_ns",
+            f"AND edit_of IS NULL {skip} ORDER BY enqueued_ns",
             (int(since_ns), *params),
         )
         return [(r[0], r[1]) for r in rows]
@@ -1028,7 +1082,8 @@ class OutboxRepo:
         skip, params = _prefix_filter(exclude_prefix)
         rows = await self._db.fetchall(
             "SELECT id, user_id, tier, exchange_ms, recv_ns, signal_ns, enqueued_ns, sent_ns "
-            f"FROM outbox WHERE sent_ns >= ? AND state = 'sent' {skip} ORDER BY sent_ns, id",
+            f"FROM outbox WHERE sent_ns >= ? AND state = 'sent' AND edit_of IS NULL {skip} "
+            "ORDER BY sent_ns, id",
             (int(since_ns), *params),
         )
         return [DeliveryTiming(*r) for r in rows]

@@ -8,6 +8,14 @@ through ``AiohttpSession(api=TelegramAPIServer.from_base(url))``.
 It records every call, serves queued updates to ``getUpdates`` (long poll, capped), can inject
 failures (429 with retry_after, 403, 400, 5xx), can enforce a global and per-chat rate limit
 (answering 429 like Telegram would), and stops by itself after ``max_seconds`` or ``max_requests``.
+
+Fault injection beyond Bot API errors (issue #11):
+- ``raw(method, status, body)``: answer with a body that is not the Bot API's JSON (an HTML 502
+  page from a proxy) — aiogram raises ``ClientDecodeError``.
+- ``delay(method, seconds)``: process the call (the message IS delivered) but answer only after
+  ``seconds`` of ``sleep`` — pass a test clock's ``sleep`` (``BotAPIDouble(sleep=clock.sleep,
+  now=clock.now)``) to drive it from an injected clock. ``parked`` counts calls held so.
+- ``now``: the clock ``Call.at`` and the rate limiter read (default ``time.monotonic``).
 """
 from __future__ import annotations
 
@@ -17,7 +25,7 @@ import json
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
@@ -29,7 +37,7 @@ TOKEN = "123456:TEST-token-for-the-local-double"
 class Call:
     method: str
     params: dict[str, Any]
-    at: float  # time.monotonic()
+    at: float  # the double's ``now()`` (time.monotonic() unless a test clock is given)
 
 
 @dataclass
@@ -40,6 +48,27 @@ class Failure:
     retry_after: int | None = None
     chat_id: int | None = None  # only for this chat (None = any)
     times: int = 1  # how many calls it applies to (-1 = forever)
+
+
+@dataclass
+class Raw:
+    """An answer that is not Bot API JSON (e.g. a proxy's HTML error page)."""
+
+    method: str
+    status: int
+    body: str
+    content_type: str = "text/html"
+    times: int = 1  # -1 = forever
+
+
+@dataclass
+class Delay:
+    """Handle the call normally but hold its answer for ``seconds``."""
+
+    method: str
+    seconds: float
+    chat_id: int | None = None
+    times: int = 1  # -1 = forever
 
 
 @dataclass
@@ -61,9 +90,15 @@ SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "copyMessa
 
 class BotAPIDouble:
     def __init__(self, *, max_seconds: float = 60.0, max_requests: int = 200_000,
-                 poll_cap_s: float = 0.5) -> None:
+                 poll_cap_s: float = 0.5, now: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.calls: list[Call] = []
         self.failures: list[Failure] = []
+        self.raws: list[Raw] = []
+        self.delays: list[Delay] = []
+        self.parked = 0  # answers held back by a Delay right now
+        self.now = now
+        self._sleep = sleep
         self.rate = RateLimit()
         self.rate_limited = 0  # 429s the double answered because of the rate limit
         self.max_seconds = max_seconds
@@ -124,6 +159,13 @@ class BotAPIDouble:
     def fail(self, method: str, error_code: int, description: str, *, retry_after: int | None = None,
              chat_id: int | None = None, times: int = 1) -> None:
         self.failures.append(Failure(method, error_code, description, retry_after, chat_id, times))
+
+    def raw(self, method: str, status: int, body: str, *, content_type: str = "text/html",
+            times: int = 1) -> None:
+        self.raws.append(Raw(method, status, body, content_type, times))
+
+    def delay(self, method: str, seconds: float, *, chat_id: int | None = None, times: int = 1) -> None:
+        self.delays.append(Delay(method, seconds, chat_id, times))
 
     def push_update(self, update: dict) -> int:
         update = dict(update)
@@ -215,7 +257,7 @@ class BotAPIDouble:
         return web.json_response(body, status=code)
 
     def _check_rate(self, chat_id: int) -> int | None:
-        now = time.monotonic()
+        now = self.now()
         r = self.rate
         if r.global_per_s:
             q = r._global
@@ -241,9 +283,29 @@ class BotAPIDouble:
         if request.match_info["token"] != TOKEN:
             return self._error(401, "Unauthorized")
         params = await self._params(request)
-        self.calls.append(Call(method, params, time.monotonic()))
+        self.calls.append(Call(method, params, self.now()))
         if len(self.calls) > self.max_requests:
             return self._error(500, "test double request budget exhausted")
+        response = await self._answer(method, params)
+        chat_id = int(params.get("chat_id", 0) or 0)
+        for d in self.delays:
+            if d.method == method and d.times != 0 and (d.chat_id is None or d.chat_id == chat_id):
+                if d.times > 0:
+                    d.times -= 1
+                self.parked += 1
+                try:
+                    await self._sleep(d.seconds)
+                finally:
+                    self.parked -= 1
+                break
+        return response
+
+    async def _answer(self, method: str, params: dict) -> web.Response:
+        for r in self.raws:
+            if r.method == method and r.times != 0:
+                if r.times > 0:
+                    r.times -= 1
+                return web.Response(status=r.status, text=r.body, content_type=r.content_type)
         if self.hook is not None:
             custom = self.hook(method, params)
             if custom is not None:
@@ -306,6 +368,13 @@ class BotAPIDouble:
         return self._message(params)
 
     def _m_editMessageText(self, params: dict) -> dict:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        old = self.messages.get(key)
+        if old is not None and old.get("text") == params.get("text", "") and \
+                old.get("reply_markup") == params.get("reply_markup"):
+            raise _Reply(self._error(400, "Bad Request: message is not modified: specified new "
+                                          "message content and reply markup are exactly the same "
+                                          "as a current content and reply markup of the message"))
         return self._message(params, int(params["message_id"]))
 
     def _m_editMessageReplyMarkup(self, params: dict) -> dict:

@@ -28,6 +28,7 @@ def drain(s: Scheduler, t0=0.0, step=0.01, until=100.0):
             t = wake if wake is not None and wake > t else t + step
             continue
         out.append((round(t, 2), [it.id for it in batch]))
+        s.release(batch[0].chat_id, t)  # answered at once
     return out
 
 
@@ -58,6 +59,7 @@ def test_waiting_chat_does_not_block_other_chats():
     s.push(item(2, chat=1))
     s.push(item(3, chat=2, tier="INFO"))
     assert s.pop_ready(0.0)[0].id == 1
+    s.release(1, 0.0)
     assert s.pop_ready(0.0)[0].id == 3  # chat 1 must wait; chat 2 goes now
     assert s.pop_ready(0.5) is None
     assert s.next_wakeup() is not None
@@ -68,10 +70,12 @@ def test_low_tier_alerts_within_the_window_coalesce():
     s = Scheduler(chat_interval_s=1.05, coalesce_window_s=3.0)
     s.push(item(1, chat=5, tier="INFO"))
     assert [it.id for it in s.pop_ready(0.0)] == [1]  # the first goes at once
+    s.release(5, 0.0)
     for oid in (2, 3, 4):
         s.push(item(oid, chat=5, tier="INFO" if oid != 3 else "WATCH"))
     s.push(item(9, chat=5, tier="URGENT"))
     assert [it.id for it in s.pop_ready(1.1)] == [9]  # urgent is never held for coalescing
+    s.release(5, 1.1)
     assert s.pop_ready(2.9) is None  # low tiers wait out the window ...
     assert [it.id for it in s.pop_ready(3.0)] == [3, 2, 4]  # ... then go as ONE message, by tier
 
@@ -84,9 +88,31 @@ def test_coalescing_respects_the_character_budget_and_retry_times():
     s.push(item(4, chat=5, tier="INFO", text="d", not_before=50.0))  # backing off: not yet
     first = [it.id for it in s.pop_ready(0.0)]
     assert first == [1, 3]
+    s.release(5, 0.0)
     assert [it.id for it in s.pop_ready(2.0)] == [2]
+    s.release(5, 2.0)
     assert s.pop_ready(10.0) is None
     assert [it.id for it in s.pop_ready(50.0)] == [4]
+
+
+def test_one_request_per_chat_in_flight_and_pacing_from_its_end():
+    s = Scheduler(chat_interval_s=1.0, coalesce_tiers=())
+    for oid in (1, 2):
+        s.push(item(oid, chat=7))
+    s.push(item(3, chat=8))
+    assert [it.id for it in s.pop_ready(0.0)] == [1]
+    assert [it.id for it in s.pop_ready(0.0)] == [3]  # another chat is not held up
+    # chat 7's request is still on the wire: nothing more for it, however late it gets
+    assert s.pop_ready(50.0) is None and s.next_wakeup() is None
+    s.release(7, 50.0)  # answered (e.g. a slow Telegram) at t = 50
+    assert s.pop_ready(50.5) is None  # paced from the END of the request ...
+    assert s.next_wakeup() == 51.0
+    assert [it.id for it in s.pop_ready(51.0)] == [2]  # ... not from its start
+    # a retried item that comes back while its chat is busy waits for the release
+    s.push(item(4, chat=8))
+    assert s.pop_ready(60.0) is None
+    s.release(8, 60.0)
+    assert [it.id for it in s.pop_ready(61.0)] == [4]
 
 
 def test_remove_user_and_duplicate_push():

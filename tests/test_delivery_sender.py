@@ -5,10 +5,18 @@ import asyncio
 
 import pytest
 
-from bot.delivery import Delivery
+from bot.delivery import Delivery, DeliveryConfig
 from engine.signals import Tier
 from storage import Database, OutboxRepo, UserRepo
-from tests.test_delivery_support import add_users, double_and_bot, fast_config, make_signal, wait_until
+from tests.test_delivery_support import (
+    add_users,
+    clocked,
+    double_and_bot,
+    fast_config,
+    make_signal,
+    run_clock,
+    wait_until,
+)
 
 
 @pytest.fixture
@@ -46,57 +54,48 @@ async def test_alert_has_buttons_language_and_silence(db):
 
 async def test_retry_after_is_honoured_exactly_and_nothing_is_lost(db):
     await add_users(db, range(1, 6), ("BTC",))
-    async with double_and_bot() as (api, bot):
+    async with clocked(db) as (clock, api, d):
         api.fail("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1, chat_id=3)
-        d = Delivery(bot, db, config=fast_config())
-        await d.start()
-        try:
-            d.sink.emit(make_signal("BTC"))
-            assert await wait_until(lambda: d.counters.rows_sent == 5)
-        finally:
-            await d.stop()
+        d.sink.emit(make_signal("BTC"))
+        assert await run_clock(clock, d, api, lambda: d.counters.rows_sent == 5)
         calls = api.calls_of("sendMessage")
         to3 = [c for c in calls if c.params["chat_id"] == "3"]
         assert len(to3) == 2  # the refused one and its retry
-        waited = to3[1].at - to3[0].at
-        assert 1.0 <= waited < 2.0, waited
-        # the 429 paused every chat: after requests already in flight landed, nothing was sent
-        # in the retry_after window
-        during = [c for c in calls if to3[0].at + 0.2 < c.at < to3[0].at + 0.99]
+        assert to3[1].at - to3[0].at == pytest.approx(1.0)  # exactly retry_after, on the clock
+        # the 429 paused every chat: nothing was started in the retry_after window
+        during = [c for c in calls if to3[0].at < c.at < to3[0].at + 1.0]
         assert during == []
     assert len({c.params["chat_id"] for c in calls}) == 5
-    assert d.counters.rate_limited == 1
+    assert d.counters.rate_limited == 1 and d.counters.sends_by_outcome["retry_after"] == 1
     assert await states(db) == {"pending": 0, "sending": 0, "sent": 5, "failed": 0}
 
 
 async def test_403_deactivates_only_that_user_and_start_reactivates(db):
+    """Case 10: the second alert to a chat is started only after the first one's 403 was
+    handled (one request in flight per chat), whatever the load on the machine."""
     await add_users(db, range(1, 5), ("BTC", "ETH"))
     users = UserRepo(db)
-    async with double_and_bot() as (api, bot):
+    async with clocked(db) as (clock, api, d):
         api.fail("sendMessage", 403, "Forbidden: bot was blocked by the user", chat_id=2, times=-1)
-        d = Delivery(bot, db, config=fast_config())
-        await d.start()
-        try:
-            d.sink.emit(make_signal("BTC"))
-            d.sink.emit(make_signal("ETH"))
-            assert await wait_until(lambda: d.counters.rows_sent == 6 and d.counters.forbidden >= 1)
-            await asyncio.sleep(0.2)
-            assert [u.id for u in await users.list_users(active_only=True)] == [1, 3, 4]
-            assert len(api.sent_to(2)) == 1  # the second alert was given up, not tried again
-            counts = await states(db)
-            assert counts["failed"] == 2 and counts["sent"] == 6 and counts["pending"] == 0
-            # the next signal does not route to the blocked user at all
-            d.sink.emit(make_signal("BTC"))
-            assert await wait_until(lambda: d.counters.rows_sent == 9)
-            assert len(api.sent_to(2)) == 1
-            # /start makes them active again and alerts flow
-            api.failures.clear()
-            await users.upsert_on_start(2, 2, "en")
-            d.sink.emit(make_signal("BTC"))
-            assert await wait_until(lambda: d.counters.rows_sent == 13)
-            assert len(api.sent_to(2)) == 2
-        finally:
-            await d.stop()
+        d.sink.emit(make_signal("BTC"))
+        d.sink.emit(make_signal("ETH"))
+        assert await run_clock(clock, d, api,
+                               lambda: d.counters.rows_sent == 6 and d.counters.forbidden >= 1)
+        await run_clock(clock, d, api, until=clock.now() + 10)  # anything still to come, comes
+        assert [u.id for u in await users.list_users(active_only=True)] == [1, 3, 4]
+        assert len(api.sent_to(2)) == 1  # the second alert was given up, not tried again
+        counts = await states(db)
+        assert counts["failed"] == 2 and counts["sent"] == 6 and counts["pending"] == 0
+        # the next signal does not route to the blocked user at all
+        d.sink.emit(make_signal("BTC"))
+        assert await run_clock(clock, d, api, lambda: d.counters.rows_sent == 9)
+        assert len(api.sent_to(2)) == 1
+        # /start makes them active again and alerts flow
+        api.failures.clear()
+        await users.upsert_on_start(2, 2, "en")
+        d.sink.emit(make_signal("BTC"))
+        assert await run_clock(clock, d, api, lambda: d.counters.rows_sent == 13)
+        assert len(api.sent_to(2)) == 2
 
 
 async def test_400_gives_up_that_row_only(db):
@@ -119,25 +118,25 @@ async def test_400_gives_up_that_row_only(db):
     assert (await UserRepo(db).get(1)).active
 
 
-async def test_5xx_is_retried_with_backoff_then_given_up_at_the_limit(db):
+async def test_5xx_is_retried_with_capped_backoff_then_given_up_after_the_budget(db):
     await add_users(db, [1, 2], ("BTC",))
-    async with double_and_bot() as (api, bot):
+    config = DeliveryConfig(retry_budget_urgent_s=600.0, backoff_base_s=1.0, backoff_max_s=60.0)
+    async with clocked(db, config=config) as (clock, api, d):
         api.fail("sendMessage", 502, "Bad Gateway", chat_id=1, times=2)  # recovers on the 3rd
         api.fail("sendMessage", 500, "Internal Server Error", chat_id=2, times=-1)  # never
-        d = Delivery(bot, db, config=fast_config(max_attempts=3))
-        await d.start()
-        try:
-            d.sink.emit(make_signal("BTC"))
-            assert await wait_until(lambda: d.counters.rows_sent == 1 and d.counters.rows_failed == 1)
-        finally:
-            await d.stop()
-        to1 = api.sent_to(1)
-        assert len(to1) == 3
-        gaps = [to1[1].at - to1[0].at, to1[2].at - to1[1].at]
-        assert gaps[0] >= 0.05 - 0.01 and gaps[1] >= 0.1 - 0.01, gaps  # backoff 0.05 s, then 0.1 s
-        assert len(api.sent_to(2)) == 3
+        t0 = clock.now()
+        d.sink.emit(make_signal("BTC"))
+        assert await run_clock(clock, d, api,
+                               lambda: d.counters.rows_sent == 1 and d.counters.rows_failed == 1)
+        to1, to2 = api.sent_to(1), api.sent_to(2)
+    # backoff doubles (the first retry waits the chat's pacing of 1.05 s, longer than 1 s)
+    assert [round(b.at - a.at, 3) for a, b in zip(to1, to1[1:])] == [1.05, 2.0]
+    gaps = [round(b.at - a.at, 3) for a, b in zip(to2, to2[1:])]
+    assert gaps[:6] == [1.05, 2.0, 4.0, 8.0, 16.0, 32.0] and set(gaps[6:]) == {60.0}  # capped
+    assert 600.0 <= to2[-1].at - t0 < 660.0  # given up once the row is older than its budget
+    assert d.counters.rows_expired == 1 and d.counters.sends_by_outcome["server_error"] == len(to2) + 2
     row = await db.fetchone("SELECT state, attempts, last_error FROM outbox WHERE user_id = 2")
-    assert row[0] == "failed" and row[1] == 3 and "Internal Server Error" in row[2]
+    assert row[0] == "failed" and row[1] == len(to2) and "Internal Server Error" in row[2]
 
 
 async def test_network_error_is_retried(db, tmp_path):

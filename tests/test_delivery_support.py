@@ -10,7 +10,7 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
-from bot.delivery import Delivery, DeliveryConfig
+from bot.delivery import Delivery, DeliveryConfig, FakeClock
 from engine.signals import Direction, Kind, Signal, Tier
 from engine.thresholds import defaults_for
 from storage import Database, UserRepo, WatchlistRepo
@@ -70,6 +70,61 @@ async def double_and_bot(max_seconds: float = 60.0):
         await api.stop()
 
 
+@asynccontextmanager
+async def clocked(db: Database, *, config: DeliveryConfig | None = None, start: bool = True):
+    """A Delivery on a ``FakeClock``, talking HTTP to a double whose ``Call.at`` and answer
+    delays run on the same clock. Yields (clock, api, delivery); drive it with ``run_clock``."""
+    clock = FakeClock()
+    api = BotAPIDouble(max_seconds=120.0, now=clock.now, sleep=clock.sleep)
+    await api.start()
+    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(api.base)))
+    d = Delivery(bot, db, config=config or DeliveryConfig(), clock=clock)
+    try:
+        if start:
+            await d.start()
+        yield clock, api, d
+    finally:
+        try:
+            if d.running:
+                await d.stop()
+        finally:
+            await bot.session.close()
+            await api.stop()
+
+
+def _quiet(d: Delivery, api: BotAPIDouble) -> bool:
+    """Nothing moves by itself: no signal being routed, every request on the wire held by the
+    double on the test clock (none still being answered in real time)."""
+    return (d._inbox._unfinished_tasks == 0 and d.sender.inflight == api.parked  # noqa: SLF001
+            and not d._refilling)  # noqa: SLF001
+
+
+async def run_clock(clock: FakeClock, d: Delivery, api: BotAPIDouble, predicate=lambda: False,
+                    *, until: float | None = None, real_timeout: float = 30.0) -> bool:
+    """Move ``clock`` from timer to timer — only while the system is quiet, so no real I/O is
+    overtaken — until ``predicate()`` holds (True) or the clock would pass ``until`` (then it
+    stops AT ``until``; returns ``predicate()``). Real time only bounds a hang."""
+    deadline = time.monotonic() + real_timeout
+    quiet_rounds = 0
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(0.002)  # let real I/O (HTTP, SQLite) progress
+        quiet_rounds = quiet_rounds + 1 if _quiet(d, api) else 0
+        if quiet_rounds < 3:
+            continue
+        quiet_rounds = 0
+        nxt = clock.next_deadline()
+        if until is not None and (nxt is None or nxt > until):
+            if clock.now() < until:
+                clock.advance_to(until)
+                continue
+            return predicate()
+        if nxt is not None:
+            clock.advance_to(nxt)
+    return predicate()
+
+
 def fast_config(**overrides) -> DeliveryConfig:
     """Small tests: quick pacing so they finish in well under a second of sending."""
     base = dict(global_per_s=200.0, per_chat_per_s=50.0, group_per_min=1200.0, guard_s=0.005,
@@ -87,5 +142,5 @@ async def wait_until(predicate, timeout: float = 10.0, step: float = 0.02) -> bo
     return predicate()
 
 
-__all__ = ["BIG", "Delivery", "add_users", "double_and_bot", "fast_config", "make_signal",
-           "wait_until"]
+__all__ = ["BIG", "Delivery", "add_users", "clocked", "double_and_bot", "fast_config",
+           "make_signal", "run_clock", "wait_until"]

@@ -6,11 +6,18 @@ rows), ``scheduler`` (send order and pacing), ``sender`` (Telegram calls and ret
 from bot.delivery.outbox import Accepted, HourlyCounter, OutboxWriter
 from bot.delivery.routing import Recipient, Skip, decide, in_quiet_window, route
 from bot.delivery.scheduler import GlobalLimiter, Item, Scheduler
-from bot.delivery.sender import RetryPolicy, Sender
+from bot.delivery.clock import REAL_CLOCK, Clock, FakeClock, RealClock
+from bot.delivery.sender import OUTCOMES, RetryPolicy, Sender, classify
 from bot.delivery.service import Delivery, DeliveryConfig, QueueSink
 
 __all__ = [
+    "OUTCOMES",
+    "REAL_CLOCK",
     "Accepted",
+    "Clock",
+    "FakeClock",
+    "RealClock",
+    "classify",
     "Delivery",
     "DeliveryConfig",
     "GlobalLimiter",

@@ -11,6 +11,13 @@ who never got the earlier alert (filtered out, or it failed) gets the alert on i
 neither. When the earlier row is not sent yet, the message id is looked up again at send time;
 if it is still unsent then, the alert goes without a reply but keeps the line (the earlier
 alert follows).
+
+Updates (``Signal.edits`` = X, issue #9): an update of signal X's event goes to exactly the
+users whose row of X was not given up — no routing rules, no thresholds, no hourly cap. Per
+such row: still pending -> its text is replaced (the first send carries the newest figures);
+being sent or sent -> an edit row (``edit_of`` = that row) that the sender turns into
+``editMessageText``; when an edit row of that message is already pending, its text is replaced
+instead, so at most one edit per message waits at any time.
 """
 from __future__ import annotations
 
@@ -94,14 +101,28 @@ class Accepted:
     recipients: int = 0
 
 
+@dataclass(slots=True)
+class Updated:
+    """What an update signal (``Signal.edits``) did: rows rewritten in place, edit rows added."""
+
+    signal_id: str
+    edits_of: str | None  # the original signal whose messages it updates
+    items: list[Item] = field(default_factory=list)  # new edit rows
+    rewritten: dict[int, str] = field(default_factory=dict)  # pending row id -> its new text
+    skipped: Counter = field(default_factory=Counter)
+    recipients: int = 0
+
+
 def item_from_row(row: OutboxMessage, *, not_before: float = 0.0) -> Item:
     return Item(
         id=row.id, user_id=row.user_id, chat_id=row.chat_id, signal_id=row.signal_id,
         tier=row.tier, priority=row.priority, text=row.text, silent=row.silent,
         symbol=row.symbol, lang=row.lang, enqueued_ns=row.enqueued_ns, recv_ns=row.recv_ns,
         not_before=not_before, failures=row.attempts if row.last_error else 0,
-        solo=is_broadcast(row.signal_id) or row.reply_to_signal_id is not None,
+        solo=(is_broadcast(row.signal_id) or row.reply_to_signal_id is not None
+              or row.edit_of is not None),
         reply_to_signal_id=row.reply_to_signal_id, reply_to_message_id=row.reply_to_message_id,
+        edit_of=row.edit_of,
     )
 
 
@@ -115,9 +136,10 @@ async def new_items(outbox: OutboxRepo, ids: list[int], rows: list[NewOutboxMess
                  symbol=m.symbol, lang=m.lang, enqueued_ns=now_ns, recv_ns=m.recv_ns,
                  # a thread reply is never coalesced: a coalesced message cannot reply to
                  # each of its alerts' earlier messages
-                 solo=is_broadcast(m.signal_id) or m.reply_to_signal_id is not None,
+                 solo=(is_broadcast(m.signal_id) or m.reply_to_signal_id is not None
+                       or m.edit_of is not None),
                  reply_to_signal_id=m.reply_to_signal_id,
-                 reply_to_message_id=m.reply_to_message_id)
+                 reply_to_message_id=m.reply_to_message_id, edit_of=m.edit_of)
             for oid, m in zip(ids, rows)
         ]
     # some (user, signal) rows existed already: read back exactly the new ones
@@ -242,6 +264,83 @@ class OutboxWriter:
                 return result
             after = subscribers[-1].user.id
             first = False
+
+    async def _original_rows(self, signal_id: str) -> tuple[str | None, list[OutboxMessage]]:
+        """The new-message rows of the signal an update refers to (following a chain of
+        updates back to the original: an update may name an earlier update)."""
+        for _ in range(16):
+            rows = await self._outbox.rows_of_signal(signal_id)
+            if rows:
+                return signal_id, rows
+            stored = await self._signals.get(signal_id)
+            if stored is None:
+                return None, []
+            earlier = orjson.loads(stored.payload).get("edits")
+            if not earlier:
+                return signal_id, []
+            signal_id = earlier
+        return None, []
+
+    async def accept_update(self, signal: Signal,
+                            on_items: Callable[[list[Item]], None] | None = None) -> Updated:
+        """Persist an update (``signal.edits``) and rewrite what the original's recipients got."""
+        original_id, originals = await self._original_rows(signal.edits or "")
+        result = Updated(signal.id, original_id)
+        payload = orjson.dumps(signal.to_dict(), default=str)
+        tier, priority = signal.tier.value, signal.tier.priority
+        tzs = await self._time_zones({r.user_id for r in originals})
+        cache: dict[tuple[str, str, bool], str] = {}
+        now_ns = self._wall_ns()
+        rows: list[NewOutboxMessage] = []
+        async with self._db.transaction():
+            await self._signals.insert(
+                signal.id, signal.kind, signal.symbol, signal.direction, signal.tier,
+                signal.confidence, signal.ts, signal.recv_ns or None, signal.signal_ns or None,
+                payload,
+            )
+            for r in originals:
+                if r.state == "failed" or r.user_id not in tzs:
+                    result.skipped["original_failed" if r.state == "failed" else "inactive"] += 1
+                    continue
+                lang = r.lang or self._tr.normalize("en")
+                key = (lang, tzs[r.user_id], r.reply_to_signal_id is not None)
+                text = cache.get(key)
+                if text is None:
+                    text = cache[key] = render_signal(signal, lang, tz=zone(key[1]), tr=self._tr,
+                                                      show_upgrade=key[2])
+                result.recipients += 1
+                if r.state == "pending" and await self._outbox.replace_pending_text(r.id, text):
+                    result.rewritten[r.id] = text
+                    continue
+                waiting = await self._outbox.pending_edit_of(r.id)
+                if waiting is not None and await self._outbox.replace_pending_text(waiting, text):
+                    result.rewritten[waiting] = text
+                    continue
+                rows.append(NewOutboxMessage(
+                    user_id=r.user_id, chat_id=r.chat_id, signal_id=signal.id, tier=tier,
+                    priority=priority, text=text, silent=True, enqueued_ns=now_ns,
+                    symbol=r.symbol, lang=r.lang, exchange_ms=signal.ts,
+                    recv_ns=signal.recv_ns or None, signal_ns=signal.signal_ns or None,
+                    edit_of=r.id,
+                ))
+            ids = await self._outbox.enqueue_many(rows)
+        result.items = await new_items(self._outbox, ids, rows, now_ns)
+        if on_items is not None and result.items:
+            on_items(result.items)
+        return result
+
+    async def _time_zones(self, user_ids: set[int]) -> dict[int, str]:
+        """Time zone per ACTIVE user (an update reaches no one who blocked the bot since)."""
+        found: dict[int, str] = {}
+        wanted = sorted(user_ids)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for uid, tz in await self._db.fetchall(
+                f"SELECT id, tz FROM users WHERE active = 1 AND id IN ({marks})", chunk
+            ):
+                found[uid] = tz
+        return found
 
     async def resume_unfinished(self, on_items: Callable[[list[Item]], None] | None = None,
                                 *, page_size: int = 500) -> int:

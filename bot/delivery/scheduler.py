@@ -5,9 +5,12 @@ The durable copy of every item is its outbox row; this is only the order in whic
 
 - ``pop_ready(now)`` returns the next batch for ONE chat: the most urgent item whose chat may
   receive a message now, plus (for coalescible tiers) the other due coalescible items of that
-  chat that fit in one message. Popping reserves the chat's next slot.
+  chat that fit in one message. Popping marks the chat BUSY: nothing more is taken for it until
+  ``release(chat_id, now)`` — called once the request's answer is in and handled — so a chat
+  has at most one request in flight, its messages stay in order, and a 403 is seen before the
+  next message to it is started.
 - A private chat gets at most one message per ``chat_interval_s``, a group one per
-  ``group_interval_s``. A coalescible (low-tier) message waits ``coalesce_window_s`` after the
+  ``group_interval_s``, counted from the END of the previous request (``release``). A coalescible (low-tier) message waits ``coalesce_window_s`` after the
   previous low-tier message to the same chat, so alerts arriving within seconds go out together.
 """
 from __future__ import annotations
@@ -40,15 +43,20 @@ class Item:
     failures: int = 0  # network/5xx attempts so far
     solo: bool = False  # never coalesce (broadcasts, thread replies, a refused coalesced message)
     done: bool = False  # taken or removed; heap entries are deleted lazily
+    heap_seq: int = -1  # the live heap entry; older entries of this item are stale
     # alert threads: sent as a reply to this user's message of the earlier signal
     reply_to_signal_id: str | None = None
     reply_to_message_id: int | None = None  # known at routing; else looked up at send time
+    # an edit (editMessageText) of the message that carried outbox row ``edit_of``
+    edit_of: int | None = None
 
 
 @dataclass(slots=True)
 class _Chat:
     next_ok: float = 0.0
     next_low_ok: float = 0.0
+    busy: bool = False  # a request to this chat is in flight
+    busy_low: bool = False  # ... and it carried a coalescible item
     items: list[Item] = field(default_factory=list)
 
 
@@ -76,6 +84,9 @@ class Scheduler:
     def __contains__(self, outbox_id: int) -> bool:
         return outbox_id in self._by_id
 
+    def get(self, outbox_id: int) -> Item | None:
+        return self._by_id.get(outbox_id)
+
     def push(self, item: Item) -> bool:
         """Queue an item; False when an item with that outbox id is already queued."""
         if item.id in self._by_id:
@@ -83,11 +94,15 @@ class Scheduler:
         item.done = False
         self._by_id[item.id] = item
         self._chat(item.chat_id).items.append(item)
-        if item.not_before > 0:
-            heapq.heappush(self._delayed, (item.not_before, item.priority, item.id, next(self._seq), item))
-        else:
-            heapq.heappush(self._ready, (item.priority, item.id, next(self._seq), item))
+        self._enqueue(item)
         return True
+
+    def _enqueue(self, item: Item) -> None:
+        item.heap_seq = seq = next(self._seq)
+        if item.not_before > 0:
+            heapq.heappush(self._delayed, (item.not_before, item.priority, item.id, seq, item))
+        else:
+            heapq.heappush(self._ready, (item.priority, item.id, seq, item))
 
     def remove_user(self, user_id: int) -> list[Item]:
         """Take every queued item of ``user_id`` out (e.g. the user blocked the bot)."""
@@ -120,6 +135,8 @@ class Scheduler:
         chat = self._chats.get(item.chat_id)
         t = item.not_before
         if chat is not None:
+            if chat.busy:
+                return math.inf  # back in play at ``release``
             t = max(t, chat.next_ok)
             if self.is_low(item) and not item.solo:
                 t = max(t, chat.next_low_ok)
@@ -133,19 +150,45 @@ class Scheduler:
         delayed = self._delayed
         while delayed and delayed[0][0] <= now:
             _, priority, oid, seq, item = heapq.heappop(delayed)
-            if not item.done:
+            if not item.done and item.heap_seq == seq:
                 heapq.heappush(self._ready, (priority, oid, seq, item))
 
     def next_wakeup(self) -> float | None:
-        """When a delayed item may become ready (monotonic s), or None."""
-        while self._delayed and self._delayed[0][4].done:
-            heapq.heappop(self._delayed)
-        return self._delayed[0][0] if self._delayed else None
+        """When a delayed item may become ready (monotonic s), or None (also when only busy
+        chats wait: their ``release`` wakes the sender)."""
+        delayed = self._delayed
+        while delayed and (delayed[0][4].done or delayed[0][4].heap_seq != delayed[0][3]):
+            heapq.heappop(delayed)
+        if not delayed or delayed[0][0] == math.inf:
+            return None
+        return delayed[0][0]
 
     def has_ready(self) -> bool:
-        while self._ready and self._ready[0][3].done:
+        while self._ready and (self._ready[0][3].done or self._ready[0][3].heap_seq != self._ready[0][2]):
             heapq.heappop(self._ready)
         return bool(self._ready)
+
+    def busy_chats(self) -> int:
+        return sum(1 for c in self._chats.values() if c.busy)
+
+    def release(self, chat_id: int, now: float, *, paced: bool = True) -> None:
+        """The request to ``chat_id`` popped last is answered and handled: pace from ``now``
+        (``paced=False``: it was refused, e.g. a 429 whose own wait is set by ``pause_chat``)."""
+        chat = self._chats.get(chat_id)
+        if chat is None or not chat.busy:
+            return
+        chat.busy = False
+        interval = self.group_interval_s if chat_id < 0 else self.chat_interval_s
+        if paced:
+            chat.next_ok = max(chat.next_ok, now + interval)
+        if chat.busy_low:
+            chat.next_low_ok = max(chat.next_low_ok, now + self.coalesce_window_s)
+        chat.busy_low = False
+        for it in chat.items:  # parked at +inf while the chat was busy
+            if not it.done:
+                self._enqueue(it)
+        if not chat.items:
+            self._forget_chat_if_idle(chat_id, now)
 
     # ---- taking ------------------------------------------------------------------------
     def pop_ready(self, now: float) -> list[Item] | None:
@@ -154,7 +197,7 @@ class Scheduler:
         ready = self._ready
         while ready:
             priority, oid, seq, item = ready[0]
-            if item.done:
+            if item.done or item.heap_seq != seq:
                 heapq.heappop(ready)
                 continue
             t = self._ready_at(item)
@@ -167,12 +210,8 @@ class Scheduler:
             for it in batch:
                 self._discard(it)
             chat = self._chat(item.chat_id)
-            interval = self.group_interval_s if item.chat_id < 0 else self.chat_interval_s
-            chat.next_ok = max(chat.next_ok, now + interval)
-            if any(self.is_low(it) for it in batch):
-                chat.next_low_ok = max(chat.next_low_ok, now + self.coalesce_window_s)
-            if not chat.items:
-                self._forget_chat_if_idle(item.chat_id, now)
+            chat.busy = True
+            chat.busy_low = any(self.is_low(it) for it in batch)
             return batch
         return None
 
@@ -201,7 +240,7 @@ class Scheduler:
         """Keep chat state only while it matters (bounded memory, amortised O(1) per pop)."""
         if len(self._chats) > self._chats_limit:
             for cid in [c for c, st in self._chats.items()
-                        if not st.items and st.next_ok < now and st.next_low_ok < now]:
+                        if not st.items and not st.busy and st.next_ok < now and st.next_low_ok < now]:
                 del self._chats[cid]
             self._chats_limit = max(50_000, 2 * len(self._chats))
 

@@ -1,19 +1,46 @@
 """The flood-controlled sender: one dispatcher, a bounded number of requests in flight.
 
 The dispatcher takes the next batch from the ``Scheduler`` only when the ``GlobalLimiter`` has
-a slot, so a chat's pacing is measured from the moment its request starts. Each batch is
-claimed in the outbox ('sending', attempts + 1) before the request and marked after it:
+a slot. A chat has at most ONE request in flight: its next message starts only after the
+answer to the previous one is in and handled (a 403 is seen before the next message to that
+chat; messages to a chat stay in order), and its pacing is counted from that answer. Each batch
+is claimed in the outbox ('sending', attempts + 1) before the request and marked after it.
+Every Bot API outcome is classified (``Sender.outcomes`` counts them) and none leaves a row in
+'sending':
 
-| answer                               | what happens                                              |
-|--------------------------------------|-----------------------------------------------------------|
-| ok                                   | rows 'sent' with sent_ns and message_id                   |
-| 429 ``TelegramRetryAfter``            | rows back to pending; that chat AND the whole sender wait |
-|                                      | exactly ``retry_after`` s; nothing is dropped             |
-| 403 ``TelegramForbiddenError``        | user marked inactive (``/start`` reactivates), their rows |
-|                                      | failed                                                    |
-| 400 ``TelegramBadRequest``            | logged, that row failed; a coalesced message is split and |
-|                                      | its alerts retried one by one                             |
-| network errors, 5xx, other API errors | retried with exponential backoff, failed after the limit  |
+| outcome        | answer                                   | what happens                            |
+|----------------|------------------------------------------|-----------------------------------------|
+| ``ok``         | the message                              | rows 'sent' with sent_ns and message_id |
+| ``retry_after``| 429 ``TelegramRetryAfter``                | rows back to pending; that chat AND the |
+|                |                                          | whole sender wait exactly retry_after s |
+| ``blocked``    | 403 ``TelegramForbiddenError``            | user inactive until /start, their rows  |
+|                |                                          | failed                                  |
+| ``bad_request``| 400 ``TelegramBadRequest``/migrate        | that row failed; a coalesced message is |
+|                |                                          | split and its alerts retried one by one |
+| ``server_error``| 5xx ``TelegramServerError``, and 401/404/| retried with capped backoff until the   |
+|                | 409 while an operator fixes the setup    | row's retry budget (by tier) runs out   |
+| ``undecodable``| not JSON (an HTML 502 page from a proxy):| as ``server_error``                     |
+|                | aiogram ``ClientDecodeError``             |                                         |
+| ``network``    | could not connect (nothing was sent)     | as ``server_error``                     |
+| ``timeout``    | no answer within ``send_timeout_s`` (the | NOT resent before ``resend_after_s``    |
+|                | request may have reached Telegram)       | more; the chat waits too (see below)    |
+
+**No blind resend.** A send that got no answer may still have been delivered. The read
+timeout for sends (``send_timeout_s``, default 60 s) is far above Telegram's usual worst case
+(a few seconds), so a slow answer is waited for, not raced by a second copy. When it does time
+out, the row is retried only ``resend_after_s`` (default 60 s) later, and that chat gets
+nothing else meanwhile: by then a request still travelling has either landed or died. A
+duplicate therefore needs an answer slower than ``send_timeout_s`` — rare, not impossible.
+
+**Retry budget.** Retryable failures back off exponentially (``backoff_base_s`` doubling up to
+``backoff_max_s``) for as long as the row is younger than its tier's budget
+(``RetryPolicy.budget_s``: URGENT/WATCH 1 h, INFO 15 min, broadcasts 6 h by default); after
+that the row is given up: state 'failed', counted (``rows_expired``), logged.
+
+**Edits** (``Item.edit_of``): an update of an earlier signal's event rewrites the message that
+carried it (``editMessageText`` with the same buttons). "message is not modified" is ``ok``;
+"message to edit not found" / "message can't be edited" give the edit up quietly
+(``edits_dropped``). Edits to one message leave at most one per ``edit_interval_s``.
 
 An alert that continues a thread (``Item.reply_to_signal_id``) is sent alone, as a reply to the
 user's message of the earlier signal (``allow_sending_without_reply``: a message the user deleted
@@ -25,21 +52,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 
 from aiogram import Bot
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramMigrateToChat,
     TelegramNetworkError,
     TelegramRetryAfter,
+    TelegramServerError,
 )
 from aiogram.types import LinkPreviewOptions, ReplyParameters
 
+from bot.delivery.clock import REAL_CLOCK, Clock, TimedOut, wait_event, with_timeout
 from bot.delivery.compose import compose
 from bot.delivery.outbox import is_broadcast
 from bot.delivery.scheduler import GlobalLimiter, Item, Scheduler
@@ -50,24 +79,69 @@ from storage import OutboxRepo, UserRepo
 
 log = logging.getLogger(__name__)
 
+OUTCOMES = ("ok", "retry_after", "blocked", "bad_request", "server_error", "undecodable",
+            "network", "timeout")
+
+# network errors where the request cannot have reached Telegram (aiogram wraps aiohttp's
+# exception as "<TypeName>: <text>"): safe to retry on the normal backoff
+_NOT_SENT = ("ClientConnectorError", "ClientConnectorDNSError", "ClientConnectorCertificateError",
+             "ClientConnectorSSLError", "ClientProxyConnectionError", "InvalidURL",
+             "InvalidUrlClientError", "NonHttpUrlClientError")
+
+
+def _text(e: BaseException) -> str:
+    return (getattr(e, "message", None) or str(e) or type(e).__name__).lower()
+
+
+def classify(e: BaseException) -> str:
+    """The outcome class of a failed Bot API call (see the module table)."""
+    if isinstance(e, TelegramRetryAfter):
+        return "retry_after"
+    if isinstance(e, TelegramForbiddenError):
+        return "blocked"
+    if isinstance(e, (TelegramBadRequest, TelegramMigrateToChat)):
+        return "bad_request"
+    if isinstance(e, ClientDecodeError):
+        return "undecodable"
+    if isinstance(e, (TimedOut, TimeoutError)):
+        return "timeout"
+    if isinstance(e, TelegramNetworkError):
+        message = getattr(e, "message", "") or ""
+        if message.startswith(_NOT_SENT):
+            return "network"
+        return "timeout"  # timed out, or the connection broke after the request went out
+    if isinstance(e, OSError):
+        return "network"
+    return "server_error"  # TelegramServerError (5xx), 401/404/409 and other API errors
+
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    max_attempts: int = 5  # network/5xx failures before a row is given up
+    """How long and how often retryable failures (5xx, network, undecodable, timeout) retry."""
+
+    budget_s: dict[str, float] = field(
+        default_factory=lambda: {"URGENT": 3600.0, "WATCH": 3600.0, "INFO": 900.0})
+    broadcast_budget_s: float = 6 * 3600.0
     backoff_base_s: float = 1.0
     backoff_max_s: float = 60.0
+    send_timeout_s: float = 60.0  # read timeout of a send; far above Telegram's usual worst case
+    resend_after_s: float = 60.0  # after a timeout, no resend (to that chat) before this
 
     def backoff(self, failures: int) -> float:
-        return min(self.backoff_max_s, self.backoff_base_s * 2 ** max(0, failures - 1))
+        return min(self.backoff_max_s, self.backoff_base_s * 2 ** min(30, max(0, failures - 1)))
+
+    def budget_for(self, item: Item) -> float:
+        if is_broadcast(item.signal_id):
+            return self.broadcast_budget_s
+        return self.budget_s.get(item.tier, 3600.0)
 
 
 class Sender:
     def __init__(self, bot: Bot, outbox: OutboxRepo, users: UserRepo, translator: Translator,
                  scheduler: Scheduler, limiter: GlobalLimiter, counters: DeliveryCounters,
-                 latency: LatencyWindow, *, retry: RetryPolicy = RetryPolicy(),
-                 max_inflight: int = 16, request_timeout_s: int = 10,
-                 retry_after_global: bool = True,
-                 wall_ns: Callable[[], int] = time.time_ns) -> None:
+                 latency: LatencyWindow, *, retry: RetryPolicy | None = None,
+                 max_inflight: int = 16, retry_after_global: bool = True,
+                 edit_interval_s: float = 3.0, clock: Clock = REAL_CLOCK) -> None:
         self._bot = bot
         self._outbox = outbox
         self._users = users
@@ -76,14 +150,17 @@ class Sender:
         self.limiter = limiter
         self.counters = counters
         self.latency = latency
-        self.retry = retry
-        self.request_timeout_s = request_timeout_s
+        self.retry = retry or RetryPolicy()
         self.retry_after_global = retry_after_global
-        self._wall_ns = wall_ns
+        self.edit_interval_s = edit_interval_s
+        self.clock = clock
         self._slots = asyncio.Semaphore(max_inflight)
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task] = set()
         self._preview_off = LinkPreviewOptions(is_disabled=True)
+        # original outbox row id -> monotonic time its message was last edited (bounded)
+        self.edited_at: OrderedDict[int, float] = OrderedDict()
+        self._last_outcome: dict[int, str] = {}  # chat id -> outcome of its request in flight
 
     @property
     def inflight(self) -> int:
@@ -96,11 +173,10 @@ class Sender:
     # ---- dispatcher ----------------------------------------------------------------------
     async def run(self) -> None:
         """Dispatch forever (cancel to stop; then ``drain_inflight``)."""
-        loop = asyncio.get_running_loop()
         while True:
             await self._slots.acquire()
             try:
-                batch = await self._next_batch(loop)
+                batch = await self._next_batch()
             except BaseException:
                 self._slots.release()
                 raise
@@ -115,9 +191,9 @@ class Sender:
         if not task.cancelled() and task.exception() is not None:
             log.error("delivery task failed", exc_info=task.exception())
 
-    async def _next_batch(self, loop: asyncio.AbstractEventLoop) -> list[Item]:
+    async def _next_batch(self) -> list[Item]:
         while True:
-            now = loop.time()
+            now = self.clock.now()
             wait = self.limiter.delay(now)
             if wait <= 0:
                 batch = self.scheduler.pop_ready(now)
@@ -128,13 +204,7 @@ class Sender:
             elif wait == math.inf:
                 wait = None  # an answer releases a slot and wakes us
             self._wake.clear()
-            if wait is None:
-                await self._wake.wait()
-            elif wait > 0:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), wait)
-                except TimeoutError:
-                    pass
+            await wait_event(self.clock, self._wake, wait)
 
     async def drain_inflight(self, timeout: float) -> int:
         """Let requests already started finish and be recorded; cancel what outlives ``timeout``.
@@ -154,16 +224,37 @@ class Sender:
 
     # ---- one message ---------------------------------------------------------------------
     async def _send(self, batch: list[Item], token: list) -> None:
+        self._last_outcome[batch[0].chat_id] = "ok"
         try:
             await self._send_batch(batch)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # a storage error while recording: the rows stay for a restart
+            log.exception("delivery to chat %s could not be recorded: %s", batch[0].chat_id, e)
+            self.counters.record_errors += 1
         finally:
-            self.limiter.release(token, asyncio.get_running_loop().time())
+            now = self.clock.now()
+            self.limiter.release(token, now)
+            # a 429 names the exact wait (pause_chat): no pacing on top of it
+            paced = self._last_outcome.pop(batch[0].chat_id, "ok") != "retry_after"
+            self.scheduler.release(batch[0].chat_id, now, paced=paced)
             self.wake()
 
+    def _count(self, outcome: str, chat_id: int | None = None) -> None:
+        if chat_id is not None:
+            self._last_outcome[chat_id] = outcome
+        by = self.counters.sends_by_outcome
+        by[outcome] = by.get(outcome, 0) + 1
+
     async def _send_batch(self, batch: list[Item]) -> None:
-        claimed = await self._outbox.claim(it.id for it in batch)
-        batch = [it for it in batch if it.id in claimed]
+        texts = await self._outbox.claim_texts(it.id for it in batch)
+        batch = [it for it in batch if it.id in texts]
         if not batch:
+            return
+        for it in batch:
+            it.text = texts[it.id]  # an update may have rewritten a pending row
+        if batch[0].edit_of is not None:
+            await self._send_edit(batch[0])
             return
         first = batch[0]
         lang = first.lang or "en"
@@ -174,37 +265,49 @@ class Sender:
         ids = [it.id for it in batch]
         reply = await self._reply_parameters(batch)
         try:
-            message = await self._bot.send_message(
+            message = await self._call(self._bot.send_message(
                 chat_id=first.chat_id, text=text, parse_mode="HTML",
                 disable_notification=all(it.silent for it in batch),
                 reply_markup=markup, link_preview_options=self._preview_off,
-                reply_parameters=reply, request_timeout=self.request_timeout_s,
-            )
-        except TelegramRetryAfter as e:
-            await self._on_retry_after(batch, e)
-        except TelegramForbiddenError as e:
-            await self._on_forbidden(batch, e)
-        except (TelegramBadRequest, TelegramMigrateToChat) as e:
-            await self._on_bad_request(batch, e)
-        except (TelegramNetworkError, TelegramAPIError, OSError, TimeoutError) as e:
-            # TelegramServerError (5xx), network errors, and API errors that may pass
-            # (401/404/409 while an operator fixes the setup): retry with backoff, then give up
-            await self._on_transient(batch, e)
+                reply_parameters=reply, request_timeout=self._backstop_timeout(),
+            ))
+        except Exception as e:
+            await self._on_error(batch, e)
+            return
+        self._count("ok")
+        sent_ns = self.clock.wall_ns()
+        await self._outbox.mark_sent_many(ids, sent_ns, message.message_id)
+        c = self.counters
+        c.messages_sent += 1
+        c.rows_sent += len(batch)
+        if len(batch) > 1:
+            c.rows_coalesced += len(batch)
+        if reply is not None:
+            c.rows_threaded += 1
+        for it in batch:
+            if is_broadcast(it.signal_id):
+                continue  # paced admin text: not an alert's receive->sent latency
+            start = it.recv_ns or it.enqueued_ns
+            self.latency.add(sent_ns, sent_ns - start)
+
+    def _backstop_timeout(self) -> int:
+        # the network library's own timeout only backs up ours (the clock's), which decides
+        return int(self.retry.send_timeout_s) + 30
+
+    async def _call(self, request):
+        return await with_timeout(self.clock, request, self.retry.send_timeout_s)
+
+    async def _on_error(self, batch: list[Item], e: Exception) -> None:
+        outcome = classify(e)
+        self._count(outcome, batch[0].chat_id)
+        if outcome == "retry_after":
+            await self._on_retry_after(batch, e)  # type: ignore[arg-type]
+        elif outcome == "blocked":
+            await self._on_forbidden(batch, e)  # type: ignore[arg-type]
+        elif outcome == "bad_request":
+            await self._on_bad_request(batch, e)  # type: ignore[arg-type]
         else:
-            sent_ns = self._wall_ns()
-            await self._outbox.mark_sent_many(ids, sent_ns, message.message_id)
-            c = self.counters
-            c.messages_sent += 1
-            c.rows_sent += len(batch)
-            if len(batch) > 1:
-                c.rows_coalesced += len(batch)
-            if reply is not None:
-                c.rows_threaded += 1
-            for it in batch:
-                if is_broadcast(it.signal_id):
-                    continue  # paced admin text: not an alert's receive->sent latency
-                start = it.recv_ns or it.enqueued_ns
-                self.latency.add(sent_ns, sent_ns - start)
+            await self._on_transient(batch, e, outcome)
 
     async def _reply_parameters(self, batch: list[Item]) -> ReplyParameters | None:
         """Reply to the earlier alert of the thread (a single-alert message only)."""
@@ -220,15 +323,73 @@ class Sender:
             await self._outbox.set_reply_to(it.id, found)
         return ReplyParameters(message_id=it.reply_to_message_id, allow_sending_without_reply=True)
 
+    # ---- edits ---------------------------------------------------------------------------
+    async def _send_edit(self, it: Item) -> None:
+        original = await self._outbox.get(it.edit_of)  # type: ignore[arg-type]
+        if original is None or original.state == "failed":
+            self.counters.edits_dropped += await self._outbox.mark_failed_many(
+                [it.id], "the original message was never delivered")
+            return
+        if original.state != "sent" or original.message_id is None:
+            # still on its way: the edit follows it (the original may already carry this text)
+            await self._outbox.mark_retry_many([it.id], "original not sent yet", 0)
+            self.scheduler.requeue([it], self.clock.now() + self.edit_interval_s)
+            self.wake()
+            return
+        now = self.clock.now()
+        last = self.edited_at.get(original.id)
+        if last is not None and now < last + self.edit_interval_s:
+            await self._outbox.mark_retry_many([it.id], "edit paced", 0)
+            self.scheduler.requeue([it], last + self.edit_interval_s)
+            self.wake()
+            return
+        # the message may carry several coalesced alerts: re-compose it with this one's new text
+        rows = await self._outbox.message_rows(original.chat_id, original.message_id)
+        texts = [it.text if r.id == original.id else r.text for r in rows] or [it.text]
+        lang = original.lang or "en"
+        symbols = [r.symbol for r in rows if r.symbol] or ([original.symbol] if original.symbol else [])
+        markup = alert_keyboard(self._tr, lang, symbols) if symbols else None
+        try:
+            await self._call(self._bot.edit_message_text(
+                chat_id=original.chat_id, message_id=original.message_id,
+                text=compose(self._tr, lang, texts), parse_mode="HTML", reply_markup=markup,
+                link_preview_options=self._preview_off, request_timeout=self._backstop_timeout(),
+            ))
+        except TelegramBadRequest as e:
+            reason = _text(e)
+            if "not modified" in reason:
+                pass  # the message already says this: done
+            elif "not found" in reason or "can't be edited" in reason or "cannot be edited" in reason:
+                self._count("bad_request")
+                log.info("edit of message %s in chat %s given up: %s",
+                         original.message_id, original.chat_id, e.message)
+                self.counters.edits_dropped += await self._outbox.mark_failed_many([it.id], e)
+                return
+            else:
+                await self._on_error([it], e)
+                return
+        except Exception as e:
+            await self._on_error([it], e)
+            return
+        self._count("ok")
+        self.edited_at[original.id] = self.clock.now()
+        self.edited_at.move_to_end(original.id)
+        while len(self.edited_at) > 10_000:
+            self.edited_at.popitem(last=False)
+        await self._outbox.mark_sent_many([it.id], self.clock.wall_ns(), original.message_id)
+        # the original row's text follows, so a later edit re-composes from the newest figures
+        await self._outbox.set_text(original.id, it.text)
+        self.counters.edits_sent += 1
+
+    # ---- failures ------------------------------------------------------------------------
     async def _on_retry_after(self, batch: list[Item], e: TelegramRetryAfter) -> None:
-        loop = asyncio.get_running_loop()
         wait = float(e.retry_after)
-        until = loop.time() + wait
+        until = self.clock.now() + wait
         self.counters.rate_limited += 1
         self.counters.retries += 1
         log.warning("429 from Telegram for chat %s: waiting exactly %ss", batch[0].chat_id, e.retry_after)
         await self._outbox.mark_retry_many(
-            (it.id for it in batch), e, self._wall_ns() + int(wait * 1e9)
+            (it.id for it in batch), e, self.clock.wall_ns() + int(wait * 1e9)
         )
         self.scheduler.pause_chat(batch[0].chat_id, until)
         if self.retry_after_global:
@@ -272,25 +433,36 @@ class Sender:
         log.warning("alert %s to chat %s refused, given up: %s", batch[0].id, batch[0].chat_id, e.message)
         self.counters.rows_failed += await self._outbox.mark_failed_many([batch[0].id], e)
 
-    async def _on_transient(self, batch: list[Item], e: BaseException) -> None:
-        loop = asyncio.get_running_loop()
+    async def _on_transient(self, batch: list[Item], e: BaseException, outcome: str) -> None:
+        now, now_ns = self.clock.now(), self.clock.wall_ns()
         retry, give_up = [], []
         for it in batch:
             it.failures += 1
-            (give_up if it.failures >= self.retry.max_attempts else retry).append(it)
+            age_s = (now_ns - it.enqueued_ns) / 1e9
+            (give_up if age_s >= self.retry.budget_for(it) else retry).append(it)
         if give_up:
-            log.warning("gave up %d alert(s) to chat %s after %d attempts: %s",
-                        len(give_up), batch[0].chat_id, self.retry.max_attempts, e)
-            self.counters.rows_failed += await self._outbox.mark_failed_many(
-                [it.id for it in give_up], e
-            )
-        if retry:
-            delay = self.retry.backoff(max(it.failures for it in retry))
-            self.counters.retries += 1
-            log.info("send to chat %s failed (%s: %s); retry in %.1fs",
-                     batch[0].chat_id, type(e).__name__, e, delay)
-            await self._outbox.mark_retry_many(
-                (it.id for it in retry), e, self._wall_ns() + int(delay * 1e9)
-            )
-            self.scheduler.requeue(retry, loop.time() + delay)
-            self.wake()
+            log.warning("gave up %d alert(s) to chat %s after %d attempts over %.0fs (%s: %s)",
+                        len(give_up), batch[0].chat_id, max(it.failures for it in give_up),
+                        (now_ns - min(it.enqueued_ns for it in give_up)) / 1e9, outcome, e)
+            n = await self._outbox.mark_failed_many([it.id for it in give_up], f"{outcome}: {e}")
+            self.counters.rows_failed += n
+            self.counters.rows_expired += n
+        if not retry:
+            return
+        delay = self.retry.backoff(max(it.failures for it in retry))
+        if outcome == "timeout":
+            # the request may still land: no second copy while it can, and nothing else to
+            # this chat in between (order)
+            delay = max(delay, self.retry.resend_after_s)
+            self.scheduler.pause_chat(batch[0].chat_id, now + delay)
+        self.counters.retries += 1
+        log.info("send to chat %s failed (%s: %s); retry in %.1fs",
+                 batch[0].chat_id, outcome, e, delay)
+        await self._outbox.mark_retry_many(
+            (it.id for it in retry), f"{outcome}: {e}", now_ns + int(delay * 1e9)
+        )
+        self.scheduler.requeue(retry, now + delay)
+        self.wake()
+
+
+__all__ = ["OUTCOMES", "RetryPolicy", "Sender", "TelegramServerError", "classify"]

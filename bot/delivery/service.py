@@ -11,6 +11,20 @@ route by symbol, render, persist signal + rows in one transaction) -> ``Schedule
 -> ``Sender`` (global limit, per-chat pacing, retries) -> outbox row 'sent' / 'failed'.
 The scheduler holds at most ``max_buffered`` items; beyond that rows wait in the outbox only
 and are read back in priority order as the scheduler drains.
+
+Routing survives storage faults: when persisting a signal fails with a storage error (the
+database locked by another process past ``busy_timeout``, a full disk), the router keeps that
+signal and retries it with capped backoff (``route_backoff_max_s``) until storage answers
+again, while new signals wait in the bounded inbox. A signal the sink accepted is never dropped
+because the disk hiccupped (only an inbox that overflows drops, counted and logged).
+
+Figures for ``/health`` and a metrics exporter, all plain attributes/methods of ``Delivery``:
+``counters`` (``DeliveryCounters``: signals in/routed/dropped, rows sent/failed/expired,
+``sends_by_outcome`` {ok, retry_after, blocked, bad_request, server_error, undecodable,
+network, timeout}, ``rate_limited`` = 429s, retries, edits), ``latency``
+(``LatencyWindow``: receive->sent over the last hour), ``inbox_depth()``, ``queued()``,
+``inflight()``, ``await outbox_depth()`` (rows by state: pending/sending/sent/failed) and
+``health()`` (all of it flat).
 """
 from __future__ import annotations
 
@@ -22,13 +36,21 @@ from dataclasses import dataclass
 
 from aiogram import Bot
 
-from bot.delivery.outbox import BROADCAST_PREFIX, Accepted, OutboxWriter, item_from_row, new_items
+from bot.delivery.clock import REAL_CLOCK, Clock
+from bot.delivery.outbox import (
+    BROADCAST_PREFIX,
+    Accepted,
+    OutboxWriter,
+    Updated,
+    item_from_row,
+    new_items,
+)
 from bot.delivery.scheduler import GlobalLimiter, Scheduler
-from bot.delivery.sender import RetryPolicy, Sender
+from bot.delivery.sender import OUTCOMES, RetryPolicy, Sender
 from bot.delivery.stats import HOUR_NS, DeliveryCounters, LatencyWindow
 from engine.signals import Signal, Tier
 from locales import Translator, translator as default_translator
-from storage import Database, NewOutboxMessage, OutboxRepo, UserRepo
+from storage import ConstraintError, Database, NewOutboxMessage, OutboxRepo, StorageError, UserRepo
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +63,35 @@ class DeliveryConfig:
     group_per_min: float = 20.0  # groups
     coalesce_window_s: float = 3.0  # low-tier alerts for one chat within this go out together
     coalesce_tiers: tuple[str, ...] = ("WATCH", "INFO")
-    max_attempts: int = 5  # network/5xx failures before a row is given up
+    # retryable failures (5xx, network, undecodable answer, timeout) retry for this long after
+    # the row was accepted, then it is given up ('failed', counted, logged)
+    retry_budget_urgent_s: float = 3600.0
+    retry_budget_watch_s: float = 3600.0
+    retry_budget_info_s: float = 900.0
+    retry_budget_broadcast_s: float = 6 * 3600.0
     backoff_base_s: float = 1.0
     backoff_max_s: float = 60.0
+    send_timeout_s: float = 60.0  # read timeout of a send (far above Telegram's usual worst case)
+    resend_after_s: float = 60.0  # a send that timed out is not resent before this much later
+    edit_interval_s: float = 3.0  # edits of one message: at most one per this
     retry_after_global: bool = True  # a 429 pauses every chat, not only the one it named
     max_inflight: int = 16  # concurrent sendMessage requests
-    request_timeout_s: int = 10
     inbox_size: int = 10_000  # signals waiting to be routed
     max_buffered: int = 20_000  # outbox rows held in memory by the scheduler
-    drain_timeout_s: float = 12.0  # stop(): longer than request_timeout_s, so started requests finish and are recorded
+    # stop(): started requests get this long to finish and be recorded; one cut off stays
+    # 'sending' and is sent again at the next start (it may then arrive twice)
+    drain_timeout_s: float = 12.0
     fanout_page: int = 500  # subscribers routed and written per transaction
+    route_backoff_max_s: float = 30.0  # routing retries after storage errors, capped backoff
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            budget_s={"URGENT": self.retry_budget_urgent_s, "WATCH": self.retry_budget_watch_s,
+                      "INFO": self.retry_budget_info_s},
+            broadcast_budget_s=self.retry_budget_broadcast_s,
+            backoff_base_s=self.backoff_base_s, backoff_max_s=self.backoff_max_s,
+            send_timeout_s=self.send_timeout_s, resend_after_s=self.resend_after_s,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +135,12 @@ class QueueSink:
 
 class Delivery:
     def __init__(self, bot: Bot, db: Database, translator: Translator | None = None, *,
-                 config: DeliveryConfig | None = None,
-                 wall_ns: Callable[[], int] = time.time_ns) -> None:
+                 config: DeliveryConfig | None = None, clock: Clock = REAL_CLOCK) -> None:
         self.config = cfg = config or DeliveryConfig()
         self._db = db
         self._tr = translator or default_translator()
-        self._wall_ns = wall_ns
+        self.clock = clock
+        self._wall_ns = wall_ns = clock.wall_ns
         self._outbox = OutboxRepo(db)
         self._users = UserRepo(db)
         self.counters = DeliveryCounters()
@@ -114,9 +155,9 @@ class Delivery:
         self.sender = Sender(
             bot, self._outbox, UserRepo(db), self._tr, self.scheduler, self.limiter,
             self.counters, self.latency,
-            retry=RetryPolicy(cfg.max_attempts, cfg.backoff_base_s, cfg.backoff_max_s),
-            max_inflight=cfg.max_inflight, request_timeout_s=cfg.request_timeout_s,
-            retry_after_global=cfg.retry_after_global, wall_ns=wall_ns,
+            retry=cfg.retry_policy(), max_inflight=cfg.max_inflight,
+            retry_after_global=cfg.retry_after_global, edit_interval_s=cfg.edit_interval_s,
+            clock=clock,
         )
         self._inbox: asyncio.Queue[Signal] = asyncio.Queue(maxsize=cfg.inbox_size)
         self.sink = QueueSink(self._inbox, self.counters)
@@ -177,10 +218,21 @@ class Delivery:
         self._tasks = []
 
     # ---- routing -------------------------------------------------------------------------
-    async def accept(self, signal: Signal) -> Accepted:
-        """Persist and route one signal now (the router task calls this for each emitted one)."""
-        accepted = await self.writer.accept(signal, self._queue_items, page_size=self.config.fanout_page)
+    async def accept(self, signal: Signal) -> Accepted | Updated:
+        """Persist and route one signal now (the router task calls this for each emitted one).
+
+        An update (``signal.edits``) goes only to the recipients of the signal it updates."""
         c = self.counters
+        if signal.edits:
+            updated = await self.writer.accept_update(signal, self._queue_items)
+            c.signals_routed += 1
+            for row_id, text in updated.rewritten.items():
+                item = self.scheduler.get(row_id)
+                if item is not None:
+                    item.text = text  # the outbox row has it too: the sender reads it at claim
+            c.edits_merged += len(updated.rewritten)
+            return updated
+        accepted = await self.writer.accept(signal, self._queue_items, page_size=self.config.fanout_page)
         c.signals_routed += 1
         for reason, n in accepted.skipped.items():
             c.skipped[reason] = c.skipped.get(reason, 0) + n
@@ -206,18 +258,43 @@ class Delivery:
         while True:
             signal = await self._inbox.get()
             try:
-                for attempt in range(3):
-                    try:
-                        await self.accept(signal)
-                        break
-                    except asyncio.CancelledError:
-                        raise
-                    except Exception:
-                        self.counters.route_errors += 1
-                        log.exception("routing signal %s failed (attempt %d/3)", signal.id, attempt + 1)
-                        await asyncio.sleep(0.5 * (attempt + 1))
+                await self._route_until_stored(signal)
             finally:
                 self._inbox.task_done()
+
+    async def _route_until_stored(self, signal: Signal) -> None:
+        """Route one signal; storage errors are retried (capped backoff) until storage returns.
+
+        Anything else is a bug in routing or rendering: 3 attempts, then the signal is dropped
+        with an ERROR (retrying forever would stall every later signal behind it)."""
+        failures = bugs = 0
+        while True:
+            try:
+                await self.accept(signal)
+                if failures:
+                    log.warning("signal %s routed after %d storage errors", signal.id, failures)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                self.counters.route_errors += 1
+                storage = isinstance(e, (StorageError, OSError)) and not isinstance(e, ConstraintError)
+                if storage:
+                    failures += 1
+                    delay = min(self.config.route_backoff_max_s, 0.25 * 2 ** min(failures - 1, 16))
+                    if failures == 1 or failures % 20 == 0:
+                        log.error("routing signal %s: storage error (%s); retrying every <=%.0fs "
+                                  "until storage answers (%d waiting)", signal.id, e,
+                                  self.config.route_backoff_max_s, self._inbox.qsize())
+                else:
+                    bugs += 1
+                    log.exception("routing signal %s failed (attempt %d/3)", signal.id, bugs)
+                    if bugs >= 3:
+                        self.counters.signals_lost += 1
+                        return
+                    delay = 0.5 * bugs
+                self.counters.route_retries += 1
+                await self.clock.sleep(delay)
 
     async def _refill(self) -> None:
         """Load pending outbox rows the scheduler does not hold (start-up and overflow)."""
@@ -232,8 +309,7 @@ class Delivery:
             gen = self._overflow_gen
             # rows already held come back too: ask for enough to fill the free room
             rows = await self._outbox.pending(room + held)
-            loop = asyncio.get_running_loop()
-            now_mono, now_ns = loop.time(), self._wall_ns()
+            now_mono, now_ns = self.clock.now(), self._wall_ns()
             added = 0
             for row in rows:
                 if added >= room:
@@ -334,6 +410,22 @@ class Delivery:
         return BroadcastProgress(sent=counts["sent"], failed=counts["failed"], open=open_rows)
 
     # ---- figures -------------------------------------------------------------------------
+    def inbox_depth(self) -> int:
+        """Signals accepted by the sink, not yet routed."""
+        return self._inbox.qsize()
+
+    def queued(self) -> int:
+        """Outbox rows held by the scheduler (in memory), not yet started."""
+        return len(self.scheduler)
+
+    def inflight(self) -> int:
+        """Bot API requests of the sender on the wire."""
+        return self.sender.inflight
+
+    async def outbox_depth(self) -> dict[str, int]:
+        """Outbox rows by state: pending, sending, sent, failed (one grouped query)."""
+        return await self._outbox.counts_by_state()
+
     def health(self) -> dict[str, object]:
         """Queue depths, counters and receive->sent latency percentiles over the last hour.
 
@@ -341,6 +433,7 @@ class Delivery:
         """
         counters = self.counters.as_dict()
         skipped = counters.pop("skipped")
+        outcomes = counters.pop("sends_by_outcome")
         latency = self.latency.summary(self._wall_ns())
         return {
             "running": self.running,
@@ -352,6 +445,7 @@ class Delivery:
             **counters,
             "skipped": sum(skipped.values()),
             **{f"skipped_{reason}": n for reason, n in sorted(skipped.items())},
+            **{f"send_{outcome}": outcomes.get(outcome, 0) for outcome in OUTCOMES},
             "sent_last_hour": latency["count"],
             "p50_ms": latency["p50_ms"],
             "p95_ms": latency["p95_ms"],

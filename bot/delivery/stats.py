@@ -50,6 +50,12 @@ class LatencyWindow:
 
 @dataclass(slots=True)
 class DeliveryCounters:
+    """Plain counters since start (a metrics exporter may read them as they are).
+
+    ``sends_by_outcome``: Bot API calls of the sender by outcome (``sender.OUTCOMES``: ok,
+    retry_after, blocked, bad_request, server_error, undecodable, network, timeout).
+    """
+
     signals_in: int = 0  # handed to the sink
     signals_dropped: int = 0  # sink queue full (not accepted; logged)
     signals_routed: int = 0  # persisted and routed
@@ -60,11 +66,19 @@ class DeliveryCounters:
     rows_coalesced: int = 0  # rows that went out inside a coalesced message
     rows_threaded: int = 0  # alerts sent as a reply to the earlier alert of their thread
     rows_failed: int = 0  # given up explicitly
+    rows_expired: int = 0  # ... of them: retryable failures past the tier's retry budget
+    record_errors: int = 0  # an answer could not be recorded (storage); the row is re-sent
+    edits_sent: int = 0  # messages edited with an update of their signal's event
+    edits_merged: int = 0  # updates folded into a pending row (original or edit) instead
+    edits_dropped: int = 0  # edits given up quietly (message gone / not editable / never sent)
+    route_retries: int = 0
+    signals_lost: int = 0  # routing failed 3 times for a reason other than storage (a bug)  # routing attempts repeated after a storage error
     retries: int = 0  # network / 5xx / 429 attempts to be repeated
     rate_limited: int = 0  # 429 answers (TelegramRetryAfter)
     forbidden: int = 0  # 403 answers (user deactivated)
     bad_requests: int = 0  # 400 answers
     skipped: dict[str, int] = field(default_factory=dict)  # routing: reason -> count
+    sends_by_outcome: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in self.__slots__}
