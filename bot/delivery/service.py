@@ -165,6 +165,7 @@ class Delivery:
         self._tasks: list[asyncio.Task] = []
         self._refilling = False
         self._overflow_gen = 0
+        self.router_waiting = False  # the router is backing off after a storage error
 
     # ---- lifecycle -----------------------------------------------------------------------
     @property
@@ -294,7 +295,11 @@ class Delivery:
                         return
                     delay = 0.5 * bugs
                 self.counters.route_retries += 1
-                await self.clock.sleep(delay)
+                self.router_waiting = True
+                try:
+                    await self.clock.sleep(delay)
+                finally:
+                    self.router_waiting = False
 
     async def _refill(self) -> None:
         """Load pending outbox rows the scheduler does not hold (start-up and overflow)."""
