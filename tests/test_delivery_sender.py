@@ -153,7 +153,7 @@ async def test_network_error_is_retried(db, tmp_path):
         original = bot.session.api
         from aiogram.client.telegram import TelegramAPIServer
         bot.session.api = TelegramAPIServer.from_base("http://127.0.0.1:9")  # nothing listens
-        d = Delivery(bot, db, config=fast_config())
+        d = Delivery(bot, db, config=fast_config(retry_budget_urgent_s=120.0))
         await d.start()
         try:
             d.sink.emit(make_signal("BTC"))

@@ -129,7 +129,10 @@ async def run_clock(clock: FakeClock, d: Delivery, api: BotAPIDouble, predicate=
 def fast_config(**overrides) -> DeliveryConfig:
     """Small tests: quick pacing so they finish in well under a second of sending."""
     base = dict(global_per_s=200.0, per_chat_per_s=50.0, group_per_min=1200.0, guard_s=0.005,
-                coalesce_window_s=0.3, backoff_base_s=0.05, backoff_max_s=0.2, drain_timeout_s=2.0)
+                coalesce_window_s=0.3, backoff_base_s=0.05, backoff_max_s=0.2, drain_timeout_s=2.0,
+                # 5xx/network: given up after ~2 s (tests of the real budgets use a FakeClock)
+                retry_budget_urgent_s=2.0, retry_budget_watch_s=2.0, retry_budget_info_s=2.0,
+                retry_budget_broadcast_s=2.0)
     base.update(overrides)
     return DeliveryConfig(**base)
 

@@ -270,9 +270,15 @@ class GlobalLimiter:
         self._slots: deque[list[float | None]] = deque()  # [answered_at | None], start order
         self._floor = float("-inf")  # latest answer among requests older than the slots
         self._paused_until = 0.0
+        self.replies_waiting = 0  # command replies waiting for a slot go before any alert
 
-    def delay(self, now: float) -> float:
-        """Seconds until a send may start: 0 = now, ``math.inf`` = when an answer arrives."""
+    def delay(self, now: float, *, reply: bool = False) -> float:
+        """Seconds until a send may start: 0 = now, ``math.inf`` = when an answer arrives.
+
+        While a command reply waits (``replies_waiting``) alerts get ``math.inf``: the reply
+        takes the next slot (the priority lane) and its answer wakes the sender."""
+        if not reply and self.replies_waiting > 0:
+            return math.inf
         wait = self._paused_until - now
         if len(self._slots) >= self.limit:
             answered = self._slots[0][0]

@@ -50,6 +50,7 @@ was not sent yet at routing; still unsent now -> sent without a reply.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import math
 from collections import OrderedDict
@@ -78,6 +79,9 @@ from locales import Translator
 from storage import OutboxRepo, UserRepo
 
 log = logging.getLogger(__name__)
+
+# set in the sender's own request tasks: command-reply middleware (replies.py) lets them pass
+IN_SENDER: contextvars.ContextVar[bool] = contextvars.ContextVar("teleglas_in_sender", default=False)
 
 OUTCOMES = ("ok", "retry_after", "blocked", "bad_request", "server_error", "undecodable",
             "network", "timeout")
@@ -156,6 +160,7 @@ class Sender:
         self.clock = clock
         self._slots = asyncio.Semaphore(max_inflight)
         self._wake = asyncio.Event()
+        self.slot_freed = asyncio.Event()  # for command replies waiting on the limiter
         self._inflight: set[asyncio.Task] = set()
         self._preview_off = LinkPreviewOptions(is_disabled=True)
         # original outbox row id -> monotonic time its message was last edited (bounded)
@@ -169,6 +174,7 @@ class Sender:
     def wake(self) -> None:
         """New items were queued (or a chat/limit opened): look again now."""
         self._wake.set()
+        self.slot_freed.set()
 
     # ---- dispatcher ----------------------------------------------------------------------
     async def run(self) -> None:
@@ -224,6 +230,7 @@ class Sender:
 
     # ---- one message ---------------------------------------------------------------------
     async def _send(self, batch: list[Item], token: list) -> None:
+        IN_SENDER.set(True)  # this task's requests hold a limiter slot already
         self._last_outcome[batch[0].chat_id] = "ok"
         try:
             await self._send_batch(batch)

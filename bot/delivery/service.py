@@ -45,6 +45,7 @@ from bot.delivery.outbox import (
     item_from_row,
     new_items,
 )
+from bot.delivery.replies import ReplyLimiter
 from bot.delivery.scheduler import GlobalLimiter, Scheduler
 from bot.delivery.sender import OUTCOMES, RetryPolicy, Sender
 from bot.delivery.stats import HOUR_NS, DeliveryCounters, LatencyWindow
@@ -166,6 +167,9 @@ class Delivery:
         self._refilling = False
         self._overflow_gen = 0
         self.router_waiting = False  # the router is backing off after a storage error
+        self._bot = bot
+        # command replies share the global limit, ahead of alerts (registered while running)
+        self.replies = ReplyLimiter(self.sender)
 
     # ---- lifecycle -----------------------------------------------------------------------
     @property
@@ -189,6 +193,7 @@ class Delivery:
             start = t.recv_ns or t.enqueued_ns
             self.latency.add(t.sent_ns, t.sent_ns - start)
         await self._refill()
+        self._bot.session.middleware.register(self.replies)
         self._tasks = [
             asyncio.create_task(self._route_loop(), name="delivery-router"),
             asyncio.create_task(self.sender.run(), name="delivery-sender"),
@@ -213,6 +218,8 @@ class Delivery:
         for task in (router, sender, refill):
             task.cancel()
         await asyncio.gather(router, sender, refill, return_exceptions=True)
+        if self.replies in self._bot.session.middleware:
+            self._bot.session.middleware.unregister(self.replies)
         cancelled = await self.sender.drain_inflight(self.config.drain_timeout_s)
         if cancelled:
             log.warning("delivery stop: %d requests cut off; they are re-sent at next start", cancelled)
@@ -447,6 +454,9 @@ class Delivery:
             "inflight": self.sender.inflight,
             "overflow": self._overflow,
             "global_per_s": self.config.global_per_s,
+            "replies_sent": self.replies.sent,
+            "replies_retried": self.replies.retried,
+            "replies_failed": self.replies.failed,
             **counters,
             "skipped": sum(skipped.values()),
             **{f"skipped_{reason}": n for reason, n in sorted(skipped.items())},
