@@ -1,7 +1,8 @@
 """1,000 users, a burst under a 30 msg/s limit: all delivered, no 429 provoked, URGENT first.
 
 The double enforces Telegram's limits (30 msg/s overall, ~1 msg/s per chat) by answering 429;
-the sender is configured at the same 30 msg/s. This test takes ~35 s by nature (1,000 / 30).
+the sender is configured at the same 30 msg/s. The ~35 s of pacing (1,000 / 30) run on a
+``FakeClock`` shared by the sender and the double; the HTTP requests are real.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from bot.delivery import Delivery, DeliveryConfig
 from engine.signals import Tier
 from storage import Database, OutboxRepo, WatchlistRepo
-from tests.test_delivery_support import add_users, double_and_bot, make_signal, wait_until
+from tests.test_delivery_support import add_users, clocked_double, make_signal, run_clock
 
 URGENT_USERS = range(601, 1001)  # watch BTC
 INFO_USERS = range(1, 601)  # watch ETH
@@ -29,10 +30,10 @@ async def test_thousand_users_burst_at_30_per_s(db):
     await add_users(db, URGENT_USERS, ("BTC",))
     for uid in LATE_USERS:
         await WatchlistRepo(db).add(uid, "SOL")
-    async with double_and_bot(max_seconds=90) as (api, bot):
+    async with clocked_double(max_seconds=120) as (clock, api, bot):
         api.rate.global_per_s = 30
         api.rate.per_chat_per_s = 1
-        d = Delivery(bot, db, config=DeliveryConfig(global_per_s=30))
+        d = Delivery(bot, db, config=DeliveryConfig(global_per_s=30), clock=clock)
         # the burst is accepted before the sender runs: INFO first, URGENT after it
         info = await d.accept(make_signal("ETH", Tier.INFO))
         urgent = await d.accept(make_signal("BTC", Tier.URGENT))
@@ -40,9 +41,11 @@ async def test_thousand_users_burst_at_30_per_s(db):
         await d.start()
         try:
             # a second URGENT arriving through the sink mid-burst overtakes the INFO backlog
-            assert await wait_until(lambda: d.counters.messages_sent >= 450, timeout=40)
+            assert await run_clock(clock, d, api, lambda: d.counters.messages_sent >= 450,
+                                   real_timeout=60)
             d.sink.emit(make_signal("SOL", Tier.URGENT))
-            assert await wait_until(lambda: d.counters.rows_sent == 1050, timeout=60)
+            assert await run_clock(clock, d, api, lambda: d.counters.rows_sent == 1050,
+                                   real_timeout=60)
         finally:
             await d.stop()
         calls = api.calls_of("sendMessage")

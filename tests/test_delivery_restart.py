@@ -21,7 +21,15 @@ import pytest
 from bot.delivery import Delivery
 from engine.signals import Tier
 from storage import Database, OutboxRepo
-from tests.test_delivery_support import add_users, double_and_bot, fast_config, make_signal, wait_until
+from tests.test_delivery_support import (
+    add_users,
+    clocked_double,
+    double_and_bot,
+    fast_config,
+    make_signal,
+    run_clock,
+    wait_until,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 USERS = range(1, 301)
@@ -31,13 +39,13 @@ async def test_stop_mid_burst_then_restart_sends_each_exactly_once(tmp_path):
     path = tmp_path / "t.db"
     db = await Database.open(path)
     await add_users(db, USERS, ("BTC",))
-    async with double_and_bot() as (api, bot):
+    async with clocked_double() as (clock, api, bot):
         cfg = fast_config(global_per_s=100.0)
-        first = Delivery(bot, db, config=cfg)
+        first = Delivery(bot, db, config=cfg, clock=clock)
         await first.start()
         first.sink.emit(make_signal("BTC", Tier.URGENT))
         first.sink.emit(make_signal("BTC", Tier.WATCH))
-        assert await wait_until(lambda: len(api.calls_of("sendMessage")) >= 150)
+        assert await run_clock(clock, first, api, lambda: len(api.calls_of("sendMessage")) >= 150)
         await first.stop()
         await db.close()  # the process is gone
         sent_before = len(api.calls_of("sendMessage"))
@@ -46,10 +54,11 @@ async def test_stop_mid_burst_then_restart_sends_each_exactly_once(tmp_path):
         db = await Database.open(path)
         counts = await OutboxRepo(db).counts_by_state()
         assert counts["sending"] == 0 and counts["pending"] == 600 - counts["sent"]
-        second = Delivery(bot, db, config=cfg)
+        second = Delivery(bot, db, config=cfg, clock=clock)
         await second.start()
         try:
-            assert await wait_until(lambda: second.counters.rows_sent == counts["pending"], timeout=20)
+            assert await run_clock(clock, second, api,
+                                   lambda: second.counters.rows_sent == counts["pending"])
         finally:
             await second.stop()
         per_chat = Counter(int(c.params["chat_id"]) for c in api.calls_of("sendMessage"))

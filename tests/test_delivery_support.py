@@ -71,25 +71,33 @@ async def double_and_bot(max_seconds: float = 60.0):
 
 
 @asynccontextmanager
-async def clocked(db: Database, *, config: DeliveryConfig | None = None, start: bool = True):
-    """A Delivery on a ``FakeClock``, talking HTTP to a double whose ``Call.at`` and answer
-    delays run on the same clock. Yields (clock, api, delivery); drive it with ``run_clock``."""
+async def clocked_double(max_seconds: float = 120.0):
+    """A ``FakeClock`` and a double whose ``Call.at``, rate limit and answer delays run on it.
+    Yields (clock, api, bot)."""
     clock = FakeClock()
-    api = BotAPIDouble(max_seconds=120.0, now=clock.now, sleep=clock.sleep)
+    api = BotAPIDouble(max_seconds=max_seconds, now=clock.now, sleep=clock.sleep)
     await api.start()
     bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(api.base)))
-    d = Delivery(bot, db, config=config or DeliveryConfig(), clock=clock)
     try:
-        if start:
-            await d.start()
-        yield clock, api, d
+        yield clock, api, bot
     finally:
+        await bot.session.close()
+        await api.stop()
+
+
+@asynccontextmanager
+async def clocked(db: Database, *, config: DeliveryConfig | None = None, start: bool = True):
+    """A Delivery on a ``FakeClock``, talking HTTP to a double on the same clock.
+    Yields (clock, api, delivery); drive it with ``run_clock``."""
+    async with clocked_double() as (clock, api, bot):
+        d = Delivery(bot, db, config=config or DeliveryConfig(), clock=clock)
         try:
+            if start:
+                await d.start()
+            yield clock, api, d
+        finally:
             if d.running:
                 await d.stop()
-        finally:
-            await bot.session.close()
-            await api.stop()
 
 
 def _quiet(d: Delivery, api: BotAPIDouble) -> bool:
@@ -146,5 +154,5 @@ async def wait_until(predicate, timeout: float = 10.0, step: float = 0.02) -> bo
     return predicate()
 
 
-__all__ = ["BIG", "Delivery", "add_users", "clocked", "double_and_bot", "fast_config",
+__all__ = ["BIG", "Delivery", "add_users", "clocked", "clocked_double", "double_and_bot", "fast_config",
            "make_signal", "run_clock", "wait_until"]
