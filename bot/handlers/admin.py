@@ -128,6 +128,12 @@ def delivery_lines(t: Texts, figures: Mapping[str, Any] | None) -> list[str]:
                    inflight=_count(g("inflight")), sent=_count(g("rows_sent")),
                    failed=_count(g("rows_failed")), retried=_count(g("retries")),
                    limited=_count(g("rate_limited"))))
+    lines.append(t("health-delivery-outcomes", ok=_count(g("send_ok")),
+                   server=_count(g("send_server_error")), undecodable=_count(g("send_undecodable")),
+                   network=_count(g("send_network")), timeout=_count(g("send_timeout")),
+                   blocked=_count(g("send_blocked")), bad=_count(g("send_bad_request")),
+                   expired=_count(g("rows_expired")), edits=_count(g("edits_sent")),
+                   replies=_count(g("replies_sent")), replies_retried=_count(g("replies_retried"))))
     # the two "sent" figures differ by design: rows_sent counts every row since this process
     # started, broadcasts included; the latency window is alert rows of the last hour only
     # (also those sent before a restart). The labels say so, so they never seem to disagree.

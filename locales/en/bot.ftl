@@ -295,6 +295,7 @@ health-feed-silent = • <b>{ $name }</b> reports no figures
 health-no-feeds = • no feeds running
 health-engine = Engine: events { $events } · { $rate }/s · queue { $queue } · symbols { $symbols }
 health-delivery = Delivery: queue { $queue } · routing { $inbox } · in flight { $inflight } · since start: sent { $sent } (alerts and broadcasts) · failed { $failed } · retried { $retried } · 429s { $limited }
+health-delivery-outcomes = Telegram answers: ok { $ok } · 5xx { $server } · not JSON { $undecodable } · unreachable { $network } · timeout { $timeout } · 403 { $blocked } · 400 { $bad } · given up after the retry budget { $expired } · edits { $edits } · command replies { $replies } (retried { $replies_retried })
 health-latency = Alert receive→sent, last hour: alerts { $count } (broadcasts not timed) · p50 { $p50 } · p95 { $p95 } · p99 { $p99 }
 health-delivery-stopped = ⚠️ Delivery is not running: alerts wait in the outbox.
 health-delivery-error = Delivery: no figures ({ $error })

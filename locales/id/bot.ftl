@@ -279,6 +279,7 @@ health-feed-silent = • <b>{ $name }</b> tidak melaporkan angka
 health-no-feeds = • tidak ada feed yang berjalan
 health-engine = Engine: event { $events } · { $rate }/dtk · antrean { $queue } · simbol { $symbols }
 health-delivery = Pengiriman: antrean { $queue } · routing { $inbox } · sedang dikirim { $inflight } · sejak mulai: terkirim { $sent } (alert dan broadcast) · gagal { $failed } · diulang { $retried } · 429 { $limited }
+health-delivery-outcomes = Jawaban Telegram: ok { $ok } · 5xx { $server } · bukan JSON { $undecodable } · tak terjangkau { $network } · timeout { $timeout } · 403 { $blocked } · 400 { $bad } · menyerah setelah batas waktu ulang { $expired } · edit { $edits } · balasan perintah { $replies } (diulang { $replies_retried })
 health-latency = Alert terima→terkirim, satu jam terakhir: alert { $count } (broadcast tidak diukur) · p50 { $p50 } · p95 { $p95 } · p99 { $p99 }
 health-delivery-stopped = ⚠️ Pengiriman tidak berjalan: alert menunggu di outbox.
 health-delivery-error = Pengiriman: tidak ada angka ({ $error })
