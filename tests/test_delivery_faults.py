@@ -153,3 +153,21 @@ async def test_case8_routing_waits_out_a_write_lock_held_by_another_process(db, 
         assert await run_clock(clock, d, api, lambda: d.counters.rows_sent == 2, real_timeout=60)
     assert d.counters.signals_routed == 2 and d.counters.signals_dropped == 0
     assert len(api.sent_to(1)) == 2
+
+
+async def test_case4_routing_waits_out_a_full_disk(db):
+    """A full disk (SQLITE_FULL, made real with max_page_count) while routing: kept and retried."""
+    await add_users(db, range(1, 4), ("BTC",))
+    async with clocked(db) as (clock, api, d):
+        pages = await db.fetchval("PRAGMA page_count")
+        await db.fetchval(f"PRAGMA max_page_count = {pages}")  # not one page more: "disk full"
+        d.sink.emit(make_signal("BTC", sid="full-disk-" + "x" * 4000))  # needs new pages
+        for _ in range(200):
+            if d.counters.route_errors >= 3:
+                break
+            await run_clock(clock, d, api, until=clock.now() + 1)
+            await asyncio.sleep(0.01)
+        assert d.counters.route_errors >= 3 and d.counters.signals_lost == 0
+        await db.fetchval("PRAGMA max_page_count = 1073741823")  # space again
+        assert await run_clock(clock, d, api, lambda: d.counters.rows_sent == 3)
+    assert d.counters.signals_routed == 1 and d.counters.signals_dropped == 0
