@@ -167,16 +167,11 @@ async def test_network_error_is_retried(db, tmp_path):
 
 async def test_low_tier_burst_for_one_user_coalesces(db):
     await add_users(db, [1], ("BTC", "ETH", "SOL", "PEPE"))
-    async with double_and_bot() as (api, bot):
-        d = Delivery(bot, db, config=fast_config(coalesce_window_s=1.0))
-        await d.start()
-        try:
-            for symbol in ("BTC", "ETH", "SOL", "PEPE"):
-                d.sink.emit(make_signal(symbol, Tier.WATCH, magnitudes={"dominance": 0.9}))
-            assert await wait_until(lambda: d.counters.rows_sent == 4)
-        finally:
-            await d.stop()
-        texts = api.texts_to(1)
+    async with clocked(db, config=fast_config(coalesce_window_s=1.0)) as (clock, api, d):
+        for symbol in ("BTC", "ETH", "SOL", "PEPE"):
+            d.sink.emit(make_signal(symbol, Tier.WATCH, magnitudes={"dominance": 0.9}))
+        assert await run_clock(clock, d, api, lambda: d.counters.rows_sent == 4)
+    texts = api.texts_to(1)
     assert len(texts) == 2  # the first at once, the rest together after the window
     assert texts[1].startswith("🗂 <b>3 alerts</b>")
     assert all(s in texts[1] for s in ("ETH", "SOL", "PEPE"))

@@ -11,7 +11,15 @@ from bot.delivery import Delivery, OutboxWriter
 from engine.signals import Kind, Levels, Signal, Tier
 from locales import translator
 from storage import Database, OutboxRepo, UserRepo
-from tests.test_delivery_support import add_users, double_and_bot, fast_config, make_signal, wait_until
+from tests.test_delivery_support import (
+    add_users,
+    clocked,
+    double_and_bot,
+    fast_config,
+    make_signal,
+    run_clock,
+    wait_until,
+)
 
 UPDATE_LINE = "Update to the earlier cascade alert"
 
@@ -134,23 +142,19 @@ async def test_message_id_unknown_at_routing_is_looked_up_at_send_time(db):
 
 async def test_a_watch_upgrade_is_never_coalesced_so_its_reply_is_kept(db):
     await add_users(db, [1], ("BTC", "ETH", "SOL"))
-    async with double_and_bot() as (api, bot):
-        d = Delivery(bot, db, config=fast_config(coalesce_window_s=1.0))
-        await d.start()
-        try:
-            first = cascade("BTC", Tier.WATCH)
-            d.sink.emit(first)
-            assert await wait_until(lambda: d.counters.rows_sent == 1)
-            # within the coalescing window: two low-tier alerts and a WATCH upgrade
-            d.sink.emit(make_signal("ETH", Tier.WATCH))
-            # a WATCH-tier reply in the thread (stop hunts themselves are always URGENT now)
-            upgrade = make_signal("BTC", Tier.WATCH)
-            upgrade.thread, upgrade.upgrades = first.thread, first.id
-            d.sink.emit(upgrade)
-            d.sink.emit(make_signal("SOL", Tier.WATCH))
-            assert await wait_until(lambda: d.counters.rows_sent == 4)
-        finally:
-            await d.stop()
+    # on a FakeClock: the three alerts arrive within the window however slow the machine is
+    async with clocked(db, config=fast_config(coalesce_window_s=1.0)) as (clock, api, d):
+        first = cascade("BTC", Tier.WATCH)
+        d.sink.emit(first)
+        assert await run_clock(clock, d, api, lambda: d.counters.rows_sent == 1)
+        # within the coalescing window: two low-tier alerts and a WATCH upgrade
+        d.sink.emit(make_signal("ETH", Tier.WATCH))
+        # a WATCH-tier reply in the thread (stop hunts themselves are always URGENT now)
+        upgrade = make_signal("BTC", Tier.WATCH)
+        upgrade.thread, upgrade.upgrades = first.thread, first.id
+        d.sink.emit(upgrade)
+        d.sink.emit(make_signal("SOL", Tier.WATCH))
+        assert await run_clock(clock, d, api, lambda: d.counters.rows_sent == 4)
         sent = [c.params for c in api.sent_to(1)]
     earlier_id = await db.fetchval("SELECT message_id FROM outbox WHERE signal_id = ?", (first.id,))
     assert len(sent) == 3
