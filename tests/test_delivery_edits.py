@@ -112,3 +112,20 @@ async def test_not_modified_is_ok_and_a_vanished_message_is_given_up_quietly(db)
     assert d.counters.rows_failed == 0
     rows = dict(await db.fetchall("SELECT user_id, state FROM outbox WHERE edit_of IS NOT NULL"))
     assert rows == {1: "sent", 2: "failed"}
+
+
+async def test_an_update_while_the_original_is_on_the_wire_edits_it_once_it_lands(db):
+    await add_users(db, [1], ("BTC",))
+    async with clocked(db) as (clock, api, d):
+        api.delay("sendMessage", 5.0)  # Telegram takes 5 s to answer the original
+        original = make_signal("BTC")
+        d.sink.emit(original)
+        assert await run_clock(clock, d, api, lambda: api.parked == 1)
+        update = update_of(original, 1, 8_000_000.0)
+        await d.accept(update)  # arrives while the original's request is in flight
+        assert await run_clock(clock, d, api, lambda: d.counters.edits_sent == 1)
+        sends, edits = api.calls_of("sendMessage"), api.calls_of("editMessageText")
+    assert len(sends) == 1 and sends[0].params["text"] == rendered(original)
+    assert len(edits) == 1 and edits[0].params["text"] == rendered(update)
+    assert edits[0].at >= sends[0].at + 5.0  # after the original's answer, not before
+    assert int(edits[0].params["message_id"]) == next(iter(api.messages))[1]

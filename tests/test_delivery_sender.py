@@ -1,7 +1,6 @@
 """The sender against the local Bot API double: retry rules, buttons, coalescing, health."""
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 

@@ -65,7 +65,6 @@ from aiogram.exceptions import (
     TelegramMigrateToChat,
     TelegramNetworkError,
     TelegramRetryAfter,
-    TelegramServerError,
 )
 from aiogram.types import LinkPreviewOptions, ReplyParameters
 
@@ -472,4 +471,4 @@ class Sender:
         self.wake()
 
 
-__all__ = ["OUTCOMES", "RetryPolicy", "Sender", "TelegramServerError", "classify"]
+__all__ = ["IN_SENDER", "OUTCOMES", "RetryPolicy", "Sender", "classify"]
