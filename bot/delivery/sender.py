@@ -165,6 +165,7 @@ class Sender:
         # original outbox row id -> monotonic time its message was last edited (bounded)
         self.edited_at: OrderedDict[int, float] = OrderedDict()
         self._last_outcome: dict[int, str] = {}  # chat id -> outcome of its request in flight
+        self._blocked: set[int] = set()  # users who answered 403 since start (until /start)
 
     @property
     def inflight(self) -> int:
@@ -259,6 +260,8 @@ class Sender:
             return
         for it in batch:
             it.text = texts[it.id]  # an update may have rewritten a pending row
+        if batch[0].user_id in self._blocked and await self._still_blocked(batch):
+            return
         if batch[0].edit_of is not None:
             await self._send_edit(batch[0])
             return
@@ -295,6 +298,18 @@ class Sender:
                 continue  # paced admin text: not an alert's receive->sent latency
             start = it.recv_ns or it.enqueued_ns
             self.latency.add(sent_ns, sent_ns - start)
+
+    async def _still_blocked(self, batch: list[Item]) -> bool:
+        """A row routed while its user's 403 was being handled (routing read the user as
+        active just before): give it up without a request, unless /start reactivated them."""
+        user_id = batch[0].user_id
+        user = await self._users.get(user_id)
+        if user is not None and not user.active:
+            self.counters.rows_failed += await self._outbox.mark_failed_many(
+                [it.id for it in batch], "the user blocked the bot")
+            return True
+        self._blocked.discard(user_id)
+        return False
 
     def _backstop_timeout(self) -> int:
         # the network library's own timeout only backs up ours (the clock's), which decides
@@ -405,6 +420,7 @@ class Sender:
 
     async def _on_forbidden(self, batch: list[Item], e: TelegramForbiddenError) -> None:
         user_id = batch[0].user_id
+        self._blocked.add(user_id)
         self.counters.forbidden += 1
         log.info("user %s cannot be reached (%s): marked inactive until /start", user_id, e.message)
         others = self.scheduler.remove_user(user_id)
