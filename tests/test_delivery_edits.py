@@ -8,7 +8,8 @@ import pytest
 
 from bot.delivery.routing import zone
 from bot.render import render_signal
-from engine.signals import Signal
+from engine.signals import Signal, Tier
+from engine.thresholds import defaults_for
 from locales import translator
 from storage import Database, OutboxRepo, ThresholdRepo
 from tests.test_delivery_support import add_users, clocked, make_signal, run_clock
@@ -129,3 +130,19 @@ async def test_an_update_while_the_original_is_on_the_wire_edits_it_once_it_land
     assert len(edits) == 1 and edits[0].params["text"] == rendered(update)
     assert edits[0].at >= sends[0].at + 5.0  # after the original's answer, not before
     assert int(edits[0].params["message_id"]) == next(iter(api.messages))[1]
+
+
+async def test_the_edit_shows_the_readers_tier_for_the_newest_figures(db):
+    await add_users(db, [1], ("BTC",))
+    async with clocked(db) as (clock, api, d):
+        original = make_signal("BTC", Tier.WATCH)  # 1.5x the default cascade threshold
+        d.sink.emit(original)
+        assert await run_clock(clock, d, api, lambda: d.counters.rows_sent == 1)
+        grown = update_of(original, 1, 3.5 * defaults_for("BTC").cascade_usd)  # now 3.5x
+        d.sink.emit(grown)
+        assert await run_clock(clock, d, api, lambda: d.counters.edits_sent == 1)
+        sent, edit = api.calls_of("sendMessage")[0], api.calls_of("editMessageText")[0]
+    assert sent.params["text"] == render_signal(original, "en", tz=zone("UTC"), tr=translator(),
+                                                show_upgrade=False, tier=Tier.WATCH)
+    assert edit.params["text"] == render_signal(grown, "en", tz=zone("UTC"), tr=translator(),
+                                                show_upgrade=False, tier=Tier.URGENT)

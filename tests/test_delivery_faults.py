@@ -114,7 +114,7 @@ async def test_case3_an_outage_is_outlasted_by_urgent_and_expires_info(db):
         api.fail("sendMessage", 502, "Bad Gateway", times=-1)
         t0 = clock.now()
         d.sink.emit(make_signal("BTC", Tier.URGENT))
-        d.sink.emit(make_signal("ETH", Tier.INFO, magnitudes={"dominance": 0.9}))
+        d.sink.emit(make_signal("ETH", Tier.INFO))  # a funding extreme: INFO for a default user
         # 20 minutes of outage: INFO (15 min budget) is given up, URGENT (1 h) still waits
         await run_clock(clock, d, api, until=t0 + 20 * 60)
         assert d.counters.rows_expired == 1

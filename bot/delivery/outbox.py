@@ -32,6 +32,8 @@ import orjson
 from bot.delivery.routing import Recipient, route, zone
 from bot.delivery.scheduler import Item
 from bot.render import render_signal
+from engine.contract import check
+from engine.thresholds import defaults_for
 from engine.signals import Signal, Tier
 from locales import Translator
 from storage import (
@@ -287,9 +289,10 @@ class OutboxWriter:
         original_id, originals = await self._original_rows(signal.edits or "")
         result = Updated(signal.id, original_id)
         payload = orjson.dumps(signal.to_dict(), default=str)
-        tier, priority = signal.tier.value, signal.tier.priority
         tzs = await self._time_zones({r.user_id for r in originals})
-        cache: dict[tuple[str, str, bool], str] = {}
+        overrides = await self._thresholds.for_watchers_of(signal.symbol) if originals else {}
+        defaults = defaults_for(signal.symbol)
+        cache: dict[tuple[str, str, bool, Tier], str] = {}
         now_ns = self._wall_ns()
         rows: list[NewOutboxMessage] = []
         async with self._db.transaction():
@@ -303,11 +306,14 @@ class OutboxWriter:
                     result.skipped["original_failed" if r.state == "failed" else "inactive"] += 1
                     continue
                 lang = r.lang or self._tr.normalize("en")
-                key = (lang, tzs[r.user_id], r.reply_to_signal_id is not None)
+                # the reader's tier for the NEWEST figures (engine.contract, their thresholds);
+                # thresholds decide nothing else here: the reader got the original
+                _below, tier = check(signal, overrides.get(r.user_id, {}), defaults)
+                key = (lang, tzs[r.user_id], r.reply_to_signal_id is not None, tier)
                 text = cache.get(key)
                 if text is None:
                     text = cache[key] = render_signal(signal, lang, tz=zone(key[1]), tr=self._tr,
-                                                      show_upgrade=key[2])
+                                                      show_upgrade=key[2], tier=tier)
                 result.recipients += 1
                 if r.state == "pending" and await self._outbox.replace_pending_text(r.id, text):
                     result.rewritten[r.id] = text
@@ -317,8 +323,8 @@ class OutboxWriter:
                     result.rewritten[waiting] = text
                     continue
                 rows.append(NewOutboxMessage(
-                    user_id=r.user_id, chat_id=r.chat_id, signal_id=signal.id, tier=tier,
-                    priority=priority, text=text, silent=True, enqueued_ns=now_ns,
+                    user_id=r.user_id, chat_id=r.chat_id, signal_id=signal.id, tier=tier.value,
+                    priority=tier.priority, text=text, silent=True, enqueued_ns=now_ns,
                     symbol=r.symbol, lang=r.lang, exchange_ms=signal.ts,
                     recv_ns=signal.recv_ns or None, signal_ns=signal.signal_ns or None,
                     edit_of=r.id,
