@@ -19,6 +19,9 @@ from aiogram.exceptions import (
 from aiogram.methods import SendMessage
 
 from bot.delivery import OUTCOMES, DeliveryConfig, classify
+from bot.handlers.admin import delivery_lines
+from bot.handlers.common import Texts
+from locales import translator
 from bot.delivery.clock import TimedOut
 from engine.signals import Tier
 from storage import Database, OutboxRepo
@@ -70,6 +73,9 @@ async def test_case1_an_html_502_page_is_retried_and_leaves_nothing_sending(db):
     assert h["send_undecodable"] == 3 and h["send_ok"] == 2 and h["retries"] == 3
     assert h["rows_failed"] == 0 and h["queued"] == 0 and h["inflight"] == 0
     assert len(api.calls_of("sendMessage")) == 5
+    # and /health says so
+    shown = "\n".join(delivery_lines(Texts(translator(), "en"), h))
+    assert "Telegram answers: ok 2 · 5xx 0 · not JSON 3" in shown
 
 
 async def test_case2_a_slow_answer_is_waited_for_not_raced(db):
