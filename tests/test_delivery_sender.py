@@ -215,3 +215,18 @@ async def test_sink_is_bounded_and_never_blocks(db):
             d.sink.emit(make_signal("BTC"))  # not started: nothing consumes
         assert d.counters.signals_in == 5 and d.counters.signals_dropped == 2
         assert d.health()["inbox"] == 3
+
+
+async def test_sent_observers_see_each_alert_with_its_timestamps(db):
+    await add_users(db, [1, 2], ("BTC",))
+    seen = []
+    async with clocked(db, start=False) as (clock, api, d):
+        d.sender.sent_observers.append(
+            lambda it, sent_ns: seen.append((it.user_id, it.exchange_ms, it.recv_ns, sent_ns)))
+        d.sender.sent_observers.append(lambda it, sent_ns: 1 / 0)  # a broken hook breaks nothing
+        signal = make_signal("BTC")
+        await d.start()
+        d.sink.emit(signal)
+        assert await run_clock(clock, d, api, lambda: d.counters.rows_sent == 2)
+    assert sorted(u for u, *_ in seen) == [1, 2]
+    assert all(ex == signal.ts and recv == signal.recv_ns and sent > 0 for _, ex, recv, sent in seen)

@@ -120,7 +120,7 @@ def item_from_row(row: OutboxMessage, *, not_before: float = 0.0) -> Item:
         id=row.id, user_id=row.user_id, chat_id=row.chat_id, signal_id=row.signal_id,
         tier=row.tier, priority=row.priority, text=row.text, silent=row.silent,
         symbol=row.symbol, lang=row.lang, enqueued_ns=row.enqueued_ns, recv_ns=row.recv_ns,
-        not_before=not_before, failures=row.attempts if row.last_error else 0,
+        exchange_ms=row.exchange_ms, not_before=not_before, failures=row.attempts if row.last_error else 0,
         solo=(is_broadcast(row.signal_id) or row.reply_to_signal_id is not None
               or row.edit_of is not None),
         reply_to_signal_id=row.reply_to_signal_id, reply_to_message_id=row.reply_to_message_id,
@@ -136,6 +136,7 @@ async def new_items(outbox: OutboxRepo, ids: list[int], rows: list[NewOutboxMess
             Item(id=oid, user_id=m.user_id, chat_id=m.chat_id, signal_id=m.signal_id,
                  tier=m.tier, priority=m.priority, text=m.text, silent=m.silent,
                  symbol=m.symbol, lang=m.lang, enqueued_ns=now_ns, recv_ns=m.recv_ns,
+                 exchange_ms=m.exchange_ms,
                  # a thread reply is never coalesced: a coalesced message cannot reply to
                  # each of its alerts' earlier messages
                  solo=(is_broadcast(m.signal_id) or m.reply_to_signal_id is not None

@@ -39,6 +39,7 @@ class Item:
     lang: str | None
     enqueued_ns: int
     recv_ns: int | None = None
+    exchange_ms: int | None = None  # event time at the exchange (for exchange->sent latency)
     not_before: float = 0.0  # monotonic seconds (retry backoff / retry_after)
     failures: int = 0  # network/5xx attempts so far
     solo: bool = False  # never coalesce (broadcasts, thread replies, a refused coalesced message)

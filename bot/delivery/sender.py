@@ -54,6 +54,7 @@ import contextvars
 import logging
 import math
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiogram import Bot
@@ -165,6 +166,10 @@ class Sender:
         # original outbox row id -> monotonic time its message was last edited (bounded)
         self.edited_at: OrderedDict[int, float] = OrderedDict()
         self._last_outcome: dict[int, str] = {}  # chat id -> outcome of its request in flight
+        # called (item, sent_ns) for every alert row sent (not broadcasts, not edits): e.g. a
+        # metrics exporter's exchange->sent (item.exchange_ms) and receive->sent (item.recv_ns)
+        # histograms
+        self.sent_observers: list[Callable[[Item, int], None]] = []
         self._blocked: set[int] = set()  # users who answered 403 since start (until /start)
 
     @property
@@ -298,6 +303,11 @@ class Sender:
                 continue  # paced admin text: not an alert's receive->sent latency
             start = it.recv_ns or it.enqueued_ns
             self.latency.add(sent_ns, sent_ns - start)
+            for observe in self.sent_observers:
+                try:
+                    observe(it, sent_ns)
+                except Exception:  # a metrics hook must never break delivery
+                    log.exception("sent observer failed")
 
     async def _still_blocked(self, batch: list[Item]) -> bool:
         """A row routed while its user's 403 was being handled (routing read the user as

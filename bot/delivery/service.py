@@ -24,7 +24,9 @@ Figures for ``/health`` and a metrics exporter, all plain attributes/methods of 
 network, timeout}, ``rate_limited`` = 429s, retries, edits), ``latency``
 (``LatencyWindow``: receive->sent over the last hour), ``inbox_depth()``, ``queued()``,
 ``inflight()``, ``await outbox_depth()`` (rows by state: pending/sending/sent/failed) and
-``health()`` (all of it flat).
+``health()`` (all of it flat). ``sender.sent_observers`` (callables ``(item, sent_ns)``) see
+every alert row as it is sent, with ``item.exchange_ms`` and ``item.recv_ns``, for latency
+histograms.
 """
 from __future__ import annotations
 
