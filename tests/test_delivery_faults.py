@@ -177,3 +177,30 @@ async def test_case4_routing_waits_out_a_full_disk(db):
         await db.fetchval("PRAGMA max_page_count = 1073741823")  # space again
         assert await run_clock(clock, d, api, lambda: d.counters.rows_sent == 3)
     assert d.counters.signals_routed == 1 and d.counters.signals_dropped == 0
+
+
+async def test_an_answer_is_recorded_after_a_write_lock_not_left_sending(db, tmp_path):
+    """Telegram answered, but the outbox is locked by another process when the answer is
+    recorded: the sender retries the write until storage answers; one request, row 'sent'."""
+    await add_users(db, [1], ("BTC",))
+    await db.execute("PRAGMA busy_timeout = 100")
+    async with clocked(db) as (clock, api, d):
+        api.delay("sendMessage", 5.0)
+        d.sink.emit(make_signal("BTC"))
+        assert await run_clock(clock, d, api, lambda: api.parked == 1)
+        other = sqlite3.connect(tmp_path / "t.db", timeout=0.1, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            clock.advance(5.0)  # the answer arrives while the lock is held
+            for _ in range(200):
+                if d.counters.record_errors >= 3:
+                    break
+                await run_clock(clock, d, api, until=clock.now() + 1)
+                await asyncio.sleep(0.05)
+            assert d.counters.record_errors >= 3
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert await run_clock(clock, d, api, lambda: d.counters.rows_sent == 1)
+        assert await states(db) == {"pending": 0, "sending": 0, "sent": 1, "failed": 0}
+    assert len(api.calls_of("sendMessage")) == 1

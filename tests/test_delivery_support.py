@@ -105,7 +105,8 @@ def _quiet(d: Delivery, api: BotAPIDouble) -> bool:
     double on the test clock (none still being answered in real time)."""
     routing_idle = d._inbox._unfinished_tasks == 0 or d.router_waiting  # noqa: SLF001
     # a request the sender gave up on may stay parked at the double: <=, not ==
-    return routing_idle and d.sender.inflight <= api.parked and not d._refilling  # noqa: SLF001
+    held = api.parked + d.sender.storage_waits  # waiting on the test clock, not on real I/O
+    return routing_idle and d.sender.inflight <= held and not d._refilling  # noqa: SLF001
 
 
 async def run_clock(clock: FakeClock, d: Delivery, api: BotAPIDouble, predicate=lambda: False,

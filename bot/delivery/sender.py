@@ -55,6 +55,7 @@ import logging
 import math
 from collections import OrderedDict
 from collections.abc import Callable
+from types import GeneratorType
 from dataclasses import dataclass, field
 
 from aiogram import Bot
@@ -76,7 +77,7 @@ from bot.delivery.scheduler import GlobalLimiter, Item, Scheduler
 from bot.delivery.stats import DeliveryCounters, LatencyWindow
 from bot.keyboards.alerts import alert_keyboard
 from locales import Translator
-from storage import OutboxRepo, UserRepo
+from storage import ConstraintError, OutboxRepo, StorageError, UserRepo
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +141,45 @@ class RetryPolicy:
         return self.budget_s.get(item.tier, 3600.0)
 
 
+class _Durable:
+    """A repository whose calls are retried while storage errors last (the database locked by
+    another process past busy_timeout, a full disk): capped backoff on the sender's clock. The
+    chat stays busy meanwhile, so an answer Telegram gave is recorded before anything else goes
+    to that chat, and no row is left 'sending' by a hiccup. A constraint error is a bug: raised.
+    """
+
+    def __init__(self, repo: object, sender: Sender) -> None:
+        self._repo = repo
+        self._sender = sender
+
+    def __getattr__(self, name: str):
+        fn = getattr(self._repo, name)
+
+        async def durably(*args, **kwargs):
+            # a generator argument would be empty on the second attempt
+            args = tuple(list(a) if isinstance(a, GeneratorType) else a for a in args)
+            failures = 0
+            sender = self._sender
+            while True:
+                try:
+                    return await fn(*args, **kwargs)
+                except ConstraintError:
+                    raise
+                except StorageError as e:
+                    failures += 1
+                    sender.counters.record_errors += 1
+                    if failures == 1 or failures % 20 == 0:
+                        log.error("delivery: storage error in %s (%s); retrying until storage "
+                                  "answers", name, e)
+                    sender.storage_waits += 1
+                    try:
+                        await sender.clock.sleep(min(30.0, 0.25 * 2 ** min(failures - 1, 8)))
+                    finally:
+                        sender.storage_waits -= 1
+
+        return durably
+
+
 class Sender:
     def __init__(self, bot: Bot, outbox: OutboxRepo, users: UserRepo, translator: Translator,
                  scheduler: Scheduler, limiter: GlobalLimiter, counters: DeliveryCounters,
@@ -147,8 +187,9 @@ class Sender:
                  max_inflight: int = 16, retry_after_global: bool = True,
                  edit_interval_s: float = 3.0, clock: Clock = REAL_CLOCK) -> None:
         self._bot = bot
-        self._outbox = outbox
-        self._users = users
+        self._outbox: OutboxRepo = _Durable(outbox, self)  # type: ignore[assignment]
+        self._users: UserRepo = _Durable(users, self)  # type: ignore[assignment]
+        self.storage_waits = 0  # requests whose recording waits for storage right now
         self._tr = translator
         self.scheduler = scheduler
         self.limiter = limiter
@@ -241,8 +282,9 @@ class Sender:
             await self._send_batch(batch)
         except asyncio.CancelledError:
             raise
-        except Exception as e:  # a storage error while recording: the rows stay for a restart
-            log.exception("delivery to chat %s could not be recorded: %s", batch[0].chat_id, e)
+        except Exception as e:  # a bug (storage errors are retried by _Durable): the rows stay
+            # 'pending'/'sending' in the outbox and are sent again after a restart
+            log.exception("delivery to chat %s failed unexpectedly: %s", batch[0].chat_id, e)
             self.counters.record_errors += 1
         finally:
             now = self.clock.now()

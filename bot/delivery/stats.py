@@ -67,7 +67,7 @@ class DeliveryCounters:
     rows_threaded: int = 0  # alerts sent as a reply to the earlier alert of their thread
     rows_failed: int = 0  # given up explicitly
     rows_expired: int = 0  # ... of them: retryable failures past the tier's retry budget
-    record_errors: int = 0  # an answer could not be recorded (storage); the row is re-sent
+    record_errors: int = 0  # storage errors while claiming/recording a send (each retried)
     edits_sent: int = 0  # messages edited with an update of their signal's event
     edits_merged: int = 0  # updates folded into a pending row (original or edit) instead
     edits_dropped: int = 0  # edits given up quietly (message gone / not editable / never sent)
