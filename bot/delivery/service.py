@@ -347,7 +347,12 @@ class Delivery:
         while True:
             await asyncio.sleep(0.2)
             if self._overflow and len(self.scheduler) < self.config.max_buffered // 4:
-                await self._refill()
+                try:
+                    await self._refill()
+                except StorageError as e:  # the rows wait in the outbox: try again shortly
+                    self.counters.record_errors += 1
+                    log.warning("delivery refill: storage error (%s); trying again", e)
+                    await asyncio.sleep(1.0)
 
     # ---- admin broadcasts ----------------------------------------------------------------
     async def broadcast(self, broadcast_id: str, text: str) -> BroadcastTicket:
