@@ -50,6 +50,13 @@ async def wait_event(clock: Clock, event: asyncio.Event, timeout: float | None) 
         return True
     if timeout <= 0:
         return False
+    if isinstance(clock, RealClock):  # the hot path: no extra tasks
+        try:
+            async with asyncio.timeout(timeout):
+                await event.wait()
+        except TimeoutError:
+            return False
+        return True
     waiter = asyncio.ensure_future(event.wait())
     sleeper = asyncio.ensure_future(clock.sleep(timeout))
     try:
@@ -68,6 +75,12 @@ class TimedOut(Exception):
 
 async def with_timeout(clock: Clock, aw: Awaitable[T], timeout: float) -> T:
     """Await ``aw`` for at most ``timeout`` seconds of ``clock``; cancel it and raise ``TimedOut``."""
+    if isinstance(clock, RealClock):  # the hot path: no extra tasks
+        try:
+            async with asyncio.timeout(timeout):
+                return await aw
+        except TimeoutError as e:
+            raise TimedOut(f"no answer within {timeout:g}s") from e
     task = asyncio.ensure_future(aw)
     sleeper = asyncio.ensure_future(clock.sleep(timeout))
     try:
