@@ -182,6 +182,8 @@ ALTER TABLE outbox ADD COLUMN edit_of INTEGER;
 CREATE INDEX outbox_edit_of ON outbox(edit_of) WHERE edit_of IS NOT NULL;
 -- the rows of one signal (an update is routed to exactly the users its original reached)
 CREATE INDEX outbox_signal ON outbox(signal_id);
+-- the rows one Telegram message carried (an edit re-composes a coalesced message)
+CREATE INDEX outbox_message ON outbox(chat_id, message_id) WHERE message_id IS NOT NULL;
 """
 
 # APPEND-ONLY (see module docstring).

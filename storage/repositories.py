@@ -1009,8 +1009,9 @@ class OutboxRepo:
     async def message_rows(self, chat_id: int, message_id: int) -> list[OutboxMessage]:
         """The rows one Telegram message carried (several when alerts were coalesced)."""
         rows = await self._db.fetchall(
+            # '+state': the (chat, message) index, not the state index a week of sent rows share
             f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE chat_id = ? AND message_id = ? "
-            "AND edit_of IS NULL AND state = 'sent' ORDER BY priority, id",
+            "AND edit_of IS NULL AND +state = 'sent' ORDER BY priority, id",
             (int(chat_id), int(message_id)),
         )
         return [_outbox(r) for r in rows]

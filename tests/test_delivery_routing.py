@@ -234,6 +234,13 @@ INDEXED_LOOKUPS = [
      "SEARCH outbox USING INDEX sqlite_autoindex_outbox_1 (user_id=? AND signal_id=?)"),
     ("sent_message_id", lambda db: OutboxRepo(db).sent_message_id(1, "sig-1", 1),
      "SEARCH outbox USING INDEX sqlite_autoindex_outbox_1 (user_id=? AND signal_id=?)"),
+    # edits (issue #9): an update's recipients, the pending edit of a message, a message's rows
+    ("rows_of_signal", lambda db: OutboxRepo(db).rows_of_signal("sig-1"),
+     "SEARCH outbox USING INDEX outbox_signal (signal_id=?)"),
+    ("pending_edit_of", lambda db: OutboxRepo(db).pending_edit_of(7),
+     "SEARCH outbox USING INDEX outbox_edit_of (edit_of=?)"),
+    ("message_rows", lambda db: OutboxRepo(db).message_rows(1, 1001),
+     "SEARCH outbox USING INDEX outbox_message (chat_id=? AND message_id=?)"),
 ]
 
 
