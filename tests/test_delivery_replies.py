@@ -9,6 +9,7 @@ from aiogram.exceptions import TelegramServerError
 
 from bot.delivery import DeliveryConfig
 from storage import Database
+from tests.conftest import BotHarness
 from tests.test_delivery_support import add_users, clocked, make_signal, run_clock
 
 
@@ -61,3 +62,16 @@ async def test_replies_go_before_queued_alerts_and_count_towards_the_global_limi
     times = sorted(c.at for c in sends)
     for i in range(len(times) - 5):
         assert times[i + 5] - times[i] >= 1.0 - 1e-9
+
+
+async def test_a_handlers_answer_that_meets_a_5xx_still_reaches_the_user(api, tmp_path):
+    """Through a real handler (``message.answer`` in /start) while delivery runs: the 502 is
+    retried once by the request middleware; the user gets the reply (before: it was lost)."""
+    h = await BotHarness(api, tmp_path / "r.db", with_delivery=True).start()
+    try:
+        api.fail("sendMessage", 502, "Bad Gateway", chat_id=321, times=1)
+        sends = [c for c in await h.say(321, "/start") if c.method == "sendMessage"]
+        assert len(sends) == 2 and sends[0].params["text"] == sends[1].params["text"]
+        assert h.delivery.replies.retried == 1 and h.delivery.replies.failed == 0
+    finally:
+        await h.stop()
