@@ -17,7 +17,9 @@ users whose row of X was not given up — no routing rules, no thresholds, no ho
 such row: still pending -> its text is replaced (the first send carries the newest figures);
 being sent or sent -> an edit row (``edit_of`` = that row) that the sender turns into
 ``editMessageText``; when an edit row of that message is already pending, its text is replaced
-instead, so at most one edit per message waits at any time.
+instead, so at most one edit per message waits at any time. Each text shows the reader's tier
+for the newest figures (``engine.contract.check`` with their thresholds). The router handles
+one signal at a time, so an update never overtakes the fan-out of the signal it updates.
 """
 from __future__ import annotations
 
