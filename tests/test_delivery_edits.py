@@ -1,5 +1,6 @@
-"""Updates of an event (``Signal.edits``, issue #9): the message each recipient got is edited,
-nobody else hears of it; a pending original simply carries the newest figures."""
+"""Updates of an event (``Signal.edits``, issue #9): the message each recipient got is edited;
+a subscriber the event has only now grown past gets one new message (then edited like anyone's);
+a pending original simply carries the newest figures."""
 from __future__ import annotations
 
 import dataclasses
@@ -33,10 +34,11 @@ def rendered(signal: Signal) -> str:
     return render_signal(signal, "en", tz=zone("UTC"), tr=translator(), show_upgrade=False)
 
 
-async def test_a_sent_alert_is_edited_in_place_and_only_for_its_recipients(db):
-    await add_users(db, [1, 2, 3], ("BTC",))
-    # user 3 asked for cascades of $20M+: the original does not reach them
+async def test_a_sent_alert_is_edited_in_place_and_reaches_whom_it_grew_past(db):
+    await add_users(db, [1, 2, 3, 4], ("BTC",))
+    # user 3 asked for cascades of $20M+, user 4 for $50M+: the original reaches neither
     await ThresholdRepo(db).set(3, "*", "cascade", 20_000_000)
+    await ThresholdRepo(db).set(4, "*", "cascade", 50_000_000)
     async with clocked(db) as (clock, api, d):
         original = make_signal("BTC")
         d.sink.emit(original)
@@ -45,19 +47,29 @@ async def test_a_sent_alert_is_edited_in_place_and_only_for_its_recipients(db):
         message_ids = {chat: mid for (chat, mid) in api.messages}
         update = update_of(original, 1, 30_000_000.0)  # now above user 3's threshold too
         d.sink.emit(update)
-        assert await run_clock(clock, d, api, lambda: d.counters.edits_sent == 2)
+        assert await run_clock(clock, d, api, lambda: d.counters.edits_sent == 2 and d.counters.rows_sent == 3)
         await run_clock(clock, d, api, until=clock.now() + 30)
         edits = api.calls_of("editMessageText")
-    assert sorted(int(c.params["chat_id"]) for c in edits) == [1, 2]  # not user 3
+        # user 3's new message is a row of the ORIGINAL: the next update edits it as well
+        later = update_of(original, 2, 40_000_000.0)
+        d.sink.emit(later)
+        await run_clock(clock, d, api, until=clock.now() + 30)
+        later_edits = api.calls_of("editMessageText")[len(edits):]
+    assert sorted(int(c.params["chat_id"]) for c in edits) == [1, 2]
     for c in edits:
         chat = int(c.params["chat_id"])
         assert int(c.params["message_id"]) == message_ids[chat]
         assert c.params["text"] == rendered(update) != sent[chat].params["text"]
         assert c.params["reply_markup"] == sent[chat].params["reply_markup"]  # same buttons
-    assert len(api.calls_of("sendMessage")) == 2  # no new message for anyone
-    assert api.sent_to(3) == []
-    rows = await db.fetchall("SELECT user_id, state, edit_of FROM outbox WHERE edit_of IS NOT NULL")
-    assert sorted((r[0], r[1]) for r in rows) == [(1, "sent"), (2, "sent")]
+    # user 3 hears of it once it is past THEIR threshold: one new message with the newest figures
+    (to3,) = api.sent_to(3)
+    assert "$30.00M" in to3.params["text"]
+    assert api.sent_to(4) == []  # still below user 4's $50M
+    assert len(api.calls_of("sendMessage")) == 3
+    assert sorted(int(c.params["chat_id"]) for c in later_edits) == [1, 2, 3]
+    assert all("$40.00M" in c.params["text"] for c in later_edits)
+    row3 = await db.fetchall("SELECT signal_id FROM outbox WHERE user_id = 3 AND edit_of IS NULL")
+    assert [r[0] for r in row3] == [original.id]
     assert d.writer.hourly.count(1, clock.wall_ns()) == 1  # the hourly cap counts alerts, not edits
 
 

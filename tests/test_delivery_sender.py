@@ -166,7 +166,9 @@ async def test_network_error_is_retried(db, tmp_path):
 
 async def test_low_tier_burst_for_one_user_coalesces(db):
     await add_users(db, [1], ("BTC", "ETH", "SOL", "PEPE"))
-    async with clocked(db, config=fast_config(coalesce_window_s=1.0)) as (clock, api, d):
+    # WATCH is coalesced only when configured so (the default bundles INFO alone)
+    config = fast_config(coalesce_window_s=1.0, coalesce_tiers=("WATCH", "INFO"))
+    async with clocked(db, config=config) as (clock, api, d):
         for symbol in ("BTC", "ETH", "SOL", "PEPE"):
             d.sink.emit(make_signal(symbol, Tier.WATCH, magnitudes={"dominance": 0.9}))
         assert await run_clock(clock, d, api, lambda: d.counters.rows_sent == 4)
@@ -179,6 +181,22 @@ async def test_low_tier_burst_for_one_user_coalesces(db):
     rows = await db.fetchall("SELECT message_id FROM outbox WHERE state = 'sent' ORDER BY id")
     assert len({r[0] for r in rows[1:]}) == 1  # three rows, one Telegram message
     assert d.counters.rows_coalesced == 3 and d.counters.messages_sent == 2
+
+
+async def test_by_default_a_watch_cascade_right_after_an_info_alert_is_not_held_back(db):
+    """A cascade crossing the user's threshold (WATCH) must leave within a second: only INFO
+    alerts wait for the coalescing window by default."""
+    await add_users(db, [1], ("BTC", "ETH"))
+    async with clocked(db, config=fast_config(coalesce_window_s=3.0, per_chat_per_s=1.0,
+                                               coalesce_tiers=DeliveryConfig().coalesce_tiers)) as (clock, api, d):
+        d.sink.emit(make_signal("ETH", Tier.INFO))
+        assert await run_clock(clock, d, api, lambda: d.counters.rows_sent == 1)
+        info_at = clock.now()
+        d.sink.emit(make_signal("BTC", Tier.WATCH))
+        assert await run_clock(clock, d, api, lambda: d.counters.rows_sent == 2)
+        waited = clock.now() - info_at
+    assert waited < 1.5  # the per-chat pace (1/s), not the 3 s coalescing window
+    assert len(api.texts_to(1)) == 2
 
 
 async def test_health_reports_queue_counts_and_latency(db):

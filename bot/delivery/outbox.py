@@ -12,9 +12,11 @@ neither. When the earlier row is not sent yet, the message id is looked up again
 if it is still unsent then, the alert goes without a reply but keeps the line (the earlier
 alert follows).
 
-Updates (``Signal.edits`` = X, issue #9): an update of signal X's event goes to exactly the
-users whose row of X was not given up — no routing rules, no thresholds, no hourly cap. Per
-such row: still pending -> its text is replaced (the first send carries the newest figures);
+Updates (``Signal.edits`` = X, issue #9): an update of signal X's event goes to the users
+whose row of X was not given up — no routing rules, no thresholds, no hourly cap — and, as a
+NEW message, to the subscribers who never got X but for whom the event has now grown past their
+own thresholds (routed by the usual rules; stored as a row of X, so later updates edit it too).
+Per row of X: still pending -> its text is replaced (the first send carries the newest figures);
 being sent or sent -> an edit row (``edit_of`` = that row) that the sender turns into
 ``editMessageText``; when an edit row of that message is already pending, its text is replaced
 instead, so at most one edit per message waits at any time. Each text shows the reader's tier
@@ -336,7 +338,56 @@ class OutboxWriter:
         result.items = await new_items(self._outbox, ids, rows, now_ns)
         if on_items is not None and result.items:
             on_items(result.items)
+        if original_id is not None:
+            late = await self._late_recipients(signal, original_id, {r.user_id for r in originals},
+                                               on_items)
+            result.items.extend(late)
+            result.recipients += len(late)
         return result
+
+    async def _late_recipients(self, signal: Signal, original_id: str, had: set[int],
+                               on_items: Callable[[list[Item]], None] | None) -> list[Item]:
+        """Subscribers who never got the original but for whom the event has now grown past
+        their own thresholds (a user at the $2M default when the cascade opened at another
+        user's $500K floor): routed by the usual rules and sent a NEW message with the newest
+        figures, stored as a row of the ORIGINAL signal so later updates edit it and a stop hunt
+        replies to it like to anyone's."""
+        overrides = await self._thresholds.for_watchers_of(signal.symbol)
+        cache: dict[tuple[str, str, bool, Tier], str] = {}
+        out: list[Item] = []
+        after = 0
+        page = 500
+        while True:
+            subscribers = await self._watchlist.users_for_symbol_page(signal.symbol, after, page)
+            if not subscribers:
+                return out
+            after = subscribers[-1].user.id
+            fresh = [sub for sub in subscribers if sub.user.id not in had]
+            now_ns = self._wall_ns()
+            recipients, _skipped = route(signal, fresh, overrides, now_s=now_ns / 1e9,
+                                         sent_last_hour=lambda uid: self.hourly.count(uid, now_ns))
+            texts = self._render(signal, recipients, [False] * len(recipients), cache)
+            rows = [
+                NewOutboxMessage(
+                    user_id=r.user.id, chat_id=r.user.chat_id, signal_id=original_id,
+                    tier=r.tier.value, priority=r.tier.priority, text=text, silent=r.silent,
+                    enqueued_ns=now_ns, symbol=signal.symbol, lang=self._tr.normalize(r.user.language),
+                    exchange_ms=signal.ts, recv_ns=signal.recv_ns or None,
+                    signal_ns=signal.signal_ns or None,
+                )
+                for r, text in zip(recipients, texts)
+            ]
+            if rows:
+                async with self._db.transaction():
+                    ids = await self._outbox.enqueue_many(rows)
+                items = await new_items(self._outbox, ids, rows, now_ns)
+                for it in items:
+                    self.hourly.add(it.user_id, now_ns)
+                out.extend(items)
+                if on_items is not None and items:
+                    on_items(items)
+            if len(subscribers) < page:
+                return out
 
     async def _time_zones(self, user_ids: set[int]) -> dict[int, str]:
         """Time zone per ACTIVE user (an update reaches no one who blocked the bot since)."""

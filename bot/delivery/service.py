@@ -65,7 +65,9 @@ class DeliveryConfig:
     per_chat_per_s: float = 1.0  # private chats
     group_per_min: float = 20.0  # groups
     coalesce_window_s: float = 3.0  # low-tier alerts for one chat within this go out together
-    coalesce_tiers: tuple[str, ...] = ("WATCH", "INFO")
+    # only INFO waits to be bundled: a WATCH alert (a cascade crossing your threshold) leaves at
+    # once, paced only by the per-chat limit
+    coalesce_tiers: tuple[str, ...] = ("INFO",)
     # retryable failures (5xx, network, undecodable answer, timeout) retry for this long after
     # the row was accepted, then it is given up ('failed', counted, logged)
     retry_budget_urgent_s: float = 3600.0
