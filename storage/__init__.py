@@ -12,10 +12,13 @@ from storage.errors import ConstraintError, DatabaseLocked, StorageError
 from storage.migrations import APPLICATION_ID, LATEST_VERSION, MIGRATIONS
 from storage.repositories import (
     ALL_SYMBOLS,
+    TOPIC_ALL,
     AccessEntry,
     AccessRepo,
+    ChatRepo,
     DeliveryTiming,
     EarlierDelivery,
+    GroupChat,
     NewOutboxMessage,
     OpenOutcome,
     Outcome,
@@ -37,13 +40,16 @@ from storage.repositories import (
 
 __all__ = [
     "ALL_SYMBOLS",
+    "TOPIC_ALL",
     "APPLICATION_ID",
     "AccessEntry",
     "AccessRepo",
+    "ChatRepo",
     "ConstraintError",
     "Database",
     "DeliveryTiming",
     "EarlierDelivery",
+    "GroupChat",
     "LATEST_VERSION",
     "MIGRATIONS",
     "NewOutboxMessage",

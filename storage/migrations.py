@@ -186,6 +186,27 @@ CREATE INDEX outbox_signal ON outbox(signal_id);
 CREATE INDEX outbox_message ON outbox(chat_id, message_id) WHERE message_id IS NOT NULL;
 """
 
+# 6 -> 7 (teams, issue 14): a CHAT is the subscriber. A group or supergroup is a ``users`` row
+# whose id (and chat_id) is its negative Telegram chat id, so watchlist, thresholds, tiers,
+# mutes, quiet hours, tz, language and outbox need no new tables. ``chat_type`` says which kind
+# of chat the row is, ``title`` is the group's name as last seen, ``added_by`` the user who added
+# the bot or ran /start there (ACCESS=private serves a group an allowed user brought in).
+# ``topics`` routes a forum supergroup's alerts: ``route`` '*' = every alert, or a kind group
+# (stophunt, cascade, flow, whale, funding, divergence, volume) -> message_thread_id.
+# outbox.thread_id is the topic an alert row goes to (NULL: the chat's general topic).
+_V7_TEAMS = """
+ALTER TABLE users ADD COLUMN chat_type TEXT NOT NULL DEFAULT 'private';  -- private | group | supergroup
+ALTER TABLE users ADD COLUMN title TEXT;
+ALTER TABLE users ADD COLUMN added_by INTEGER;
+CREATE TABLE topics (
+    chat_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    route TEXT NOT NULL,
+    thread_id INTEGER NOT NULL,
+    PRIMARY KEY (chat_id, route)
+);
+ALTER TABLE outbox ADD COLUMN thread_id INTEGER;
+"""
+
 # APPEND-ONLY (see module docstring).
 MIGRATIONS: list[Migration] = [
     _V1,
@@ -194,6 +215,7 @@ MIGRATIONS: list[Migration] = [
     _V4_THREADS,
     _V5_OUTCOMES,
     _V6_EDITS,
+    _V7_TEAMS,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)
