@@ -25,12 +25,15 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (TelegramNetworkError, TelegramNotFound, TelegramServerError,
                                 TelegramUnauthorizedError)
-from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, TelegramObject
+from aiogram.types import (BotCommand, BotCommandScopeAllChatAdministrators, BotCommandScopeAllGroupChats,
+                           BotCommandScopeAllPrivateChats, BotCommandScopeChat, BotCommandScopeDefault,
+                           TelegramObject)
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 
 from bot.errors import StartupError
 from bot.handlers import get_routers
-from bot.handlers.start import ADMIN_COMMANDS, USER_COMMANDS
+from bot.groups import GroupAdmins
+from bot.handlers.start import ADMIN_COMMANDS, GROUP_ADMIN_COMMANDS, GROUP_READ_COMMANDS, USER_COMMANDS
 from bot.handlers.common import Background, apply_user_floors
 from bot.handlers.watchlist import PendingConfirmations, engine_has_data
 from bot.health import BotCounters, HealthMonitor
@@ -43,6 +46,7 @@ from config.settings import Settings
 from locales import Translator, translator
 from storage import (
     AccessRepo,
+    ChatRepo,
     Database,
     DatabaseLocked,
     OutboxRepo,
@@ -64,12 +68,15 @@ def build_dispatcher(*, settings: Settings, db: Database, engine: Any, tr: Trans
                      delivery: Any = None, queue_depth: Callable[[], int] | None = None,
                      throttle_rate: float = 2.0, throttle_burst: int = 10, ops: Any = None,
                      pending: PendingConfirmations | None = None,
-                     registry_lock: asyncio.Lock | None = None) -> Dispatcher:
+                     registry_lock: asyncio.Lock | None = None,
+                     group_admins: GroupAdmins | None = None) -> Dispatcher:
     tr = tr or translator()
     # one lock for every change of the feeds' symbol set (handlers and access middleware)
     registry_lock = registry_lock if registry_lock is not None else asyncio.Lock()
     users, access_repo = UserRepo(db), AccessRepo(db)
     watchlist = WatchlistRepo(db)
+    chats = ChatRepo(db)
+    group_admins = group_admins if group_admins is not None else GroupAdmins()
     counters = BotCounters()
     health = HealthMonitor(feeds=feeds, engine=engine, delivery=delivery, registry=registry,
                            queue_depth=queue_depth, counters=counters, ops=ops)
@@ -78,7 +85,7 @@ def build_dispatcher(*, settings: Settings, db: Database, engine: Any, tr: Trans
         threshold_repo=ThresholdRepo(db), signal_repo=SignalRepo(db), outcome_repo=OutcomeRepo(db),
         engine=engine,
         registry=registry, registry_lock=registry_lock, catalog=catalog, delivery=delivery,
-        health=health, counters=counters,
+        health=health, counters=counters, chats=chats, group_admins=group_admins,
         pending=pending if pending is not None else PendingConfirmations(), background=Background(),
     )
 
@@ -90,7 +97,7 @@ def build_dispatcher(*, settings: Settings, db: Database, engine: Any, tr: Trans
     dp.update.outer_middleware(count_updates)
     throttle = ThrottlingMiddleware(tr, rate_per_s=throttle_rate, burst=throttle_burst)
     access = AccessMiddleware(settings, users, access_repo, tr, watchlist=watchlist, registry=registry,
-                              registry_lock=registry_lock)
+                              registry_lock=registry_lock, chats=chats, group_admins=group_admins)
     language = LanguageMiddleware(tr)
     for observer in (dp.message, dp.callback_query):
         observer.outer_middleware(throttle)
@@ -102,13 +109,23 @@ def build_dispatcher(*, settings: Settings, db: Database, engine: Any, tr: Trans
 
 
 async def set_commands(bot: Bot, tr: Translator, admin_ids: Iterable[int] = ()) -> None:
-    """The command menu in English (default) and Indonesian; admins' private chats also list
-    the admin commands (a chat scope replaces the default list there, so it holds both)."""
+    """The command menu in English (default) and Indonesian, per scope: private chats (every
+    user command), group chats (what any member may do: read), group administrators (who may
+    also change the group's settings and topics); admins' private chats also list the admin
+    commands (a chat scope replaces the default list there, so it holds both)."""
     for lang in COMMAND_LANGUAGES:
         code = None if lang == "en" else lang
-        commands = [BotCommand(command=name, description=tr.get(lang, f"cmd-{name}"))
-                    for name in USER_COMMANDS]
+
+        def menu(names: Iterable[str]) -> list[BotCommand]:
+            return [BotCommand(command=name, description=tr.get(lang, f"cmd-{name}")) for name in names]
+
+        commands = menu(USER_COMMANDS)
         await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=code)
+        await bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats(), language_code=code)
+        await bot.set_my_commands(menu(GROUP_READ_COMMANDS), scope=BotCommandScopeAllGroupChats(),
+                                  language_code=code)
+        await bot.set_my_commands(menu(GROUP_ADMIN_COMMANDS), scope=BotCommandScopeAllChatAdministrators(),
+                                  language_code=code)
         admin = commands + [BotCommand(command=name, description=tr.get(lang, f"cmd-{name}"))
                             for name in ADMIN_COMMANDS]
         for admin_id in admin_ids:

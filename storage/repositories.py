@@ -410,6 +410,11 @@ class ChatRepo:
         )
         return {r[0]: r[1] for r in rows}
 
+    async def clear_topic(self, chat_id: int, route: str) -> bool:
+        return await self._db.execute(
+            "DELETE FROM topics WHERE chat_id = ? AND route = ?", (chat_id, route)
+        ) == 1
+
     async def clear_topics(self, chat_id: int, *, thread_id: int | None = None) -> int:
         """Forget every route of the chat (``/topic off``), or only those to ``thread_id`` (a
         deleted or closed topic)."""

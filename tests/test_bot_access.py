@@ -178,15 +178,19 @@ async def test_callback_on_a_message_of_another_chat_is_ignored(harness):
     assert [e.symbol for e in await WatchlistRepo(harness.db).list_for_user(78)] == ["BTC"]
 
 
-async def test_group_messages_are_ignored(harness, api):
+async def test_group_plain_text_and_other_bots_commands_are_ignored(harness, api):
+    """Groups are served since issue 14 (tests/test_bot_groups.py); what is not for this bot in a
+    group stays unanswered, and its sender is never registered as a user."""
     start = len(api.calls)
-    update_id = api.push_update({"message": {
-        "message_id": 1, "date": 0, "chat": {"id": -100, "type": "group", "title": "g"},
-        "from": api.user(80), "text": "/start",
-        "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}})
-    await harness._handled(update_id)
+    for text in ("hello", "/start@OtherBot", "/weather"):
+        update_id = api.push_update({"message": {
+            "message_id": 1, "date": 0, "chat": {"id": -100, "type": "group", "title": "g"},
+            "from": api.user(80), "text": text,
+            "entities": [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]}})
+        await harness._handled(update_id)
     assert not [c for c in api.calls[start:] if c.method == "sendMessage"]
     assert await UserRepo(harness.db).get(80) is None
+    assert await UserRepo(harness.db).get(-100) is None
 
 
 async def test_throttling_answers_once_then_drops(api, tmp_path):

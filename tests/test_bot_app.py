@@ -17,8 +17,9 @@ async def test_run_app_serves_and_shuts_down(api, tmp_path):
     stop = asyncio.Event()
     task = asyncio.create_task(run_app(settings, polling_timeout=1, handle_signals=False, stop=stop))
     try:
-        # en + id for everyone, and en + id for the admin chat (admin commands in its menu)
-        assert await api.wait_for(lambda: len(api.calls_of("setMyCommands")) == 4)
+        # en + id for each of 4 scopes (default, private chats, group chats, group administrators),
+        # and en + id for the admin chat (admin commands in its menu)
+        assert await api.wait_for(lambda: len(api.calls_of("setMyCommands")) == 10)
         api.send_text(101, "/add BTC")
         assert await api.wait_for(lambda: any("BTC added" in t for t in api.texts_to(101)))
         # the simulator keeps its own FeedStats, which /health reads like any feed's

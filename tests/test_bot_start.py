@@ -7,7 +7,7 @@ from aiogram.client.telegram import TelegramAPIServer
 
 from bot.app import set_commands
 from bot.callbacks import LangCB, MenuCB
-from bot.handlers.start import ADMIN_COMMANDS, USER_COMMANDS
+from bot.handlers.start import ADMIN_COMMANDS, GROUP_ADMIN_COMMANDS, GROUP_READ_COMMANDS, USER_COMMANDS
 from locales import translator
 from storage import UserRepo
 from tests.botapi import TOKEN
@@ -92,10 +92,19 @@ async def test_set_my_commands_in_english_and_indonesian(api):
     async with Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(api.base))) as bot:
         await set_commands(bot, translator())
     calls = api.calls_of("setMyCommands")
-    assert [c.params.get("language_code") for c in calls] == [None, "id"]
+    scopes = [(c.params.get("scope", {}).get("type"), c.params.get("language_code")) for c in calls]
+    assert scopes == [(s, lang) for lang in (None, "id") for s in
+                      ("default", "all_private_chats", "all_group_chats", "all_chat_administrators")]
     for call in calls:
-        assert [c["command"] for c in call.params["commands"]] == list(USER_COMMANDS)
-    assert calls[1].params["commands"][2]["description"].startswith("Pantau koin")
+        names = [c["command"] for c in call.params["commands"]]
+        kind = call.params["scope"]["type"]
+        if kind in ("default", "all_private_chats"):
+            assert names == list(USER_COMMANDS)
+        elif kind == "all_group_chats":  # what every member may do
+            assert names == list(GROUP_READ_COMMANDS) and "add" not in names
+        else:  # group administrators also change settings and topics
+            assert names == list(GROUP_ADMIN_COMMANDS) and "topic" in names and "allow" not in names
+    assert calls[4].params["commands"][2]["description"].startswith("Pantau koin")
 
 
 async def test_unknown_command_and_plain_text(harness):

@@ -6,8 +6,8 @@ from aiogram import Router
 
 def get_routers() -> list[Router]:
     """Fresh routers each call, so several dispatchers (tests, restarts) can coexist."""
-    from bot.handlers import (admin, fallback, flow, mute, signals, start, stats, thresholds, tiers,
-                              watchlist)
+    from bot.handlers import (admin, fallback, flow, groups, mute, signals, start, stats, thresholds,
+                              tiers, watchlist)
 
-    return [m.build_router() for m in (start, watchlist, mute, flow, thresholds, tiers, signals, stats,
+    return [m.build_router() for m in (groups, start, watchlist, mute, flow, thresholds, tiers, signals, stats,
                                        admin, fallback)]

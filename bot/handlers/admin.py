@@ -28,8 +28,10 @@ BROADCAST_POLL_S = 1.0  # how often a running broadcast's outbox rows are counte
 
 
 def _user_id(command: CommandObject) -> int | None:
+    """A user id, or a group's chat id (negative: -1001234567890) — a group is a subscriber too."""
     arg = (command.args or "").strip()
-    if not arg.isdigit() or len(arg) > 15:
+    digits = arg[1:] if arg.startswith("-") else arg
+    if not digits.isdigit() or len(digits) > 15 or int(digits) == 0:
         return None
     return int(arg)
 

@@ -269,7 +269,14 @@ async def edit_or_send(callback: CallbackQuery, text: str,
                 return
             log.info("cannot edit message %s: %s", msg.message_id, e)
     if callback.from_user is not None and callback.bot is not None:
-        await callback.bot.send_message(callback.from_user.id, text, reply_markup=markup)
+        await callback.bot.send_message(reply_chat(callback), text, reply_markup=markup)
+
+
+def reply_chat(callback: CallbackQuery) -> int:
+    """Where an answer to a button goes: the chat of the pressed message (a group's buttons are
+    answered in the group), else the user's private chat."""
+    msg = callback.message
+    return msg.chat.id if msg is not None else callback.from_user.id
 
 
 def command_args(message: Message) -> list[str]:

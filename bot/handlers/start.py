@@ -7,7 +7,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import LangCB, MenuCB
-from bot.handlers.common import Texts, clip, edit_or_send, toast
+from bot.handlers.common import Texts, clip, edit_or_send, reply_chat, toast
 from bot.keyboards.menus import LANGUAGES, language_picker, main_menu
 from locales import Translator
 from storage import User, UserRepo
@@ -16,11 +16,17 @@ from storage import User, UserRepo
 USER_COMMANDS = ("start", "help", "add", "remove", "list", "flow", "mute", "unmute", "quiet", "tz",
                  "thresholds", "tiers", "signals", "stats", "lang")
 ADMIN_COMMANDS = ("allow", "deny", "users", "health", "broadcast")
+# the menus of a group: every member sees the read commands, its administrators all of them
+GROUP_READ_COMMANDS = ("help", "list", "flow", "signals", "stats")
+GROUP_ADMIN_COMMANDS = ("help", "list", "flow", "signals", "stats", "add", "remove", "mute", "unmute",
+                        "quiet", "tz", "thresholds", "tiers", "topic", "lang")
 
 
-def help_text(t: Texts, is_admin: bool) -> str:
+def help_text(t: Texts, is_admin: bool, in_group: bool = False) -> str:
     lines = [t("help-title"), ""]
     lines += [t(f"help-{name}") for name in USER_COMMANDS]
+    if in_group:
+        lines += [t("help-topic"), "", t("group-help")]
     if is_admin:
         lines += ["", t("help-admin-title")]
         lines += [t(f"help-{name}") for name in ADMIN_COMMANDS]
@@ -31,12 +37,16 @@ async def cmd_start(message: Message, account: User, t: Texts, users: UserRepo) 
     # the access middleware registered (or reactivated) the user; /start always reactivates
     if not account.active:
         await users.set_active(account.id, True)
+    if account.is_group:
+        await message.answer(t("start-group", title=clip(message.chat.title or "", 48)),
+                             reply_markup=main_menu(t))
+        return
     await message.answer(t("start-welcome", name=clip(message.from_user.first_name or "trader", 32)),
                          reply_markup=main_menu(t))
 
 
-async def cmd_help(message: Message, t: Texts, is_admin: bool) -> None:
-    await message.answer(help_text(t, is_admin))
+async def cmd_help(message: Message, t: Texts, is_admin: bool, in_group: bool = False) -> None:
+    await message.answer(help_text(t, is_admin, in_group))
 
 
 async def cmd_lang(message: Message, command: CommandObject, account: User, t: Texts,
@@ -62,12 +72,12 @@ async def cb_lang(callback: CallbackQuery, callback_data: LangCB, callback_answe
     await edit_or_send(callback, Texts(tr, callback_data.lang)("lang-set"))
 
 
-async def cb_help(callback: CallbackQuery, t: Texts, is_admin: bool) -> None:
-    await callback.bot.send_message(callback.from_user.id, help_text(t, is_admin))
+async def cb_help(callback: CallbackQuery, t: Texts, is_admin: bool, in_group: bool = False) -> None:
+    await callback.bot.send_message(reply_chat(callback), help_text(t, is_admin, in_group))
 
 
 async def cb_lang_menu(callback: CallbackQuery, t: Texts) -> None:
-    await callback.bot.send_message(callback.from_user.id, t("lang-choose"),
+    await callback.bot.send_message(reply_chat(callback), t("lang-choose"),
                                     reply_markup=language_picker(t))
 
 

@@ -260,8 +260,8 @@ signals-title = <b>{ $count ->
 signals-line = { $time } · { $badge } · { $kind } · <b>{ $symbol }</b> { $direction } · score { $score }
 
 ## admin
-admin-allow-usage = Example: <code>/allow 123456789</code> (a numeric Telegram user id).
-admin-deny-usage = Example: <code>/deny 123456789</code> (a numeric Telegram user id).
+admin-allow-usage = Example: <code>/allow 123456789</code> (a numeric Telegram user id, or a group's chat id such as <code>-1001234567890</code>).
+admin-deny-usage = Example: <code>/deny 123456789</code> (a numeric Telegram user id, or a group's chat id such as <code>-1001234567890</code>).
 admin-allowed = ✅ User { $user_id } may use the bot now. They should send /start.
 admin-already-allowed = User { $user_id } was already allowed.
 admin-denied = ⛔ User { $user_id } is shut out and gets no more alerts.
@@ -333,3 +333,31 @@ stats-open = Still open: { $open }
 stats-footnote = <i>Hit: a stop hunt reached T1 before its stop; other signals moved in their direction by more than the coin's usual move. Past results, not a promise.</i>
 stats-latency = Engine, receive → signal (n={ $n }): p50 { $p50 } ms · p95 { $p95 } ms · p99 { $p99 } ms
 stats-usage = “{ $value }” is not a coin, kind or period. Examples: <code>/stats</code>, <code>/stats BTC 30d</code>, <code>/stats stophunt</code>, <code>/stats all 24h</code>
+
+## groups and forum topics (issue 14)
+cmd-topic = Group admins: alerts to this forum topic: /topic here
+help-topic = /topic here | KIND here | off — in a forum group: all alerts (or one kind: stophunt, cascade, flow, whale, funding, divergence, volume) go to the topic you write this in, e.g. <code>/topic stophunt here</code>, <code>/topic off</code>
+group-help =
+    <b>In a group</b> the group is the subscriber: one watchlist, thresholds, tiers, mutes, quiet hours, time zone and language for everyone here.
+    Group administrators (and the bot's admins) change them; every member may read: /list, /flow, /signals, /stats.
+start-group =
+    👋 <b>TELEGLAS</b> is in { $title } now.
+    I post alerts for the coins this group watches: stop hunts, liquidation cascades, whale accumulation, funding extremes.
+
+    <b>Group administrators</b> set it up: <code>/add BTC ETH</code>, /thresholds, /tiers, /mute, /quiet, /tz, /lang, and in a forum <code>/topic here</code>.
+    <b>Every member</b> may read: /list, /flow, /signals, /stats. /help lists everything.
+    Signals are information for your own decisions; I never trade.
+group-stranger =
+    🔒 This TELEGLAS bot is private.
+    This group's chat id is <code>{ $chat_id }</code>. Ask the bot's admin to run <code>/allow { $chat_id }</code>, or have an allowed user add the bot or send /start here.
+group-admins-only = 🔒 Only this group's administrators can change its settings. Everyone may read: /list, /flow, /signals, /stats. (I say this once.)
+group-admins-only-short = Only this group's administrators can change its settings.
+topic-not-forum = /topic works in a group with topics (a forum): alerts can then go to a chosen topic.
+topic-usage = Examples: <code>/topic here</code> (all alerts to this topic), <code>/topic stophunt here</code>, <code>/topic off</code>. Kinds: { $routes }
+topic-off = ✅ Topic routing off: alerts go to the general topic.
+topic-set = ✅ { $route } alerts go to this topic now.
+topic-set-general = ✅ { $route } alerts go to the general topic now.
+topic-all = All
+topic-none = Alerts go to the general topic. Write <code>/topic here</code> in a topic to send them there.
+topic-title = <b>Alert topics</b>
+topic-line = { $route } → topic { $thread }

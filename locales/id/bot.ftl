@@ -250,8 +250,8 @@ signals-title = <b>{ $count } sinyal terbaru</b>
 signals-line = { $time } · { $badge } · { $kind } · <b>{ $symbol }</b> { $direction } · skor { $score }
 
 ## admin
-admin-allow-usage = Contoh: <code>/allow 123456789</code> (ID pengguna Telegram berupa angka).
-admin-deny-usage = Contoh: <code>/deny 123456789</code> (ID pengguna Telegram berupa angka).
+admin-allow-usage = Contoh: <code>/allow 123456789</code> (ID pengguna Telegram berupa angka, atau ID chat grup seperti <code>-1001234567890</code>).
+admin-deny-usage = Contoh: <code>/deny 123456789</code> (ID pengguna Telegram berupa angka, atau ID chat grup seperti <code>-1001234567890</code>).
 admin-allowed = ✅ Pengguna { $user_id } sekarang boleh memakai bot. Minta mereka mengirim /start.
 admin-already-allowed = Pengguna { $user_id } sudah diizinkan sebelumnya.
 admin-denied = ⛔ Pengguna { $user_id } ditolak dan tidak menerima alert lagi.
@@ -317,3 +317,31 @@ stats-open = Masih terbuka: { $open }
 stats-footnote = <i>Kena: stop hunt mencapai T1 sebelum stop; sinyal lain bergerak searah lebih dari gerak biasa koin itu. Hasil lalu, bukan janji.</i>
 stats-latency = Mesin, terima → sinyal (n={ $n }): p50 { $p50 } ms · p95 { $p95 } ms · p99 { $p99 } ms
 stats-usage = “{ $value }” bukan koin, jenis, atau periode. Contoh: <code>/stats</code>, <code>/stats BTC 30d</code>, <code>/stats stophunt</code>, <code>/stats all 24h</code>
+
+## groups and forum topics (issue 14)
+cmd-topic = Admin grup: alert ke topik forum ini: /topic here
+help-topic = /topic here | JENIS here | off — di grup forum: semua alert (atau satu jenis: stophunt, cascade, flow, whale, funding, divergence, volume) dikirim ke topik tempat Anda menulis ini, mis. <code>/topic stophunt here</code>, <code>/topic off</code>
+group-help =
+    <b>Di grup</b> grup adalah pelanggannya: satu watchlist, ambang, tier, mute, jam tenang, zona waktu, dan bahasa untuk semua orang di sini.
+    Administrator grup (dan admin bot) yang mengubahnya; setiap anggota boleh membaca: /list, /flow, /signals, /stats.
+start-group =
+    👋 <b>TELEGLAS</b> sekarang ada di { $title }.
+    Saya mengirim alert untuk koin yang dipantau grup ini: stop hunt, kaskade likuidasi, akumulasi whale, funding ekstrem.
+
+    <b>Administrator grup</b> yang mengatur: <code>/add BTC ETH</code>, /thresholds, /tiers, /mute, /quiet, /tz, /lang, dan di forum <code>/topic here</code>.
+    <b>Setiap anggota</b> boleh membaca: /list, /flow, /signals, /stats. /help menampilkan semuanya.
+    Sinyal adalah informasi untuk keputusan Anda sendiri; saya tidak pernah melakukan trading.
+group-stranger =
+    🔒 Bot TELEGLAS ini privat.
+    ID chat grup ini adalah <code>{ $chat_id }</code>. Minta admin bot menjalankan <code>/allow { $chat_id }</code>, atau minta pengguna yang diizinkan menambahkan bot atau mengirim /start di sini.
+group-admins-only = 🔒 Hanya administrator grup ini yang dapat mengubah pengaturannya. Semua orang boleh membaca: /list, /flow, /signals, /stats. (Saya mengatakan ini sekali.)
+group-admins-only-short = Hanya administrator grup ini yang dapat mengubah pengaturannya.
+topic-not-forum = /topic berfungsi di grup bertopik (forum): alert lalu dapat dikirim ke topik pilihan.
+topic-usage = Contoh: <code>/topic here</code> (semua alert ke topik ini), <code>/topic stophunt here</code>, <code>/topic off</code>. Jenis: { $routes }
+topic-off = ✅ Rute topik mati: alert dikirim ke topik umum.
+topic-set = ✅ Alert { $route } sekarang dikirim ke topik ini.
+topic-set-general = ✅ Alert { $route } sekarang dikirim ke topik umum.
+topic-all = Semua
+topic-none = Alert dikirim ke topik umum. Tulis <code>/topic here</code> di sebuah topik untuk mengirimnya ke sana.
+topic-title = <b>Topik alert</b>
+topic-line = { $route } → topik { $thread }

@@ -1,0 +1,126 @@
+"""Groups and supergroups as subscribers (issue 14): who may change a group's settings.
+
+A group's settings (watchlist, thresholds, tiers, mutes, quiet hours, tz, language, topics) may be
+changed by the group's Telegram administrators and by the bot's ``ADMIN_IDS``; every other member
+may read (/list, /flow, /signals, /stats, /help, /start) and is told once that they cannot change.
+
+Administrators are asked from Telegram (getChatAdministrators, one call per group) and cached for
+``ttl_s``; a member not in the cached list is re-checked with getChatMember (at most once per
+``recheck_s`` per member) before being refused, so someone promoted a minute ago is not turned
+away; a chat_member / my_chat_member update drops the group's cache at once. Memory is bounded.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from aiogram.exceptions import TelegramAPIError
+
+log = logging.getLogger(__name__)
+
+GROUP_TYPES = frozenset({"group", "supergroup"})
+ADMIN_STATUSES = frozenset({"creator", "administrator"})
+# Telegram's account for messages an anonymous group admin sends "as the group"
+ANONYMOUS_ADMIN_ID = 1087968824
+
+# what a member may do in a group without being allowed to change settings
+READ_COMMANDS = frozenset({"start", "help", "list", "flow", "signals", "stats"})
+# every command a group understands (the admin-only commands stay in private chats)
+GROUP_COMMANDS = READ_COMMANDS | frozenset({"add", "remove", "mute", "unmute", "quiet", "tz",
+                                            "thresholds", "tiers", "lang", "topic"})
+# callback prefixes (bot.callbacks) that only show things; MenuCB is decided by its action
+READ_CALLBACK_PREFIXES = frozenset({"f1", "fv1", "st1"})
+READ_MENU_ACTIONS = frozenset({"list", "signals", "help"})
+
+
+def command_of(text: str) -> tuple[str, str]:
+    """'/add@TeleglasBot BTC' -> ('add', 'teleglasbot'); not a command -> ('', '')."""
+    if not text.startswith("/"):
+        return "", ""
+    word = text.split(maxsplit=1)[0][1:]
+    name, _, mention = word.partition("@")
+    return name.lower(), mention.lower()
+
+
+def callback_is_read_only(data: str) -> bool:
+    prefix, _, rest = (data or "").partition(":")
+    if prefix in READ_CALLBACK_PREFIXES:
+        return True
+    return prefix == "mn1" and rest in READ_MENU_ACTIONS
+
+
+class GroupAdmins:
+    """Cached answer to "may this user change this group's settings?" (see module docstring)."""
+
+    def __init__(self, *, ttl_s: float = 300.0, recheck_s: float = 30.0, max_chats: int = 5_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_s = ttl_s
+        self.recheck_s = recheck_s
+        self.max_chats = max_chats
+        self.clock = clock
+        # chat id -> (fetched at, admin user ids, {user id: last re-check})
+        self._chats: OrderedDict[int, tuple[float, frozenset[int], dict[int, float]]] = OrderedDict()
+        self.api_calls = 0
+
+    def forget(self, chat_id: int) -> None:
+        """A member's status changed (chat_member / my_chat_member): ask Telegram next time."""
+        self._chats.pop(chat_id, None)
+
+    def _store(self, chat_id: int, entry: tuple[float, frozenset[int], dict[int, float]]) -> None:
+        self._chats[chat_id] = entry
+        self._chats.move_to_end(chat_id)
+        while len(self._chats) > self.max_chats:
+            self._chats.popitem(last=False)
+
+    async def is_admin(self, bot: Any, chat_id: int, user_id: int) -> bool:
+        now = self.clock()
+        entry = self._chats.get(chat_id)
+        if entry is None or now - entry[0] >= self.ttl_s:
+            try:
+                self.api_calls += 1
+                members = await bot.get_chat_administrators(chat_id)
+            except TelegramAPIError as e:  # cannot tell: refuse, and ask again next time
+                log.info("getChatAdministrators for %s failed: %s", chat_id, e)
+                return False
+            entry = (now, frozenset(m.user.id for m in members), {})
+            self._store(chat_id, entry)
+        fetched, admins, rechecked = entry
+        if user_id in admins:
+            return True
+        last = rechecked.get(user_id)
+        if last is not None and now - last < self.recheck_s:
+            return False
+        # maybe promoted since the list was fetched: one fresh look at this member
+        rechecked[user_id] = now
+        if len(rechecked) > 1_000:
+            rechecked.clear()
+        try:
+            self.api_calls += 1
+            member = await bot.get_chat_member(chat_id, user_id)
+        except TelegramAPIError as e:
+            log.info("getChatMember %s in %s failed: %s", user_id, chat_id, e)
+            return False
+        if member.status in ADMIN_STATUSES:
+            self._store(chat_id, (fetched, admins | {user_id}, rechecked))
+            return True
+        return False
+
+
+class ToldOnce:
+    """(chat, user) pairs already told they cannot change a group's settings (bounded)."""
+
+    def __init__(self, max_entries: int = 50_000) -> None:
+        self._seen: OrderedDict[tuple[int, int], None] = OrderedDict()
+        self.max_entries = max_entries
+
+    def first_time(self, chat_id: int, user_id: int) -> bool:
+        key = (chat_id, user_id)
+        if key in self._seen:
+            return False
+        self._seen[key] = None
+        if len(self._seen) > self.max_entries:
+            self._seen.popitem(last=False)
+        return True
