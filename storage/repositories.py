@@ -514,13 +514,21 @@ class WatchlistRepo:
         return [Subscriber(_user(r), r[15]) for r in rows]
 
     async def users_for_symbol_page(self, symbol: str, after_user_id: int, limit: int) -> list[Subscriber]:
-        """Like ``users_for_symbol``, one page at a time in user-id order (keyset: ids > after)."""
-        rows = await self._db.fetchall(
-            f"SELECT {_USER_COLUMNS_U}, w.muted_until FROM watchlist w "
-            "JOIN users u ON u.id = w.user_id "
-            "WHERE w.symbol = ? AND w.user_id > ? AND u.active = 1 ORDER BY w.user_id LIMIT ?",
-            (symbol, int(after_user_id), int(limit)),
-        )
+        """Like ``users_for_symbol``, one page at a time (keyset: pass the last id of the previous
+        page, 0 to start). Order: users (positive ids) ascending, then groups (negative chat ids)
+        ascending, so a cursor of 0 still reaches the groups; each part is one range of the
+        watchlist(symbol, user_id) index."""
+        limit = int(limit)
+        sql = (f"SELECT {_USER_COLUMNS_U}, w.muted_until FROM watchlist w "
+               "JOIN users u ON u.id = w.user_id "
+               "WHERE w.symbol = ? AND w.user_id > ? AND w.user_id < ? AND u.active = 1 "
+               "ORDER BY w.user_id LIMIT ?")
+        rows: list = []
+        if after_user_id >= 0:
+            rows = list(await self._db.fetchall(sql, (symbol, int(after_user_id), 2**63 - 1, limit)))
+            after_user_id = -(2**63)
+        if len(rows) < limit:
+            rows += await self._db.fetchall(sql, (symbol, int(after_user_id), 0, limit - len(rows)))
         return [Subscriber(_user(r), r[15]) for r in rows]
 
     async def all_symbols(self) -> set[str]:

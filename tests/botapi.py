@@ -113,6 +113,11 @@ class BotAPIDouble:
         self._stopper: asyncio.Task | None = None
         self.base = ""
         self.messages: dict[tuple[int, int], dict] = {}  # (chat_id, message_id) -> message
+        # groups: chat id -> {user id: status} ('creator' | 'administrator' | 'member' | ...);
+        # getChatAdministrators / getChatMember answer from it
+        self.members: dict[int, dict[int, str]] = defaultdict(dict)
+        # forum topics that are deleted or closed: (chat_id, thread_id) -> Telegram's description
+        self.gone_topics: dict[tuple[int, int], str] = {}
 
     # ---- lifecycle --------------------------------------------------------------------------
     async def start(self) -> str:
@@ -209,6 +214,69 @@ class BotAPIDouble:
         if message is not None:
             cq["message"] = message
         return self.push_update({"callback_query": cq})
+
+    # ---- groups ---------------------------------------------------------------------------------
+    @staticmethod
+    def group_chat(chat_id: int, *, title: str = "Desk", is_forum: bool = False) -> dict:
+        chat = {"id": chat_id, "type": "supergroup" if chat_id <= -1_000_000_000_000 else "group",
+                "title": title}
+        if is_forum:
+            chat["is_forum"] = True
+        return chat
+
+    def group_text(self, chat: dict, user_id: int, text: str, *, thread_id: int | None = None,
+                   language_code: str | None = "en", extra: dict | None = None) -> int:
+        """Queue a message from ``user_id`` in a group (``group_chat``); in a forum topic when
+        ``thread_id`` is given (is_topic_message, as Telegram marks it)."""
+        msg = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": self.user(user_id, language_code),
+            "text": text,
+        }
+        if thread_id is not None:
+            msg["message_thread_id"] = thread_id
+            msg["is_topic_message"] = True
+        if text.startswith("/"):
+            length = len(text.split()[0]) if text.split() else 1
+            msg["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        if extra:
+            msg.update(extra)
+        return self.push_update({"message": msg})
+
+    def member(self, user_id: int, status: str, **rights: Any) -> dict:
+        m: dict[str, Any] = {"status": status, "user": self.user(user_id) if user_id != BOT_ID else self._m_getMe({})}
+        if status == "restricted":
+            m.update({"is_member": True, "can_send_messages": False, "can_send_audios": False,
+                      "can_send_documents": False, "can_send_photos": False, "can_send_videos": False,
+                      "can_send_video_notes": False, "can_send_voice_notes": False, "can_send_polls": False,
+                      "can_send_other_messages": False, "can_add_web_page_previews": False,
+                      "can_change_info": False, "can_invite_users": False, "can_pin_messages": False,
+                      "can_manage_topics": False, "can_react_to_messages": False, "can_edit_tag": False,
+                      "until_date": 0})
+        elif status == "administrator":
+            m.update({"can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
+                      "can_delete_messages": True, "can_manage_video_chats": True,
+                      "can_restrict_members": True, "can_promote_members": False, "can_change_info": True,
+                      "can_invite_users": True, "can_post_stories": False, "can_edit_stories": False,
+                      "can_delete_stories": False, "can_send_welcome_messages": False})
+        elif status == "creator":
+            m["is_anonymous"] = False
+        elif status == "kicked":
+            m["until_date"] = 0
+        m.update(rights)
+        return m
+
+    def bot_status(self, chat: dict, by_user: int, old: str, new: str, **rights: Any) -> int:
+        """Queue a my_chat_member update: the bot's status in ``chat`` went ``old`` -> ``new``
+        (added: 'left' -> 'member'; removed: 'member' -> 'left'/'kicked'; muted: -> 'restricted')."""
+        self.members[chat["id"]][BOT_ID] = new
+        return self.push_update({"my_chat_member": {
+            "chat": chat, "from": self.user(by_user), "date": int(time.time()),
+            "old_chat_member": self.member(BOT_ID, old),
+            "new_chat_member": self.member(BOT_ID, new, **rights),
+        }})
 
     # ---- inspection ---------------------------------------------------------------------------
     def calls_of(self, method: str) -> list[Call]:
@@ -352,10 +420,12 @@ class BotAPIDouble:
         msg = {
             "message_id": message_id or next(self._message_ids),
             "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
+            "chat": {"id": chat_id, "type": "private"} if chat_id > 0 else self.group_chat(chat_id),
             "from": self._m_getMe({}),
             "text": params.get("text", ""),
         }
+        if params.get("message_thread_id") is not None:
+            msg["message_thread_id"] = int(params["message_thread_id"])
         markup = params.get("reply_markup")
         if isinstance(markup, dict) and "inline_keyboard" in markup:
             msg["reply_markup"] = markup
@@ -365,6 +435,11 @@ class BotAPIDouble:
     def _m_sendMessage(self, params: dict) -> dict:
         if len(params.get("text", "")) > 4096:
             raise _Reply(self._error(400, "Bad Request: message is too long"))
+        thread = params.get("message_thread_id")
+        if thread is not None:
+            gone = self.gone_topics.get((int(params["chat_id"]), int(thread)))
+            if gone is not None:  # e.g. "Bad Request: message thread not found", "...: TOPIC_CLOSED"
+                raise _Reply(self._error(400, gone))
         return self._message(params)
 
     def _m_editMessageText(self, params: dict) -> dict:
@@ -385,6 +460,16 @@ class BotAPIDouble:
             msg["reply_markup"] = markup
         self.messages[(chat_id, mid)] = msg
         return msg
+
+    def _m_getChatAdministrators(self, params: dict) -> list:
+        chat_id = int(params["chat_id"])
+        return [self.member(uid, status) for uid, status in self.members.get(chat_id, {}).items()
+                if status in ("creator", "administrator")]
+
+    def _m_getChatMember(self, params: dict) -> dict:
+        chat_id, user_id = int(params["chat_id"]), int(params["user_id"])
+        status = self.members.get(chat_id, {}).get(user_id, "member")
+        return self.member(user_id, status)
 
     def _m_getMyCommands(self, params: dict) -> list:
         sets = [c for c in self.calls if c.method == "setMyCommands"]
