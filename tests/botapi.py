@@ -5,6 +5,10 @@ Speaks the real wire format: every call is ``POST {base}/bot{token}/{method}`` w
 ``{"ok": false, "error_code": N, "description": ..., "parameters": {...}}``. aiogram reaches it
 through ``AiohttpSession(api=TelegramAPIServer.from_base(url))``.
 
+Groups: ``group_chat``/``group_text`` queue messages in groups and forum topics, ``bot_status``
+queues my_chat_member updates, ``members`` answers getChatAdministrators / getChatMember, and
+``gone_topics`` makes a send to a deleted or closed topic fail with 400 like Telegram.
+
 It records every call, serves queued updates to ``getUpdates`` (long poll, capped), can inject
 failures (429 with retry_after, 403, 400, 5xx), can enforce a global and per-chat rate limit
 (answering 429 like Telegram would), and stops by itself after ``max_seconds`` or ``max_requests``.

@@ -31,15 +31,18 @@ async def on_error(event: ErrorEvent, counters: BotCounters, tr: Translator) -> 
     counters.last_error = f"{type(event.exception).__name__}: {event.exception}"[:300]
     log.error("handler failed: %s", counters.last_error, exc_info=event.exception)
     update = event.update
-    user = None
+    user, chat_id = None, None
     if update.message is not None:
-        user = update.message.from_user
+        user, chat_id = update.message.from_user, update.message.chat.id
     elif update.callback_query is not None:
         user = update.callback_query.from_user
+        msg = update.callback_query.message
+        chat_id = msg.chat.id if msg is not None else None
     if user is None:
         return
-    try:
-        await event.update.bot.send_message(user.id, tr.get(tr.normalize(user.language_code), "error-internal"))
+    try:  # where it happened: a group's command is answered in the group
+        await event.update.bot.send_message(chat_id if chat_id is not None else user.id,
+                                            tr.get(tr.normalize(user.language_code), "error-internal"))
     except Exception as e:  # the error reply itself is best effort
         log.info("could not tell user %s about the error: %s", user.id, e)
 
