@@ -124,3 +124,29 @@ class ToldOnce:
         if len(self._seen) > self.max_entries:
             self._seen.popitem(last=False)
         return True
+
+
+class TopicRoutes:
+    """Forum topic routes per group chat, read from ``ChatRepo`` once and kept in memory (bounded),
+    so routing an alert costs a dict lookup; ``/topic`` and a topic found deleted call ``forget``."""
+
+    def __init__(self, chats: Any, max_chats: int = 10_000) -> None:
+        self._chats_repo = chats
+        self._routes: OrderedDict[int, dict[str, int]] = OrderedDict()
+        self.max_chats = max_chats
+
+    async def get(self, chat_id: int) -> dict[str, int]:
+        if chat_id >= 0:
+            return {}
+        routes = self._routes.get(chat_id)
+        if routes is None:
+            routes = await self._chats_repo.topics(chat_id)
+            self._routes[chat_id] = routes
+            while len(self._routes) > self.max_chats:
+                self._routes.popitem(last=False)
+        else:
+            self._routes.move_to_end(chat_id)
+        return routes
+
+    def forget(self, chat_id: int) -> None:
+        self._routes.pop(chat_id, None)
