@@ -32,7 +32,7 @@ from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 
 from bot.errors import StartupError
 from bot.handlers import get_routers
-from bot.groups import GroupAdmins
+from bot.groups import GroupAdmins, TopicRoutes
 from bot.handlers.start import ADMIN_COMMANDS, GROUP_ADMIN_COMMANDS, GROUP_READ_COMMANDS, USER_COMMANDS
 from bot.handlers.common import Background, apply_user_floors
 from bot.handlers.watchlist import PendingConfirmations, engine_has_data
@@ -77,6 +77,8 @@ def build_dispatcher(*, settings: Settings, db: Database, engine: Any, tr: Trans
     watchlist = WatchlistRepo(db)
     chats = ChatRepo(db)
     group_admins = group_admins if group_admins is not None else GroupAdmins()
+    # one cache of forum topic routes, shared with delivery when it keeps one
+    topic_routes = getattr(delivery, "topic_routes", None) or TopicRoutes(chats)
     counters = BotCounters()
     health = HealthMonitor(feeds=feeds, engine=engine, delivery=delivery, registry=registry,
                            queue_depth=queue_depth, counters=counters, ops=ops)
@@ -86,6 +88,7 @@ def build_dispatcher(*, settings: Settings, db: Database, engine: Any, tr: Trans
         engine=engine,
         registry=registry, registry_lock=registry_lock, catalog=catalog, delivery=delivery,
         health=health, counters=counters, chats=chats, group_admins=group_admins,
+        topic_routes=topic_routes,
         pending=pending if pending is not None else PendingConfirmations(), background=Background(),
     )
 

@@ -23,7 +23,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command
 from aiogram.types import ChatMemberUpdated, Message
 
-from bot.groups import GROUP_TYPES, GroupAdmins
+from bot.groups import GROUP_TYPES, GroupAdmins, TopicRoutes
 from bot.handlers.common import Texts, command_args, sync_registry
 from config.settings import Settings
 from locales import Translator
@@ -139,7 +139,8 @@ async def on_migrate(message: Message, chats: ChatRepo, group_admins: GroupAdmin
         log.info("group %s became supergroup %s: settings and outbox moved", old, new)
 
 
-async def cmd_topic(message: Message, account: User, t: Texts, chats: ChatRepo) -> None:
+async def cmd_topic(message: Message, account: User, t: Texts, chats: ChatRepo,
+                    topic_routes: TopicRoutes | None = None) -> None:
     if not account.is_group or not message.chat.is_forum:
         await message.answer(t("topic-not-forum"))
         return
@@ -150,6 +151,8 @@ async def cmd_topic(message: Message, account: User, t: Texts, chats: ChatRepo) 
         return
     if args == ["off"]:
         await chats.clear_topics(account.id)
+        if topic_routes is not None:
+            topic_routes.forget(account.id)  # after the write: the alert path reads them again
         await message.answer(t("topic-off"))
         return
     if len(args) == 1 and args[0] == "here":
@@ -165,6 +168,8 @@ async def cmd_topic(message: Message, account: User, t: Texts, chats: ChatRepo) 
         await chats.clear_topic(account.id, route)
     else:
         await chats.set_topic(account.id, route, thread)
+    if topic_routes is not None:
+        topic_routes.forget(account.id)
     label = t("topic-all") if route == TOPIC_ALL else route
     await message.answer(t("topic-set-general" if thread is None else "topic-set", route=label))
 
