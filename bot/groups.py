@@ -51,6 +51,38 @@ def callback_is_read_only(data: str) -> bool:
         return True
     return prefix == "mn1" and rest in READ_MENU_ACTIONS
 
+# /topic KIND here: which signal kinds each route name covers (engine.signals.Kind values)
+TOPIC_ROUTES: dict[str, tuple[str, ...]] = {
+    "stophunt": ("STOP_HUNT",),
+    "cascade": ("LIQUIDATION_CASCADE",),
+    "flow": ("ACCUMULATION", "DISTRIBUTION"),
+    "whale": ("WHALE_WINDOW",),
+    "funding": ("FUNDING_EXTREME",),
+    "divergence": ("DIVERGENCE",),
+    "volume": ("VOLUME_SPIKE",),
+}
+_ROUTE_OF_KIND = {kind: route for route, kinds in TOPIC_ROUTES.items() for kind in kinds}
+TOPIC_ALL = "*"  # storage.TOPIC_ALL: every alert
+
+
+def thread_for(kind: object, routes: dict[str, int]) -> int | None:
+    """The forum topic an alert of ``kind`` goes to: its kind's route, else the '*' route, else
+    None (the general topic). Pure, O(1)."""
+    route = _ROUTE_OF_KIND.get(str(getattr(kind, "value", kind)))
+    if route is not None and route in routes:
+        return routes[route]
+    return routes.get(TOPIC_ALL)
+
+
+# Bot API answers (400) to a send into a forum topic that is gone: deleted, closed, or unknown
+TOPIC_GONE_MARKERS = ("thread not found", "topic_closed", "topic_deleted", "topic was deleted",
+                      "topic is closed", "topic_id_invalid")
+
+
+def topic_gone(description: str | None) -> bool:
+    text = (description or "").lower()
+    return any(marker in text for marker in TOPIC_GONE_MARKERS)
+
 
 class GroupAdmins:
     """Cached answer to "may this user change this group's settings?" (see module docstring)."""

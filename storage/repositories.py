@@ -905,6 +905,7 @@ class NewOutboxMessage:
     reply_to_signal_id: str | None = None
     reply_to_message_id: int | None = None
     edit_of: int | None = None  # an edit of the message that carried this outbox row
+    thread_id: int | None = None  # forum topic (message_thread_id); None: the general topic
 
 
 @dataclass(frozen=True, slots=True)
@@ -932,12 +933,13 @@ class OutboxMessage:
     reply_to_signal_id: str | None = None
     reply_to_message_id: int | None = None
     edit_of: int | None = None
+    thread_id: int | None = None
 
 
 _OUTBOX_COLUMNS = (
     "id, user_id, chat_id, signal_id, tier, priority, text, silent, state, attempts, "
     "last_error, enqueued_ns, sent_ns, next_attempt_ns, message_id, symbol, lang, exchange_ms, "
-    "recv_ns, signal_ns, reply_to_signal_id, reply_to_message_id, edit_of"
+    "recv_ns, signal_ns, reply_to_signal_id, reply_to_message_id, edit_of, thread_id"
 )
 
 
@@ -949,6 +951,7 @@ class EarlierDelivery:
     chat_id: int
     state: str  # pending | sending | sent | failed
     message_id: int | None  # set once sent
+    thread_id: int | None = None  # the forum topic it went to (a reply stays in it)
 
 
 # rows of one signal for a set of users: SEARCH through UNIQUE(user_id, signal_id), one probe
@@ -1006,7 +1009,7 @@ class OutboxRepo:
                 int(m.priority), m.text, int(bool(m.silent)),
                 now if m.enqueued_ns is None else int(m.enqueued_ns),
                 m.symbol, m.lang, m.exchange_ms, m.recv_ns, m.signal_ns,
-                m.reply_to_signal_id, m.reply_to_message_id, m.edit_of,
+                m.reply_to_signal_id, m.reply_to_message_id, m.edit_of, m.thread_id,
             )
             for m in rows
         ]
@@ -1020,8 +1023,8 @@ class OutboxRepo:
                 await self._db.executemany(
                     "INSERT OR IGNORE INTO outbox (user_id, chat_id, signal_id, tier, priority, "
                     "text, silent, enqueued_ns, symbol, lang, exchange_ms, recv_ns, signal_ns, "
-                    "reply_to_signal_id, reply_to_message_id, edit_of) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "reply_to_signal_id, reply_to_message_id, edit_of, thread_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     params,
                 )
             except ConstraintError as e:
@@ -1270,13 +1273,21 @@ class OutboxRepo:
             chunk = wanted[start:start + _EARLIER_CHUNK]
             marks = ", ".join("?" * len(chunk))
             rows = await self._db.fetchall(
-                "SELECT user_id, chat_id, state, message_id FROM outbox "
+                "SELECT user_id, chat_id, state, message_id, thread_id FROM outbox "
                 f"WHERE user_id IN ({marks}) AND signal_id = ?",
                 (*chunk, signal_id),
             )
             for r in rows:
-                found[r[0]] = EarlierDelivery(r[0], r[1], r[2], r[3])
+                found[r[0]] = EarlierDelivery(r[0], r[1], r[2], r[3], r[4])
         return found
+
+    async def clear_thread(self, chat_id: int, thread_id: int) -> int:
+        """A forum topic is gone: the chat's rows still to be sent there go to the general topic."""
+        return await self._db.execute(
+            "UPDATE outbox SET thread_id = NULL WHERE chat_id = ? AND thread_id = ? "
+            "AND state IN ('pending', 'sending')",
+            (int(chat_id), int(thread_id)),
+        )
 
     async def sent_message_id(self, user_id: int, signal_id: str, chat_id: int) -> int | None:
         """The Telegram message that carried ``signal_id`` to this user in ``chat_id``, if sent."""

@@ -30,11 +30,13 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
 from bot.delivery.routing import Recipient, route, zone
 from bot.delivery.scheduler import Item
+from bot.groups import thread_for
 from bot.render import render_signal
 from engine.contract import check
 from engine.thresholds import defaults_for
@@ -128,7 +130,7 @@ def item_from_row(row: OutboxMessage, *, not_before: float = 0.0) -> Item:
         solo=(is_broadcast(row.signal_id) or row.reply_to_signal_id is not None
               or row.edit_of is not None),
         reply_to_signal_id=row.reply_to_signal_id, reply_to_message_id=row.reply_to_message_id,
-        edit_of=row.edit_of,
+        edit_of=row.edit_of, thread_id=row.thread_id,
     )
 
 
@@ -146,7 +148,8 @@ async def new_items(outbox: OutboxRepo, ids: list[int], rows: list[NewOutboxMess
                  solo=(is_broadcast(m.signal_id) or m.reply_to_signal_id is not None
                        or m.edit_of is not None),
                  reply_to_signal_id=m.reply_to_signal_id,
-                 reply_to_message_id=m.reply_to_message_id, edit_of=m.edit_of)
+                 reply_to_message_id=m.reply_to_message_id, edit_of=m.edit_of,
+                 thread_id=m.thread_id)
             for oid, m in zip(ids, rows)
         ]
     # some (user, signal) rows existed already: read back exactly the new ones
@@ -159,8 +162,10 @@ FIRST_PAGE = 50  # recipients routed and written before the first sends start
 
 class OutboxWriter:
     def __init__(self, db: Database, translator: Translator, *,
-                 wall_ns: Callable[[], int] = time.time_ns) -> None:
+                 wall_ns: Callable[[], int] = time.time_ns, topic_routes: Any = None) -> None:
         self._db = db
+        # forum topic routes of group recipients (bot.groups.TopicRoutes); None: no topics
+        self.topic_routes = topic_routes
         self._tr = translator
         self._wall_ns = wall_ns
         self._watchlist = WatchlistRepo(db)
@@ -204,6 +209,20 @@ class OutboxWriter:
             result.append(e)
         return result
 
+    async def _threads(self, signal: Signal, recipients: list[Recipient],
+                       earlier: list[EarlierDelivery | None]) -> list[int | None]:
+        """Per recipient, the forum topic of a group: a thread reply stays in the topic of the
+        message it answers; otherwise the group's route for the signal's kind (``/topic``)."""
+        threads: list[int | None] = []
+        for r, e in zip(recipients, earlier):
+            if r.user.chat_id >= 0 or self.topic_routes is None:
+                threads.append(None)
+            elif e is not None:
+                threads.append(e.thread_id)
+            else:
+                threads.append(thread_for(signal.kind, await self.topic_routes.get(r.user.chat_id)))
+        return threads
+
     async def accept(self, signal: Signal, on_items: Callable[[list[Item]], None] | None = None,
                      *, page_size: int = 500) -> Accepted:
         """Route ``signal`` and persist it with one outbox row per recipient; returns the rows.
@@ -236,6 +255,7 @@ class OutboxWriter:
             result.skipped.update(skipped)
             result.recipients += len(recipients)
             earlier = await self._earlier(signal, recipients)
+            threads = await self._threads(signal, recipients, earlier)
             texts = self._render(signal, recipients, [e is not None for e in earlier], render_cache)
             rows = [
                 NewOutboxMessage(
@@ -246,8 +266,9 @@ class OutboxWriter:
                     signal_ns=signal.signal_ns or None,
                     reply_to_signal_id=None if e is None else signal.upgrades,
                     reply_to_message_id=None if e is None or e.state != "sent" else e.message_id,
+                    thread_id=thread,
                 )
-                for r, text, e in zip(recipients, texts, earlier)
+                for r, text, e, thread in zip(recipients, texts, earlier, threads)
             ]
             async with self._db.transaction():
                 if first:

@@ -9,6 +9,7 @@ The durable copy of every item is its outbox row; this is only the order in whic
   ``release(chat_id, now)`` — called once the request's answer is in and handled — so a chat
   has at most one request in flight, its messages stay in order, and a 403 is seen before the
   next message to it is started.
+- Only items for the same forum topic (``thread_id``) are coalesced into one message.
 - A private chat gets at most one message per ``chat_interval_s``, a group one per
   ``group_interval_s``, counted from the END of the previous request (``release``). A coalescible (low-tier) message waits ``coalesce_window_s`` after the
   previous low-tier message to the same chat, so alerts arriving within seconds go out together.
@@ -50,6 +51,8 @@ class Item:
     reply_to_message_id: int | None = None  # known at routing; else looked up at send time
     # an edit (editMessageText) of the message that carried outbox row ``edit_of``
     edit_of: int | None = None
+    # a forum topic of a group (message_thread_id); None: the general topic / a private chat
+    thread_id: int | None = None
 
 
 @dataclass(slots=True)
@@ -104,6 +107,16 @@ class Scheduler:
             heapq.heappush(self._delayed, (item.not_before, item.priority, item.id, seq, item))
         else:
             heapq.heappush(self._ready, (item.priority, item.id, seq, item))
+
+    def retarget_thread(self, chat_id: int, thread_id: int) -> int:
+        """A forum topic is gone: the chat's queued items for it go to the general topic."""
+        chat = self._chats.get(chat_id)
+        moved = 0
+        for it in chat.items if chat is not None else ():
+            if it.thread_id == thread_id:
+                it.thread_id = None
+                moved += 1
+        return moved
 
     def remove_user(self, user_id: int) -> list[Item]:
         """Take every queued item of ``user_id`` out (e.g. the user blocked the bot)."""
@@ -224,7 +237,7 @@ class Scheduler:
         others = sorted(
             (it for it in self._chats[first.chat_id].items
              if it is not first and not it.done and not it.solo and self.is_low(it)
-             and it.not_before <= now),
+             and it.not_before <= now and it.thread_id == first.thread_id),
             key=lambda it: (it.priority, it.id),
         )
         for it in others:

@@ -56,6 +56,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Callable
 from types import GeneratorType
+from typing import Any
 from dataclasses import dataclass, field
 
 from aiogram import Bot
@@ -72,12 +73,16 @@ from aiogram.types import LinkPreviewOptions, ReplyParameters
 
 from bot.delivery.clock import REAL_CLOCK, Clock, TimedOut, wait_event, with_timeout
 from bot.delivery.compose import compose
-from bot.delivery.outbox import is_broadcast
+from bot.delivery.outbox import is_broadcast, new_items
 from bot.delivery.scheduler import GlobalLimiter, Item, Scheduler
 from bot.delivery.stats import DeliveryCounters, LatencyWindow
 from bot.keyboards.alerts import alert_keyboard
 from locales import Translator
-from storage import ConstraintError, OutboxRepo, StorageError, UserRepo
+from bot.groups import topic_gone
+from engine.signals import Tier
+from storage import ChatRepo, ConstraintError, NewOutboxMessage, OutboxRepo, StorageError, UserRepo
+
+NOTICE_PREFIX = "notice:"  # outbox rows that tell a chat about delivery itself (not alerts)
 
 log = logging.getLogger(__name__)
 
@@ -185,8 +190,12 @@ class Sender:
                  scheduler: Scheduler, limiter: GlobalLimiter, counters: DeliveryCounters,
                  latency: LatencyWindow, *, retry: RetryPolicy | None = None,
                  max_inflight: int = 16, retry_after_global: bool = True,
-                 edit_interval_s: float = 3.0, clock: Clock = REAL_CLOCK) -> None:
+                 edit_interval_s: float = 3.0, clock: Clock = REAL_CLOCK,
+                 chats: ChatRepo | None = None, topic_routes: Any = None) -> None:
         self._bot = bot
+        # groups (issue 14): topics found gone are forgotten, an upgraded group's rows move
+        self._chats: ChatRepo | None = _Durable(chats, self) if chats is not None else None  # type: ignore[assignment]
+        self._topic_routes = topic_routes
         self._outbox: OutboxRepo = _Durable(outbox, self)  # type: ignore[assignment]
         self._users: UserRepo = _Durable(users, self)  # type: ignore[assignment]
         self.storage_waits = 0  # requests whose recording waits for storage right now
@@ -323,6 +332,7 @@ class Sender:
         try:
             message = await self._call(self._bot.send_message(
                 chat_id=first.chat_id, text=text, parse_mode="HTML",
+                message_thread_id=first.thread_id,
                 disable_notification=all(it.silent for it in batch),
                 reply_markup=markup, link_preview_options=self._preview_off,
                 reply_parameters=reply, request_timeout=self._backstop_timeout(),
@@ -485,6 +495,12 @@ class Sender:
 
     async def _on_bad_request(self, batch: list[Item], e: TelegramAPIError) -> None:
         self.counters.bad_requests += 1
+        if isinstance(e, TelegramMigrateToChat) and self._chats is not None:
+            await self._on_migrated(batch, e)
+            return
+        if batch[0].thread_id is not None and batch[0].edit_of is None and topic_gone(e.message):
+            await self._on_topic_gone(batch, e)
+            return
         if len(batch) > 1:
             log.warning("coalesced message to chat %s refused (%s): sending its %d alerts one by one",
                         batch[0].chat_id, e.message, len(batch))
@@ -506,6 +522,52 @@ class Sender:
             return
         log.warning("alert %s to chat %s refused, given up: %s", batch[0].id, batch[0].chat_id, e.message)
         self.counters.rows_failed += await self._outbox.mark_failed_many([batch[0].id], e)
+
+    async def _on_topic_gone(self, batch: list[Item], e: TelegramAPIError) -> None:
+        """The group's forum topic was deleted or closed: its routes are forgotten, everything
+        queued for it goes to the general topic (this batch at once), and the group's admins
+        are told once (a durable notice row per (chat, topic): UNIQUE(user_id, signal_id))."""
+        chat_id, gone = batch[0].chat_id, int(batch[0].thread_id)  # type: ignore[arg-type]
+        self.counters.topics_gone += 1
+        log.warning("chat %s: topic %s refused (%s): alerts go to the general topic", chat_id, gone,
+                    e.message)
+        if self._chats is not None:
+            await self._chats.clear_topics(chat_id, thread_id=gone)
+        if self._topic_routes is not None:
+            self._topic_routes.forget(chat_id)
+        await self._outbox.clear_thread(chat_id, gone)
+        self.scheduler.retarget_thread(chat_id, gone)
+        for it in batch:
+            it.thread_id = None
+        await self._outbox.mark_retry_many((it.id for it in batch), e, 0)
+        self.scheduler.requeue(batch, 0.0)
+        lang = batch[0].lang or "en"
+        notice = NewOutboxMessage(
+            user_id=batch[0].user_id, chat_id=chat_id, signal_id=f"{NOTICE_PREFIX}topic-gone:{gone}",
+            tier=Tier.URGENT.value, priority=Tier.URGENT.priority,
+            text=self._tr.get(lang, "topic-gone", thread=str(gone)), lang=lang,
+        )
+        ids = await self._outbox.enqueue_many([notice])
+        if ids:  # once per (chat, topic)
+            for it in await new_items(self._outbox, ids, [notice], self.clock.wall_ns()):
+                it.solo = True
+                self.scheduler.push(it)
+        self.wake()
+
+    async def _on_migrated(self, batch: list[Item], e: TelegramMigrateToChat) -> None:
+        """The group became a supergroup: its settings and rows move to the new id
+        (``ChatRepo.migrate``, also done when the upgrade notice arrives) and what was queued
+        for the old id is sent to the new one."""
+        old, new = batch[0].chat_id, int(e.migrate_to_chat_id)
+        self.counters.chats_migrated += 1
+        log.info("chat %s is now supergroup %s: its alerts follow", old, new)
+        await self._chats.migrate(old, new)  # type: ignore[union-attr]
+        moved = batch + self.scheduler.remove_user(old)
+        for it in moved:
+            it.user_id = it.chat_id = new
+        await self._outbox.mark_retry_many((it.id for it in batch), e, 0)
+        self.scheduler.requeue(moved, 0.0)
+        self.wake()
 
     async def _on_transient(self, batch: list[Item], e: BaseException, outcome: str) -> None:
         now, now_ns = self.clock.now(), self.clock.wall_ns()

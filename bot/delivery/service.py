@@ -51,9 +51,11 @@ from bot.delivery.replies import ReplyLimiter
 from bot.delivery.scheduler import GlobalLimiter, Scheduler
 from bot.delivery.sender import OUTCOMES, RetryPolicy, Sender
 from bot.delivery.stats import HOUR_NS, DeliveryCounters, LatencyWindow
+from bot.groups import TopicRoutes
 from engine.signals import Signal, Tier
 from locales import Translator, translator as default_translator
-from storage import ConstraintError, Database, NewOutboxMessage, OutboxRepo, StorageError, UserRepo
+from storage import (ChatRepo, ConstraintError, Database, NewOutboxMessage, OutboxRepo, StorageError,
+                     UserRepo)
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +152,10 @@ class Delivery:
         self._users = UserRepo(db)
         self.counters = DeliveryCounters()
         self.latency = LatencyWindow()
-        self.writer = OutboxWriter(db, self._tr, wall_ns=wall_ns)
+        # a group's forum topic routes (/topic), shared with the bot's handlers (bot.app)
+        self.chats = ChatRepo(db)
+        self.topic_routes = TopicRoutes(self.chats)
+        self.writer = OutboxWriter(db, self._tr, wall_ns=wall_ns, topic_routes=self.topic_routes)
         self.scheduler = Scheduler(
             chat_interval_s=1.0 / cfg.per_chat_per_s + cfg.guard_s,
             group_interval_s=60.0 / cfg.group_per_min + cfg.guard_s,
@@ -162,7 +167,7 @@ class Delivery:
             self.counters, self.latency,
             retry=cfg.retry_policy(), max_inflight=cfg.max_inflight,
             retry_after_global=cfg.retry_after_global, edit_interval_s=cfg.edit_interval_s,
-            clock=clock,
+            clock=clock, chats=self.chats, topic_routes=self.topic_routes,
         )
         self._inbox: asyncio.Queue[Signal] = asyncio.Queue(maxsize=cfg.inbox_size)
         self.sink = QueueSink(self._inbox, self.counters)

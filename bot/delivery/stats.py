@@ -77,6 +77,8 @@ class DeliveryCounters:
     rate_limited: int = 0  # 429 answers (TelegramRetryAfter)
     forbidden: int = 0  # 403 answers (user deactivated)
     bad_requests: int = 0  # 400 answers
+    topics_gone: int = 0  # sends into a deleted/closed forum topic (re-sent to the general topic)
+    chats_migrated: int = 0  # groups found upgraded to a supergroup while sending (rows moved)
     skipped: dict[str, int] = field(default_factory=dict)  # routing: reason -> count
     sends_by_outcome: dict[str, int] = field(default_factory=dict)
 

@@ -23,35 +23,13 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command
 from aiogram.types import ChatMemberUpdated, Message
 
-from bot.groups import GROUP_TYPES, GroupAdmins, TopicRoutes
+from bot.groups import GROUP_TYPES, TOPIC_ROUTES, GroupAdmins, TopicRoutes, thread_for  # noqa: F401
 from bot.handlers.common import Texts, command_args, sync_registry
 from config.settings import Settings
 from locales import Translator
 from storage import TOPIC_ALL, AccessRepo, ChatRepo, User, UserRepo, WatchlistRepo
 
 log = logging.getLogger(__name__)
-
-# /topic KIND here: which signal kinds each route name covers (engine.signals.Kind values)
-TOPIC_ROUTES: dict[str, tuple[str, ...]] = {
-    "stophunt": ("STOP_HUNT",),
-    "cascade": ("LIQUIDATION_CASCADE",),
-    "flow": ("ACCUMULATION", "DISTRIBUTION"),
-    "whale": ("WHALE_WINDOW",),
-    "funding": ("FUNDING_EXTREME",),
-    "divergence": ("DIVERGENCE",),
-    "volume": ("VOLUME_SPIKE",),
-}
-_ROUTE_OF_KIND = {kind: route for route, kinds in TOPIC_ROUTES.items() for kind in kinds}
-
-
-def thread_for(kind: str, routes: dict[str, int]) -> int | None:
-    """The forum topic an alert of ``kind`` goes to: its kind's route, else the '*' route, else
-    None (the general topic). Pure, O(1)."""
-    route = _ROUTE_OF_KIND.get(str(getattr(kind, "value", kind)))
-    if route is not None and route in routes:
-        return routes[route]
-    return routes.get(TOPIC_ALL)
-
 
 def _can_post(member: Any) -> bool:
     status = member.status

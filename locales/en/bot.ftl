@@ -361,3 +361,4 @@ topic-all = All
 topic-none = Alerts go to the general topic. Write <code>/topic here</code> in a topic to send them there.
 topic-title = <b>Alert topics</b>
 topic-line = { $route } → topic { $thread }
+topic-gone = ⚠️ Admins: the topic alerts were routed to (topic { $thread }) was deleted or closed, so alerts go to the general topic now. Write <code>/topic here</code> in another topic to choose again.

@@ -345,3 +345,4 @@ topic-all = Semua
 topic-none = Alert dikirim ke topik umum. Tulis <code>/topic here</code> di sebuah topik untuk mengirimnya ke sana.
 topic-title = <b>Topik alert</b>
 topic-line = { $route } → topik { $thread }
+topic-gone = ⚠️ Admin: topik tujuan alert (topik { $thread }) telah dihapus atau ditutup, jadi alert sekarang dikirim ke topik umum. Tulis <code>/topic here</code> di topik lain untuk memilih lagi.
