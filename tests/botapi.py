@@ -52,6 +52,7 @@ class Failure:
     retry_after: int | None = None
     chat_id: int | None = None  # only for this chat (None = any)
     times: int = 1  # how many calls it applies to (-1 = forever)
+    parameters: dict | None = None  # e.g. {"migrate_to_chat_id": -100...}
 
 
 @dataclass
@@ -166,8 +167,9 @@ class BotAPIDouble:
 
     # ---- scripting ----------------------------------------------------------------------------
     def fail(self, method: str, error_code: int, description: str, *, retry_after: int | None = None,
-             chat_id: int | None = None, times: int = 1) -> None:
-        self.failures.append(Failure(method, error_code, description, retry_after, chat_id, times))
+             chat_id: int | None = None, times: int = 1, parameters: dict | None = None) -> None:
+        self.failures.append(Failure(method, error_code, description, retry_after, chat_id, times,
+                                     parameters))
 
     def raw(self, method: str, status: int, body: str, *, content_type: str = "text/html",
             times: int = 1) -> None:
@@ -321,10 +323,13 @@ class BotAPIDouble:
                             params[key] = value
         return params
 
-    def _error(self, code: int, description: str, retry_after: int | None = None) -> web.Response:
+    def _error(self, code: int, description: str, retry_after: int | None = None,
+               parameters: dict | None = None) -> web.Response:
         body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
         if retry_after is not None:
             body["parameters"] = {"retry_after": retry_after}
+        if parameters:
+            body["parameters"] = {**body.get("parameters", {}), **parameters}
         # Telegram answers with the HTTP status equal to error_code; aiogram picks its exception by it
         return web.json_response(body, status=code)
 
@@ -387,7 +392,7 @@ class BotAPIDouble:
             if f.method == method and f.times != 0 and (f.chat_id is None or f.chat_id == chat_id):
                 if f.times > 0:
                     f.times -= 1
-                return self._error(f.error_code, f.description, f.retry_after)
+                return self._error(f.error_code, f.description, f.retry_after, f.parameters)
         if method in SEND_METHODS:
             retry = self._check_rate(chat_id)
             if retry is not None:
