@@ -79,6 +79,16 @@ TOPIC_GONE_MARKERS = ("thread not found", "topic_closed", "topic_deleted", "topi
                       "topic is closed", "topic_id_invalid")
 
 
+# Bot API answers (400) when the bot was muted or lost the right to post in a group
+NO_RIGHTS_MARKERS = ("not enough rights", "have no rights", "chat_write_forbidden",
+                     "chat_send_plain_forbidden")
+
+
+def cannot_post(description: str | None) -> bool:
+    text = (description or "").lower()
+    return any(marker in text for marker in NO_RIGHTS_MARKERS)
+
+
 def topic_gone(description: str | None) -> bool:
     text = (description or "").lower()
     return any(marker in text for marker in TOPIC_GONE_MARKERS)

@@ -148,3 +148,24 @@ def test_alerts_of_different_topics_are_not_coalesced():
         batches.append(sorted((it.id, it.thread_id) for it in batch))
         s.release(FORUM, now)
     assert sorted(batches) == [[(1, 7), (3, 7)], [(2, 9)], [(4, None)]]
+
+
+async def test_a_muted_bot_400_marks_the_group_inactive_until_it_can_post(api, tmp_path):
+    h = await BotHarness(api, tmp_path / "r.db", with_delivery=True).start()
+    try:
+        chat = api.group_chat(GROUP)
+        await added(h, chat)
+        await group_say(h, chat, OWNER, "/add BTC")
+        api.fail("sendMessage", 400, "Bad Request: not enough rights to send text messages to the chat",
+                 chat_id=GROUP)
+        h.delivery.sink.emit(make_signal("BTC", Tier.URGENT))
+        assert await api.wait_for(lambda: h.delivery.counters.forbidden == 1)
+        assert not (await UserRepo(h.db).get(GROUP)).active
+        # promoted: it can post again, alerts resume
+        await h._handled(api.bot_status(chat, OWNER, "restricted", "administrator"))
+        assert (await UserRepo(h.db).get(GROUP)).active
+        before = len(alerts_to(api, GROUP))
+        h.delivery.sink.emit(make_signal("BTC", Tier.URGENT))
+        assert await api.wait_for(lambda: len(alerts_to(api, GROUP)) == before + 1)
+    finally:
+        await h.stop()

@@ -78,7 +78,7 @@ from bot.delivery.scheduler import GlobalLimiter, Item, Scheduler
 from bot.delivery.stats import DeliveryCounters, LatencyWindow
 from bot.keyboards.alerts import alert_keyboard
 from locales import Translator
-from bot.groups import topic_gone
+from bot.groups import cannot_post, topic_gone
 from engine.signals import Tier
 from storage import ChatRepo, ConstraintError, NewOutboxMessage, OutboxRepo, StorageError, UserRepo
 
@@ -500,6 +500,11 @@ class Sender:
             return
         if batch[0].thread_id is not None and batch[0].edit_of is None and topic_gone(e.message):
             await self._on_topic_gone(batch, e)
+            return
+        if batch[0].chat_id < 0 and cannot_post(e.message):
+            # muted or demoted in the group: like a blocked user, inactive until it can post
+            # again (my_chat_member reactivates it)
+            await self._on_forbidden(batch, e)  # type: ignore[arg-type]
             return
         if len(batch) > 1:
             log.warning("coalesced message to chat %s refused (%s): sending its %d alerts one by one",
