@@ -42,6 +42,12 @@ carried it (``editMessageText`` with the same buttons). "message is not modified
 "message to edit not found" / "message can't be edited" give the edit up quietly
 (``edits_dropped``). Edits to one message leave at most one per ``edit_interval_s``.
 
+**Groups** (issue 14): an item's ``thread_id`` is its forum topic (``message_thread_id``). A 400
+saying the topic is gone (deleted/closed) re-sends it and everything queued for that topic to
+the general topic, forgets the topic's routes and queues ONE notice for the group's admins; a
+400 with ``migrate_to_chat_id`` moves the group's rows to the supergroup and re-sends there; a
+400 "not enough rights" in a group (muted/demoted) is handled like a 403.
+
 An alert that continues a thread (``Item.reply_to_signal_id``) is sent alone, as a reply to the
 user's message of the earlier signal (``allow_sending_without_reply``: a message the user deleted
 does not block it). Its message id comes from routing, or is looked up here when the earlier row
