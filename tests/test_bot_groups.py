@@ -267,3 +267,22 @@ async def test_help_in_a_group_explains_who_changes_what_in_indonesian(api, tmp_
         assert await AccessRepo(h.db).list() == []
     finally:
         await h.stop()
+
+
+async def test_a_button_pressed_in_a_topic_is_answered_in_that_topic(api, tmp_path):
+    h = await BotHarness(api, tmp_path / "bt.db").start()
+    try:
+        forum = api.group_chat(FORUM, is_forum=True)
+        await added(h, forum)
+        await group_say(h, forum, OWNER, "/add BTC")
+        await group_say(h, forum, OWNER, "/start", thread_id=7)
+        menu = api.last_message(FORUM)
+        assert menu["message_thread_id"] == 7
+        menu = {**menu, "is_topic_message": True}
+        start = len(api.calls)
+        await h._handled(api.press(OWNER, MenuCB(action="tiers").pack(), message=menu))
+        sent = [c for c in api.calls[start:] if c.method == "sendMessage"]
+        assert sent and int(sent[0].params["chat_id"]) == FORUM
+        assert int(sent[0].params["message_thread_id"]) == 7
+    finally:
+        await h.stop()

@@ -269,7 +269,22 @@ async def edit_or_send(callback: CallbackQuery, text: str,
                 return
             log.info("cannot edit message %s: %s", msg.message_id, e)
     if callback.from_user is not None and callback.bot is not None:
-        await callback.bot.send_message(reply_chat(callback), text, reply_markup=markup)
+        await send_here(callback, reply_chat(callback), text, reply_markup=markup)
+
+
+def reply_thread(callback: CallbackQuery) -> int | None:
+    """The forum topic of the pressed message (an answer stays in that topic), else None."""
+    msg = callback.message
+    if isinstance(msg, Message) and msg.is_topic_message:
+        return msg.message_thread_id
+    return None
+
+
+async def send_here(callback: CallbackQuery, chat_id: int, text: str, **kwargs: Any) -> Any:
+    """A new message answering a button: to ``chat_id`` (the subscriber's chat), in the topic of
+    the pressed message when it is in a forum topic."""
+    return await callback.bot.send_message(chat_id, text, message_thread_id=reply_thread(callback),
+                                           **kwargs)
 
 
 def reply_chat(callback: CallbackQuery) -> int:

@@ -13,7 +13,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import FlowCB, FlowViewCB
-from bot.handlers.common import Texts, clip, edit_or_send, local_time, toast, user_tz
+from bot.handlers.common import Texts, clip, edit_or_send, local_time, send_here, toast, user_tz
 from bot.handlers.parsing import WINDOWS
 from bot.handlers.watchlist import canonical
 from bot.keyboards.flow import flow_keyboard
@@ -101,7 +101,7 @@ async def cb_flow_new(callback: CallbackQuery, callback_data: FlowCB, callback_a
         toast(callback_answer, t.plain("button-invalid"), alert=True)
         return
     text, markup = await flow_view(account, t, engine, watchlist, *checked)
-    await callback.bot.send_message(account.id, text, reply_markup=markup)
+    await send_here(callback, account.id, text, reply_markup=markup)
 
 
 async def cb_flow_edit(callback: CallbackQuery, callback_data: FlowViewCB,

@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import MenuCB, MuteCB
-from bot.handlers.common import Texts, clip, local_time, toast, tz_label, user_tz
+from bot.handlers.common import Texts, clip, local_time, send_here, toast, tz_label, user_tz
 from bot.handlers.parsing import (
     MAX_MUTE_MINUTES,
     fmt_duration,
@@ -111,12 +111,12 @@ async def cb_mute(callback: CallbackQuery, callback_data: MuteCB, callback_answe
     text = await apply_mute(account, symbol, minutes, t, users, watchlist)
     toast(callback_answer, t.plain("mute-toast-on" if minutes else "mute-toast-off"))
     # a new message: the button may sit under an alert, which must stay as it is
-    await callback.bot.send_message(account.id, text,
+    await send_here(callback, account.id, text,
                                     reply_markup=unmute_button(t, symbol) if minutes else None)
 
 
 async def cb_menu_mute(callback: CallbackQuery, account: User, t: Texts) -> None:
-    await callback.bot.send_message(account.id, t("mute-choose", target=t("mute-everything")),
+    await send_here(callback, account.id, t("mute-choose", target=t("mute-everything")),
                                     reply_markup=mute_durations(t, ALL_SYMBOLS))
 
 

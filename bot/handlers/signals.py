@@ -6,7 +6,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import MenuCB
-from bot.handlers.common import Texts, local_time, user_tz
+from bot.handlers.common import Texts, local_time, send_here, user_tz
 from storage import SignalRepo, User, WatchlistRepo
 
 LIMIT = 10
@@ -35,7 +35,7 @@ async def cmd_signals(message: Message, account: User, t: Texts, watchlist: Watc
 
 async def cb_menu_signals(callback: CallbackQuery, account: User, t: Texts, watchlist: WatchlistRepo,
                           signal_repo: SignalRepo) -> None:
-    await callback.bot.send_message(account.id, await signals_view(account, t, watchlist, signal_repo))
+    await send_here(callback, account.id, await signals_view(account, t, watchlist, signal_repo))
 
 
 def build_router() -> Router:

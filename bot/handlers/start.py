@@ -7,7 +7,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import LangCB, MenuCB
-from bot.handlers.common import Texts, clip, edit_or_send, reply_chat, toast
+from bot.handlers.common import Texts, clip, edit_or_send, reply_chat, send_here, toast
 from bot.keyboards.menus import LANGUAGES, language_picker, main_menu
 from locales import Translator
 from storage import User, UserRepo
@@ -73,11 +73,11 @@ async def cb_lang(callback: CallbackQuery, callback_data: LangCB, callback_answe
 
 
 async def cb_help(callback: CallbackQuery, t: Texts, is_admin: bool, in_group: bool = False) -> None:
-    await callback.bot.send_message(reply_chat(callback), help_text(t, is_admin, in_group))
+    await send_here(callback, reply_chat(callback), help_text(t, is_admin, in_group))
 
 
 async def cb_lang_menu(callback: CallbackQuery, t: Texts) -> None:
-    await callback.bot.send_message(reply_chat(callback), t("lang-choose"),
+    await send_here(callback, reply_chat(callback), t("lang-choose"),
                                     reply_markup=language_picker(t))
 
 

@@ -14,7 +14,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import MenuCB, ThrCB
-from bot.handlers.common import Texts, apply_user_floors, clip, edit_or_send, toast
+from bot.handlers.common import Texts, apply_user_floors, clip, edit_or_send, send_here, toast
 from bot.handlers.parsing import (
     KEYS,
     SPECS,
@@ -157,7 +157,7 @@ async def cmd_thresholds(message: Message, command: CommandObject, account: User
 async def cb_menu_thr(callback: CallbackQuery, account: User, t: Texts,
                       threshold_repo: ThresholdRepo) -> None:
     text, markup = await thresholds_view(account, t, threshold_repo, ALL_SYMBOLS)
-    await callback.bot.send_message(account.id, text, reply_markup=markup)
+    await send_here(callback, account.id, text, reply_markup=markup)
 
 
 async def cb_thresholds(callback: CallbackQuery, callback_data: ThrCB, callback_answer: CallbackAnswer,
@@ -172,7 +172,7 @@ async def cb_thresholds(callback: CallbackQuery, callback_data: ThrCB, callback_
         return
     if cb.op == "open":
         text, markup = await thresholds_view(account, t, threshold_repo, symbol)
-        await callback.bot.send_message(account.id, text, reply_markup=markup)
+        await send_here(callback, account.id, text, reply_markup=markup)
         return
     if cb.op == "key":
         value, _source = effective(await threshold_repo.get_all(account.id), symbol, cb.key)

@@ -7,7 +7,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import MenuCB, TierCB
-from bot.handlers.common import Texts, edit_or_send, toast
+from bot.handlers.common import Texts, edit_or_send, send_here, toast
 from bot.handlers.mute import quiet_summary
 from bot.keyboards.menus import TIERS, tiers_keyboard
 from storage import User, UserRepo
@@ -31,7 +31,7 @@ async def cmd_tiers(message: Message, account: User, t: Texts) -> None:
 
 async def cb_menu_tiers(callback: CallbackQuery, account: User, t: Texts) -> None:
     text, markup = tiers_view(account, t)
-    await callback.bot.send_message(account.id, text, reply_markup=markup)
+    await send_here(callback, account.id, text, reply_markup=markup)
 
 
 async def cb_tier(callback: CallbackQuery, callback_data: TierCB, callback_answer: CallbackAnswer,

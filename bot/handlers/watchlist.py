@@ -24,6 +24,7 @@ from bot.handlers.common import (
     clip,
     edit_or_send,
     local_time,
+    send_here,
     toast,
     unwatch_symbol,
     user_tz,
@@ -272,7 +273,7 @@ async def cmd_list(message: Message, account: User, t: Texts, watchlist: Watchli
 async def cb_menu_list(callback: CallbackQuery, account: User, t: Texts, watchlist: WatchlistRepo,
                        threshold_repo: ThresholdRepo) -> None:
     text, markup = await watchlist_view(account, t, watchlist, threshold_repo)
-    await callback.bot.send_message(account.id, text, reply_markup=markup)
+    await send_here(callback, account.id, text, reply_markup=markup)
 
 
 async def cb_watch(callback: CallbackQuery, callback_data: WatchCB, callback_answer: CallbackAnswer,
