@@ -55,23 +55,75 @@ def _int(data: dict, key: str) -> int:
     return value
 
 
+# native symbol -> Instrument, or the reason it cannot be watched (str): parsed once per name.
+# Bounded by the venue's listing; cleared if a stream of junk names ever fills it.
+_NATIVE: dict[str, object] = {}
+_NATIVE_MAX = 8192
+_INF = math.inf
+_SELL = Side.SELL
+_BUY = Side.BUY
+
+
 def _instrument(data: dict, key: str = "s"):
     raw = data.get(key)
     if not isinstance(raw, str):
         raise ParseError(f"missing symbol field {key!r}")
-    head, sep, tail = raw.rpartition("_")
-    if sep and tail.isdigit():
-        raise UnsupportedSymbol(f"delivery contract {raw[:30]}")
-    try:
-        inst = parse_instrument(raw)
-    except SymbolError as exc:
-        raise UnsupportedSymbol(str(exc)) from None
+    inst = _NATIVE.get(raw) or _learn(raw)
+    if type(inst) is str:
+        raise UnsupportedSymbol(inst)
     if inst.multiplier != 1:  # 1000PEPEUSDT: alerts show levels in this venue's unit too
         note_quoted("binance", inst.base, inst.multiplier)
     return inst
 
 
+def _learn(raw: str):
+    """Instrument for a native name, or the reason it is unsupported (cached either way)."""
+    head, sep, tail = raw.rpartition("_")
+    if sep and tail.isdigit():
+        inst: object = f"delivery contract {raw[:30]}"
+    else:
+        try:
+            inst = parse_instrument(raw)
+        except SymbolError as exc:
+            inst = str(exc)
+    if len(_NATIVE) >= _NATIVE_MAX:
+        _NATIVE.clear()
+    _NATIVE[raw] = inst
+    return inst
+
+
 def _trade(data: dict, recv_ns: int) -> Trade:
+    """The hot path: every field read and converted once; anything odd goes to ``_trade_checked``,
+    which says exactly what is wrong (same result, same error)."""
+    raw = data.get("s")
+    inst = _NATIVE.get(raw) if type(raw) is str else None
+    if inst is None or type(inst) is str:
+        return _trade_checked(data, recv_ns)
+    base, mult = inst
+    try:
+        price = float(data["p"])
+        qty = float(data["q"])
+    except (KeyError, TypeError, ValueError):
+        return _trade_checked(data, recv_ns)
+    if not (0.0 < price < _INF and 0.0 < qty < _INF):
+        return _trade_checked(data, recv_ns)
+    maker = data.get("m")
+    if maker is True:
+        side = _SELL
+    elif maker is False:
+        side = _BUY
+    else:
+        return _trade_checked(data, recv_ns)
+    ts = data["T"] if "T" in data else data.get("E")
+    if type(ts) is not int:
+        return _trade_checked(data, recv_ns)
+    if mult != 1:
+        note_quoted("binance", base, mult)
+        return Trade(VENUE, base, price / mult, qty * mult, price * qty, side, ts, recv_ns)
+    return Trade(VENUE, base, price, qty, price * qty, side, ts, recv_ns)
+
+
+def _trade_checked(data: dict, recv_ns: int) -> Trade:
     base, mult = _instrument(data)
     price = _num(data, "p")
     qty = _num(data, "q")
@@ -131,6 +183,15 @@ def parse_message(msg: object, recv_ns: int, funding_intervals: Mapping[str, flo
 
     ``funding_intervals`` maps native symbols to their funding interval in hours (fundingInfo);
     a symbol absent from it (or no table at all) funds every 8 h."""
+    if type(msg) is dict:  # the hot path: one trade per frame
+        data = msg.get("data", msg) if "stream" in msg else msg
+        if type(data) is dict:
+            kind = data.get("e")
+            if kind == "trade" or kind == "aggTrade":
+                try:
+                    return [_trade(data, recv_ns)]
+                except UnsupportedSymbol:
+                    return []  # all-symbol streams carry contracts we cannot watch: not an error
     if not isinstance(msg, dict):
         raise ParseError("frame is not a JSON object")
     data = msg.get("data", msg) if "stream" in msg else msg
