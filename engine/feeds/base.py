@@ -108,8 +108,28 @@ class FatalFeedError(Exception):
     """The venue refused us for good (rejected key, plan too low, region blocked)."""
 
 
+_INF = math.inf
+
+
 def number(data: dict, key: str, *, positive: bool = False) -> float:
-    """A finite float from a JSON number or numeric string; bools, NaN and inf are rejected."""
+    """A finite float from a JSON number or numeric string; bools, NaN and inf are rejected.
+
+    The common case (a numeric string or float, in range) is converted once and returned; anything
+    else goes through ``_number_checked``, which names what is wrong."""
+    raw = data.get(key)
+    kind = type(raw)
+    if kind is str or kind is float or kind is int:
+        try:
+            value = float(raw)
+        except ValueError:
+            pass
+        else:
+            if (0.0 < value < _INF) if positive else (-_INF < value < _INF):
+                return value
+    return _number_checked(data, key, positive=positive)
+
+
+def _number_checked(data: dict, key: str, *, positive: bool = False) -> float:
     try:
         raw = data[key]
     except KeyError:

@@ -26,14 +26,26 @@ TAKER_SIDE = {"Buy": Side.BUY, "Sell": Side.SELL}
 DEFAULT_FUNDING_INTERVAL_H = 8.0
 
 
+# native symbol -> Instrument, or why it is no coin (str): parsed once per name, bounded
+_NATIVE: dict[str, object] = {}
+_NATIVE_MAX = 8192
+
+
 def _instrument(item: dict, key: str = "s"):
     raw = item.get(key)
     if not isinstance(raw, str):
         raise ParseError(f"missing symbol field {key!r}")
-    try:
-        inst = parse_instrument(raw)
-    except SymbolError as exc:
-        raise ParseError(str(exc)) from None
+    inst = _NATIVE.get(raw)
+    if inst is None:
+        try:
+            inst = parse_instrument(raw)
+        except SymbolError as exc:
+            inst = str(exc)
+        if len(_NATIVE) >= _NATIVE_MAX:
+            _NATIVE.clear()
+        _NATIVE[raw] = inst
+    if type(inst) is str:
+        raise ParseError(inst)
     if inst.multiplier != 1:  # 1000PEPEUSDT: alerts show levels in this venue's unit too
         note_quoted("bybit", inst.base, inst.multiplier)
     return inst

@@ -12,6 +12,8 @@ Frames (PROTOCOLS.md, docs.coinglass.com ws-getting-started):
 """
 from __future__ import annotations
 
+import math
+
 from ..events import Event, Liquidation, PositionSide, Side, Trade
 from ..symbols import SymbolError, parse_instrument
 from .base import AUTH_REJECTED, ParseError, UnsupportedSymbol, VendorError, number, parse_batch
@@ -44,7 +46,10 @@ def _field(item: dict, name: str) -> object:
 
 
 def _value(item: dict, name: str, *, positive: bool = True) -> float:
-    return number({name: _field(item, name)}, name, positive=positive)
+    raw = _field(item, name)
+    if type(raw) is float and (0.0 < raw < math.inf if positive else -math.inf < raw < math.inf):
+        return raw  # CoinGlass sends JSON numbers: already a float, nothing to convert
+    return number({name: raw}, name, positive=positive)
 
 
 def _side(item: dict, table: dict) -> object:
