@@ -89,5 +89,26 @@ def test_cli_record_usage_errors(tmp_path, monkeypatch, capsys):
     assert main(["record", "--out", str(tmp_path / "x.gz"), "--duration", "-1"]) == 2
     assert main(["record", "--out", str(tmp_path / "x.gz"), "--symbols", "not a coin!"]) == 2
     assert main(["record", "--out", str(tmp_path / "x.gz"), "--duration", "1"]) == 2  # no live source
-    err = capsys.readouterr().err
-    assert "at least one live source" in err and "--duration" in err
+    captured = capsys.readouterr()
+    assert "at least one live source" in captured.err and "--duration" in captured.err
+    assert not (tmp_path / "x.gz").exists()  # refused before anything was contacted or written
+    assert "recording" not in captured.out
+    monkeypatch.setenv("MARKET_SOURCES", f"simulator,replay:{tmp_path / 'y.gz'}")
+    assert main(["record", "--out", str(tmp_path / "x.gz")]) == 2
+    assert not (tmp_path / "x.gz").exists()
+
+
+async def test_record_with_no_live_source_writes_nothing_and_loads_no_instrument_list(tmp_path, monkeypatch):
+    from config.settings import load_settings
+    from engine.feeds import record as rec
+    from engine.feeds.instruments import InstrumentCatalog
+    from engine.feeds.live import FeedConfigError
+
+    async def no_load(self):  # would contact the venues
+        raise AssertionError("the instrument lists must not be fetched")
+
+    monkeypatch.setattr(InstrumentCatalog, "load", no_load)
+    monkeypatch.setenv("MARKET_SOURCES", "simulator")
+    with pytest.raises(FeedConfigError, match="at least one live source"):
+        await rec.record(load_settings(need_database=False), tmp_path / "z.gz", duration=1)
+    assert not (tmp_path / "z.gz").exists()

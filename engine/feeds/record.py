@@ -20,6 +20,7 @@ from .registry import SubscriptionRegistry
 
 log = logging.getLogger(__name__)
 DEFAULT_SYMBOLS = ("BTC", "ETH")
+LIVE_SOURCES = ("binance", "bybit", "okx", "coinglass")
 
 
 class FrameWriter:
@@ -45,16 +46,23 @@ async def record(settings, out: str | Path, *, duration: float | None = None, sy
     """Record until ``duration`` seconds have passed (None: until cancelled) or every feed stopped.
     Returns {"frames": n, "feeds": {name: stats snapshot}}."""
     registry = SubscriptionRegistry(symbols)
-    if catalog is None:
+    load = catalog is None
+    if load:
         catalog = InstrumentCatalog.from_settings(settings)
+    writer: FrameWriter | None = None
+
+    def tap(recv_ns: int, raw) -> None:
+        writer.write(recv_ns, raw)
+
+    # the sources are judged first: with no live one, nothing is contacted and no file is written
+    feeds = build_live_feeds(settings, registry, catalog, live_only=True, on_raw=tap, **feed_overrides)
+    if not feeds:
+        raise FeedConfigError("MARKET_SOURCES: record needs at least one live source "
+                              "(binance, bybit, okx, coinglass)")
+    if load:
         await catalog.load()
     writer = FrameWriter(out)
     try:
-        feeds = build_live_feeds(settings, registry, catalog, live_only=True, on_raw=writer.write, **feed_overrides)
-        if not feeds:
-            raise FeedConfigError("MARKET_SOURCES: record needs at least one live source "
-                                  "(binance, bybit, okx, coinglass)")
-
         async def discard(events: list) -> None:  # parsed only to count events and errors
             return None
 
@@ -83,6 +91,10 @@ async def record_command(settings, out: str, duration: float | None, symbols_tex
         return 2
     if not Path(out).resolve().parent.is_dir():
         print(f"teleglas record: --out {out}: directory does not exist", file=sys.stderr)
+        return 2
+    if not any(source in LIVE_SOURCES for source in settings.MARKET_SOURCES):
+        print("teleglas record: MARKET_SOURCES: record needs at least one live source "
+              f"({', '.join(LIVE_SOURCES)}); simulator and replay: sources are not recorded", file=sys.stderr)
         return 2
     print(f"recording {', '.join(sorted(registry_check.symbols))} from "
           f"{', '.join(s for s in settings.MARKET_SOURCES if ':' not in s)} to {out}"
