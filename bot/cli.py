@@ -133,7 +133,11 @@ def _summary(engine: Engine, sink: TerminalSink, elapsed: float, sim: MarketSimu
             ep = r.episode
             start = (ep.start_ts - sim.start_ts) / 1000
             if r.caught:
-                verdict = f"caught after {r.delay_ms / 1000:.1f} s ({r.caught_by.tier.value}, score {r.caught_by.confidence})"
+                # measured like the rule above: from the episode's start, and against its end
+                past_end = (r.caught_by.ts - ep.end_ts) / 1000
+                when = f"{-past_end:.1f} s before it ended" if past_end <= 0 else f"{past_end:.1f} s after it ended"
+                verdict = (f"caught {r.delay_ms / 1000:.1f} s into it, {when} "
+                           f"({r.caught_by.tier.value}, score {r.caught_by.confidence})")
             elif r.related:
                 verdict = "MISSED — saw only " + ", ".join(sorted({f"{s.kind.value} {s.direction.value}" for s in r.related}))
             else:
@@ -150,8 +154,9 @@ def _summary(engine: Engine, sink: TerminalSink, elapsed: float, sim: MarketSimu
         wrong = wrong_upgrades(sim.episodes, sink.signals)
         print(f"cascades without absorption called a stop hunt: {len(wrong)}")
         quiet = outside_episodes(sim.episodes, sink.signals)
-        hours = sim.duration_s / 3600
-        print(f"signals in quiet stretches: {len(quiet)} over {hours:g} simulated hour(s), "
+        span = (f"{round(sim.duration_s / 3600, 2):g} simulated hour(s)" if sim.duration_s >= 3600
+                else f"{round(sim.duration_s / 60, 1):g} simulated minute(s)")
+        print(f"signals in quiet stretches: {len(quiet)} over {span}, "
               f"{len(sim.symbols)} symbols")
 
 

@@ -93,3 +93,10 @@ def test_demo_summary_reports_all_episodes_caught(capsys):
     assert "cascades without absorption called a stop hunt: 0" in out
     quiet = re.search(r"signals in quiet stretches: (\d+) over 1 simulated hour", out)
     assert quiet and int(quiet.group(1)) <= 4, out
+
+
+def test_short_demo_states_its_span_in_minutes_and_catch_times_against_the_episode_end(capsys):
+    assert cli_main(["demo", "--quiet", "--minutes", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "over 1 simulated minute(s)" in out and "0.0166" not in out, out
+    assert re.search(r"caught \d+\.\d s into it, \d+\.\d s (before|after) it ended", out), out
