@@ -232,10 +232,15 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
     from engine.signals import SignalEngine
 
     tr = translator()
-    db = await open_database(settings.DATABASE_PATH,
-                             wait_s=DB_LOCK_WAIT_S if db_lock_wait_s is None else db_lock_wait_s)
     bot = Bot(settings.TELEGRAM_BOT_TOKEN.get_secret_value(), session=_bot_session(settings),
               default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True))
+    try:  # the token first: a wrong one must not leave a new, migrated database behind
+        await check_telegram(bot, settings)
+        db = await open_database(settings.DATABASE_PATH,
+                                 wait_s=DB_LOCK_WAIT_S if db_lock_wait_s is None else db_lock_wait_s)
+    except BaseException:
+        await bot.session.close()
+        raise
     supervisor = Supervisor()
     metrics = None
     delivery = None
@@ -243,7 +248,6 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
     dp = None
     scheduler = None
     try:
-        await check_telegram(bot, settings)
         watchlist = WatchlistRepo(db)
         registry, catalog = await _registry_and_catalog(settings, await watchlist.all_symbols())
         # signals -> per-user routing -> SQLite outbox -> paced sender (bot/delivery)

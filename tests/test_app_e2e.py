@@ -123,6 +123,7 @@ async def test_a_rejected_token_is_one_line_and_exit_code_2(tmp_path):
             await _run_against(api.base, tmp_path, token="123456:WRONG-token")
     assert err.value.exit_code == 2
     assert str(err.value).startswith("TELEGRAM_BOT_TOKEN:") and "\n" not in str(err.value)
+    assert not (tmp_path / "t.db").exists()  # the token is checked before the database is created
 
 
 async def test_an_unreachable_bot_api_is_one_line_and_exit_code_1(tmp_path):

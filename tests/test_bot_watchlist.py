@@ -241,3 +241,18 @@ async def test_concurrent_remove_and_add_never_drop_a_watched_symbol(api, tmp_pa
         assert access and access[0].registry_lock is h.dp["registry_lock"]
     finally:
         await h.stop()
+
+
+async def test_add_in_simulator_mode_does_not_call_the_lists_unavailable(api, tmp_path):
+    """MARKET_SOURCES=simulator (or replay:) fetches no venue list by design: /add says so instead
+    of 'the venues' instrument lists are unavailable right now'."""
+    from engine.feeds.instruments import InstrumentCatalog
+
+    h = await BotHarness(api, tmp_path / "s.db", catalog=InstrumentCatalog(venues=()),
+                         pending=PendingConfirmations()).start()
+    try:
+        text = await h.text(50, "/add BTC")
+        assert "simulator or a recording" in text and "unavailable" not in text
+        assert await _symbols(h, 50) == ["BTC"]
+    finally:
+        await h.stop()

@@ -199,7 +199,10 @@ async def cmd_add(message: Message, command: CommandObject, account: User, t: Te
             lines.append(t("add-ok", symbol=symbol))
         else:  # not "✅ added": nothing has checked that the coin exists
             minutes = pending.minutes if pending is not None else 10
-            lines.append(t("add-ok-unverified", symbol=symbol, minutes=str(minutes)))
+            # simulator / replay sources: no venue list is fetched by design, none is "unavailable"
+            key = "add-ok-offline" if catalog is not None and not getattr(catalog, "venues", True) \
+                else "add-ok-unverified"
+            lines.append(t(key, symbol=symbol, minutes=str(minutes)))
             if pending is not None:
                 pending.add(account.id, symbol, lang)
     await message.answer("\n".join(lines))

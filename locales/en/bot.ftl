@@ -90,6 +90,7 @@ add-usage = Which coins? Example: <code>/add BTC ETH SOL</code>
 add-too-many = At most { $limit } symbols per command.
 add-ok = ✅ { $symbol } added.
 add-ok-unverified = ⏳ { $symbol } added, not verified yet (the venues' instrument lists are unavailable right now). I'll confirm when data for it arrives, or remove it if none arrives within { $minutes } min.
+add-ok-offline = ⏳ { $symbol } added. The market data here comes from the simulator or a recording, so no venue's instrument list is checked: I'll confirm when data for it arrives, or remove it if none arrives within { $minutes } min.
 add-confirmed = ✅ { $symbol } confirmed: live data is arriving.
 add-no-data = ⚠️ No data for { $symbol } in { $minutes } min. Is it listed as a futures contract? <code>/remove { $symbol }</code> if it was a typo.
 add-no-data-removed = ❌ { $symbol }: no venue sent any data for it in { $minutes } min, so I removed it from your watchlist — check the spelling (a coin like BTC, or a pair like BTCUSDT).

@@ -89,6 +89,7 @@ add-usage = Koin apa? Contoh: <code>/add BTC ETH SOL</code>
 add-too-many = Paling banyak { $limit } simbol per perintah.
 add-ok = ✅ { $symbol } ditambahkan.
 add-ok-unverified = ⏳ { $symbol } ditambahkan, belum terverifikasi (daftar instrumen bursa sedang tidak tersedia). Saya akan mengonfirmasi setelah datanya masuk, atau menghapusnya jika tidak ada data dalam { $minutes } menit.
+add-ok-offline = ⏳ { $symbol } ditambahkan. Data pasar di sini berasal dari simulator atau rekaman, jadi daftar instrumen bursa tidak diperiksa: saya akan mengonfirmasi setelah datanya masuk, atau menghapusnya jika tidak ada data dalam { $minutes } menit.
 add-confirmed = ✅ { $symbol } terkonfirmasi: data langsung sudah masuk.
 add-no-data = ⚠️ Tidak ada data untuk { $symbol } selama { $minutes } menit. Apakah koin ini terdaftar sebagai kontrak futures? <code>/remove { $symbol }</code> jika salah ketik.
 add-no-data-removed = ❌ { $symbol }: tidak ada bursa yang mengirim data untuknya selama { $minutes } menit, jadi saya menghapusnya dari daftar pantauan Anda — periksa ejaannya (koin seperti BTC, atau pasangan seperti BTCUSDT).
