@@ -5,7 +5,6 @@ Settings errors end the process with exit code 2 and one line naming the variabl
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 import time
@@ -13,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 from bot.errors import StartupError
+from bot.loop import run as run_loop
 from config.settings import ConfigError, configure_logging, load_settings
 from engine.core import Engine, run_feeds
 from engine.feeds.replay import ReplayFeed
@@ -217,16 +217,16 @@ def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     try:
         if args.command == "run":
-            return asyncio.run(_run())
+            return run_loop(_run())
         if args.command == "demo":
             # the demo reads no settings at all: no token, no network, and a half-edited .env
             # for the real service must not stop a newcomer from seeing it work
             configure_logging("WARNING")
-            return asyncio.run(_demo(args))
+            return run_loop(_demo(args))
         settings = load_settings(need_database=False)
         configure_logging(settings.LOG_LEVEL)
         if args.command == "replay":
-            return asyncio.run(_replay(args))
+            return run_loop(_replay(args))
         if args.command == "backtest":
             from bot.backtest import backtest_command
 
@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "record":
             from engine.feeds.record import record_command
 
-            return asyncio.run(record_command(settings, args.out, args.duration, args.symbols))
+            return run_loop(record_command(settings, args.out, args.duration, args.symbols))
     except ConfigError as exc:
         print(f"teleglas: configuration error: {exc}", file=sys.stderr)
         return 2
