@@ -57,8 +57,10 @@ SAMPLES = {
 }
 
 
-def bench_samples(seconds: float) -> None:
+def bench_samples(seconds: float, show: bool = True) -> dict[str, float]:
+    """{venue: events/s} over its documented sample frames (decode + parse), ``seconds`` each."""
     loads = orjson.loads
+    out: dict[str, float] = {}
     for venue, (parse, frames) in SAMPLES.items():
         raws = [f.encode() for f in frames]
         n_frames = n_events = 0
@@ -70,7 +72,10 @@ def bench_samples(seconds: float) -> None:
                     n_events += len(parse(loads(raw), 1))
                 n_frames += len(raws)
         elapsed = time.perf_counter() - t0
-        print(f"{venue:<10} sample frames   {n_events / elapsed:>12,.0f} events/s  {n_frames / elapsed:>12,.0f} frames/s")
+        out[venue] = n_events / elapsed
+        if show:
+            print(f"{venue:<10} sample frames   {n_events / elapsed:>12,.0f} events/s  {n_frames / elapsed:>12,.0f} frames/s")
+    return out
 
 
 def bench_real() -> None:
