@@ -149,3 +149,20 @@ def test_the_native_symbol_cache_stays_bounded(monkeypatch):
         binance._instrument({"s": f"COIN{i}USDT"})
     assert len(binance._NATIVE) <= 10
     assert binance._instrument({"s": "COIN3USDT"}).base == "COIN3"
+
+
+def test_the_json_lines_export_of_a_tape_matches_the_plain_path(sim_tape, monkeypatch, capsys):
+    """`teleglas replay FILE --json` (the lean path) against the same export built from the
+    plain path's events: identical signals, line for line (engine wall-clock time aside)."""
+    from bot.backtest import run_offline, signal_json
+    from bot.cli import main
+
+    expected, _, _ = reference_events(sim_tape, monkeypatch)
+    want: list[dict] = []
+    run_offline(iter([expected]), track=False, on_signal=lambda s: want.append(signal_json(s)))
+    capsys.readouterr()
+    assert main(["replay", str(sim_tape), "--json"]) == 0
+    got = [orjson.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    for row in want + got:
+        row.pop("signal_ns")
+    assert want and got == want
