@@ -4,7 +4,7 @@
     .venv/bin/python -m benchmarks --quick    # smaller tapes and fewer users (about a minute)
 
 Rows: the replay path against its floor (``bench_replay``), parse speed per venue
-(``bench_parse``), the event loops on the feed path and on the bot's fan-out (``bench_loop``),
+(``bench_parse``), engine cost and memory by active symbols (``bench_symbols``), the event loops on the feed path and on the bot's fan-out (``bench_loop``),
 and ``teleglas run`` start-up to the first getUpdates (``bench_startup``). Each module still
 runs alone with more options (see its docstring). CPU figures are one process's user + system
 seconds, so a busy machine shows mostly in the wall-clock columns.
@@ -25,6 +25,7 @@ import bench_loop  # noqa: E402
 import bench_parse  # noqa: E402
 import bench_replay  # noqa: E402
 import bench_startup  # noqa: E402
+import bench_symbols  # noqa: E402
 
 
 def _row(rows: list, name: str, figure: str, note: str = "") -> None:
@@ -68,6 +69,12 @@ def main() -> None:
             _row(rows, f"fan-out of one signal to {users:,} users on {loop}",
                  f"{res['total_s']:.2f} s, first delivery {res['first_ms']:.0f} ms",
                  f"process CPU {res['cpu_s']:.2f} s (Bot API double in the same process)")
+
+    span = 300 if args.quick else 900
+    for r in bench_symbols.measure((4, 50, 200), span):
+        _row(rows, f"engine, {r['symbols']} active symbols (2 venues, 2,000 trades/s)",
+             f"{r['us_per_event']:.1f} µs per event, RSS {r['rss_mb']:.0f} MB",
+             f"after {span} s of event time; targets <= 6 µs and <= 150 MB at 200")
 
     start = bench_startup.measure(1 if args.quick else 3)
     _row(rows, "`teleglas run` start-up to the first getUpdates",

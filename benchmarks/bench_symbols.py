@@ -1,0 +1,94 @@
+"""Engine cost per event and memory as the number of ACTIVE symbols grows (issue 12, item 3).
+
+    .venv/bin/python benchmarks/bench_symbols.py [--symbols 4,50,200] [--seconds 600] [--rate 2000]
+
+Each count runs in its own child process: ``--rate`` trades per second of event time in all,
+spread over N symbols and two venues so every symbol trades on both every second (the
+per-second work of each active symbol is what grows). Trades are generated one second
+at a time outside the timed region and fed to ``Engine.process_many`` (state, rings,
+detectors, signals); CPU is the engine's own (``time.process_time`` around it). RSS is the
+child's resident memory at the end, after ``--seconds`` of event time (the flow windows fill up
+to their longest span, so run at least 3,600 s for the settled figure).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def child(n: int, seconds: int, rate: int) -> dict:
+    from engine.core import Engine
+    from engine.events import Side, Trade
+    from engine.signals import ListSink, SignalEngine
+
+    rng = random.Random(n)
+    engine = Engine(SignalEngine(ListSink()))
+    names = [f"COIN{i}" for i in range(n)]
+    prices = {s: 10.0 + i for i, s in enumerate(names)}
+    per_symbol = max(2, rate // n)
+    t0_ms = 1_767_225_600_000
+    cpu = 0.0
+    events = 0
+    buy, sell = Side.BUY, Side.SELL
+    venues = ("binance", "bybit")  # two venues: the cross-venue (divergence) work runs too
+    for sec in range(seconds):
+        batch = []
+        base_ms = t0_ms + sec * 1000
+        for j in range(per_symbol):
+            ts = base_ms + (j * 1000) // per_symbol
+            for s in names:
+                p = prices[s] = prices[s] * (1 + rng.gauss(0, 2e-4))
+                q = rng.expovariate(1 / 200.0) / p
+                batch.append(Trade(venues[j & 1], s, p, q, p * q, buy if rng.random() < 0.5 else sell, ts,
+                                   ts * 1_000_000 + 50_000_000))
+        c = time.process_time()
+        engine.process_many(batch)
+        cpu += time.process_time() - c
+        events += len(batch)
+    return {"symbols": n, "events": events, "us_per_event": cpu / events * 1e6, "rss_mb": rss_mb(),
+            "signals": len(engine.signals.sink.signals) if hasattr(engine.signals, "sink") else None}
+
+
+def measure(counts=(4, 50, 200), seconds: int = 600, rate: int = 2000) -> list[dict]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = []
+    for n in counts:
+        proc = subprocess.run([sys.executable, __file__, "--child", str(n), "--seconds", str(seconds),
+                               "--rate", str(rate)], capture_output=True, text=True, env=env)
+        if proc.returncode:
+            raise SystemExit(proc.stderr[-2000:])
+        out.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--symbols", default="4,50,200")
+    ap.add_argument("--seconds", type=int, default=600, help="seconds of event time per run")
+    ap.add_argument("--rate", type=int, default=2000, help="trades per second of event time, all symbols")
+    ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.seconds, args.rate)))
+        return
+    for r in measure([int(x) for x in args.symbols.split(",")], args.seconds, args.rate):
+        print(f"{r['symbols']:>4} active symbols: {r['us_per_event']:5.1f} µs per event, RSS {r['rss_mb']:6.1f} MB "
+              f"({r['events']:,} trades over {args.seconds} s of event time)")
+
+
+if __name__ == "__main__":
+    main()
