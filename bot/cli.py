@@ -47,10 +47,10 @@ class TerminalSink:
             text = self._plain(self._render(signal, self.lang))
             print("─" * 48, file=self.out)
             if signal.edits is not None:  # Telegram shows this in the earlier alert's message
-                print(f"✏️  edit of alert {signal.edits} (same message, newest figures):", file=self.out)
+                print(_text(self.lang, "demo-edit-of", id=str(signal.edits)), file=self.out)
             print(text, file=self.out, flush=True)
             if skip is not None:
-                print(f"(not sent to a subscriber with default settings: {skip.value.replace('_', ' ')})",
+                print(_text(self.lang, "demo-not-default", reason=skip.value.replace("_", " ")),
                       file=self.out, flush=True)
 
 
@@ -72,7 +72,7 @@ def _build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
     d.add_argument("--minutes", type=float, default=60.0, help="simulated minutes (default 60)")
     d.add_argument("--speed", type=float, default=0.0, help="0 = as fast as possible (default), 1 = real time")
-    d.add_argument("--lang", default="en", choices=["en", "id"], help="alert language")
+    d.add_argument("--lang", default="en", choices=["en", "id"], help="language of the alerts and the summary")
     d.add_argument("--quiet", action="store_true", help="print only the summary")
     rec = sub.add_parser("record", help="record raw frames from the live sources (replay format)")
     rec.add_argument("--out", required=True, metavar="FILE", help="output file; gzip when it ends in .gz")
@@ -100,64 +100,72 @@ def _build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _text(lang: str, key: str, **args: str) -> str:
+    """A terminal string from locales/<lang>/cli.ftl (arguments are preformatted text)."""
+    from locales import translator
+
+    return translator().get(lang, key, **args)
+
+
 def _summary(engine: Engine, sink: TerminalSink, elapsed: float, sim: MarketSimulator | None,
-             feed_stats=None) -> None:
+             feed_stats=None, lang: str | None = None) -> None:
+    lang = lang or sink.lang
+
+    def t(key: str, **args: object) -> str:
+        return _text(lang, key, **{k: (f"{v:,}" if isinstance(v, int) else str(v)) for k, v in args.items()})
+
     st = engine.stats
     rate = st.events / elapsed if elapsed > 0 else 0.0
     print("═" * 48)
-    print(f"events processed: {st.events:,} (trades {st.trades:,}, liquidations {st.liquidations:,}, "
-          f"funding {st.fundings:,}, mark/OI {st.marks:,}, rejected {st.rejected:,})")
-    print(f"wall time: {elapsed:.2f} s · {rate:,.0f} events/s")
+    print(t("demo-events", events=st.events, trades=st.trades, liquidations=st.liquidations,
+            funding=st.fundings, marks=st.marks, rejected=st.rejected))
+    print(t("demo-wall", seconds=f"{elapsed:.2f}", rate=f"{rate:,.0f}"))
     if feed_stats is not None:
-        print(f"frames: {feed_stats.frames:,} · parse errors: {feed_stats.parse_errors:,} · "
-              f"ignored (book/depth/acks): {feed_stats.ignored:,}")
+        print(t("demo-frames", frames=feed_stats.frames, errors=feed_stats.parse_errors, ignored=feed_stats.ignored))
     if sim is None and st.liquidations == 0:
-        print("note: this recording holds no liquidations, so no cascade or stop hunt can occur; "
-              "flow signals need minutes of one-sided flow")
+        print(t("demo-no-liquidations"))
     alerts = [s for s in sink.signals if s.edits is None]  # updates edit an alert, not new ones
     kinds = Counter(s.kind.value for s in alerts)
     tiers = Counter(s.tier.value for s in alerts)
-    print(f"signals: {len(alerts)} (+{len(sink.signals) - len(alerts)} updates editing them) · "
-          f"suppressed by cooldown: {engine.signals.suppressed} · "
-          f"{sink.reaching_default} would reach a subscriber with default settings")
+    print(t("demo-signals", alerts=len(alerts), updates=len(sink.signals) - len(alerts),
+            suppressed=engine.signals.suppressed, reaching=sink.reaching_default))
     for kind, n in sorted(kinds.items()):
         print(f"  {kind:<20} {n}")
     if tiers:
-        print("  by tier: " + ", ".join(f"{t} {n}" for t, n in sorted(tiers.items())))
+        print(f"  {t('demo-by-tier')}: " + ", ".join(f"{tier} {n}" for tier, n in sorted(tiers.items())))
     if sim is not None:
         results = match_episodes(sim.episodes, sink.signals)
         caught = sum(r.caught for r in results)
-        print(f"scripted episodes caught: {caught}/{len(results)} "
-              "(right kind and direction, by 5 s after the episode ends)")
+        print(t("demo-episodes", caught=caught, total=len(results)))
         for r in results:
             ep = r.episode
             start = (ep.start_ts - sim.start_ts) / 1000
             if r.caught:
                 # measured like the rule above: from the episode's start, and against its end
                 past_end = (r.caught_by.ts - ep.end_ts) / 1000
-                when = f"{-past_end:.1f} s before it ended" if past_end <= 0 else f"{past_end:.1f} s after it ended"
-                verdict = (f"caught {r.delay_ms / 1000:.1f} s into it, {when} "
-                           f"({r.caught_by.tier.value}, score {r.caught_by.confidence})")
+                when = (t("demo-before-end", seconds=f"{-past_end:.1f}") if past_end <= 0
+                        else t("demo-after-end", seconds=f"{past_end:.1f}"))
+                verdict = t("demo-caught", into=f"{r.delay_ms / 1000:.1f}", when=when,
+                            tier=r.caught_by.tier.value, score=r.caught_by.confidence)
             elif r.related:
-                verdict = "MISSED — saw only " + ", ".join(sorted({f"{s.kind.value} {s.direction.value}" for s in r.related}))
+                verdict = t("demo-missed-saw", kinds=", ".join(
+                    sorted({f"{s.kind.value} {s.direction.value}" for s in r.related})))
             else:
-                verdict = "MISSED"
+                verdict = t("demo-missed")
             print(f"  t+{start:6.0f}s {ep.kind:<16} {ep.direction:<7} {ep.symbol:<5} {verdict}")
         decoys = decoy_alarms(sim.episodes, sink.signals)
         if decoys:
             alarmed = {ep: sigs for ep, sigs in decoys.items() if sigs}
-            print(f"decoys ignored: {len(decoys) - len(alarmed)}/{len(decoys)} "
-                  "(a cascade just under the threshold, an evenly split long/short burst)")
+            print(t("demo-decoys", ignored=len(decoys) - len(alarmed), total=len(decoys)))
             for ep, sigs in alarmed.items():
-                print(f"  t+{(ep.start_ts - sim.start_ts) / 1000:6.0f}s {ep.kind} {ep.symbol}: FALSE ALARM "
+                print(f"  t+{(ep.start_ts - sim.start_ts) / 1000:6.0f}s {ep.kind} {ep.symbol}: {t('demo-false-alarm')} "
                       + ", ".join(f"{s.kind.value} {s.direction.value}" for s in sigs))
         wrong = wrong_upgrades(sim.episodes, sink.signals)
-        print(f"cascades without absorption called a stop hunt: {len(wrong)}")
+        print(t("demo-wrong-upgrades", count=len(wrong)))
         quiet = outside_episodes(sim.episodes, sink.signals)
-        span = (f"{round(sim.duration_s / 3600, 2):g} simulated hour(s)" if sim.duration_s >= 3600
-                else f"{round(sim.duration_s / 60, 1):g} simulated minute(s)")
-        print(f"signals in quiet stretches: {len(quiet)} over {span}, "
-              f"{len(sim.symbols)} symbols")
+        span = (t("demo-span-hours", hours=f"{round(sim.duration_s / 3600, 2):g}") if sim.duration_s >= 3600
+                else t("demo-span-minutes", minutes=f"{round(sim.duration_s / 60, 1):g}"))
+        print(t("demo-quiet", count=len(quiet), span=span, symbols=len(sim.symbols)))
 
 
 async def _demo(args: argparse.Namespace) -> int:
@@ -169,15 +177,15 @@ async def _demo(args: argparse.Namespace) -> int:
             print(f"teleglas demo: --replay {args.replay}: no such file", file=sys.stderr)
             return 2
         feed = ReplayFeed(args.replay, speed=args.speed)
-        print(f"TELEGLAS demo — replaying {args.replay}")
+        print(_text(args.lang, "demo-header-replay", file=args.replay))
     else:
         if args.minutes <= 0:
             print("teleglas demo: --minutes must be positive", file=sys.stderr)
             return 2
         sim = MarketSimulator(seed=args.seed, duration_s=args.minutes * 60)
         feed = SimulatorFeed(sim, speed=args.speed)
-        print(f"TELEGLAS demo — simulated market, seed {args.seed}, {args.minutes:g} min, "
-              f"{', '.join(s.symbol for s in sim.symbols)} on {', '.join(sim.venues)}")
+        print(_text(args.lang, "demo-header-sim", seed=str(args.seed), minutes=f"{args.minutes:g}",
+                    symbols=", ".join(s.symbol for s in sim.symbols), venues=", ".join(sim.venues)))
     t0 = time.perf_counter()
     await run_feeds(engine, [feed])
     elapsed = time.perf_counter() - t0

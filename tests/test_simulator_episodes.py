@@ -100,3 +100,11 @@ def test_short_demo_states_its_span_in_minutes_and_catch_times_against_the_episo
     out = capsys.readouterr().out
     assert "over 1 simulated minute(s)" in out and "0.0166" not in out, out
     assert re.search(r"caught \d+\.\d s into it, \d+\.\d s (before|after) it ended", out), out
+
+
+def test_demo_summary_and_notes_follow_the_language(capsys):
+    assert cli_main(["demo", "--quiet", "--minutes", "20", "--lang", "id"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Demo TELEGLAS — pasar simulasi, seed 7, 20 menit")
+    assert "event diproses:" in out and "episode skenario tertangkap:" in out and "20 menit simulasi" in out
+    assert "events processed" not in out and "caught" not in out

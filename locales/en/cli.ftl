@@ -1,0 +1,23 @@
+# teleglas demo / replay: the terminal summary and the notes beside printed alerts
+demo-header-replay = TELEGLAS demo — replaying { $file }
+demo-header-sim = TELEGLAS demo — simulated market, seed { $seed }, { $minutes } min, { $symbols } on { $venues }
+demo-edit-of = ✏️  edit of alert { $id } (same message, newest figures):
+demo-not-default = (not sent to a subscriber with default settings: { $reason })
+demo-events = events processed: { $events } (trades { $trades }, liquidations { $liquidations }, funding { $funding }, mark/OI { $marks }, rejected { $rejected })
+demo-wall = wall time: { $seconds } s · { $rate } events/s
+demo-frames = frames: { $frames } · parse errors: { $errors } · ignored (book/depth/acks): { $ignored }
+demo-no-liquidations = note: this recording holds no liquidations, so no cascade or stop hunt can occur; flow signals need minutes of one-sided flow
+demo-signals = signals: { $alerts } (+{ $updates } updates editing them) · suppressed by cooldown: { $suppressed } · { $reaching } would reach a subscriber with default settings
+demo-by-tier = by tier
+demo-episodes = scripted episodes caught: { $caught }/{ $total } (right kind and direction, by 5 s after the episode ends)
+demo-caught = caught { $into } s into it, { $when } ({ $tier }, score { $score })
+demo-before-end = { $seconds } s before it ended
+demo-after-end = { $seconds } s after it ended
+demo-missed = MISSED
+demo-missed-saw = MISSED — saw only { $kinds }
+demo-decoys = decoys ignored: { $ignored }/{ $total } (a cascade just under the threshold, an evenly split long/short burst)
+demo-false-alarm = FALSE ALARM
+demo-wrong-upgrades = cascades without absorption called a stop hunt: { $count }
+demo-quiet = signals in quiet stretches: { $count } over { $span }, { $symbols } symbols
+demo-span-hours = { $hours } simulated hour(s)
+demo-span-minutes = { $minutes } simulated minute(s)

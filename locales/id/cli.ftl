@@ -1,0 +1,23 @@
+# teleglas demo / replay: ringkasan di terminal dan catatan di samping alert yang dicetak
+demo-header-replay = Demo TELEGLAS — memutar ulang { $file }
+demo-header-sim = Demo TELEGLAS — pasar simulasi, seed { $seed }, { $minutes } menit, { $symbols } di { $venues }
+demo-edit-of = ✏️  suntingan alert { $id } (pesan yang sama, angka terbaru):
+demo-not-default = (tidak dikirim ke pelanggan dengan pengaturan bawaan: { $reason })
+demo-events = event diproses: { $events } (trade { $trades }, likuidasi { $liquidations }, funding { $funding }, mark/OI { $marks }, ditolak { $rejected })
+demo-wall = waktu nyata: { $seconds } dtk · { $rate } event/dtk
+demo-frames = frame: { $frames } · galat parse: { $errors } · diabaikan (book/depth/ack): { $ignored }
+demo-no-liquidations = catatan: rekaman ini tidak berisi likuidasi, jadi tidak mungkin ada kaskade atau stop hunt; sinyal flow butuh beberapa menit flow satu arah
+demo-signals = sinyal: { $alerts } (+{ $updates } pembaruan yang menyuntingnya) · ditahan cooldown: { $suppressed } · { $reaching } akan sampai ke pelanggan dengan pengaturan bawaan
+demo-by-tier = per tingkat
+demo-episodes = episode skenario tertangkap: { $caught }/{ $total } (jenis dan arah tepat, paling lambat 5 dtk setelah episode berakhir)
+demo-caught = tertangkap { $into } dtk setelah mulai, { $when } ({ $tier }, skor { $score })
+demo-before-end = { $seconds } dtk sebelum berakhir
+demo-after-end = { $seconds } dtk setelah berakhir
+demo-missed = TERLEWAT
+demo-missed-saw = TERLEWAT — hanya terlihat { $kinds }
+demo-decoys = umpan diabaikan: { $ignored }/{ $total } (kaskade sedikit di bawah ambang, ledakan long/short yang terbagi rata)
+demo-false-alarm = ALARM PALSU
+demo-wrong-upgrades = kaskade tanpa absorpsi yang disebut stop hunt: { $count }
+demo-quiet = sinyal di rentang tenang: { $count } selama { $span }, { $symbols } simbol
+demo-span-hours = { $hours } jam simulasi
+demo-span-minutes = { $minutes } menit simulasi
