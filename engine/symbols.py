@@ -8,6 +8,7 @@ multiplier travels separately so prices can be converted to per-unit at the edge
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -70,6 +71,31 @@ def parse_instrument(text: str) -> Instrument:
         prefix, base = m.groups()
         multiplier = 1_000_000 if prefix == "1M" else int(prefix)
     return Instrument(base, multiplier)
+
+
+def instrument_cache(reject: Callable[[str], str | None] | None = None, max_size: int = 8192):
+    """A feed's memory of native names: ``(cache, learn)`` where ``cache`` maps a native symbol
+    to its Instrument or to why it is no coin (a str), and ``learn(raw)`` parses a new name once
+    (``reject`` may refuse it first, e.g. Binance's dated delivery contracts). Bounded: cleared
+    when full. The hot path is ``cache.get(raw) or learn(raw)``."""
+    cache: dict[str, Instrument | str] = {}
+
+    def learn(raw: str) -> Instrument | str:
+        inst: Instrument | str
+        why = reject(raw) if reject is not None else None
+        if why is not None:
+            inst = why
+        else:
+            try:
+                inst = parse_instrument(raw)
+            except SymbolError as exc:
+                inst = str(exc)
+        if len(cache) >= max_size:
+            cache.clear()
+        cache[raw] = inst
+        return inst
+
+    return cache, learn
 
 
 def normalize_symbol(text: str) -> str:

@@ -142,13 +142,18 @@ def test_the_fast_trade_parser_agrees_with_the_checked_one(change, drop):
     assert outcome(binance._trade) == first  # cached: the fast path
 
 
-def test_the_native_symbol_cache_stays_bounded(monkeypatch):
-    monkeypatch.setattr(binance, "_NATIVE_MAX", 10)
-    binance._NATIVE.clear()
+def test_the_native_symbol_cache_stays_bounded():
+    from engine.symbols import instrument_cache
+
+    cache, learn = instrument_cache(max_size=10)
     for i in range(25):
-        binance._instrument({"s": f"COIN{i}USDT"})
-    assert len(binance._NATIVE) <= 10
-    assert binance._instrument({"s": "COIN3USDT"}).base == "COIN3"
+        learn(f"COIN{i}USDT")
+    assert len(cache) <= 10
+    assert (cache.get("COIN3USDT") or learn("COIN3USDT")).base == "COIN3"
+    assert learn("not a coin!") == cache["not a coin!"] and isinstance(cache["not a coin!"], str)
+    binance._NATIVE.clear()  # the feeds' own caches are built the same way
+    assert binance._instrument({"s": "1000PEPEUSDT"}).base == "PEPE"
+    assert "1000PEPEUSDT" in binance._NATIVE
 
 
 def test_the_json_lines_export_of_a_tape_matches_the_plain_path(sim_tape, monkeypatch, capsys):

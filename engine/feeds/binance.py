@@ -24,7 +24,7 @@ from collections.abc import Mapping
 import orjson
 
 from ..events import Event, Funding, Liquidation, MarkOI, PositionSide, Side, Trade
-from ..symbols import SymbolError, note_quoted, parse_instrument
+from ..symbols import instrument_cache, note_quoted
 from .base import ParseError, UnsupportedSymbol, VendorError, parse_batch
 
 VENUE = "binance"
@@ -57,8 +57,6 @@ def _int(data: dict, key: str) -> int:
 
 # native symbol -> Instrument, or the reason it cannot be watched (str): parsed once per name.
 # Bounded by the venue's listing; cleared if a stream of junk names ever fills it.
-_NATIVE: dict[str, object] = {}
-_NATIVE_MAX = 8192
 _INF = math.inf
 _SELL = Side.SELL
 _BUY = Side.BUY
@@ -76,20 +74,13 @@ def _instrument(data: dict, key: str = "s"):
     return inst
 
 
-def _learn(raw: str):
-    """Instrument for a native name, or the reason it is unsupported (cached either way)."""
+def _delivery_contract(raw: str) -> str | None:
     head, sep, tail = raw.rpartition("_")
-    if sep and tail.isdigit():
-        inst: object = f"delivery contract {raw[:30]}"
-    else:
-        try:
-            inst = parse_instrument(raw)
-        except SymbolError as exc:
-            inst = str(exc)
-    if len(_NATIVE) >= _NATIVE_MAX:
-        _NATIVE.clear()
-    _NATIVE[raw] = inst
-    return inst
+    return f"delivery contract {raw[:30]}" if sep and tail.isdigit() else None
+
+
+# native symbol -> Instrument, or why it is unsupported (str): parsed once per name, bounded
+_NATIVE, _learn = instrument_cache(_delivery_contract)
 
 
 def _trade(data: dict, recv_ns: int) -> Trade:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import orjson
 
 from ..events import Event, Funding, Liquidation, MarkOI, PositionSide, Side, Trade
-from ..symbols import SymbolError, note_quoted, parse_instrument
+from ..symbols import instrument_cache, note_quoted
 from .base import ParseError, VendorError, millis, number, parse_batch
 
 VENUE = "bybit"
@@ -27,23 +27,14 @@ DEFAULT_FUNDING_INTERVAL_H = 8.0
 
 
 # native symbol -> Instrument, or why it is no coin (str): parsed once per name, bounded
-_NATIVE: dict[str, object] = {}
-_NATIVE_MAX = 8192
+_NATIVE, _learn = instrument_cache()
 
 
 def _instrument(item: dict, key: str = "s"):
     raw = item.get(key)
     if not isinstance(raw, str):
         raise ParseError(f"missing symbol field {key!r}")
-    inst = _NATIVE.get(raw)
-    if inst is None:
-        try:
-            inst = parse_instrument(raw)
-        except SymbolError as exc:
-            inst = str(exc)
-        if len(_NATIVE) >= _NATIVE_MAX:
-            _NATIVE.clear()
-        _NATIVE[raw] = inst
+    inst = _NATIVE.get(raw) or _learn(raw)
     if type(inst) is str:
         raise ParseError(inst)
     if inst.multiplier != 1:  # 1000PEPEUSDT: alerts show levels in this venue's unit too
