@@ -178,6 +178,23 @@ flow-trades = Trades { $trades } · venues { $venues }
 flow-binance-caveat = ⚠️ Binance reports at most one liquidation per symbol per second: its totals are lower bounds.
 flow-time = Data as of { $time }
 flow-refreshed = Updated
+flow-details = 📄 Details
+flow-caption-more = … (tap Details for the full text)
+chart-price = Price
+chart-vwap = VWAP
+chart-buy = Buy
+chart-sell = Sell
+chart-cvd = CVD
+chart-large-buy = Large buy
+chart-large-sell = Large sell
+chart-liq-long = Longs liquidated
+chart-liq-short = Shorts liquidated
+chart-zone = Hunt zone
+chart-entry = Entry
+chart-stop = Stop
+chart-target = Target
+chart-absorbed = Absorbed
+chart-hunt-title = { $symbol } · stop hunt
 btn-refresh = 🔄 Refresh
 
 ## thresholds

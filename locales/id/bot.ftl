@@ -171,6 +171,23 @@ flow-trades = Transaksi { $trades } · bursa { $venues }
 flow-binance-caveat = ⚠️ Binance melaporkan paling banyak satu likuidasi per simbol per detik: totalnya adalah batas bawah.
 flow-time = Data per { $time }
 flow-refreshed = Diperbarui
+flow-details = 📄 Detail
+flow-caption-more = … (ketuk Detail untuk teks lengkap)
+chart-price = Harga
+chart-vwap = VWAP
+chart-buy = Beli
+chart-sell = Jual
+chart-cvd = CVD
+chart-large-buy = Beli besar
+chart-large-sell = Jual besar
+chart-liq-long = Long terlikuidasi
+chart-liq-short = Short terlikuidasi
+chart-zone = Zona perburuan
+chart-entry = Entri
+chart-stop = Stop
+chart-target = Target
+chart-absorbed = Terserap
+chart-hunt-title = { $symbol } · perburuan stop
 btn-refresh = 🔄 Perbarui
 
 ## ambang
