@@ -31,6 +31,7 @@ from aiogram.types import (BotCommand, BotCommandScopeAllChatAdministrators, Bot
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 
 from bot.errors import StartupError
+from bot.charts import ChartRenderer
 from bot.handlers import get_routers
 from bot.groups import GroupAdmins, TopicRoutes
 from bot.handlers.start import ADMIN_COMMANDS, GROUP_ADMIN_COMMANDS, GROUP_READ_COMMANDS, USER_COMMANDS
@@ -69,8 +70,10 @@ def build_dispatcher(*, settings: Settings, db: Database, engine: Any, tr: Trans
                      throttle_rate: float = 2.0, throttle_burst: int = 10, ops: Any = None,
                      pending: PendingConfirmations | None = None,
                      registry_lock: asyncio.Lock | None = None,
-                     group_admins: GroupAdmins | None = None) -> Dispatcher:
+                     group_admins: GroupAdmins | None = None, charts: Any = None) -> Dispatcher:
     tr = tr or translator()
+    # /flow charts: one worker thread, shared by every user (bot.charts); closed with the dispatcher
+    charts = charts if charts is not None else ChartRenderer()
     # one lock for every change of the feeds' symbol set (handlers and access middleware)
     registry_lock = registry_lock if registry_lock is not None else asyncio.Lock()
     users, access_repo = UserRepo(db), AccessRepo(db)
@@ -88,7 +91,7 @@ def build_dispatcher(*, settings: Settings, db: Database, engine: Any, tr: Trans
         engine=engine,
         registry=registry, registry_lock=registry_lock, catalog=catalog, delivery=delivery,
         health=health, counters=counters, chats=chats, group_admins=group_admins,
-        topic_routes=topic_routes,
+        topic_routes=topic_routes, charts=charts,
         pending=pending if pending is not None else PendingConfirmations(), background=Background(),
     )
 
@@ -98,6 +101,7 @@ def build_dispatcher(*, settings: Settings, db: Database, engine: Any, tr: Trans
         return await handler(event, data)
 
     dp.update.outer_middleware(count_updates)
+    dp.shutdown.register(charts.close)
     throttle = ThrottlingMiddleware(tr, rate_per_s=throttle_rate, burst=throttle_burst)
     access = AccessMiddleware(settings, users, access_repo, tr, watchlist=watchlist, registry=registry,
                               registry_lock=registry_lock, chats=chats, group_admins=group_admins)

@@ -31,6 +31,13 @@ class ThrCB(CallbackData, prefix="t1"):
     value: str = ""
 
 
+class FlowTextCB(CallbackData, prefix="ft1"):
+    """"Details" under a /flow chart: the snapshot's full text as a new message."""
+
+    symbol: str
+    window: str
+
+
 class FlowViewCB(CallbackData, prefix="fv1"):
     """Timeframe / Refresh buttons under a /flow message: edit that message in place."""
 

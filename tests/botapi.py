@@ -45,6 +45,20 @@ class Call:
 
 
 @dataclass
+class Upload:
+    """A file uploaded in a multipart request (the bytes as the bot sent them)."""
+    filename: str
+    data: bytes
+
+    @property
+    def png_size(self) -> tuple[int, int] | None:
+        d = self.data
+        if d[:8] != b"\x89PNG\r\n\x1a\n" or d[12:16] != b"IHDR":
+            return None
+        return int.from_bytes(d[16:20], "big"), int.from_bytes(d[20:24], "big")
+
+
+@dataclass
 class Failure:
     method: str
     error_code: int
@@ -118,6 +132,7 @@ class BotAPIDouble:
         self._stopper: asyncio.Task | None = None
         self.base = ""
         self.messages: dict[tuple[int, int], dict] = {}  # (chat_id, message_id) -> message
+        self.photos: list[Upload] = []  # every photo uploaded (sendPhoto, editMessageMedia), in order
         # groups: chat id -> {user id: status} ('creator' | 'administrator' | 'member' | ...);
         # getChatAdministrators / getChatMember answer from it
         self.members: dict[int, dict[int, str]] = defaultdict(dict)
@@ -315,12 +330,18 @@ class BotAPIDouble:
             else:
                 form = await request.post()
                 for key, value in form.items():
-                    if isinstance(value, str):
+                    if isinstance(value, web.FileField):  # multipart upload (sendPhoto, editMessageMedia)
+                        params[key] = Upload(value.filename, value.file.read())
+                    elif isinstance(value, str):
                         try:
                             decoded = json.loads(value)
                             params[key] = decoded if isinstance(decoded, (dict, list)) else value
                         except ValueError:
                             params[key] = value
+                for key, value in list(params.items()):  # photo="attach://x": the upload itself
+                    if isinstance(value, str) and value.startswith("attach://") and \
+                            isinstance(params.get(value[len("attach://"):]), Upload):
+                        params[key] = params[value[len("attach://"):]]
         return params
 
     def _error(self, code: int, description: str, retry_after: int | None = None,
@@ -450,6 +471,61 @@ class BotAPIDouble:
             if gone is not None:  # e.g. "Bad Request: message thread not found", "...: TOPIC_CLOSED"
                 raise _Reply(self._error(400, gone))
         return self._message(params)
+
+    def _photo(self, params: dict, media: Any) -> list[dict]:
+        """The PhotoSize list of an uploaded photo (``attach://name`` or the field itself)."""
+        if isinstance(media, str) and media.startswith("attach://"):
+            media = params.get(media[len("attach://"):])
+        if not isinstance(media, Upload) or media.png_size is None:
+            raise _Reply(self._error(400, "Bad Request: IMAGE_PROCESS_FAILED"))
+        w, h = media.png_size
+        self.photos.append(media)
+        fid = f"photo{len(self.photos)}"
+        return [{"file_id": fid, "file_unique_id": fid, "width": w, "height": h, "file_size": len(media.data)}]
+
+    def _m_sendPhoto(self, params: dict) -> dict:
+        caption = params.get("caption", "")
+        if len(caption) > 1024:
+            raise _Reply(self._error(400, "Bad Request: message caption is too long"))
+        photo = self._photo(params, params.get("photo"))
+        msg = self._message(params)
+        msg.pop("text", None)
+        msg["photo"], msg["caption"] = photo, caption
+        return msg
+
+    def _m_editMessageMedia(self, params: dict) -> dict:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        old = self.messages.get(key)
+        if old is None or "photo" not in old:
+            raise _Reply(self._error(400, "Bad Request: there is no media in the message to edit"))
+        media = params.get("media")
+        if isinstance(media, str):
+            media = json.loads(media)
+        caption = media.get("caption", "")
+        if len(caption) > 1024:
+            raise _Reply(self._error(400, "Bad Request: message caption is too long"))
+        msg = dict(old, photo=self._photo(params, media.get("media")), caption=caption)
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict) and "inline_keyboard" in markup:
+            msg["reply_markup"] = markup
+        else:
+            msg.pop("reply_markup", None)
+        self.messages[key] = msg
+        return msg
+
+    def _m_editMessageCaption(self, params: dict) -> dict:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        old = self.messages.get(key)
+        if old is None or "photo" not in old:
+            raise _Reply(self._error(400, "Bad Request: there is no caption in the message to edit"))
+        msg = dict(old, caption=params.get("caption", ""))
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict) and "inline_keyboard" in markup:
+            msg["reply_markup"] = markup
+        else:
+            msg.pop("reply_markup", None)
+        self.messages[key] = msg
+        return msg
 
     def _m_editMessageText(self, params: dict) -> dict:
         key = (int(params["chat_id"]), int(params["message_id"]))

@@ -75,7 +75,8 @@ def _no_network():
         socket.socket.connect_ex = _real_connect_ex
 
 ADMIN = 1000
-REPLY_METHODS = ("sendMessage", "editMessageText", "answerCallbackQuery")
+REPLY_METHODS = ("sendMessage", "editMessageText", "answerCallbackQuery", "sendPhoto", "editMessageMedia",
+                 "editMessageCaption")
 
 
 class FakeRegistry:
@@ -131,6 +132,7 @@ class FakeEngine(Engine):
         super().__init__(SignalEngine(ListSink()))
         self.symbols_with_data = {"BTC", "ETH"}
         self.calls: list = []
+        self.chart_version = 1
 
     def flow(self, symbol: str, window: str = "5m") -> Any:
         self.calls.append((symbol, window))
@@ -146,6 +148,17 @@ class FakeEngine(Engine):
             funding_8h={"binance": 0.0001, "bybit": 0.00012}, venues=("binance", "bybit"),
             ts=1_750_000_000_000,
         )
+
+    def flow_chart(self, symbol: str, window: str = "5m") -> Any:
+        """A fixed synthetic series (bot.charts) for symbols with data; its version moves with
+        ``chart_version`` so tests can make a refresh render anew."""
+        from dataclasses import replace as _replace
+
+        from bot.charts import synthetic_series
+        if symbol not in self.symbols_with_data:
+            return None
+        series = synthetic_series(symbol, window, n=20)
+        return _replace(series, version=self.chart_version)
 
 
 def make_settings(api_base: str, db_path: Path, *, access: str = "public",
@@ -193,6 +206,7 @@ class BotHarness:
                                    registry=self.registry, catalog=self.catalog,
                                    throttle_rate=self.throttle[0], throttle_burst=self.throttle[1],
                                    **deps)
+        self.charts = self.dp["charts"]
         before = len(self.api.calls_of("getUpdates"))
         self.task = asyncio.create_task(self.dp.start_polling(
             self.bot, polling_timeout=1, handle_signals=False, handle_as_tasks=self.concurrent,

@@ -1,19 +1,29 @@
 """/flow SYMBOL [1m|5m|15m|1h]: a live order-flow snapshot with timeframe and Refresh buttons.
 
-The FlowCB button under alerts sends a NEW snapshot message (the alert stays as it was); the
-FlowViewCB buttons under a snapshot edit that snapshot in place.
+With data and a chart renderer the snapshot is ONE photo (price, volume, CVD: ``bot.charts``)
+whose caption is the text trimmed to Telegram's 1,024 characters, with a "Details" button
+(FlowTextCB) that sends the full text. The FlowCB button under alerts sends a NEW snapshot
+message (the alert stays as it was); the FlowViewCB buttons under a snapshot edit that snapshot
+in place (editMessageMedia under a photo, editMessageText under an older text snapshot). A
+coin without data gets text only, and when rendering fails or the renderer is busy the text
+goes alone: a chart never costs the user the snapshot.
 """
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, Message
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import BufferedInputFile, CallbackQuery, InputMediaPhoto, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
-from bot.callbacks import FlowCB, FlowViewCB
-from bot.handlers.common import Texts, clip, edit_or_send, local_time, send_here, toast, user_tz
+from bot.callbacks import FlowCB, FlowTextCB, FlowViewCB
+from bot.charts import ChartRenderer, chart_labels, render_flow_chart
+from bot.handlers.common import (Texts, clip, edit_or_send, local_time, reply_chat, reply_thread,
+                                 send_here, toast, user_tz)
 from bot.handlers.parsing import WINDOWS
 from bot.handlers.watchlist import canonical
 from bot.keyboards.flow import flow_keyboard
@@ -21,7 +31,10 @@ from bot.render import buy_sell_shares, fmt_price, fmt_rates_by_venue, fmt_signe
 from engine.symbols import SymbolError, normalize_symbol
 from storage import User, WatchlistRepo
 
+log = logging.getLogger(__name__)
+
 BAR = 16
+CAPTION_MAX = 1024  # Telegram's caption limit
 FUNDING_DIGITS = 4
 STAMP = "%Y-%m-%d %H:%M:%S"  # then the zone: "UTC", "WIB", "UTC+7"  # the live snapshot shows rates to 0.0001 % (alerts round to 0.001 %)
 
@@ -59,19 +72,75 @@ def _snapshot(engine: Any, symbol: str, window: str) -> Any:
     return flow(symbol, window)
 
 
+@dataclass(frozen=True, slots=True)
+class FlowView:
+    text: str
+    has_data: bool
+    png: bytes | None = None  # the chart, when there is data and a renderer produced one
+
+
+def caption_of(t: Texts, text: str) -> str:
+    """The text as a photo caption: whole lines (tags stay balanced) up to 1,024 characters of
+    HTML (never fewer visible characters than that), then a pointer to "Details"."""
+    if len(text) <= CAPTION_MAX:
+        return text
+    more = str(t("flow-caption-more"))
+    kept: list[str] = []
+    used = len(more)
+    for line in text.split("\n"):
+        if used + len(line) + 1 > CAPTION_MAX:
+            break
+        kept.append(line)
+        used += len(line) + 1
+    return "\n".join([*kept, more])
+
+
+async def flow_chart(engine: Any, charts: ChartRenderer | None, t: Texts, account: User | None,
+                     symbol: str, window: str) -> bytes | None:
+    """The chart PNG, rendered in the renderer's worker (shared by everyone asking for the same
+    symbol, window and engine second), or None: no renderer, no series, busy, or it failed."""
+    series_of = getattr(engine, "flow_chart", None)
+    if charts is None or series_of is None:
+        return None
+    series = series_of(symbol, window)
+    if series is None or series.empty:
+        return None
+    tz = user_tz(account)
+    key = ("flow", symbol, window, series.version, t.lang, str(tz))
+    try:
+        return await charts.render(key, render_flow_chart, series, title=f"{symbol} · {window}",
+                                   labels=chart_labels(t), tz=tz)
+    except Exception:  # a chart is an extra: the text still goes
+        log.exception("flow chart for %s %s failed", symbol, window)
+        return None
+
+
 async def flow_view(account: User, t: Texts, engine: Any, watchlist: WatchlistRepo, symbol: str,
-                    window: str):
-    """The snapshot text and its buttons; without data no buttons (another timeframe or a
-    refresh would show the same nothing), only what to do about it."""
+                    window: str, charts: ChartRenderer | None = None) -> FlowView:
+    """The snapshot text (and chart); without data no buttons (another timeframe or a refresh
+    would show the same nothing), only what to do about it."""
     snap = _snapshot(engine, symbol, window)
     if snap is None or (snap.trades == 0 and not snap.liq_long_usd and not snap.liq_short_usd):
         watched = any(e.symbol == symbol for e in await watchlist.list_for_user(account.id))
-        return t("flow-no-data-watched" if watched else "flow-no-data", symbol=symbol), None
-    return render_flow(t, snap, account), flow_keyboard(t, symbol, window)
+        return FlowView(t("flow-no-data-watched" if watched else "flow-no-data", symbol=symbol), False)
+    png = await flow_chart(engine, charts, t, account, symbol, window)
+    return FlowView(render_flow(t, snap, account), True, png)
+
+
+def _photo(view: FlowView, symbol: str, window: str) -> BufferedInputFile:
+    return BufferedInputFile(view.png or b"", filename=f"{symbol}-{window}.png")
+
+
+async def _answer(send_text: Any, send_photo: Any, t: Texts, view: FlowView, symbol: str, window: str) -> None:
+    if view.png is not None:
+        await send_photo(_photo(view, symbol, window), caption=caption_of(t, view.text),
+                         reply_markup=flow_keyboard(t, symbol, window, details=True))
+    else:
+        await send_text(view.text, reply_markup=flow_keyboard(t, symbol, window) if view.has_data else None)
 
 
 async def cmd_flow(message: Message, command: CommandObject, account: User, t: Texts,
-                   engine: Any, watchlist: WatchlistRepo) -> None:
+                   engine: Any, watchlist: WatchlistRepo, charts: ChartRenderer | None = None) -> None:
     args = (command.args or "").split()
     if not args or len(args) > 2:
         await message.answer(t("flow-usage", windows=", ".join(WINDOWS)))
@@ -85,8 +154,8 @@ async def cmd_flow(message: Message, command: CommandObject, account: User, t: T
     if window not in WINDOWS:
         await message.answer(t("flow-bad-window", value=clip(args[1], 8), windows=", ".join(WINDOWS)))
         return
-    text, markup = await flow_view(account, t, engine, watchlist, symbol, window)
-    await message.answer(text, reply_markup=markup)
+    view = await flow_view(account, t, engine, watchlist, symbol, window, charts)
+    await _answer(message.answer, message.answer_photo, t, view, symbol, window)
 
 
 def _checked(symbol: str, window: str) -> tuple[str, str] | None:
@@ -95,25 +164,61 @@ def _checked(symbol: str, window: str) -> tuple[str, str] | None:
 
 
 async def cb_flow_new(callback: CallbackQuery, callback_data: FlowCB, callback_answer: CallbackAnswer,
-                      account: User, t: Texts, engine: Any, watchlist: WatchlistRepo) -> None:
+                      account: User, t: Texts, engine: Any, watchlist: WatchlistRepo,
+                      charts: ChartRenderer | None = None) -> None:
     checked = _checked(callback_data.symbol, callback_data.window)
     if checked is None:
         toast(callback_answer, t.plain("button-invalid"), alert=True)
         return
-    text, markup = await flow_view(account, t, engine, watchlist, *checked)
-    await send_here(callback, account.id, text, reply_markup=markup)
+    view = await flow_view(account, t, engine, watchlist, *checked, charts)
+
+    async def send_photo(photo: BufferedInputFile, **kwargs: Any) -> Any:
+        return await callback.bot.send_photo(account.id, photo, message_thread_id=reply_thread(callback),
+                                             **kwargs)
+
+    async def send_text(text: str, **kwargs: Any) -> Any:
+        return await send_here(callback, account.id, text, **kwargs)
+    await _answer(send_text, send_photo, t, view, *checked)
+
+
+async def cb_flow_text(callback: CallbackQuery, callback_data: FlowTextCB,
+                       callback_answer: CallbackAnswer, account: User, t: Texts, engine: Any,
+                       watchlist: WatchlistRepo) -> None:
+    """"Details" under a chart: the full snapshot text (as of now) as a new message."""
+    checked = _checked(callback_data.symbol, callback_data.window)
+    if checked is None:
+        toast(callback_answer, t.plain("button-invalid"), alert=True)
+        return
+    view = await flow_view(account, t, engine, watchlist, *checked)
+    await send_here(callback, reply_chat(callback), view.text)
 
 
 async def cb_flow_edit(callback: CallbackQuery, callback_data: FlowViewCB,
                        callback_answer: CallbackAnswer, account: User, t: Texts, engine: Any,
-                       watchlist: WatchlistRepo) -> None:
+                       watchlist: WatchlistRepo, charts: ChartRenderer | None = None) -> None:
     checked = _checked(callback_data.symbol, callback_data.window)
     if checked is None:
         toast(callback_answer, t.plain("button-invalid"), alert=True)
         return
-    text, markup = await flow_view(account, t, engine, watchlist, *checked)
+    symbol, window = checked
+    msg = callback.message
+    is_photo = isinstance(msg, Message) and bool(msg.photo)
+    view = await flow_view(account, t, engine, watchlist, symbol, window, charts if is_photo else None)
     toast(callback_answer, t.plain("flow-refreshed"))
-    await edit_or_send(callback, text, markup)
+    if not is_photo:  # a text snapshot (no chart then, or from before charts) stays text
+        await edit_or_send(callback, view.text, flow_keyboard(t, symbol, window) if view.has_data else None)
+        return
+    markup = flow_keyboard(t, symbol, window, details=True) if view.has_data else None
+    try:
+        if view.png is not None:
+            await msg.edit_media(InputMediaPhoto(media=_photo(view, symbol, window),
+                                                 caption=caption_of(t, view.text)), reply_markup=markup)
+        else:  # no chart this time (no data, busy): the caption still updates
+            await msg.edit_caption(caption=caption_of(t, view.text), reply_markup=markup)
+    except TelegramBadRequest as e:
+        if "not modified" not in str(e):
+            log.info("cannot edit flow chart %s: %s", msg.message_id, e)
+            await send_here(callback, reply_chat(callback), view.text, reply_markup=markup)
 
 
 def build_router() -> Router:
@@ -122,4 +227,5 @@ def build_router() -> Router:
     router.message.register(cmd_flow, Command("flow"))
     router.callback_query.register(cb_flow_new, FlowCB.filter())
     router.callback_query.register(cb_flow_edit, FlowViewCB.filter())
+    router.callback_query.register(cb_flow_text, FlowTextCB.filter())
     return router
