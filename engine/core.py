@@ -22,6 +22,7 @@ from .detectors import (
 )
 from .detectors.funding import ABSURD_8H
 from .events import Event, Funding, Liquidation, MarkOI, PositionSide, Side, Trade
+from .chartseries import CHART_BUCKETS, ChartSeries, build_series
 from .flow import FLOW_WINDOWS, FlowSnapshot
 from .signals import Finding, Signal, SignalEngine
 from .state import SymbolState
@@ -188,6 +189,23 @@ class Engine:
             return None
         return st.snapshot(window)
 
+    def flow_chart(self, symbol: str, window: str = "5m") -> ChartSeries | None:
+        """The /flow chart's series: 60 buckets over ``window`` (1 s .. 60 s each), read from the
+        per-second flow and price rings (O(seconds in the window), no rescans); None if no data."""
+        if window not in FLOW_WINDOWS:
+            raise ValueError(f"window must be one of {', '.join(FLOW_WINDOWS)}, not {window!r}")
+        st = self.states.get(symbol)
+        if st is None:
+            return None
+        return build_series(st.flow, st.prices, symbol, window, CHART_BUCKETS[window])
+
+    def hunt_chart(self, symbol: str, minutes: int = 5) -> ChartSeries | None:
+        """The last ``minutes`` in 5-second buckets: the picture a stop-hunt alert carries."""
+        st = self.states.get(symbol)
+        if st is None:
+            return None
+        return build_series(st.flow, st.prices, symbol, "hunt", 5, n=max(1, minutes * 12))
+
     # ---- processing ------------------------------------------------------------------------
     def _emit(self, finding: Finding | None) -> Signal | None:
         if finding is None:
@@ -286,6 +304,7 @@ class Engine:
                 st.last_ts = ts
                 st.last_price = price
             st.traded.add(ts, price)
+            st.prices.add(ts, price)
             flow = st.flow
             is_buy = ev.side is _BUY
             if flow.add_trade(ev.venue, ts, price, ev.qty, notional, is_buy):

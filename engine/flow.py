@@ -293,3 +293,12 @@ class FlowState:
             venues=venues,
             ts=newest,
         )
+
+    def bucket_at(self, sec: int) -> list[float] | tuple[float, ...] | None:
+        """Read-only: the sums of one second (BUY..LIQS; the current second included), None
+        when that second had nothing or left the ring. For charts (engine.chartseries)."""
+        if sec == self.sec:
+            return (self.c_buy, self.c_sell, float(self.c_lbuy), float(self.c_lsell), self.c_qty,
+                    float(self.c_n), self.c_liql, self.c_liqs)
+        slot = sec % RING
+        return self._ring[slot] if self._ring_sec[slot] == sec else None
