@@ -282,6 +282,73 @@ def render_hunt_chart(series: ChartSeries, levels: Any, *, title: str = "",
         return _png(fig, canvas)
 
 
+def quote_unit(signal: Any) -> tuple[float, str]:
+    """(multiplier, unit) the alert's quoted line uses for this coin (1000PEPE on Binance and
+    Bybit), or (1, symbol) for coins quoted per coin."""
+    quoted = dict((getattr(signal, "extra", None) or {}).get("quoted") or {})
+    if not quoted:
+        return 1.0, signal.symbol
+    mult = min(int(m) for m in quoted.values())
+    return float(mult), ("1M" if mult == 1_000_000 else str(mult)) + signal.symbol
+
+
+def hunt_chart_job(engine: Any, signal: Any, labels: Mapping[str, str], title: str,
+                   tz: tzinfo | None = None) -> tuple[tuple, Callable[[], bytes]] | None:
+    """(cache key, render thunk) for a stop-hunt alert's chart, the series read NOW (on the
+    event loop, O(300 s)); None when the alert has no levels or the engine no data."""
+    levels = getattr(signal, "levels", None)
+    series_of = getattr(engine, "hunt_chart", None)
+    if levels is None or series_of is None:
+        return None
+    series = series_of(signal.symbol)
+    if series is None or series.empty:
+        return None
+    mult, _unit = quote_unit(signal)
+    key = ("hunt", signal.symbol, series.version, levels.stop, title, str(tz))
+
+    def thunk() -> bytes:
+        return render_hunt_chart(series, levels, title=title, labels=labels, tz=tz, quote_mult=mult)
+    return key, thunk
+
+
+class DemoCharts:
+    """``teleglas demo --charts DIR``: the chart each new stop-hunt alert would carry, rendered
+    at the moment of the alert, and a 15m /flow chart per coin at the end."""
+
+    def __init__(self, engine: Any, out_dir: Any, lang: str = "en") -> None:
+        from pathlib import Path
+
+        from bot.handlers.common import Texts
+        from locales import translator
+
+        self.engine = engine
+        self.dir = Path(out_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.t = Texts(translator(), lang)
+        self.labels = chart_labels(self.t)
+        self.written: list[Any] = []
+
+    def on_signal(self, signal: Any) -> None:
+        if signal.edits is not None or getattr(signal.kind, "value", "") != "STOP_HUNT":
+            return
+        _mult, unit = quote_unit(signal)
+        job = hunt_chart_job(self.engine, signal, self.labels, self.t.plain("chart-hunt-title", symbol=unit))
+        if job is not None:
+            self._write(f"{len(self.written) + 1:03d}-{signal.symbol}-stop-hunt.png", job[1]())
+
+    def finish(self, symbols: Sequence[str], window: str = "15m") -> None:
+        for symbol in symbols:
+            series = self.engine.flow_chart(symbol, window)
+            if series is not None and not series.empty:
+                self._write(f"flow-{symbol}-{window}.png",
+                            render_flow_chart(series, title=f"{symbol} · {window}", labels=self.labels))
+
+    def _write(self, name: str, png: bytes) -> None:
+        path = self.dir / name
+        path.write_bytes(png)
+        self.written.append(path)
+
+
 class ChartRenderer:
     """One worker thread, a bounded backlog and a small LRU cache shared by every user.
 

@@ -37,6 +37,7 @@ class TerminalSink:
         self.show = show
         self.signals: list[Signal] = []
         self.reaching_default = 0  # signals a subscriber with default settings would receive
+        self.on_signal = None  # demo --charts: called with each signal after it is printed
 
     def emit(self, signal: Signal) -> None:
         self.signals.append(signal)
@@ -52,6 +53,8 @@ class TerminalSink:
             if skip is not None:
                 print(_text(self.lang, "demo-not-default", reason=skip.value.replace("_", " ")),
                       file=self.out, flush=True)
+        if self.on_signal is not None:
+            self.on_signal(signal)
 
 
 def default_subscriber_skip(signal: Signal):
@@ -74,6 +77,7 @@ def _build_parser() -> argparse.ArgumentParser:
     d.add_argument("--speed", type=float, default=0.0, help="0 = as fast as possible (default), 1 = real time")
     d.add_argument("--lang", default="en", choices=["en", "id"], help="language of the alerts and the summary")
     d.add_argument("--quiet", action="store_true", help="print only the summary")
+    d.add_argument("--charts", metavar="DIR", help="write the charts the alerts would carry (PNG) into DIR")
     rec = sub.add_parser("record", help="record raw frames from the live sources (replay format)")
     rec.add_argument("--out", required=True, metavar="FILE", help="output file; gzip when it ends in .gz")
     rec.add_argument("--duration", type=float, metavar="S", help="seconds to record (default: until Ctrl-C)")
@@ -171,6 +175,12 @@ def _summary(engine: Engine, sink: TerminalSink, elapsed: float, sim: MarketSimu
 async def _demo(args: argparse.Namespace) -> int:
     sink = TerminalSink(args.lang, show=not args.quiet)
     engine = Engine(SignalEngine(sink))
+    charts = None
+    if args.charts:
+        from bot.charts import DemoCharts
+
+        charts = DemoCharts(engine, args.charts, args.lang)
+        sink.on_signal = charts.on_signal
     sim = None
     if args.replay:
         if not Path(args.replay).is_file():
@@ -190,6 +200,9 @@ async def _demo(args: argparse.Namespace) -> int:
     await run_feeds(engine, [feed])
     elapsed = time.perf_counter() - t0
     _summary(engine, sink, elapsed, sim, getattr(feed, "stats", None))
+    if charts is not None:
+        charts.finish(sorted(engine.states))
+        print(f"charts: {len(charts.written)} PNG files in {args.charts}")
     return 0
 
 

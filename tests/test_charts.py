@@ -110,3 +110,16 @@ async def test_renderer_refuses_beyond_its_backlog():
 def test_png_size_rejects_non_png():
     with pytest.raises(ValueError):
         png_size(b"GIF89a" + b"\0" * 30)
+
+
+def test_demo_writes_the_charts_its_alerts_would_carry(tmp_path, capsys):
+    from bot.cli import main
+
+    out = tmp_path / "charts"
+    assert main(["demo", "--minutes", "12", "--quiet", "--charts", str(out)]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert any(n.endswith("-stop-hunt.png") for n in names), names
+    assert "flow-BTC-15m.png" in names
+    for p in out.iterdir():
+        assert png_size(p.read_bytes()) == (WIDTH_PX, HEIGHT_PX)
+    assert f"charts: {len(names)} PNG files" in capsys.readouterr().out
