@@ -272,9 +272,12 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
         # admins hear of feeds down, a stalled engine, failing delivery or storage; /health too
         ops = OpsMonitor(feeds=feeds, progress=progress, delivery=delivery, db=db, tr=tr,
                          admin_ids=settings.ADMIN_IDS)
+        # one chart worker for /flow and the stop-hunt alerts' chart replies (bot/charts.py)
+        charts = ChartRenderer()
+        delivery.enable_charts(engine, charts.render)
         dp = build_dispatcher(settings=settings, db=db, engine=engine, tr=tr, registry=registry,
                               catalog=catalog, feeds=feeds, delivery=delivery, pending=pending,
-                              queue_depth=events.qsize, ops=ops)
+                              queue_depth=events.qsize, ops=ops, charts=charts)
         await set_commands(bot, tr, settings.ADMIN_IDS)
         if feeds:
             # replay files and feeds stopped for good (rejected key) may end: not a failure;

@@ -35,6 +35,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from aiogram import Bot
 
@@ -179,6 +180,17 @@ class Delivery:
         self._bot = bot
         # command replies share the global limit, ahead of alerts (registered while running)
         self.replies = ReplyLimiter(self.sender)
+        self.charts: Any = None  # bot.delivery.charts.AlertCharts once enable_charts is called
+        self._chart_task: asyncio.Task | None = None
+
+    def enable_charts(self, engine: Any, render: Any) -> None:
+        """Stop-hunt alerts get their chart as a reply after the text (bot.delivery.charts);
+        ``render`` is ``ChartRenderer.render`` (or a test's stand-in)."""
+        from bot.delivery.charts import AlertCharts
+
+        self.charts = AlertCharts(self._bot, engine, render, translator=self._tr, outbox=self._outbox,
+                                  users=self._users)
+        self.sender.sent_observers.append(self.charts.on_sent)
 
     # ---- lifecycle -----------------------------------------------------------------------
     @property
@@ -208,6 +220,8 @@ class Delivery:
             asyncio.create_task(self.sender.run(), name="delivery-sender"),
             asyncio.create_task(self._refill_loop(), name="delivery-refill"),
         ]
+        if self.charts is not None:
+            self._chart_task = asyncio.create_task(self.charts.run(), name="delivery-charts")
         log.info("delivery started: %d alerts queued, limit %.0f msg/s",
                  len(self.scheduler), self.config.global_per_s)
 
@@ -224,6 +238,10 @@ class Delivery:
             await asyncio.wait_for(self._inbox.join(), self.config.drain_timeout_s)
         except TimeoutError:
             log.error("delivery stop: %d signals not persisted in time", self._inbox.qsize())
+        if self._chart_task is not None:  # a chart is an extra: replies not sent yet are dropped
+            self._chart_task.cancel()
+            await asyncio.gather(self._chart_task, return_exceptions=True)
+            self._chart_task = None
         for task in (router, sender, refill):
             task.cancel()
         await asyncio.gather(router, sender, refill, return_exceptions=True)
@@ -249,6 +267,8 @@ class Delivery:
                     item.text = text  # the outbox row has it too: the sender reads it at claim
             c.edits_merged += len(updated.rewritten)
             return updated
+        if self.charts is not None:  # before routing: the series of the alert's moment
+            self.charts.on_signal(signal)
         accepted = await self.writer.accept(signal, self._queue_items, page_size=self.config.fanout_page)
         c.signals_routed += 1
         for reason, n in accepted.skipped.items():
