@@ -202,7 +202,7 @@ async def _demo(args: argparse.Namespace) -> int:
     _summary(engine, sink, elapsed, sim, getattr(feed, "stats", None))
     if charts is not None:
         charts.finish(sorted(engine.states))
-        print(f"charts: {len(charts.written)} PNG files in {args.charts}")
+        print(_text(args.lang, "demo-charts", count=str(len(charts.written)), dir=str(args.charts)))
     return 0
 
 

@@ -21,3 +21,4 @@ demo-wrong-upgrades = cascades without absorption called a stop hunt: { $count }
 demo-quiet = signals in quiet stretches: { $count } over { $span }, { $symbols } symbols
 demo-span-hours = { $hours } simulated hour(s)
 demo-span-minutes = { $minutes } simulated minute(s)
+demo-charts = charts: { $count } PNG files in { $dir }

@@ -21,3 +21,4 @@ demo-wrong-upgrades = kaskade tanpa absorpsi yang disebut stop hunt: { $count }
 demo-quiet = sinyal di rentang tenang: { $count } selama { $span }, { $symbols } simbol
 demo-span-hours = { $hours } jam simulasi
 demo-span-minutes = { $minutes } menit simulasi
+demo-charts = grafik: { $count } file PNG di { $dir }
