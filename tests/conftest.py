@@ -249,9 +249,10 @@ class BotHarness:
 
     async def text(self, user_id: int, text: str, **kw: Any) -> str:
         """The text of the (single) message a command produced."""
-        replies = [c for c in await self.say(user_id, text, **kw) if c.method == "sendMessage"]
+        replies = [c for c in await self.say(user_id, text, **kw) if c.method in ("sendMessage", "sendPhoto")]
         assert len(replies) == 1, [c.params.get("text") for c in replies]
-        return replies[0].params["text"]
+        params = replies[0].params
+        return params["text"] if replies[0].method == "sendMessage" else params["caption"]  # a chart's caption
 
 
 def texts(calls: list[Call]) -> list[str]:

@@ -51,7 +51,7 @@ async def test_toasts_and_labels_through_the_bot(api, tmp_path):
     h = await BotHarness(api, tmp_path / "p.db", tr=_translator_with_ampersands(tmp_path / "loc")).start()
     try:
         await h.say(55, "/add BTC")
-        (msg,) = [c for c in await h.say(55, "/flow BTC") if c.method == "sendMessage"]
+        (msg,) = [c for c in await h.say(55, "/flow BTC") if c.method in ("sendMessage", "sendPhoto")]
         assert ("🔄 Refresh & redraw", FlowViewCB(symbol="BTC", window="5m").pack()) in buttons(msg)
         replies = await h.press(55, FlowViewCB(symbol="BTC", window="5m").pack())
         assert answers(replies) == [("Updated & fresh", False)]
