@@ -313,8 +313,10 @@ class Engine:
                 finding = self.stop_hunt.on_trade(st, ev, self._th[ev.symbol])
                 if finding is not None:
                     self._emit(finding)
-            if notional >= flow.large_usd:
-                self._emit(self.whales.on_large_trade(st, ev, is_buy, self._th[ev.symbol]))
+            if flow.order_large:  # this print made its taker order large: once per order
+                self._emit(self.whales.on_large_order(st, ev, is_buy, flow.order_usd, self._th[ev.symbol]))
+            elif flow.order_grew:
+                self.whales.on_order_grew(st, ev.venue, notional)
             if self.on_trade is not None:
                 self.on_trade(ev)
         elif cls is Liquidation:

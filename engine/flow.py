@@ -10,6 +10,16 @@ amortised per event, no rescans, and memory bounded by 3,600 buckets per symbol.
 Late (out-of-order) events land in the bucket of their own second while that second is less than
 an hour old, and count in every window that still covers it; older ones are dropped and counted.
 
+Orders, not prints: one taker order that sweeps several price levels arrives as several prints
+with the same venue, symbol, side and trade time (Binance aggTrade/trade ``T``, Bybit publicTrade
+``T``, OKX ``ts`` -- each feed puts that trade time in ``Trade.ts``). Consecutive such prints are
+merged into one order by an O(1) accumulator per (symbol, venue): a large-order count goes up ONCE,
+at the print where the order's accumulated notional crosses ``large_usd`` (no added latency), and
+later prints of the same order only grow it. Volume, delta, CVD and trade counts still add every
+print. After each ``add_trade`` the engine reads ``order_large`` (this print made a large order),
+``order_grew`` (this print grew an order already counted as large) and ``order_usd`` (the
+order's notional so far) to drive the whale detector once per order.
+
 ``FlowSnapshot`` is what ``Engine.flow(symbol, window)`` returns for the bot's ``/flow``.
 """
 from __future__ import annotations
@@ -53,11 +63,17 @@ class FlowSnapshot:
 class VenueFlow:
     """Per-venue last price and a 5-minute buy/sell window (cross-venue divergence)."""
 
-    __slots__ = ("price", "ts", "cur_buy", "cur_sell", "buy", "sell", "_items")
+    __slots__ = ("price", "ts", "cur_buy", "cur_sell", "buy", "sell", "_items",
+                 "ord_ts", "ord_buy", "ord_usd", "ord_large")
 
     def __init__(self) -> None:
         self.price = 0.0
         self.ts = 0
+        # the open taker order on this venue: consecutive prints with this trade time and side
+        self.ord_ts = -1
+        self.ord_buy = False
+        self.ord_usd = 0.0
+        self.ord_large = False  # already counted as a large order
         self.cur_buy = 0.0
         self.cur_sell = 0.0
         self.buy = 0.0  # completed seconds inside the window
@@ -94,7 +110,7 @@ class FlowState:
 
     __slots__ = ("sec", "first_sec", "c_buy", "c_sell", "c_lbuy", "c_lsell", "c_qty", "c_n",
                  "c_liql", "c_liqs", "_ring", "_ring_sec", "sums", "cvd", "last_price", "last_ts",
-                 "large_usd", "venues", "late_dropped")
+                 "large_usd", "venues", "late_dropped", "order_large", "order_grew", "order_usd")
 
     def __init__(self, large_usd: float) -> None:
         self.sec = -1  # the current (newest) second; -1 before the first event
@@ -110,33 +126,55 @@ class FlowState:
         self.large_usd = large_usd
         self.venues: dict[str, VenueFlow] = {}
         self.late_dropped = 0
+        self.order_large = False  # the latest print completed a large order (count it once)
+        self.order_grew = False  # the latest print grew an order already counted as large
+        self.order_usd = 0.0  # notional of the latest print's order so far
 
     # ---- updates ---------------------------------------------------------------------------
     def add_trade(self, venue: str, ts: int, price: float, qty: float, notional: float,
                   is_buy: bool) -> bool:
-        """Count one trade. Returns True when it began a new second (the previous one is final)."""
+        """Count one print. Returns True when it began a new second (the previous one is final).
+
+        Sets ``order_large`` / ``order_grew`` / ``order_usd`` for the print's taker order."""
+        vf = self.venues.get(venue)
+        if vf is None:
+            vf = self.venues[venue] = VenueFlow()
+        # merge the prints of one taker order: same venue (this VenueFlow), side and trade time
+        if ts == vf.ord_ts and is_buy == vf.ord_buy:
+            usd = vf.ord_usd = vf.ord_usd + notional
+        else:
+            vf.ord_ts = ts
+            vf.ord_buy = is_buy
+            usd = vf.ord_usd = notional
+            vf.ord_large = False
+        self.order_usd = usd
+        if vf.ord_large:
+            large = False
+            self.order_grew = True
+        else:
+            large = usd >= self.large_usd
+            vf.ord_large = large
+            self.order_grew = False
+        self.order_large = large
         sec = ts // 1000
         rolled = False
         if sec != self.sec:
             if sec < self.sec:
-                self._late_trade(venue, sec, ts, price, qty, notional, is_buy)
+                self._late_trade(vf, sec, ts, price, qty, notional, is_buy, large)
                 return False
             rolled = self.sec >= 0
             self._roll(sec)
-        vf = self.venues.get(venue)
-        if vf is None:
-            vf = self.venues[venue] = VenueFlow()
         if is_buy:
             self.c_buy += notional
             self.cvd += notional
             vf.cur_buy += notional
-            if notional >= self.large_usd:
+            if large:
                 self.c_lbuy += 1
         else:
             self.c_sell += notional
             self.cvd -= notional
             vf.cur_sell += notional
-            if notional >= self.large_usd:
+            if large:
                 self.c_lsell += 1
         self.c_qty += qty
         self.c_n += 1
@@ -225,12 +263,12 @@ class FlowState:
             self._ring_sec[slot] = sec
         return self._ring[slot]
 
-    def _late_trade(self, venue: str, sec: int, ts: int, price: float, qty: float, notional: float,
-                    is_buy: bool) -> None:
+    def _late_trade(self, vf: VenueFlow, sec: int, ts: int, price: float, qty: float,
+                    notional: float, is_buy: bool, large: bool) -> None:
         if self.sec - sec >= RING:
             self.late_dropped += 1
+            self.order_large = self.order_grew = False
             return
-        large = notional >= self.large_usd
         delta = (notional if is_buy else 0.0, 0.0 if is_buy else notional,
                  1.0 if is_buy and large else 0.0, 1.0 if large and not is_buy else 0.0,
                  qty, 1.0, 0.0, 0.0)
@@ -242,9 +280,6 @@ class FlowState:
                 for i in range(_FIELDS):
                     sums[i] += delta[i]
         self.cvd += notional if is_buy else -notional
-        vf = self.venues.get(venue)
-        if vf is None:
-            vf = self.venues[venue] = VenueFlow()
         if ts >= vf.ts:
             vf.ts = ts
             vf.price = price

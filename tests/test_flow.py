@@ -158,11 +158,15 @@ def test_set_floor_changes_what_counts_as_large():
 # ------------------------------------------------------------------ real recordings
 
 class Recompute:
-    """Independent order flow straight from decoded frames: keeps every trade, sums on demand."""
+    """Independent order flow straight from decoded frames: keeps every trade, sums on demand.
+
+    Large orders are counted per ORDER: consecutive prints with the same trade time and side are
+    one taker order (one venue here), large when their summed notional reaches the threshold."""
 
     def __init__(self, large_usd: float) -> None:
         self.large = large_usd
         self.trades: list[tuple[int, float, float, bool]] = []  # (ts, price, qty, taker_buy)
+        self.orders: list[list] = []  # [ts, usd, taker_buy]
         self.newest_sec = -1
         self.funding: float | None = None
 
@@ -173,6 +177,12 @@ class Recompute:
         if kind in ("trade", "aggTrade"):
             ts = data["T"]
             self.trades.append((ts, float(data["p"]), float(data["q"]), not data["m"]))
+            usd = float(data["p"]) * float(data["q"])
+            last = self.orders[-1] if self.orders else None
+            if last is not None and last[0] == ts and last[2] is (not data["m"]):
+                last[1] += usd
+            else:
+                self.orders.append([ts, usd, not data["m"]])
             self.newest_sec = max(self.newest_sec, ts // 1000)
         elif kind == "markPriceUpdate":
             self.newest_sec = max(self.newest_sec, data["E"] // 1000)
@@ -191,10 +201,12 @@ class Recompute:
             qty += q
             if is_buy:
                 buy += usd
-                lb += usd >= self.large
             else:
                 sell += usd
-                ls += usd >= self.large
+        for ts, usd, is_buy in self.orders:
+            if ts // 1000 >= lo and usd >= self.large:
+                lb += is_buy
+                ls += not is_buy
         newest = max(t[0] for t in self.trades)
         last = [t for t in self.trades if t[0] == newest][-1]  # the latest print of the newest ms
         cvd = sum(p * q if b else -p * q for _ts, p, q, b in self.trades)

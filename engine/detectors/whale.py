@@ -1,7 +1,10 @@
 """Whale window: a cluster of large same-side taker orders within a minute.
 
-Only large orders (>= the symbol's ``whale_usd`` floor) enter this detector, so it costs nothing
-on ordinary trades. A cluster is at least ``max(WHALE_MIN_COUNT, WHALE_BASELINE_X x baseline)``
+Only large ORDERS (>= the symbol's ``whale_usd`` floor) enter this detector, so it costs nothing
+on ordinary trades. An order is the merge of one taker's same-millisecond prints (engine/flow.py):
+the detector is called once per order, at the print that makes it large, and its prints after
+that only grow the order's USD in the cluster total (``on_order_grew``) -- one order that sweeps
+25 price levels is one large order, never 25. A cluster is at least ``max(WHALE_MIN_COUNT, WHALE_BASELINE_X x baseline)``
 large orders on one side within ``WHALE_WINDOW_MS``, where the baseline is the symbol's own
 trailing rate of large orders per side per minute (liquid coins print large orders all the time;
 a window is unusual only against that). The other side must have at most half as many. Needs
@@ -25,29 +28,37 @@ WHALE_WARMUP_S = 300
 
 
 class WhaleMemory:
-    __slots__ = ("buys", "sells", "buy_usd", "sell_usd", "buy_armed", "sell_armed")
+    __slots__ = ("buys", "sells", "buy_usd", "sell_usd", "buy_armed", "sell_armed", "open")
 
     def __init__(self) -> None:
-        self.buys: deque[tuple[int, float, str]] = deque()
-        self.sells: deque[tuple[int, float, str]] = deque()
+        # entries are [ts, usd, venue]: a list, so the newest order's USD can still grow
+        self.buys: deque[list] = deque()
+        self.sells: deque[list] = deque()
         self.buy_usd = 0.0
         self.sell_usd = 0.0
         self.buy_armed = True
         self.sell_armed = True
+        self.open: dict[str, tuple[list, bool]] = {}  # venue -> (entry of its newest order, is_buy)
 
     def add(self, ts: int, usd: float, is_buy: bool, venue: str) -> None:
+        entry = [ts, usd, venue]
+        self.open[venue] = (entry, is_buy)
         if is_buy:
-            self.buys.append((ts, usd, venue))
+            self.buys.append(entry)
             self.buy_usd += usd
         else:
-            self.sells.append((ts, usd, venue))
+            self.sells.append(entry)
             self.sell_usd += usd
         cutoff = max(ts, self.buys[-1][0] if self.buys else 0,
                      self.sells[-1][0] if self.sells else 0) - WHALE_WINDOW_MS
         while self.buys and self.buys[0][0] <= cutoff:
-            self.buy_usd -= self.buys.popleft()[1]
+            gone = self.buys.popleft()
+            self.buy_usd -= gone[1]
+            gone[2] = None  # marks it out of the window for on_order_grew
         while self.sells and self.sells[0][0] <= cutoff:
-            self.sell_usd -= self.sells.popleft()[1]
+            gone = self.sells.popleft()
+            self.sell_usd -= gone[1]
+            gone[2] = None
         if not self.buys:
             self.buy_usd = 0.0
         if not self.sells:
@@ -64,11 +75,30 @@ class WhaleWindowDetector:
         wh = st.flow.sums[3]
         return (wh[LBUY] + wh[LSELL]) / 2.0 / (history / 60.0)
 
-    def on_large_trade(self, st: SymbolState, ev: Trade, is_buy: bool, th: Thresholds) -> Finding | None:
+    def on_order_grew(self, st: SymbolState, venue: str, usd: float) -> None:
+        """A later print of the venue's newest large order: its USD grows, its count does not."""
+        mem: WhaleMemory | None = st.det_whale
+        if mem is None:
+            return
+        item = mem.open.get(venue)
+        if item is None:
+            return
+        entry, is_buy = item
+        if entry[2] is None:  # left the window already (its USD was taken out)
+            return
+        entry[1] += usd
+        if is_buy:
+            mem.buy_usd += usd
+        else:
+            mem.sell_usd += usd
+
+    def on_large_order(self, st: SymbolState, ev: Trade, is_buy: bool, order_usd: float,
+                       th: Thresholds) -> Finding | None:
+        """``ev`` is the print that made its order large; ``order_usd`` the order's USD so far."""
         mem: WhaleMemory | None = st.det_whale
         if mem is None:
             mem = st.det_whale = WhaleMemory()
-        mem.add(ev.ts, ev.notional, is_buy, ev.venue)
+        mem.add(ev.ts, order_usd, is_buy, ev.venue)
         baseline = self.baseline_per_min(st)
         if baseline is None:
             return None
