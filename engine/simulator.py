@@ -50,6 +50,10 @@ class SimSymbol:
     trades_per_s: float  # per venue
     depth_usd_1pct: float  # USD of taker flow that moves price ~1 %
     quoted_per: int = 1  # units per quoted unit on the venues (Binance and Bybit list 1000PEPE)
+    # two-sided background regimes (0 = off; see _FlowBackground): activity bursts and ordinary
+    # traders' one-sided runs (a TWAP buying for a few minutes), either side, per hour
+    bursts_per_h: float = 0.0
+    runs_per_h: float = 0.0
 
 
 DEFAULT_SYMBOLS = (
@@ -171,6 +175,7 @@ class MarketSimulator:
         venues: tuple[str, ...] = DEFAULT_VENUES,
         plan: list[EpisodePlan] | None = None,
         start_ts: int = DEFAULT_START_TS,
+        whale_levels: int = 1,
     ) -> None:
         if len(venues) < 1:
             raise ValueError("at least one venue")
@@ -183,18 +188,21 @@ class MarketSimulator:
         self.symbols = symbols
         self.venues = venues
         self.start_ts = start_ts
+        # scripted whale orders print as this many same-millisecond prints (a multi-level sweep)
+        self.whale_levels = max(1, int(whale_levels))
+        self._flow_bg: dict[str, _FlowBackground] = {}
         self.plan = default_plan(duration_s, symbols) if plan is None else list(plan)
         known = {s.symbol for s in symbols}
         for p in self.plan:
             if p.symbol not in known:
                 raise ValueError(f"episode for unknown symbol {p.symbol}")
-            if p.kind not in EPISODE_SECONDS:
+            if p.kind not in EPISODE_SECONDS and p.kind not in FLOW_DECOY_SECONDS:
                 raise ValueError(f"unknown episode kind {p.kind}")
         self.episodes: list[Episode] = [
             Episode(
                 p.kind, p.symbol, p.direction,
                 start_ts + int(p.at_s * 1000),
-                start_ts + int((p.at_s + EPISODE_SECONDS[p.kind]) * 1000),
+                start_ts + int((p.at_s + (EPISODE_SECONDS.get(p.kind) or FLOW_DECOY_SECONDS[p.kind])) * 1000),
                 venues[-1] if p.kind == "DIVERGENCE" else None,
             )
             for p in sorted(self.plan, key=lambda p: p.at_s)
@@ -262,12 +270,15 @@ class MarketSimulator:
             # and let it come back at the end
             gap = 2.5 * sim.divergence_bps / 1e4
             sim.basis_target[ep.venue or self.venues[-1]] = gap if elapsed < length - 5 else 0.0
+        elif ep.kind in FLOW_DECOY_SECONDS:
+            _apply_flow_decoy(sim, self._flow_bg[ep.symbol], ep, t_ms)
 
     # ---- generation ------------------------------------------------------------------------
     def events(self) -> Iterator[Event]:
         rng = random.Random(self.seed)
         venues = self.venues
         sims = {s.symbol: _SymbolSim(s, venues) for s in self.symbols}
+        flow_bg = self._flow_bg = {s.symbol: _FlowBackground(s) for s in self.symbols}
         episodes = self.episodes
         end_ts = self.start_ts + int(self.duration_s * 1000)
         alpha = 1.8  # Pareto tail index of trade sizes
@@ -291,6 +302,9 @@ class MarketSimulator:
                 sim.bias = 0.995 * sim.bias + gauss(0.0, 0.01)
                 sim.bias = max(-0.12, min(0.12, sim.bias))
                 buy_prob = sim.buy_prob if sim.buy_prob is not None else 0.5 + sim.bias
+                fb = flow_bg[sym]
+                if fb.active:
+                    buy_prob = fb.tick(sim, rng, t, buy_prob)
                 sim.mid *= math.exp(sim.drift + gauss(0.0, diffusion))
                 for v in venues:  # basis relaxes towards its target
                     sim.basis[v] += (sim.basis_target[v] - sim.basis[v]) * 0.08
@@ -318,6 +332,11 @@ class MarketSimulator:
                             venue, sym, price, usd / price, usd, side, ts,
                             ts * 1_000_000 + int(20_000_000 + 40_000_000 * random_()),
                         )))
+                        if whale and self.whale_levels > 1:  # the whale sweeps the book
+                            seq = _split_into_levels(tick_buf, self.whale_levels, seq)
+                if fb.pending:  # a scripted single order (decoys: one giant print, one sweep)
+                    seq, injected = fb.emit(sim, t, tick_buf, seq, venues[0])
+                    flow += injected
                 # price impact of this tick's net taker flow
                 sim.mid *= 1.0 + 0.01 * flow / spec.depth_usd_1pct
                 # liquidations: scripted cascade and a rare background trickle
@@ -395,6 +414,134 @@ def _poisson(rng: random.Random, lam: float) -> int:
         k += 1
         p *= rng.random()
     return k
+
+
+# ---- two-sided background by symbol class, multi-level sweeps, flow decoys (issue 9, items 4-6) ---
+# Realistic two-sided flow is not a coin flip per trade: activity comes in bursts, and ordinary
+# traders run one-sided for a few minutes (a TWAP buying, a fund trimming) on both sides with a
+# few large child orders -- on mid and small caps these runs are large against the coin's own
+# volume. That is the flow the accumulation/distribution detectors must stay quiet on; the
+# scripted ACCUMULATION/DISTRIBUTION episodes (70 % share, a whale order every ~10 s for 4 min)
+# are what they must still catch.
+CLASS_SYMBOLS: dict[str, tuple[SimSymbol, ...]] = {
+    "major": (
+        SimSymbol("BTC", 60_000.0, 6_000.0, 6.0, 400_000_000.0, bursts_per_h=3.0, runs_per_h=2.0),
+        SimSymbol("ETH", 3_000.0, 4_000.0, 5.0, 200_000_000.0, bursts_per_h=3.0, runs_per_h=2.0),
+    ),
+    "mid": (
+        SimSymbol("SOL", 150.0, 2_000.0, 4.0, 60_000_000.0, bursts_per_h=4.0, runs_per_h=6.0),
+        SimSymbol("AVAX", 30.0, 1_200.0, 2.5, 20_000_000.0, bursts_per_h=4.0, runs_per_h=6.0),
+        SimSymbol("LINK", 15.0, 900.0, 2.0, 12_000_000.0, bursts_per_h=4.0, runs_per_h=6.0),
+    ),
+    "small": (
+        SimSymbol("PEPE", 0.00001, 800.0, 3.0, 15_000_000.0, bursts_per_h=5.0, runs_per_h=10.0),
+        SimSymbol("WIF", 2.0, 900.0, 2.5, 8_000_000.0, bursts_per_h=5.0, runs_per_h=10.0),
+        SimSymbol("ORDI", 40.0, 700.0, 2.0, 6_000_000.0, bursts_per_h=5.0, runs_per_h=10.0),
+    ),
+}
+
+# decoys: look like something, are nothing. Truth is an Episode with one of these kinds; a decoy
+# is never "caught" -- a flow signal (ACCUMULATION, DISTRIBUTION, WHALE_WINDOW) during one is an
+# alarm. Direction: the giant order's side (LONG buy / SHORT sell), NEUTRAL for balanced volume.
+FLOW_DECOY_SECONDS = {
+    "DECOY_HEAVY_VOLUME": 180.0,  # 5x the usual trade rate, exactly two-sided
+    "DECOY_GIANT_PRINT": 10.0,  # one order of 25x the whale floor, one print
+    "DECOY_SWEEP": 10.0,  # one order of 160x the whale floor (BTC: $4M) over 25 price levels
+}
+FLOW_DECOY_ALARMS = ("ACCUMULATION", "DISTRIBUTION", "WHALE_WINDOW")
+DECOYS.update({kind: FLOW_DECOY_ALARMS for kind in FLOW_DECOY_SECONDS})
+SWEEP_LEVELS = 25
+
+
+def is_decoy(kind: str) -> bool:
+    return kind in DECOYS
+
+
+class _FlowBackground:
+    """Per-symbol background regimes and scripted single orders (see CLASS_SYMBOLS)."""
+
+    __slots__ = ("spec", "active", "burst_left", "burst_mult", "run_left", "run_side", "run_tilt",
+                 "run_whale_rate", "pending", "done")
+
+    def __init__(self, spec: SimSymbol) -> None:
+        self.spec = spec
+        self.active = spec.bursts_per_h > 0 or spec.runs_per_h > 0
+        self.burst_left = 0  # ticks
+        self.burst_mult = 1.0
+        self.run_left = 0
+        self.run_side = Side.BUY
+        self.run_tilt = 0.0
+        self.run_whale_rate = 0.0
+        self.pending: list[tuple[float, Side, int]] = []  # (usd, side, levels) to print this tick
+        self.done: set[int] = set()  # decoy episodes already printed (by start ts)
+
+    def tick(self, sim: _SymbolSim, rng: random.Random, t: int, buy_prob: float) -> float:
+        spec = self.spec
+        ticks_per_s = 1000 / TICK_MS
+        if self.burst_left > 0:
+            self.burst_left -= 1
+            sim.rate_mult *= self.burst_mult
+        elif spec.bursts_per_h and rng.random() < spec.bursts_per_h / (3600 * ticks_per_s):
+            self.burst_left = int((30 + 60 * rng.random()) * ticks_per_s)
+            self.burst_mult = 2.0 + 2.0 * rng.random()
+        if self.run_left > 0:
+            self.run_left -= 1
+            if sim.buy_prob is None:  # a scripted episode's flow wins
+                sign = 1.0 if self.run_side is Side.BUY else -1.0
+                buy_prob = max(0.05, min(0.95, buy_prob + sign * self.run_tilt))
+            if rng.random() < self.run_whale_rate:  # a child order of 1-2x the whale floor
+                size = sim.whale_usd * (1.0 + rng.random())
+                self.pending.append((size, self.run_side, 1))
+        elif spec.runs_per_h and rng.random() < spec.runs_per_h / (3600 * ticks_per_s):
+            self.run_left = int((60 + 120 * rng.random()) * ticks_per_s)
+            self.run_side = Side.BUY if rng.random() < 0.5 else Side.SELL
+            self.run_tilt = 0.05 + 0.07 * rng.random()
+            self.run_whale_rate = 1.0 / ((20.0 + 25.0 * rng.random()) * ticks_per_s)
+        return buy_prob
+
+    def emit(self, sim: _SymbolSim, t: int, tick_buf: list, seq: int, venue: str) -> tuple[int, float]:
+        flow = 0.0
+        for i, (usd, side, levels) in enumerate(self.pending):
+            sign = 1.0 if side is Side.BUY else -1.0
+            ts = t + TICK_MS // 2 + i
+            for k in range(levels):  # one taker order: same ms, walking up (down) the book
+                price = sim.mid * (1.0 + sim.basis[venue] + sign * 2e-5 * (k + 1))
+                part = usd / levels
+                seq += 1
+                tick_buf.append((ts, seq, Trade(venue, sim.spec.symbol, price, part / price, part, side, ts,
+                                                ts * 1_000_000 + 30_000_000)))
+            flow += sign * usd
+        self.pending.clear()
+        return seq, flow
+
+
+def _apply_flow_decoy(sim: _SymbolSim, fb: _FlowBackground, ep: Episode, t_ms: int) -> None:
+    if ep.kind == "DECOY_HEAVY_VOLUME":
+        sim.rate_mult = 5.0
+        sim.buy_prob = 0.5
+        return
+    if ep.start_ts in fb.done:
+        return
+    fb.done.add(ep.start_ts)
+    spec = sim.spec
+    side = Side.SELL if ep.direction == "SHORT" else Side.BUY
+    per_minute = spec.trades_per_s * 2 * 60 * spec.avg_trade_usd  # two venues' usual minute
+    if ep.kind == "DECOY_GIANT_PRINT":
+        fb.pending.append((min(25 * sim.whale_usd, 0.8 * per_minute), side, 1))
+    else:  # DECOY_SWEEP
+        fb.pending.append((min(160 * sim.whale_usd, 0.9 * per_minute), side, SWEEP_LEVELS))
+
+
+def _split_into_levels(tick_buf: list, levels: int, seq: int) -> int:
+    """Replace the last print of ``tick_buf`` by ``levels`` same-ms prints at successive levels."""
+    ts, _seq, tr = tick_buf.pop()
+    sign = 1.0 if tr.side is Side.BUY else -1.0
+    part = tr.notional / levels
+    for k in range(levels):
+        price = tr.price * (1.0 + sign * 1e-5 * k)
+        tick_buf.append((ts, _seq if k == 0 else seq + k, Trade(
+            tr.venue, tr.symbol, price, part / price, part, tr.side, ts, tr.recv_ns)))
+    return seq + levels - 1
 
 
 class SimulatorFeed:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
@@ -16,7 +17,15 @@ from engine.core import Engine
 from engine.contract import check as contract_check
 from engine.scoring import DETECTION_SLACK_MS, decoy_alarms, match_episodes, outside_episodes, wrong_upgrades
 from engine.signals import ListSink, SignalEngine
-from engine.simulator import DECOYS, DEFAULT_SYMBOLS, EpisodePlan, MarketSimulator
+from engine.simulator import (
+    CLASS_SYMBOLS,
+    DECOYS,
+    DEFAULT_SYMBOLS,
+    FLOW_DECOY_ALARMS,
+    EpisodePlan,
+    MarketSimulator,
+    is_decoy,
+)
 
 
 def run(sim: MarketSimulator):
@@ -108,3 +117,52 @@ def test_demo_summary_and_notes_follow_the_language(capsys):
     assert out.startswith("Demo TELEGLAS — pasar simulasi, seed 7, 20 menit")
     assert "event diproses:" in out and "episode skenario tertangkap:" in out and "20 menit simulasi" in out
     assert "events processed" not in out and "caught" not in out
+
+
+# ---- flow by symbol class: realistic two-sided background, sweeps, decoys (issue 9, items 4-6) ----
+FLOW_CLASS_PLAN = (  # (kind, direction, seconds into the run); the first 15 minutes are warm-up
+    ("ACCUMULATION", "LONG", 1200.0),
+    ("DECOY_HEAVY_VOLUME", "NEUTRAL", 1800.0),
+    ("DECOY_GIANT_PRINT", "LONG", 2300.0),
+    ("DISTRIBUTION", "SHORT", 2700.0),
+    ("DECOY_SWEEP", "SHORT", 3300.0),
+)
+
+
+@pytest.mark.parametrize("cls, seed", [("major", 21), ("mid", 22), ("small", 23)])
+def test_flow_episodes_and_decoys_on_every_symbol_class(cls, seed):
+    """Each class's coins with activity bursts, whale orders printed as 6-level sweeps: every
+    accumulation/distribution caught with the right kind and direction, no flow alarm on a decoy
+    (heavy balanced volume, one giant print, one $4M-style order over 25 levels). Ordinary
+    traders' one-sided runs are left out here so that an alarm is the decoy's doing; the next
+    test runs the full background."""
+    symbols = tuple(replace(spec, runs_per_h=0.0) for spec in CLASS_SYMBOLS[cls])
+    plan = [EpisodePlan(kind, spec.symbol, direction, at + 41 * i)
+            for i, spec in enumerate(symbols) for kind, direction, at in FLOW_CLASS_PLAN]
+    sim = MarketSimulator(seed=seed, duration_s=3_900, symbols=symbols, plan=plan, whale_levels=6)
+    _engine, signals = run(sim)
+    episodes = [ep for ep in sim.episodes if not is_decoy(ep.kind)]
+    decoys = [ep for ep in sim.episodes if is_decoy(ep.kind)]
+    assert len(episodes) == 2 * len(symbols) and len(decoys) == 3 * len(symbols)
+    check(sim, signals)  # caught, right kind and direction, reaching a default subscriber, quiet
+    alarms = [(s.kind.value, s.direction.value, s.symbol, ep.kind)  # and nothing a minute after
+              for ep, sigs in decoy_alarms(decoys, signals, slack_ms=60_000).items() for s in sigs]
+    assert not alarms, f"{cls}: decoy alarms {alarms}"
+    assert all(DECOYS[ep.kind] == FLOW_DECOY_ALARMS for ep in decoys)
+
+
+@pytest.mark.parametrize("cls, seed", [("major", 31), ("mid", 32), ("small", 33)])
+def test_two_sided_flow_is_quiet_on_every_symbol_class(cls, seed):
+    """Two hours of each class's full two-sided background (bursts and ordinary traders'
+    one-sided runs with large child orders, both ways) plus heavy balanced volume twice an hour:
+    at most one signal per symbol-hour (volume spikes aside: five times the volume IS a volume
+    spike). The fixed rules before the per-coin baseline fired 1-1.5 flow signals per
+    symbol-hour on this background (benchmarks/bench_flow_quiet.py)."""
+    symbols = CLASS_SYMBOLS[cls]
+    plan = [EpisodePlan("DECOY_HEAVY_VOLUME", spec.symbol, "NEUTRAL", at + 53 * i)
+            for i, spec in enumerate(symbols) for at in (900.0, 2700.0, 4500.0, 6300.0)]
+    sim = MarketSimulator(seed=seed, duration_s=7_200, symbols=symbols, plan=plan)
+    _engine, signals = run(sim)
+    per_symbol = Counter(s.symbol for s in signals if s.kind.value != "VOLUME_SPIKE")
+    assert all(n <= 2 for n in per_symbol.values()), (
+        f"{cls}: {[(s.kind.value, s.symbol, s.ts) for s in signals if s.kind.value != 'VOLUME_SPIKE']}")

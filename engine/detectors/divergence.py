@@ -5,6 +5,8 @@
   below half the threshold.
 - Flow: two venues with real volume over the last 5 minutes disagree on who is in control — one
   venue's taker buy share >= 0.5 + ``FLOW_GAP``/2 while another's is <= 0.5 - ``FLOW_GAP``/2.
+  Not before ``FLOW_WARMUP_S`` of the symbol's data: the first 5-minute windows after a start
+  are half-filled and say nothing yet about who is in control where.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from ..thresholds import Thresholds
 FRESH_MS = 5_000
 FLOW_GAP = 0.30
 FLOW_MIN_WHALES = 40  # each venue needs 5-minute volume of at least this many whale orders
+FLOW_WARMUP_S = 900  # seconds of data before a flow divergence can be told
 
 
 class DivergenceMemory:
@@ -83,6 +86,8 @@ class DivergenceDetector:
 
     def _flow(self, st: SymbolState, mem: DivergenceMemory, ts: int, recv_ns: int,
               th: Thresholds) -> Finding | None:
+        if st.flow.history_s() < FLOW_WARMUP_S:
+            return None
         min_volume = FLOW_MIN_WHALES * st.flow.large_usd
         shares = [(vf.buy_share, v) for v, vf in st.flow.venues.items() if vf.volume >= min_volume]
         if len(shares) < 2:

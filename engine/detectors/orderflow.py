@@ -3,16 +3,34 @@
 - ACCUMULATION / DISTRIBUTION: over the 5-minute window the taker buy (sell) share is at least
   ``dominance`` AND the large orders lean the same way (at least ``large_min`` of them and
   ``large_ratio`` times the other side's count) AND the last minute still leans that way
-  (``NOW_SHARE``), so an old burst still inside the window does not read as fresh news. While
-  the window holds a cascade's worth of liquidations (``FORCED_SHARE``), or overlaps a cascade /
-  stop-hunt story (until ``STORY_MS`` after it ended), the flow is forced selling/buying and its
-  absorption — already told as that story — and is not read as accumulation. Direction LONG for accumulation, SHORT for
-  distribution. Re-arms once the share falls back 5 points below the threshold.
+  (``NOW_SHARE``), so an old burst still inside the window does not read as fresh news -- AND,
+  new, the flow is unusual FOR THIS COIN: each coin is judged against its own trailing hour.
+  Baseline (O(1) per event, O(1) per minute): once a minute the detector samples the 5-minute
+  net delta ``D5 = buy - sell`` and large-order imbalance ``L5 = large buys - large sells``;
+  a sample joins the baseline once it no longer overlaps the current 5-minute window (5 minutes
+  later) and leaves it an hour after that; running sums of x and x**2 give the mean and the
+  standard deviation of both. The signal needs ``z(D5) >= FLOW_Z`` and ``z(L5) >= LARGE_Z``
+  (mirrored for distribution), with the deviations floored (``SD_FLOOR_VOLUME`` x the mean 5-min
+  volume, ``SD_FLOOR_LARGE`` orders) so a thin or flat hour is not a hair trigger. Sampling the
+  5-minute sums themselves (not per-minute values scaled by sqrt 5) keeps the flow's own
+  persistence -- ordinary traders' few-minute runs -- in the baseline. Warm-up: no
+  accumulation/distribution until the baseline holds ``BASELINE_MIN`` samples (about 15 minutes
+  of data after start); on liquid two-sided coins this is what keeps mid and small caps as quiet
+  as majors. While the window holds a cascade's worth of liquidations (``FORCED_SHARE``), or
+  overlaps a cascade / stop-hunt story (until ``STORY_MS`` after it ended), the flow is forced
+  selling/buying and its absorption -- already told as that story -- and is not read as
+  accumulation. Direction LONG for accumulation, SHORT for distribution. Re-arms once the share
+  falls back 5 points below the threshold.
 - VOLUME_SPIKE: the last minute's taker volume is at least ``volume_spike_x`` times the trailing
   per-minute average of the window before it (up to an hour; needs ``SPIKE_WARMUP_S`` of history).
   Direction follows the side that made the spike (>= 60 % of it), else NEUTRAL.
+
+Large orders are ORDERS (one taker's same-millisecond prints merged, engine/flow.py), not prints.
 """
 from __future__ import annotations
+
+import math
+from collections import deque
 
 from ..flow import BUY, LBUY, LIQL, LIQS, LSELL, N, SELL
 from ..signals import Direction, Finding, Kind
@@ -28,15 +46,99 @@ STORY_MS = 300_000  # ...or overlapping a cascade / stop-hunt story is forced fl
 SPIKE_WARMUP_S = 900
 SPIKE_SIDE_SHARE = 0.60
 REARM_GAP = 0.05
+# the coin's own baseline (see the module docstring)
+FLOW_Z = 3.5  # 5-minute net delta at least this many of the coin's deviations from its mean
+LARGE_Z = 2.0  # 5-minute large-order imbalance likewise
+BASELINE_MIN = 5  # samples (one a minute) before any baseline-relative signal
+BASELINE_LAG = 5  # a sample joins the baseline this many minutes later (no overlap with now)
+BASELINE_LEN = 60  # ...and leaves it after this many minutes in it (a trailing hour)
+SD_FLOOR_VOLUME = 0.06  # net-delta deviation floor: this share of the mean 5-minute volume
+SD_FLOOR_LARGE = 1.0  # large-order imbalance deviation floor, orders
+CLIP_Z = 3.0  # a sample enters the baseline clipped to its mean +- this many deviations
+PRIOR_N = 5  # the deviations' prior counts as this many samples...
+PRIOR_SD_VOLUME = 0.15  # ...of a net delta varying by this share of the 5-minute volume
+
+
+class FlowBaseline:
+    """Trailing-hour mean / deviation of a coin's 5-minute net delta and large-order imbalance."""
+
+    __slots__ = ("minute", "recent", "base", "n", "sd", "sdd", "sl", "sll", "sv", "sk")
+
+    def __init__(self) -> None:
+        self.minute = -1
+        # (d5, l5, v5, k5): net delta, large imbalance, volume, large-order count; newest last
+        self.recent: deque[tuple[float, float, float, float]] = deque()
+        self.base: deque[tuple[float, float, float, float]] = deque()
+        self.n = 0
+        self.sd = self.sdd = self.sl = self.sll = self.sv = self.sk = 0.0
+
+    def sample(self, minute: int, d5: float, l5: float, v5: float, k5: float) -> None:
+        """Once per minute of event time (O(1))."""
+        self.minute = minute
+        self.recent.append((d5, l5, v5, k5))
+        if len(self.recent) > BASELINE_LAG:
+            d, l, v, k = self.recent.popleft()
+            if self.n >= BASELINE_MIN:  # winsorise: one episode must not become the norm
+                d, l = self._clip(d, l)
+            self.base.append((d, l, v, k))
+            self.n += 1
+            self.sd += d
+            self.sdd += d * d
+            self.sl += l
+            self.sll += l * l
+            self.sv += v
+            self.sk += k
+            if len(self.base) > BASELINE_LEN:
+                d, l, v, k = self.base.popleft()
+                self.n -= 1
+                self.sd -= d
+                self.sdd -= d * d
+                self.sl -= l
+                self.sll -= l * l
+                self.sv -= v
+                self.sk -= k
+
+    def _clip(self, d: float, l: float) -> tuple[float, float]:
+        n = self.n
+        mean_d, mean_l = self.sd / n, self.sl / n
+        sd_d, sd_l = self._sds(mean_d, mean_l)
+        d = min(max(d, mean_d - CLIP_Z * sd_d), mean_d + CLIP_Z * sd_d)
+        l = min(max(l, mean_l - CLIP_Z * sd_l), mean_l + CLIP_Z * sd_l)
+        return d, l
+
+    def _sds(self, mean_d: float, mean_l: float) -> tuple[float, float]:
+        """Deviations, each pulled towards a prior worth ``PRIOR_N`` samples: a short baseline
+        (just after warm-up) is not trusted to be as calm as it looks."""
+        n = self.n
+        v5 = self.sv / n
+        var_d = max(0.0, self.sdd / n - mean_d * mean_d)
+        var_l = max(0.0, self.sll / n - mean_l * mean_l)
+        prior_d = (PRIOR_SD_VOLUME * v5) ** 2
+        prior_l = self.sk / n + 1.0  # Poisson: the imbalance of k orders varies by about sqrt(k)
+        var_d = (n * var_d + PRIOR_N * prior_d) / (n + PRIOR_N)
+        var_l = (n * var_l + PRIOR_N * prior_l) / (n + PRIOR_N)
+        return (max(math.sqrt(var_d), SD_FLOOR_VOLUME * v5, 1e-9),
+                max(math.sqrt(var_l), SD_FLOOR_LARGE))
+
+    def ready(self) -> bool:
+        return self.n >= BASELINE_MIN
+
+    def z(self, d5: float, l5: float) -> tuple[float, float]:
+        """z-scores of a 5-minute net delta and large-order imbalance (positive = buy side)."""
+        n = self.n
+        mean_d, mean_l = self.sd / n, self.sl / n
+        sd_d, sd_l = self._sds(mean_d, mean_l)
+        return (d5 - mean_d) / sd_d, (l5 - mean_l) / sd_l
 
 
 class FlowMemory:
-    __slots__ = ("acc_armed", "dist_armed", "spike_armed")
+    __slots__ = ("acc_armed", "dist_armed", "spike_armed", "baseline")
 
     def __init__(self) -> None:
         self.acc_armed = True
         self.dist_armed = True
         self.spike_armed = True
+        self.baseline = FlowBaseline()
 
 
 class OrderFlowDetector:
@@ -51,30 +153,38 @@ class OrderFlowDetector:
         w5 = flow.window(FLOW_WINDOW)
         buy, sell = w5[BUY], w5[SELL]
         total = buy + sell
+        lb, ls = w5[LBUY], w5[LSELL]
+        base = mem.baseline
+        minute = ts // 60_000
+        if minute != base.minute and flow.history_s() >= 300:
+            base.sample(minute, buy - sell, lb - ls, total, lb + ls)
         forced = (w5[LIQL] + w5[LIQS] >= FORCED_SHARE * th.cascade_usd
                   or (st.det_story_ts and ts - st.det_story_ts < STORY_MS))
         if (w5[N] >= FLOW_MIN_TRADES and total > 0 and not forced
                 and flow.history_s() >= FLOW_MIN_HISTORY_S):
             share = buy / total
-            lb, ls = w5[LBUY], w5[LSELL]
             w1 = flow.window(0)
             now_total = w1[BUY] + w1[SELL]
             now_buy = w1[BUY] / now_total if now_total > 0 else 0.5
             if share >= th.dominance:
                 if (mem.acc_armed and now_buy >= NOW_SHARE and lb >= th.large_min
-                        and lb >= th.large_ratio * max(ls, 1.0)):
-                    mem.acc_armed = False
-                    out.append(self._flow_finding(st, Kind.ACCUMULATION, Direction.LONG, share,
-                                                  w5, ts, recv_ns, th))
+                        and lb >= th.large_ratio * max(ls, 1.0) and base.ready()):
+                    z_d, z_l = base.z(buy - sell, lb - ls)
+                    if z_d >= FLOW_Z and z_l >= LARGE_Z:
+                        mem.acc_armed = False
+                        out.append(self._flow_finding(st, Kind.ACCUMULATION, Direction.LONG, share,
+                                                      w5, ts, recv_ns, th, z_d, z_l))
             elif share < th.dominance - REARM_GAP:
                 mem.acc_armed = True
             sell_share = 1.0 - share
             if sell_share >= th.dominance:
                 if (mem.dist_armed and 1.0 - now_buy >= NOW_SHARE and ls >= th.large_min
-                        and ls >= th.large_ratio * max(lb, 1.0)):
-                    mem.dist_armed = False
-                    out.append(self._flow_finding(st, Kind.DISTRIBUTION, Direction.SHORT, sell_share,
-                                                  w5, ts, recv_ns, th))
+                        and ls >= th.large_ratio * max(lb, 1.0) and base.ready()):
+                    z_d, z_l = base.z(buy - sell, lb - ls)
+                    if -z_d >= FLOW_Z and -z_l >= LARGE_Z:
+                        mem.dist_armed = False
+                        out.append(self._flow_finding(st, Kind.DISTRIBUTION, Direction.SHORT, sell_share,
+                                                      w5, ts, recv_ns, th, -z_d, -z_l))
             elif sell_share < th.dominance - REARM_GAP:
                 mem.dist_armed = True
         spike = self._volume_spike(st, mem, ts, recv_ns, th)
@@ -142,7 +252,8 @@ class OrderFlowDetector:
         )
 
     def _flow_finding(self, st: SymbolState, kind: Kind, direction: Direction, share: float,
-                      w5: tuple[float, ...], ts: int, recv_ns: int, th: Thresholds) -> Finding:
+                      w5: tuple[float, ...], ts: int, recv_ns: int, th: Thresholds,
+                      flow_z: float, large_z: float) -> Finding:
         flow = st.flow
         buy, sell, lb, ls = w5[BUY], w5[SELL], w5[LBUY], w5[LSELL]
         qty = w5[4]
@@ -187,6 +298,8 @@ class OrderFlowDetector:
                 "vwap": vwap,
                 "price": price,
                 "window_s": 300.0,
+                "flow_z": flow_z,  # 5-min net delta vs the coin's trailing hour, in deviations
+                "large_z": large_z,  # 5-min large-order imbalance likewise
             },
             components=components,
             venues=_active_venues(st, ts, 300_000),

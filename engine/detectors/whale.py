@@ -7,7 +7,12 @@ that only grow the order's USD in the cluster total (``on_order_grew``) -- one o
 25 price levels is one large order, never 25. A cluster is at least ``max(WHALE_MIN_COUNT, WHALE_BASELINE_X x baseline)``
 large orders on one side within ``WHALE_WINDOW_MS``, where the baseline is the symbol's own
 trailing rate of large orders per side per minute (liquid coins print large orders all the time;
-a window is unusual only against that). The other side must have at most half as many. Needs
+a window is unusual only against that) -- and more than the coin's usual minute: above the mean
++ ``WHALE_SD_X`` deviations of its busier side's per-minute count over the trailing hour (a coin
+whose traders routinely run one-sided for a minute needs a bigger cluster). The other side must have at most a third as many
+(``WHALE_ONE_SIDED``), and the imbalance must be more than a coin flip would give: ``(ours -
+theirs) / sqrt(ours + theirs) >= WHALE_Z`` (8 against 0 passes, 12 against 4 does not) -- heavy two-sided volume lifts both sides'
+counts together and is not a whale window however many large orders it prints. Needs
 ``WHALE_WARMUP_S`` of history for the baseline. Direction LONG for a buy cluster, SHORT for sells.
 """
 from __future__ import annotations
@@ -25,10 +30,16 @@ WHALE_WINDOW_MS = 60_000
 WHALE_MIN_COUNT = 8
 WHALE_BASELINE_X = 4.0
 WHALE_WARMUP_S = 300
+WHALE_ONE_SIDED = 3  # the cluster's side needs >= this many times the other side's count...
+WHALE_Z = 2.5  # ...and a one-sidedness no fair coin would give, in deviations
+BASELINE_MINUTES = 60
+WHALE_SD_X = 3.0  # a cluster beats the coin's per-minute one-side count by this many deviations
+WHALE_SD_MIN_MINUTES = 5
 
 
 class WhaleMemory:
-    __slots__ = ("buys", "sells", "buy_usd", "sell_usd", "buy_armed", "sell_armed", "open")
+    __slots__ = ("buys", "sells", "buy_usd", "sell_usd", "buy_armed", "sell_armed", "open",
+                 "minute", "per_min", "s1", "s2")
 
     def __init__(self) -> None:
         # entries are [ts, usd, venue]: a list, so the newest order's USD can still grow
@@ -39,6 +50,36 @@ class WhaleMemory:
         self.buy_armed = True
         self.sell_armed = True
         self.open: dict[str, tuple[list, bool]] = {}  # venue -> (entry of its newest order, is_buy)
+        # the coin's per-minute one-side large-order count over the trailing hour (see sample)
+        self.minute = -1
+        self.per_min: deque[float] = deque()
+        self.s1 = self.s2 = 0.0
+
+    def sample(self, minute: int, count: float) -> None:
+        """At the first large order of a new minute: the busier side's count over the last
+        minute; minutes without any large order count as zeros. O(1) amortised."""
+        if self.minute >= 0:
+            for _ in range(min(BASELINE_MINUTES, minute - self.minute - 1)):
+                self._push(0.0)
+        self.minute = minute
+        self._push(count)
+
+    def _push(self, x: float) -> None:
+        self.per_min.append(x)
+        self.s1 += x
+        self.s2 += x * x
+        if len(self.per_min) > BASELINE_MINUTES:
+            old = self.per_min.popleft()
+            self.s1 -= old
+            self.s2 -= old * old
+
+    def unusual_count(self) -> float:
+        """Mean + WHALE_SD_X deviations of the per-minute count (0 until enough minutes)."""
+        n = len(self.per_min)
+        if n < WHALE_SD_MIN_MINUTES:
+            return 0.0
+        mean = self.s1 / n
+        return mean + WHALE_SD_X * math.sqrt(max(0.0, self.s2 / n - mean * mean))
 
     def add(self, ts: int, usd: float, is_buy: bool, venue: str) -> None:
         entry = [ts, usd, venue]
@@ -98,11 +139,16 @@ class WhaleWindowDetector:
         mem: WhaleMemory | None = st.det_whale
         if mem is None:
             mem = st.det_whale = WhaleMemory()
+        minute = ev.ts // 60_000
+        if minute != mem.minute:
+            w1 = st.flow.window(0)
+            mem.sample(minute, max(w1[LBUY], w1[LSELL]))
         mem.add(ev.ts, order_usd, is_buy, ev.venue)
         baseline = self.baseline_per_min(st)
         if baseline is None:
             return None
-        need = max(WHALE_MIN_COUNT, math.ceil(WHALE_BASELINE_X * baseline * WHALE_WINDOW_MS / 60_000))
+        need = max(WHALE_MIN_COUNT, math.ceil(WHALE_BASELINE_X * baseline * WHALE_WINDOW_MS / 60_000),
+                   math.floor(mem.unusual_count()) + 1)
         ours, theirs = (mem.buys, mem.sells) if is_buy else (mem.sells, mem.buys)
         armed = mem.buy_armed if is_buy else mem.sell_armed
         count = len(ours)
@@ -113,7 +159,9 @@ class WhaleWindowDetector:
                 else:
                     mem.sell_armed = True
             return None
-        if not armed or len(theirs) * 2 > count:
+        other = len(theirs)
+        if (not armed or other * WHALE_ONE_SIDED > count
+                or count - other < WHALE_Z * math.sqrt(count + other)):
             return None
         if is_buy:
             mem.buy_armed = False
