@@ -2,18 +2,22 @@
 
 Only large ORDERS (>= the symbol's ``whale_usd`` floor) enter this detector, so it costs nothing
 on ordinary trades. An order is the merge of one taker's same-millisecond prints (engine/flow.py):
-the detector is called once per order, at the print that makes it large, and its prints after
-that only grow the order's USD in the cluster total (``on_order_grew``) -- one order that sweeps
-25 price levels is one large order, never 25. A cluster is at least ``max(WHALE_MIN_COUNT, WHALE_BASELINE_X x baseline)``
-large orders on one side within ``WHALE_WINDOW_MS``, where the baseline is the symbol's own
-trailing rate of large orders per side per minute (liquid coins print large orders all the time;
-a window is unusual only against that) -- and more than the coin's usual minute: above the mean
-+ ``WHALE_SD_X`` deviations of its busier side's per-minute count over the trailing hour (a coin
-whose traders routinely run one-sided for a minute needs a bigger cluster). The other side must have at most a third as many
-(``WHALE_ONE_SIDED``), and the imbalance must be more than a coin flip would give: ``(ours -
-theirs) / sqrt(ours + theirs) >= WHALE_Z`` (8 against 0 passes, 12 against 4 does not) -- heavy two-sided volume lifts both sides'
-counts together and is not a whale window however many large orders it prints. Needs
-``WHALE_WARMUP_S`` of history for the baseline. Direction LONG for a buy cluster, SHORT for sells.
+the detector is called once per order, at the print that makes it large, and its later prints
+only grow the order's USD in the cluster total (``on_order_grew``) -- one order that sweeps 25
+price levels is one large order, never 25.
+
+A cluster is at least ``need`` large orders on one side within ``WHALE_WINDOW_MS``, where
+``need`` is the largest of: ``WHALE_MIN_COUNT``; ``WHALE_BASELINE_X`` x the symbol's own
+trailing rate of large orders per side per minute (liquid coins print large orders all the
+time); and more than the coin's usual busy minute -- the mean + ``WHALE_SD_X`` deviations of
+its busier side's per-minute count over the trailing hour (sampled at the first large order of
+each minute, minutes without one count as zeros; O(1) amortised), so a coin whose traders
+routinely run one-sided for a minute needs a bigger cluster. The other side must have at most
+a third as many (``WHALE_ONE_SIDED``), and the imbalance must be more than a coin flip would
+give: ``(ours - theirs) / sqrt(ours + theirs) >= WHALE_Z`` (8 against 0 passes, 12 against 4
+does not) -- heavy two-sided volume lifts both sides' counts together and is not a whale window
+however many large orders it prints. Needs ``WHALE_WARMUP_S`` of history for the baseline.
+Direction LONG for a buy cluster, SHORT for sells.
 """
 from __future__ import annotations
 
