@@ -10,7 +10,9 @@
   a sample joins the baseline once it no longer overlaps the current 5-minute window (5 minutes
   later) and leaves it an hour after that; running sums of x and x**2 give the mean and the
   standard deviation of both. The signal needs ``z(D5) >= FLOW_Z`` and ``z(L5) >= LARGE_Z``
-  (mirrored for distribution), with the deviations floored (``SD_FLOOR_VOLUME`` x the mean 5-min
+  (mirrored for distribution); the fixed ``large_ratio`` lean is waived when ``z(L5) >=
+  LARGE_Z_ALONE`` (a liquid coin prints large orders on both sides all the time, so 2x the
+  other side is out of reach even for a real whale, while the excess over its norm is not), with the deviations floored (``SD_FLOOR_VOLUME`` x the mean 5-min
   volume, ``SD_FLOOR_LARGE`` orders) so a thin or flat hour is not a hair trigger. Sampling the
   5-minute sums themselves (not per-minute values scaled by sqrt 5) keeps the flow's own
   persistence -- ordinary traders' few-minute runs -- in the baseline. Warm-up: no
@@ -49,6 +51,7 @@ REARM_GAP = 0.05
 # the coin's own baseline (see the module docstring)
 FLOW_Z = 3.5  # 5-minute net delta at least this many of the coin's deviations from its mean
 LARGE_Z = 2.0  # 5-minute large-order imbalance likewise
+LARGE_Z_ALONE = 3.0  # an imbalance this unusual for the coin needs no large_ratio x the other side
 BASELINE_MIN = 5  # samples (one a minute) before any baseline-relative signal
 BASELINE_LAG = 5  # a sample joins the baseline this many minutes later (no overlap with now)
 BASELINE_LEN = 60  # ...and leaves it after this many minutes in it (a trailing hour)
@@ -167,10 +170,11 @@ class OrderFlowDetector:
             now_total = w1[BUY] + w1[SELL]
             now_buy = w1[BUY] / now_total if now_total > 0 else 0.5
             if share >= th.dominance:
-                if (mem.acc_armed and now_buy >= NOW_SHARE and lb >= th.large_min
-                        and lb >= th.large_ratio * max(ls, 1.0) and base.ready()):
+                if (mem.acc_armed and now_buy >= NOW_SHARE and lb >= th.large_min and lb > ls
+                        and base.ready()):
                     z_d, z_l = base.z(buy - sell, lb - ls)
-                    if z_d >= FLOW_Z and z_l >= LARGE_Z:
+                    if (z_d >= FLOW_Z and z_l >= LARGE_Z
+                            and (lb >= th.large_ratio * max(ls, 1.0) or z_l >= LARGE_Z_ALONE)):
                         mem.acc_armed = False
                         out.append(self._flow_finding(st, Kind.ACCUMULATION, Direction.LONG, share,
                                                       w5, ts, recv_ns, th, z_d, z_l))
@@ -178,10 +182,11 @@ class OrderFlowDetector:
                 mem.acc_armed = True
             sell_share = 1.0 - share
             if sell_share >= th.dominance:
-                if (mem.dist_armed and 1.0 - now_buy >= NOW_SHARE and ls >= th.large_min
-                        and ls >= th.large_ratio * max(lb, 1.0) and base.ready()):
+                if (mem.dist_armed and 1.0 - now_buy >= NOW_SHARE and ls >= th.large_min and ls > lb
+                        and base.ready()):
                     z_d, z_l = base.z(buy - sell, lb - ls)
-                    if -z_d >= FLOW_Z and -z_l >= LARGE_Z:
+                    if (-z_d >= FLOW_Z and -z_l >= LARGE_Z
+                            and (ls >= th.large_ratio * max(lb, 1.0) or -z_l >= LARGE_Z_ALONE)):
                         mem.dist_armed = False
                         out.append(self._flow_finding(st, Kind.DISTRIBUTION, Direction.SHORT, sell_share,
                                                       w5, ts, recv_ns, th, -z_d, -z_l))
