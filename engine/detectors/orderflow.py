@@ -16,7 +16,7 @@
   volume, ``SD_FLOOR_LARGE`` orders) so a thin or flat hour is not a hair trigger. Sampling the
   5-minute sums themselves (not per-minute values scaled by sqrt 5) keeps the flow's own
   persistence -- ordinary traders' few-minute runs -- in the baseline. Warm-up: no
-  accumulation/distribution until the baseline holds ``BASELINE_MIN`` samples (about 15 minutes
+  accumulation/distribution until the baseline holds ``BASELINE_MIN`` samples (about 13 minutes
   of data after start); on liquid two-sided coins this is what keeps mid and small caps as quiet
   as majors. While the window holds a cascade's worth of liquidations (``FORCED_SHARE``), or
   overlaps a cascade / stop-hunt story (until ``STORY_MS`` after it ended), the flow is forced
