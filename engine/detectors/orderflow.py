@@ -17,8 +17,7 @@
   5-minute sums themselves (not per-minute values scaled by sqrt 5) keeps the flow's own
   persistence -- ordinary traders' few-minute runs -- in the baseline. Warm-up: no
   accumulation/distribution until the baseline holds ``BASELINE_MIN`` samples (about 13 minutes
-  of data after start); on liquid two-sided coins this is what keeps mid and small caps as quiet
-  as majors. While the window holds a cascade's worth of liquidations (``FORCED_SHARE``), or
+  of data after start). While the window holds a cascade's worth of liquidations (``FORCED_SHARE``), or
   overlaps a cascade / stop-hunt story (until ``STORY_MS`` after it ended), the flow is forced
   selling/buying and its absorption -- already told as that story -- and is not read as
   accumulation. Direction LONG for accumulation, SHORT for distribution. Re-arms once the share
