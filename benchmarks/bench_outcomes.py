@@ -66,7 +66,7 @@ def run(events, sim, *, track: bool, extra: int, skip: bool = True) -> tuple[flo
         tracker.skip_inside = skip
         sink = TeeSink(tracker)
         engine = Engine(SignalEngine(sink))
-        engine.on_trade = tracker.on_trade
+        engine.track_outcomes(tracker)
         for s in synthetic_signals(sim, extra):
             tracker.on_signal(s)
     else:

@@ -261,7 +261,7 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
         outcomes = OutcomeRecorder(db, calibration=load_calibration(settings.CALIBRATION_PATH))
         await outcomes.resume()
         engine = Engine(SignalEngine(outcomes.sink(signal_counts)))
-        engine.on_trade = outcomes.tracker.on_trade
+        engine.track_outcomes(outcomes.tracker)
         outcomes.start()
         await seed_floors(engine, ThresholdRepo(db), watchlist)
         feeds = _build_feeds(settings, registry, catalog)

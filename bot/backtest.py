@@ -94,7 +94,7 @@ def run_offline(batches: Iterable[list[Event]], *, track: bool = True, since_ms:
     sink = _TrackingSink(tracker, on_signal)
     engine = Engine(SignalEngine(sink))
     if tracker is not None:
-        engine.on_trade = tracker.on_trade
+        engine.track_outcomes(tracker)
     process = engine.process
     clock = time.perf_counter_ns
     first = last = 0

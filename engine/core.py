@@ -143,6 +143,15 @@ class Engine:
         self.future_tolerance_ms = FUTURE_TOLERANCE_MS
         # called with every accepted trade after the detectors saw it (outcome tracking)
         self.on_trade: Callable[[Trade], None] | None = None
+        # outcome tracking's running one-second bars by symbol (``track_outcomes``): a trade
+        # inside a symbol's running second is folded in here, without a call
+        self._outcome_bars: dict | None = None
+
+    def track_outcomes(self, tracker) -> None:
+        """Feed ``tracker`` (engine.outcomes.OutcomeTracker) every accepted trade after the
+        detectors saw it; a trade inside its symbol's running second costs no call."""
+        self.on_trade = tracker.on_trade
+        self._outcome_bars = tracker.bars
 
     # ---- state and thresholds --------------------------------------------------------------
     def state(self, symbol: str) -> SymbolState:
@@ -317,6 +326,16 @@ class Engine:
                 self._emit(self.whales.on_large_order(st, ev, is_buy, flow.order_usd, self._th[ev.symbol]))
             elif flow.order_grew:
                 self.whales.on_order_grew(st, ev.venue, notional)
+            bars = self._outcome_bars
+            if bars is not None:  # OutcomeTracker.on_trade's hot path, inline (same rules)
+                bar = bars.get(ev.symbol)
+                if bar is not None and ts < bar.next_ms:
+                    if price > bar.hi:
+                        bar.hi, bar.hi_ts = price, ts
+                    elif price < bar.lo:
+                        bar.lo, bar.lo_ts = price, ts
+                    bar.close = price
+                    return
             if self.on_trade is not None:
                 self.on_trade(ev)
         elif cls is Liquidation:

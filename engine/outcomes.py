@@ -470,23 +470,30 @@ class OutcomeTracker:
         self.evicted = 0
         self.skip_inside = True  # False applies every bar to every outcome (tests compare both)
 
+    @property
+    def bars(self) -> dict[str, _SymbolBars]:
+        """The running bars by symbol: ``Engine.track_outcomes`` folds a trade inside a running
+        second into its bar directly (``on_trade``'s hot path, inline) and calls ``on_trade``
+        for the others."""
+        return self._symbols
+
     # ---- the two hooks ---------------------------------------------------------------------
     def on_trade(self, ev: Trade) -> None:
         bars = self._symbols.get(ev.symbol)
         if bars is None:
             bars = self._symbols[ev.symbol] = _SymbolBars()
         price = ev.price
-        if ev.ts >= bars.next_ms:  # a later second (or the first trade after a split)
-            self._new_bar(bars, ev.ts, price)
+        ts = ev.ts
+        if ts < bars.next_ms:
+            # the hot path: a trade inside the running second (an older one is merged into it);
+            # Engine.track_outcomes runs these lines inline and calls on_trade for the others
+            if price > bars.hi:
+                bars.hi, bars.hi_ts = price, ts
+            elif price < bars.lo:
+                bars.lo, bars.lo_ts = price, ts
+            bars.close = price
             return
-        # the hot path: a trade inside the running second (an older one is merged into it)
-        if price > bars.hi:
-            bars.hi, bars.hi_ts = price, ev.ts
-        elif price < bars.lo:
-            bars.lo, bars.lo_ts = price, ev.ts
-        bars.close = price
-
-    def _new_bar(self, bars: _SymbolBars, ts: int, price: float) -> None:
+        # a later second (or the first trade after a split): a new bar
         if bars.n:
             self._flush(bars)
         sec = ts // 1000
@@ -601,6 +608,14 @@ class OutcomeTracker:
                 bars.noise += alpha * (ret - bars.noise)
             bars.minute = minute
             bars.minute_anchor = bars.prev_close if bars.prev_close > 0 else bars.hi
+        if not bars.open:  # nothing to apply (the common case for most symbols)
+            if bars.hs_seq:
+                bars.prune(bars.seq + 1)
+            bars.prev_close = close
+            bars.seq += 1
+            bars.n = 0
+            bars.next_ms = -(1 << 62)
+            return
         lazy = self.skip_inside
         if bars.open and not (lazy and lo > bars.env_lo and hi < bars.env_hi and sec < bars.env_due):
             done = False

@@ -80,7 +80,7 @@ async def test_engine_hook_feeds_the_tracker_after_the_detectors(tmp_path: Path)
     async with await Database.open(tmp_path / "t.db") as db:
         rec = OutcomeRecorder(db)
         engine = Engine(SignalEngine(rec.sink(ListSink())))
-        engine.on_trade = rec.tracker.on_trade
+        engine.track_outcomes(rec.tracker)
         rec.tracker.on_signal(signal(levels=long_levels(), price=100.0))
         engine.process(trade(103.5, T0 + 2000))
         engine.process(trade(0.0, T0 + 2500))  # rejected by the engine: never reaches outcomes
