@@ -262,6 +262,7 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
         await outcomes.resume()
         engine = Engine(SignalEngine(outcomes.sink(signal_counts)))
         engine.track_outcomes(outcomes.tracker)
+        outcomes.replies = delivery.accept_outcome  # final stop hunts: a reply in the alert's thread
         outcomes.start()
         await seed_floors(engine, ThresholdRepo(db), watchlist)
         feeds = _build_feeds(settings, registry, catalog)

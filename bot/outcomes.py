@@ -4,6 +4,7 @@
     await recorder.resume()                        # open outcomes stored before a restart
     engine = Engine(SignalEngine(recorder.sink(delivery.sink)))
     engine.on_trade = recorder.tracker.on_trade
+    recorder.replies = delivery.accept_outcome     # final stop hunts: a reply in the alert's thread
     recorder.start()
     ...
     await recorder.stop()                          # writes every open outcome's state
@@ -13,11 +14,18 @@ A writer task stores dirty outcomes (milestones within ``write_delay_s``) and, e
 ``checkpoint_s``, the state of every open one (excursions move on every bar; a restart loses at
 most one checkpoint of them, and the trades while the service was down are never seen —
 ``details.state.resumed`` counts such restarts). The dirty set is bounded by ``max_dirty``.
+
+Alerts close the loop: once a stop hunt's outcome is final AND stored, ``replies(outcome)``
+(``Delivery.accept_outcome``) queues the silent reply in the alert's thread for the users who
+got it. A reply that cannot be queued (storage error) is tried again at the next write (at most
+``max_replies`` wait); the outbox's UNIQUE(user, signal) makes a repeat harmless. A crash in the
+second between the outcome's write and its replies' loses those replies (the outcome is kept).
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 import orjson
 
@@ -77,7 +85,9 @@ def outcome_write(o: Outcome) -> OutcomeWrite:
 class OutcomeRecorder:
     def __init__(self, db: Database, *, calibration: Calibration | None = None,
                  write_delay_s: float = 1.0, checkpoint_s: float = 60.0, max_dirty: int = 50_000,
-                 tracker: OutcomeTracker | None = None) -> None:
+                 tracker: OutcomeTracker | None = None,
+                 replies: Callable[[Outcome], Awaitable[int]] | None = None,
+                 max_replies: int = 10_000) -> None:
         self.repo = OutcomeRepo(db)
         self.calibration = calibration
         self.tracker = tracker or OutcomeTracker()
@@ -91,6 +101,11 @@ class OutcomeRecorder:
         self.written = 0
         self.dropped = 0
         self.write_errors = 0
+        self.replies = replies  # final stop hunt -> replies in its thread (Delivery.accept_outcome)
+        self.max_replies = max_replies
+        self._replies: dict[str, Outcome] = {}  # final stop hunts stored, replies not queued yet
+        self.replied = 0  # reply rows queued
+        self.reply_errors = 0
 
     def sink(self, inner: AlertSink) -> AlertSink:
         """The sink to hand the SignalEngine: opens an outcome, then passes the signal on."""
@@ -128,6 +143,8 @@ class OutcomeRecorder:
             for o in self.tracker.open_outcomes():
                 batch.setdefault(o.signal.id, o)
         if not batch:
+            if self._replies and self.replies is not None:
+                await self._send_replies()  # left over from a failed attempt
             return 0
         try:
             n = await self.repo.save_many(outcome_write(o) for o in batch.values())
@@ -137,7 +154,23 @@ class OutcomeRecorder:
                 self._dirty.setdefault(key, o)
             raise
         self.written += n
+        if self.replies is not None:
+            for o in batch.values():
+                if o.final and o.has_levels and len(self._replies) < self.max_replies:
+                    self._replies[o.signal.id] = o
+            await self._send_replies()
         return n
+
+    async def _send_replies(self) -> None:
+        while self._replies:
+            key, o = next(iter(self._replies.items()))
+            try:
+                self.replied += await self.replies(o)
+            except Exception:
+                self.reply_errors += 1
+                log.exception("outcomes: replies for %s not queued; tried again at the next write", key)
+                return
+            self._replies.pop(key, None)
 
     def start(self) -> None:
         if self._task is None:

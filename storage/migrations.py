@@ -207,6 +207,13 @@ CREATE TABLE topics (
 ALTER TABLE outbox ADD COLUMN thread_id INTEGER;
 """
 
+# 7 -> 8 (outcomes, issue #10 "alerts close the loop"): when a stop hunt's outcome is final, the
+# users who got the alert receive a short silent reply in its thread (T1 reached / stopped out /
+# expired). ``outcome_replies`` = 0 turns these replies off for that chat (/tiers). On by default.
+_V8_OUTCOME_REPLIES = """
+ALTER TABLE users ADD COLUMN outcome_replies INTEGER NOT NULL DEFAULT 1;
+"""
+
 # APPEND-ONLY (see module docstring).
 MIGRATIONS: list[Migration] = [
     _V1,
@@ -216,6 +223,7 @@ MIGRATIONS: list[Migration] = [
     _V5_OUTCOMES,
     _V6_EDITS,
     _V7_TEAMS,
+    _V8_OUTCOME_REPLIES,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -51,6 +51,7 @@ class User:
     hourly_cap: int
     created_at: int
     updated_at: int
+    outcome_replies: bool = True  # a silent reply in the alert's thread when a stop hunt resolves
 
     @property
     def is_admin(self) -> bool:
@@ -67,13 +68,14 @@ class User:
 
 _USER_COLUMNS = (
     "id, chat_id, language, role, active, tiers, silent_tiers, muted_until, quiet_start, "
-    "quiet_end, quiet_urgent_pierces, tz, hourly_cap, created_at, updated_at"
+    "quiet_end, quiet_urgent_pierces, tz, hourly_cap, created_at, updated_at, outcome_replies"
 )
+_N_USER_COLUMNS = len(_USER_COLUMNS.split(","))
 _USER_COLUMNS_U = ", ".join(f"u.{c.strip()}" for c in _USER_COLUMNS.split(","))
 
 
 def _user(row: sqlite3.Row, offset: int = 0) -> User:
-    r = tuple(row)[offset : offset + 15]
+    r = tuple(row)[offset : offset + _N_USER_COLUMNS]
     return User(
         id=r[0],
         chat_id=r[1],
@@ -90,6 +92,7 @@ def _user(row: sqlite3.Row, offset: int = 0) -> User:
         hourly_cap=r[12],
         created_at=r[13],
         updated_at=r[14],
+        outcome_replies=bool(r[15]),
     )
 
 
@@ -162,6 +165,10 @@ class UserRepo:
         return await self._update(
             user_id, tiers=_join_tiers(tiers), silent_tiers=_join_tiers(silent_tiers)
         )
+
+    async def set_outcome_replies(self, user_id: int, on: bool) -> bool:
+        """The silent reply in an alert's thread when its stop hunt resolves: on or off."""
+        return await self._update(user_id, outcome_replies=int(bool(on)))
 
     async def set_mute(self, user_id: int, until_epoch_s: int) -> bool:
         """Mute every symbol until ``until_epoch_s``; 0 unmutes."""
@@ -342,7 +349,7 @@ class ChatRepo:
             if old is None:
                 return False
             settings = ("language, role, active, tiers, silent_tiers, muted_until, quiet_start, "
-                        "quiet_end, quiet_urgent_pierces, tz, hourly_cap, title, added_by")
+                        "quiet_end, quiet_urgent_pierces, tz, hourly_cap, title, added_by, outcome_replies")
             exists = await self._db.fetchone("SELECT 1 FROM users WHERE id = ?", (new_id,))
             if exists is None:
                 await self._db.execute(
@@ -511,7 +518,7 @@ class WatchlistRepo:
             "WHERE w.symbol = ? AND u.active = 1 ORDER BY w.user_id",  # index order: no sort
             (symbol,),
         )
-        return [Subscriber(_user(r), r[15]) for r in rows]
+        return [Subscriber(_user(r), r[_N_USER_COLUMNS]) for r in rows]
 
     async def users_for_symbol_page(self, symbol: str, after_user_id: int, limit: int) -> list[Subscriber]:
         """Like ``users_for_symbol``, one page at a time (keyset: pass the last id of the previous
@@ -529,7 +536,7 @@ class WatchlistRepo:
             after_user_id = -(2**63)
         if len(rows) < limit:
             rows += await self._db.fetchall(sql, (symbol, int(after_user_id), 0, limit - len(rows)))
-        return [Subscriber(_user(r), r[15]) for r in rows]
+        return [Subscriber(_user(r), r[_N_USER_COLUMNS]) for r in rows]
 
     async def all_symbols(self) -> set[str]:
         """Distinct symbols watched by active users (what the feeds must subscribe to)."""
@@ -1288,6 +1295,20 @@ class OutboxRepo:
             "AND state IN ('pending', 'sending')",
             (int(chat_id), int(thread_id)),
         )
+
+    async def outcome_recipients(self, signal_id: str) -> list[OutboxMessage]:
+        """The rows of ``signal_id`` that were SENT (new messages, not edits) to chats that are
+        still active, still the user's chat, and have outcome replies on (/tiers): who gets the
+        reply in the alert's thread when its outcome is final."""
+        cols = ", ".join(f"o.{c.strip()}" for c in _OUTBOX_COLUMNS.split(","))
+        rows = await self._db.fetchall(
+            f"SELECT {cols} FROM outbox o JOIN users u ON u.id = o.user_id "
+            "WHERE o.signal_id = ? AND o.edit_of IS NULL AND o.state = 'sent' "
+            "AND o.message_id IS NOT NULL AND u.active = 1 AND u.outcome_replies = 1 "
+            "AND u.chat_id = o.chat_id ORDER BY o.id",
+            (signal_id,),
+        )
+        return [_outbox(r) for r in rows]
 
     async def sent_message_id(self, user_id: int, signal_id: str, chat_id: int) -> int | None:
         """The Telegram message that carried ``signal_id`` to this user in ``chat_id``, if sent."""

@@ -36,3 +36,16 @@ async def test_signals_for_the_watchlist(harness):
     assert "ETH" not in text
     await harness.say(92, "/lang id")
     assert "KASKADE LIKUIDASI" in await harness.text(92, "/signals")
+
+
+async def test_outcome_replies_switch_in_tiers(harness):
+    (msg,) = [c for c in await harness.say(91, "/tiers") if c.method == "sendMessage"]
+    assert "Stop-hunt results: on" in msg.params["text"]
+    toggle = TierCB(tier="-", op="outcomes").pack()
+    assert ("✅ Stop-hunt results", toggle) in buttons(msg)
+    replies = await harness.press(91, toggle)
+    assert "Stop-hunt results: off" in texts(replies)[0]
+    assert (await UserRepo(harness.db).get(91)).outcome_replies is False
+    await harness.press(91, toggle)
+    user = await UserRepo(harness.db).get(91)
+    assert user.outcome_replies is True and user.tiers == ("URGENT", "WATCH", "INFO")  # tiers untouched

@@ -25,6 +25,7 @@ one signal at a time, so an update never overtakes the fan-out of the signal it 
 """
 from __future__ import annotations
 
+import html
 import logging
 import time
 from collections import Counter, deque
@@ -39,6 +40,7 @@ from bot.delivery.scheduler import Item
 from bot.groups import thread_for
 from bot.render import render_signal
 from engine.contract import check
+from engine.outcomes import Outcome, Result
 from engine.thresholds import defaults_for
 from engine.signals import Signal, Tier
 from locales import Translator
@@ -62,8 +64,51 @@ HOUR_NS = 3_600_000_000_000
 BROADCAST_PREFIX = "broadcast:"
 
 
+# the reply in an alert's thread when its stop hunt's outcome is final: one row per recipient,
+# signal_id OUTCOME_PREFIX + the signal's id (UNIQUE(user_id, signal_id): at most one per user,
+# accepting it again adds nothing). Paced, retried and never coalesced like a broadcast's rows;
+# no alert buttons; not counted in the hourly alert cap nor the alert latency
+OUTCOME_PREFIX = BROADCAST_PREFIX + "outcome:"
+
+
 def is_broadcast(signal_id: str) -> bool:
     return signal_id.startswith(BROADCAST_PREFIX)
+
+
+def _r_text(r: float) -> str:
+    """+1.6 / −1 / +0.8: one decimal, sign always shown, a real minus sign."""
+    text = f"{r:+.1f}".removesuffix(".0")
+    return "+0" if text in ("-0", "+0") else text.replace("-", "\u2212")
+
+
+def _after_text(tr: Translator, lang: str, seconds: float) -> str:
+    if seconds < 90:
+        return tr.get(lang, "outcome-after", unit="s", n=max(0, round(seconds)))
+    if seconds < 90 * 60:
+        return tr.get(lang, "outcome-after", unit="min", n=round(seconds / 60))
+    return tr.get(lang, "outcome-after", unit="h", n=f"{seconds / 3600:.1f}".removesuffix(".0"))
+
+
+def render_outcome(tr: Translator, lang: str, outcome: Outcome) -> str | None:
+    """The short reply for a final stop-hunt outcome (None: not one that gets a reply)."""
+    if not outcome.has_levels or not outcome.final:
+        return None
+    symbol = html.escape(outcome.signal.symbol)
+    result = outcome.result
+    seconds = outcome.ttr_s or 0.0  # to the decision: T1 for WIN_T1, the stop for LOSS
+    if result is Result.WIN_T2 and outcome.final_ts is not None:  # T1 decided it; T2 came later
+        seconds = (outcome.final_ts - outcome.signal.ts) / 1000.0
+    after = _after_text(tr, lang, seconds)
+    if result in (Result.WIN_T1, Result.WIN_T2):
+        return tr.get(lang, "outcome-win", symbol=symbol, target="T2" if result is Result.WIN_T2 else "T1",
+                      after=after, r=_r_text(outcome.r or 0.0))
+    if result is Result.LOSS:
+        return tr.get(lang, "outcome-loss", symbol=symbol, after=after, r=_r_text(outcome.r or -1.0))
+    if result is Result.EXPIRED:
+        return tr.get(lang, "outcome-expired", symbol=symbol, best=_r_text(outcome.mfe_r or 0.0))
+    if result is Result.NOT_FILLED:
+        return tr.get(lang, "outcome-not-filled", symbol=symbol)
+    return None
 
 
 class HourlyCounter:
@@ -292,6 +337,34 @@ class OutboxWriter:
                 return result
             after = subscribers[-1].user.id
             first = False
+
+    async def accept_outcome(self, outcome: Outcome) -> list[Item]:
+        """Queue the reply in the alert's thread for a FINAL stop-hunt outcome: one silent INFO
+        row per user whose row of that signal was sent, whose chat is still active and who has
+        outcome replies on (/tiers); a reply to their message of the signal, in its forum topic.
+        Durable (the outbox), never coalesced; accepting the same outcome again adds nothing."""
+        signal_id = outcome.signal.id
+        if render_outcome(self._tr, "en", outcome) is None:
+            return []
+        texts: dict[str, str] = {}
+        now_ns = self._wall_ns()
+        rows = []
+        for row in await self._outbox.outcome_recipients(signal_id):
+            lang = row.lang or self._tr.normalize(None)
+            text = texts.get(lang)
+            if text is None:
+                text = texts[lang] = render_outcome(self._tr, lang, outcome) or ""
+            rows.append(NewOutboxMessage(
+                user_id=row.user_id, chat_id=row.chat_id, signal_id=OUTCOME_PREFIX + signal_id,
+                tier=Tier.INFO.value, priority=Tier.INFO.priority, text=text, silent=True,
+                enqueued_ns=now_ns, lang=lang, reply_to_signal_id=signal_id,
+                reply_to_message_id=row.message_id, thread_id=row.thread_id,
+            ))
+        if not rows:
+            return []
+        async with self._db.transaction():
+            ids = await self._outbox.enqueue_many(rows)
+        return await new_items(self._outbox, ids, rows, now_ns)
 
     async def _original_rows(self, signal_id: str) -> tuple[str | None, list[OutboxMessage]]:
         """The new-message rows of the signal an update refers to (following a chain of

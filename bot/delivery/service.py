@@ -53,6 +53,7 @@ from bot.delivery.scheduler import GlobalLimiter, Scheduler
 from bot.delivery.sender import OUTCOMES, RetryPolicy, Sender
 from bot.delivery.stats import HOUR_NS, DeliveryCounters, LatencyWindow
 from bot.groups import TopicRoutes
+from engine.outcomes import Outcome
 from engine.signals import Signal, Tier
 from locales import Translator, translator as default_translator
 from storage import (ChatRepo, ConstraintError, Database, NewOutboxMessage, OutboxRepo, StorageError,
@@ -414,6 +415,14 @@ class Delivery:
             if items:
                 self._queue_items(items)
         return BroadcastTicket(signal_id=signal_id, users=len(users), first_row=first_id)
+
+    async def accept_outcome(self, outcome: Outcome) -> int:
+        """A stop hunt's outcome became final: queue the silent reply in its thread for the
+        users who got the alert (``OutboxWriter.accept_outcome``). Returns the rows added."""
+        items = await self.writer.accept_outcome(outcome)
+        if items:
+            self._queue_items(items)
+        return len(items)
 
     async def notify_admins(self, notice_id: str, admin_ids: Iterable[int],
                             render: Callable[[str], str]) -> int:

@@ -1,4 +1,5 @@
-"""/tiers: which alert tiers reach the user and which arrive without sound."""
+"""/tiers: which alert tiers reach the user and which arrive without sound, and whether a
+stop-hunt alert gets a silent reply in its thread when its outcome is final."""
 from __future__ import annotations
 
 from aiogram import F, Router
@@ -20,8 +21,10 @@ def tiers_view(account: User, t: Texts):
         lines.append(t("tiers-line", tier=tier, badge=t("tier-badge", tier=tier), status=state))
     if not account.tiers:
         lines += ["", t("tiers-none")]
+    lines += ["", t("tiers-outcomes", on="yes" if account.outcome_replies else "no")]
     lines += ["", t("tiers-hint"), "", quiet_summary(t, account)]
-    return "\n".join(lines), tiers_keyboard(t, account.tiers, account.silent_tiers)
+    return "\n".join(lines), tiers_keyboard(t, account.tiers, account.silent_tiers,
+                                            account.outcome_replies)
 
 
 async def cmd_tiers(message: Message, account: User, t: Texts) -> None:
@@ -37,6 +40,11 @@ async def cb_menu_tiers(callback: CallbackQuery, account: User, t: Texts) -> Non
 async def cb_tier(callback: CallbackQuery, callback_data: TierCB, callback_answer: CallbackAnswer,
                   account: User, t: Texts, users: UserRepo) -> None:
     tier, op = callback_data.tier, callback_data.op
+    if op == "outcomes":  # the stop-hunt result replies: on <-> off
+        await users.set_outcome_replies(account.id, not account.outcome_replies)
+        text, markup = tiers_view(await users.get(account.id), t)
+        await edit_or_send(callback, text, markup)
+        return
     if tier not in TIERS or op not in ("on", "silent"):
         toast(callback_answer, t.plain("button-invalid"), alert=True)
         return

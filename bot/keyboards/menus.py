@@ -65,7 +65,8 @@ def unmute_button(t: Texts, symbol: str) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-def tiers_keyboard(t: Texts, tiers: Iterable[str], silent: Iterable[str]) -> InlineKeyboardMarkup:
+def tiers_keyboard(t: Texts, tiers: Iterable[str], silent: Iterable[str],
+                   outcome_replies: bool = True) -> InlineKeyboardMarkup:
     on, quiet = set(tiers), set(silent)
     kb = InlineKeyboardBuilder()
     for tier in TIERS:
@@ -73,5 +74,8 @@ def tiers_keyboard(t: Texts, tiers: Iterable[str], silent: Iterable[str]) -> Inl
                   callback_data=TierCB(tier=tier, op="on"))
         kb.button(text=t.plain("btn-tier-sound", sound="no" if tier in quiet else "yes"),
                   callback_data=TierCB(tier=tier, op="silent"))
-    kb.adjust(2)
+    # the silent reply under a stop-hunt alert when its outcome is final
+    kb.button(text=t.plain("btn-tier-outcomes", on="yes" if outcome_replies else "no"),
+              callback_data=TierCB(tier="-", op="outcomes"))
+    kb.adjust(*([2] * len(TIERS)), 1)
     return kb.as_markup()

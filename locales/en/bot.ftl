@@ -267,6 +267,14 @@ btn-tier-sound = { $sound ->
     [yes] 🔔 sound
    *[no] 🔕 silent
 }
+tiers-outcomes = 📈 Stop-hunt results: { $on ->
+    [yes] on, a silent reply under the alert (✅ T1 reached / ❌ stopped out / ⌛ expired)
+   *[no] off
+}
+btn-tier-outcomes = { $on ->
+    [yes] ✅ Stop-hunt results
+   *[no] ⬜ Stop-hunt results
+}
 
 ## signals
 signals-no-watchlist = Your watchlist is empty, so there are no signals to show. <code>/add BTC</code>

@@ -260,6 +260,14 @@ btn-tier-sound = { $sound ->
     [yes] 🔔 bersuara
    *[no] 🔕 senyap
 }
+tiers-outcomes = 📈 Hasil stop hunt: { $on ->
+    [yes] aktif, balasan senyap di bawah alert (✅ T1 tercapai / ❌ kena stop / ⌛ kedaluwarsa)
+   *[no] mati
+}
+btn-tier-outcomes = { $on ->
+    [yes] ✅ Hasil stop hunt
+   *[no] ⬜ Hasil stop hunt
+}
 
 ## sinyal
 signals-no-watchlist = Daftar pantauan Anda kosong, jadi belum ada sinyal. <code>/add BTC</code>
