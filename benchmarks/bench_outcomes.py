@@ -3,11 +3,12 @@
 The simulator's tape (default 50 simulated minutes, 4 symbols on 2 venues) is built once in
 memory; then, over the SAME events, best of ``--repeat`` runs each:
   (a) the engine alone (``Engine.process``),
-  (b) the engine with the outcome tracker hooked in as in production (``Engine.on_trade`` and
-      the signal sink) and 1,000 extra signals opened at the start (250 per symbol: half stop
-      hunt setups with levels, half directional signals followed over 1 m-1 h) that stay open
-      for the whole run,
-  (c) as (b) but applying every bar to every outcome (no envelope skipping), for comparison.
+  (b) the engine with the outcome tracker hooked in as in production (``Engine.track_outcomes``
+      and the signal sink) and 1,000 extra signals opened at the start (250 per symbol: half
+      stop hunt setups with levels, half directional signals followed over 1 m-1 h) that stay
+      open for the whole run,
+  (c) as (b) but applying every one-second bar to every outcome (no envelope skipping, no quiet
+      spans: the tests' reference), for comparison.
 
     .venv/bin/python benchmarks/bench_outcomes.py            # prints the added cost in %
     .venv/bin/python benchmarks/bench_outcomes.py --minutes 20 --repeat 2

@@ -143,13 +143,13 @@ class Engine:
         self.future_tolerance_ms = FUTURE_TOLERANCE_MS
         # called with every accepted trade after the detectors saw it (outcome tracking)
         self.on_trade: Callable[[Trade], None] | None = None
-        # outcome tracking's running one-second bars by symbol (``track_outcomes``): a trade
-        # inside a symbol's running second is folded in here, without a call
+        # outcome tracking's running bars by symbol (``track_outcomes``): a trade that joins its
+        # symbol's running bar is folded in here, without a call
         self._outcome_bars: dict | None = None
 
     def track_outcomes(self, tracker) -> None:
         """Feed ``tracker`` (engine.outcomes.OutcomeTracker) every accepted trade after the
-        detectors saw it; a trade inside its symbol's running second costs no call."""
+        detectors saw it; a trade that joins its symbol's running bar costs no call."""
         self.on_trade = tracker.on_trade
         self._outcome_bars = tracker.bars
 
@@ -329,12 +329,14 @@ class Engine:
             bars = self._outcome_bars
             if bars is not None:  # OutcomeTracker.on_trade's hot path, inline (same rules)
                 bar = bars.get(ev.symbol)
-                if bar is not None and ts < bar.next_ms:
+                if bar is not None and ts < bar.next_ms and bar.q_lo < price < bar.q_hi:
                     if price > bar.hi:
                         bar.hi, bar.hi_ts = price, ts
                     elif price < bar.lo:
                         bar.lo, bar.lo_ts = price, ts
                     bar.close = price
+                    if ts > bar.top:
+                        bar.top = ts
                     return
             if self.on_trade is not None:
                 self.on_trade(ev)

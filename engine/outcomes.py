@@ -11,7 +11,14 @@ sees a trade from before its signal. A finished bar is applied to the symbol's o
 only when it crosses the envelope of what could change one of them (a fill, a barrier, a
 horizon, an expiry); excursions (MFE/MAE) are caught up on demand from monotonic stacks of bar
 highs and lows, so a bar costs O(1) amortised however many outcomes are open.
-``skip_inside = False`` applies every bar to every outcome instead (the tests' reference).
+While every trade stays strictly inside that envelope, seconds are folded into one quiet span
+(up to the minute's end or the next due second; a symbol with nothing open: the minute), and a
+trade outside it ends the span and starts the bar of its second: the outcomes are the same
+(nothing could change in those seconds; excursions are max/min; the noise band reads minute
+closes), and a trade costs one bar update, with no per-second work. ``Engine.track_outcomes``
+runs that update inline (no call per trade).
+``skip_inside = False`` applies every one-second bar to every outcome instead (the tests'
+reference).
 
 Rules (README "Outcomes and backtests" repeats them for users):
 
@@ -388,13 +395,18 @@ def _expire(o: Outcome, ts: int) -> None:
 class _SymbolBars:
     """A symbol's running one-second bar, its open outcomes and its noise estimate."""
 
-    __slots__ = ("sec", "next_ms", "n", "hi", "lo", "close", "hi_ts", "lo_ts", "prev_close", "seq",
+    __slots__ = ("sec", "next_ms", "q_lo", "q_hi", "top", "n", "hi", "lo", "close", "hi_ts", "lo_ts", "prev_close", "seq",
                  "open", "minute", "minute_anchor", "noise", "noise_n", "env_lo", "env_hi", "env_due",
                  "hs_seq", "hs_val", "ls_seq", "ls_val")
 
     def __init__(self) -> None:
         self.sec = -1
         self.next_ms = -(1 << 62)  # a trade at or after this starts a new bar
+        # a trade before next_ms priced strictly between q_lo and q_hi joins the running bar;
+        # (-inf, inf) for a one-second bar, the envelope for a quiet span (see OutcomeTracker)
+        self.q_lo = -math.inf
+        self.q_hi = math.inf
+        self.top = 0  # the newest trade time in the running bar
         self.n = 0  # 1 while the running bar holds a trade
         self.hi = self.lo = self.close = 0.0
         self.hi_ts = self.lo_ts = 0
@@ -485,24 +497,46 @@ class OutcomeTracker:
         price = ev.price
         ts = ev.ts
         if ts < bars.next_ms:
-            # the hot path: a trade inside the running second (an older one is merged into it);
-            # Engine.track_outcomes runs these lines inline and calls on_trade for the others
-            if price > bars.hi:
-                bars.hi, bars.hi_ts = price, ts
-            elif price < bars.lo:
-                bars.lo, bars.lo_ts = price, ts
-            bars.close = price
-            return
-        # a later second (or the first trade after a split): a new bar
+            if bars.q_lo < price < bars.q_hi:
+                # the hot path: a trade joins the running bar (an older one is merged into it);
+                # Engine.track_outcomes runs these lines inline and calls on_trade for the others
+                if price > bars.hi:
+                    bars.hi, bars.hi_ts = price, ts
+                elif price < bars.lo:
+                    bars.lo, bars.lo_ts = price, ts
+                bars.close = price
+                if ts > bars.top:
+                    bars.top = ts
+                return
+            # a price that may decide something ends a quiet span; this trade starts the bar of
+            # its second (the span's trades of that second changed nothing: inside every trigger)
         if bars.n:
             self._flush(bars)
+        self._start(bars, ts, price)
+
+    def _start(self, bars: _SymbolBars, ts: int, price: float) -> None:
+        """A new running bar from this trade: a one-second bar, or a quiet span — several
+        seconds (never past the minute nor the next due second) whose trades all lie strictly
+        inside the envelope, so no open outcome could change in any of its seconds; it is
+        flushed as one bar (excursions are max/min, the noise band reads minute closes)."""
         sec = ts // 1000
         if sec > bars.sec:
             bars.sec = sec
-        bars.next_ms = (bars.sec + 1) * 1000
+        sec = bars.sec
         bars.n = 1
         bars.hi = bars.lo = bars.close = price
-        bars.hi_ts = bars.lo_ts = ts
+        bars.hi_ts = bars.lo_ts = bars.top = ts
+        if self.skip_inside and bars.seq:  # the first bar of a symbol anchors its noise band
+            if not bars.open:
+                bars.next_ms = (sec // 60 + 1) * 60_000
+                bars.q_lo, bars.q_hi = -math.inf, math.inf
+                return
+            if bars.env_lo < price < bars.env_hi and sec < bars.env_due:
+                bars.next_ms = min((sec // 60 + 1) * 60_000, bars.env_due * 1000)
+                bars.q_lo, bars.q_hi = bars.env_lo, bars.env_hi
+                return
+        bars.next_ms = (sec + 1) * 1000
+        bars.q_lo, bars.q_hi = -math.inf, math.inf
 
     def on_signal(self, signal: Signal) -> Outcome | None:
         """Open an outcome for an emitted signal (None for an edit of an earlier one)."""
@@ -535,6 +569,8 @@ class OutcomeTracker:
             bars = self._symbols.get(o.signal.symbol)
             if bars is None:
                 bars = self._symbols[o.signal.symbol] = _SymbolBars()
+            if bars.n and bars.next_ms > (bars.sec + 1) * 1000:
+                self._flush(bars)  # a quiet span was quiet for the outcomes it knew, not for this one
             o.open_seq = o.anchor = bars.seq  # its stored ``last`` stands until this process's next bar
             self._add(bars, o)
             if self.keep:
@@ -597,6 +633,9 @@ class OutcomeTracker:
     def _flush(self, bars: _SymbolBars) -> None:
         """Apply the running bar to the symbol's open outcomes, update the noise band."""
         hi, lo, close = bars.hi, bars.lo, bars.close
+        sec = bars.top // 1000  # the newest second of the bar (a quiet span may hold several)
+        if sec > bars.sec:
+            bars.sec = sec
         sec = bars.sec
         minute = sec // 60
         if minute != bars.minute:  # once a minute: the noise band

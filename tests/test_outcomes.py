@@ -264,3 +264,73 @@ def test_skipping_bars_inside_the_envelope_changes_nothing(path, opens):
         tr.finish(T0 + 4_000_000)
         results.append([o.summary() for o in tr.outcomes])
     assert results[0] == results[1]
+
+
+def _feed_in_arrival_order(path, opens, *, skip, via_engine, warm=True):
+    """Trades arrive in ``arrival`` order with their own (possibly older) exchange times, signals
+    interleaved; returns every outcome's summary (noise bands included)."""
+    from engine.core import Engine
+    from engine.signals import ListSink, SignalEngine
+
+    tr = OutcomeTracker(keep=True)
+    tr.skip_inside = skip
+    if warm:
+        _warm(tr)
+    engine = None
+    if via_engine:
+        engine = Engine(SignalEngine(ListSink()))
+        engine.track_outcomes(tr)
+    events = sorted([(t + late, 0, (t, p)) for t, late, p in path]
+                    + [(t, 1, (d, lv, priced, i)) for i, (t, d, lv, priced) in enumerate(opens)],
+                    key=lambda e: (e[0], e[1]))
+    for at, what, x in events:
+        if what == 0:
+            t, p = x
+            ev = trade(p, T0 + t)
+            engine.process(ev) if engine is not None else tr.on_trade(ev)
+        else:
+            d, with_levels, priced, i = x
+            lv = (long_levels(T0 + at + 600_000) if d is Direction.LONG else short_levels(T0 + at + 600_000))
+            tr.on_signal(signal(kind=Kind.STOP_HUNT if with_levels else Kind.WHALE_WINDOW, direction=d,
+                                ts=T0 + at, price=100.0 if priced else 0.0,
+                                levels=lv if with_levels else None, sid=f"s{i}"))
+    tr.finish(T0 + 5_000_000)
+    return [o.summary() for o in tr.outcomes]
+
+
+# prices on a grid that hits the levels exactly (stop 98/102, band 99..101, T1 97/103, T2 94/106)
+GRID = st.one_of(st.sampled_from([94.0, 97.0, 98.0, 99.0, 100.0, 101.0, 102.0, 103.0, 106.0]),
+                 st.floats(96.5, 103.5))
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.integers(60_000, 4_000_000).flatmap(lambda span: st.tuples(
+    st.lists(st.tuples(st.integers(0, span), st.sampled_from([0, 0, 0, 300, 1_500, 2_500, 61_000]), GRID),
+             min_size=1, max_size=300),
+    st.lists(st.tuples(st.integers(0, span), st.sampled_from([Direction.LONG, Direction.SHORT]),
+                       st.booleans(), st.booleans()), min_size=0, max_size=6),
+    st.booleans())))
+def test_quiet_spans_and_late_trades_change_nothing(case):
+    """Quiet spans (several seconds folded into one bar while no outcome can change), trades
+    that arrive late with older exchange times, signals without a price, the noise band over
+    many minutes: the same outcomes as applying every one-second bar to every outcome; and the
+    same again when the engine feeds the tracker (its inline hot path)."""
+    path, opens, warm = case
+    reference = _feed_in_arrival_order(path, opens, skip=False, via_engine=False, warm=warm)
+    assert _feed_in_arrival_order(path, opens, skip=True, via_engine=False, warm=warm) == reference
+    assert _feed_in_arrival_order(path, opens, skip=True, via_engine=True, warm=warm) == reference
+
+
+def test_the_first_bar_of_a_symbol_anchors_the_noise_band_in_one_second():
+    """The noise band starts from the first one-second bar's high: never from a quiet span."""
+    noise = []
+    for skip in (True, False):
+        tr = OutcomeTracker()
+        tr.skip_inside = skip
+        start = T0 - 20 * 60_000
+        for dt, p in [(0, 100.0), (1_000, 105.0), (2_000, 101.0)]:
+            tr.on_trade(trade(p, start + dt))
+        for m in range(1, 15):
+            tr.on_trade(trade(100.0 + (m % 2), start + m * 60_000))
+        noise.append(tr.on_signal(signal(kind=Kind.WHALE_WINDOW, ts=T0)).noise)
+    assert noise[0] == noise[1] and noise[0][0] is not None
