@@ -11,7 +11,8 @@ every Signal carries its magnitudes so delivery applies each user's own values c
 
 Shared by every class: dominance >= 65 % (cascades and 5-minute flow), minimum score 50 (applied
 per user by delivery, not by the detectors), funding extreme |rate| >= 0.05 % per 8 h, a divergence
-must last 10 s, a large-order imbalance means >= 4 large orders and >= 2x the other side, a volume
+must last 10 s, a large-order imbalance means >= 4 large orders and >= 2x the other side (waived when
+the imbalance is >= 3 deviations above the coin's own trailing-hour norm: detectors/orderflow.py), a volume
 spike is >= 3x the trailing per-minute baseline, a stop hunt needs >= 3 large absorbing orders and
 30 % of the swept range reclaimed.
 """
@@ -37,7 +38,7 @@ class Thresholds:
     divergence_bps: float = 15.0  # venues' prices apart by at least this much...
     divergence_s: float = 10.0  # ...for at least this long
     large_min: int = 4  # large-order imbalance: at least this many on the dominant side...
-    large_ratio: float = 2.0  # ...and at least this multiple of the other side's count
+    large_ratio: float = 2.0  # ...and this multiple of the other side's (waived for a coin-relative outlier)
     volume_spike_x: float = 3.0  # 1-minute volume vs the trailing per-minute baseline
     absorb_min_large: int = 3  # stop hunt: large opposite-side orders after the sweep
     reclaim: float = 0.30  # stop hunt: share of the swept range price must win back

@@ -502,3 +502,25 @@ def test_a_second_cascade_is_seen_even_when_it_starts_with_a_big_liquidation():
         e.process(liq(t1 + i * 1000, 300_000))
     cascades = [s for s in sink.signals if s.kind is Kind.LIQUIDATION_CASCADE and s.edits is None]
     assert len(cascades) == 2
+
+
+def test_one_absorbing_order_printed_over_many_levels_counts_once():
+    """Absorption needs >= 3 large opposite ORDERS: one $200K buy that sweeps 10 levels in the
+    same millisecond is one order, not ten (issue 9: orders, not prints)."""
+    def run(split: bool):
+        e, sink = make()
+        events = [ev for ev in hunt_events(True, absorb=False) if ev.ts < T0 + 20_000]
+        low = min(ev.price for ev in events if isinstance(ev, Trade) and ev.ts >= T0)
+        for i in range(30):  # after the sweep: price climbs back on small buys...
+            ts = T0 + 20_000 + i * 1000
+            price = low * (1 + 0.0002 * (i + 1))
+            events.append(trade(ts, price, 2_000, Side.BUY))
+            if i == 5:  # ...and ONE large buy order
+                if split:  # printed as 10 fills at rising prices, same trade time
+                    events += [trade(ts + 1, price * (1 + 1e-5 * k), 20_000, Side.BUY) for k in range(10)]
+                else:  # three separate large orders
+                    events += [trade(ts + 1 + k * 300, price, 70_000, Side.BUY) for k in range(3)]
+        e.process_many(events)
+        return [s for s in sink.signals if s.kind is Kind.STOP_HUNT]
+    assert run(split=False)  # three orders absorb: a stop hunt
+    assert run(split=True) == []  # one order in ten prints is one large order: no stop hunt

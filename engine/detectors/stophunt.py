@@ -127,7 +127,7 @@ class StopHuntDetector:
             absorbing = ev.side is Side.SELL
         if absorbing:
             w.absorb_usd += ev.notional
-            if ev.notional >= w.whale_usd:
+            if st.flow.order_large:  # this print made its taker ORDER large: one order, counted once
                 w.large += 1
         else:
             w.against_usd += ev.notional
