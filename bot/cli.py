@@ -147,8 +147,12 @@ def _summary(engine: Engine, sink: TerminalSink, elapsed: float, sim: MarketSimu
             if r.caught:
                 # measured like the rule above: from the episode's start, and against its end
                 past_end = (r.caught_by.ts - ep.end_ts) / 1000
-                when = (t("demo-before-end", seconds=f"{-past_end:.1f}") if past_end <= 0
-                        else t("demo-after-end", seconds=f"{past_end:.1f}"))
+                if abs(past_end) < 0.05:
+                    when = t("demo-at-end")
+                elif past_end < 0:
+                    when = t("demo-before-end", seconds=f"{-past_end:.1f}")
+                else:
+                    when = t("demo-after-end", seconds=f"{past_end:.1f}")
                 verdict = t("demo-caught", into=f"{r.delay_ms / 1000:.1f}", when=when,
                             tier=r.caught_by.tier.value, score=r.caught_by.confidence)
             elif r.related:

@@ -9,8 +9,8 @@ every Signal carries its magnitudes so delivery applies each user's own values c
 | mid   | SOL, BNB, XRP, DOGE, ADA, ... (MID set) |            500,000 |          15,000 |     25 bps |
 | small | everything else                         |            100,000 |          10,000 |     40 bps |
 
-Shared by every class: dominance >= 65 % (cascades and 5-minute flow), minimum score 50 (applied
-per user by delivery, not by the detectors), funding extreme |rate| >= 0.05 % per 8 h, a divergence
+Shared by every class: dominance >= 65 % (cascades and 5-minute flow), minimum score 50 (only for kinds
+without a size knob, per user by delivery: engine/contract.py), funding extreme |rate| >= 0.05 % per 8 h, a divergence
 must last 10 s, a large-order imbalance means >= 4 large orders and >= 2x the other side (waived when
 the imbalance is >= 3 deviations above the coin's own trailing-hour norm: detectors/orderflow.py), a volume
 spike is >= 3x the trailing per-minute baseline, a stop hunt needs >= 3 large absorbing orders and

@@ -11,6 +11,7 @@ demo-signals = signals: { $alerts } (+{ $updates } updates editing them) · supp
 demo-by-tier = by tier
 demo-episodes = scripted episodes caught: { $caught }/{ $total } (right kind and direction, by 5 s after the episode ends)
 demo-caught = caught { $into } s into it, { $when } ({ $tier }, score { $score })
+demo-at-end = as it ended
 demo-before-end = { $seconds } s before it ended
 demo-after-end = { $seconds } s after it ended
 demo-missed = MISSED

@@ -11,6 +11,7 @@ demo-signals = sinyal: { $alerts } (+{ $updates } pembaruan yang menyuntingnya) 
 demo-by-tier = per tingkat
 demo-episodes = episode skenario tertangkap: { $caught }/{ $total } (jenis dan arah tepat, paling lambat 5 dtk setelah episode berakhir)
 demo-caught = tertangkap { $into } dtk setelah mulai, { $when } ({ $tier }, skor { $score })
+demo-at-end = tepat saat berakhir
 demo-before-end = { $seconds } dtk sebelum berakhir
 demo-after-end = { $seconds } dtk setelah berakhir
 demo-missed = TERLEWAT
