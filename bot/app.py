@@ -359,6 +359,8 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
 
 
 OUTBOX_KEEP_DAYS = 7
+# a sent alert row stays (text blanked) as the receipt /stats reads for "alerts that reached me"
+RECEIPT_KEEP_DAYS = 31
 
 
 def _housekeeping(catalog: Any, outbox: OutboxRepo) -> AsyncIOScheduler:
@@ -367,7 +369,9 @@ def _housekeeping(catalog: Any, outbox: OutboxRepo) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
 
     async def purge_outbox() -> None:
-        removed = await outbox.purge_finished(time.time_ns() - OUTBOX_KEEP_DAYS * 86_400 * 10**9)
+        now = time.time_ns()
+        removed = await outbox.purge_finished(now - OUTBOX_KEEP_DAYS * 86_400 * 10**9,
+                                              receipts_before_ns=now - RECEIPT_KEEP_DAYS * 86_400 * 10**9)
         if removed:
             log.info("outbox: %d finished rows older than %d days removed", removed, OUTBOX_KEEP_DAYS)
 

@@ -861,11 +861,17 @@ class OutcomeRepo:
         return {r[0]: r[1] for r in rows}
 
     async def stats_rows(self, since_ts_event_ms: int, *, symbols: Iterable[str] | None = None,
-                         kind: str | None = None, limit: int = 50_000) -> list[OutcomeStat]:
-        """Signals since a time (optionally of some symbols / one kind) with their outcomes,
-        newest first; a signal without an outcome row is left out."""
+                         kind: str | None = None, received_by: int | None = None,
+                         limit: int = 50_000) -> list[OutcomeStat]:
+        """Signals since a time (optionally of some symbols / one kind / only those whose alert
+        was SENT to the subscriber ``received_by``) with their outcomes, newest first; a signal
+        without an outcome row is left out."""
         where = ["s.ts_event >= ?"]
         params: list[object] = [int(since_ts_event_ms)]
+        if received_by is not None:  # through UNIQUE(user_id, signal_id)
+            where.append("EXISTS (SELECT 1 FROM outbox b WHERE b.user_id = ? AND b.signal_id = s.id "
+                         "AND b.state = 'sent' AND b.edit_of IS NULL)")
+            params.append(int(received_by))
         if symbols is not None:
             wanted = sorted(set(symbols))
             if not wanted:
@@ -1343,9 +1349,26 @@ class OutboxRepo:
             counts[r[0]] = r[1]
         return counts
 
-    async def purge_finished(self, before_ns: int) -> int:
-        """Delete sent/failed rows enqueued before ``before_ns`` (keeps the table small)."""
-        return await self._db.execute(
-            "DELETE FROM outbox WHERE state IN ('sent', 'failed') AND enqueued_ns < ?",
+    async def purge_finished(self, before_ns: int, *, receipts_before_ns: int | None = None) -> int:
+        """Delete finished rows enqueued before ``before_ns`` (keeps the table small).
+
+        With ``receipts_before_ns`` (older), a SENT alert row (not an edit, not a broadcast) is
+        kept until then as a receipt — its text blanked — so /stats can tell "the alerts that
+        reached me" over 30 days; everything else goes at ``before_ns``."""
+        if receipts_before_ns is None:
+            return await self._db.execute(
+                "DELETE FROM outbox WHERE state IN ('sent', 'failed') AND enqueued_ns < ?",
+                (before_ns,),
+            )
+        removed = await self._db.execute(
+            "DELETE FROM outbox WHERE enqueued_ns < ? AND (state = 'failed' OR (state = 'sent' "
+            "AND (edit_of IS NOT NULL OR signal_id LIKE 'broadcast:%')))",
             (before_ns,),
+        )
+        await self._db.execute(
+            "UPDATE outbox SET text = '' WHERE state = 'sent' AND enqueued_ns < ? AND text != ''",
+            (before_ns,),
+        )
+        return removed + await self._db.execute(
+            "DELETE FROM outbox WHERE state = 'sent' AND enqueued_ns < ?", (receipts_before_ns,),
         )

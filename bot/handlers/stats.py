@@ -1,8 +1,8 @@
 """/stats [SYMBOL|KIND|all] [24h|7d|30d]: how past signals turned out (live outcomes).
 
-By default the signals of the user's watchlist coins (every signal the engine emitted on them,
-whether or not the user's own filters let it through; outbox rows are purged after a week, so
-"what reached me" could not cover 30 days); ``/stats all`` every signal. A symbol groups by
+By default the alerts that reached this user (or group): signals whose alert row was SENT to them
+(sent alert rows are kept 31 days as receipts, their text blanked after a week); ``/stats all``
+every signal the engine emitted. A symbol groups by
 kind; a kind groups by symbol. Period buttons edit the message in place. Admins also see the
 engine's receive -> signal latency over the same signals.
 """
@@ -105,7 +105,7 @@ def render_stats(t: Texts, q: Query, rows: list[OutcomeStat], *, symbols: list[s
     if q.kind:
         scope = f"{scope} · {t('kind-name', kind=q.kind)}"
     lines = [t("stats-title", scope=scope, period=t(f"stats-period-{q.period}"))]
-    if q.scope == "mine" and not symbols:
+    if q.scope == "mine" and not symbols and not rows:
         return "\n".join(lines + [t("stats-no-watchlist")])
     decided = [r for r in rows if r.result != Result.OPEN.value]
     if not decided:
@@ -153,14 +153,16 @@ async def stats_view(account: User, t: Texts, is_admin: bool, watchlist: Watchli
     span = PERIODS[q.period]
     since_ms = 0 if span is None else int((now_s - span) * 1000)
     symbols: list[str] = []
+    received_by: int | None = account.id  # the user's own alerts, unless they ask for all
     if q.scope == "mine":
         symbols = [e.symbol for e in await watchlist.list_for_user(account.id)]
-        wanted = symbols
-    elif q.scope == "all":
         wanted = None
+    elif q.scope == "all":
+        wanted, received_by = None, None
     else:
         wanted = [q.scope]
-    rows = [] if wanted == [] else await outcome_repo.stats_rows(since_ms, symbols=wanted, kind=q.kind or None)
+    rows = await outcome_repo.stats_rows(since_ms, symbols=wanted, kind=q.kind or None,
+                                         received_by=received_by)
     text = render_stats(t, q, rows, symbols=symbols, is_admin=is_admin)
     return text, stats_keyboard(t, q)
 
