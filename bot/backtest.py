@@ -192,6 +192,9 @@ def backtest_command(args: argparse.Namespace) -> int:
                               progress=lambda n, last_ts: bar.update(n))
         finally:
             bar.close()
+        if why := feed.not_a_recording():
+            print(f"teleglas backtest: {why}", file=sys.stderr)
+            return 2
     st = run.engine.stats
     meta = {
         **source,

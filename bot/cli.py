@@ -203,6 +203,9 @@ async def _demo(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     await run_feeds(engine, [feed])
     elapsed = time.perf_counter() - t0
+    if sim is None and (why := feed.not_a_recording()):
+        print(f"teleglas demo: --replay {why}", file=sys.stderr)
+        return 2
     _summary(engine, sink, elapsed, sim, getattr(feed, "stats", None))
     if charts is not None:
         charts.finish(sorted(engine.states))
@@ -217,8 +220,12 @@ async def _replay(args: argparse.Namespace) -> int:
     if args.json:
         from bot.backtest import run_offline, signal_json, write_json_line
 
-        run = run_offline(ReplayFeed(args.file).events(), track=False,
+        replay = ReplayFeed(args.file)
+        run = run_offline(replay.events(), track=False,
                           on_signal=lambda s: write_json_line(signal_json(s)))
+        if why := replay.not_a_recording():
+            print(f"teleglas replay: {why}", file=sys.stderr)
+            return 2
         print(f"signals: {len(run.signals)} · events: {run.engine.stats.events:,}", file=sys.stderr)
         return 0
     sink = TerminalSink(args.lang)
@@ -226,6 +233,9 @@ async def _replay(args: argparse.Namespace) -> int:
     feed = ReplayFeed(args.file, speed=args.speed)
     t0 = time.perf_counter()
     await run_feeds(engine, [feed])
+    if why := feed.not_a_recording():
+        print(f"teleglas replay: {why}", file=sys.stderr)
+        return 2
     _summary(engine, sink, time.perf_counter() - t0, None, feed.stats)
     return 0
 

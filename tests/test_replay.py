@@ -115,3 +115,16 @@ def test_mark_and_funding_come_from_the_usdt_contract_only():
     events = binance.parse_message({"stream": "!markPrice@arr@1s", "data": [usdc, usdt]}, 1)
     assert [type(e).__name__ for e in events] == ["MarkOI", "Funding"]
     assert events[1].rate == pytest.approx(0.0001)
+
+
+def test_a_file_that_is_no_recording_is_refused_not_replayed_as_a_quiet_market(tmp_path, capsys):
+    """A CSV (like ../shared/data/real/market_data.csv) is not the replay format: every line is a
+    parse error; that must not end as "0 signals" with exit 0."""
+    from bot.cli import main
+
+    path = tmp_path / "market.csv"
+    path.write_text("symbol,timestamp,liq_long_count\nBTCUSDT,2024-12-10 11:02:46,0\n")
+    for argv in (["replay", str(path)], ["replay", str(path), "--json"], ["demo", "--replay", str(path)],
+                 ["backtest", str(path), "--no-progress"]):
+        assert main(argv) == 2, argv
+        assert "is a recorded frame" in capsys.readouterr().err

@@ -235,6 +235,16 @@ class ReplayFeed:
         finally:
             st.state, st.connected = "stopped", False
 
+    def not_a_recording(self) -> str | None:
+        """After a run: why the file is not a recording in the replay format (every line failed
+        to parse, none gave an event), or None. A CSV or a JSON dump replays to "0 signals"
+        otherwise, which reads like a quiet market."""
+        st = self.stats
+        if st.frames and st.events == 0 and st.parse_errors >= st.frames:
+            return (f"{self.path}: none of its {st.frames:,} lines is a recorded frame "
+                    "('<receive_time> <raw venue frame>', as `teleglas record` writes)")
+        return None
+
     async def _run(self, put) -> None:
         if self.speed <= 0:
             for chunk in self._chunks():
