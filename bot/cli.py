@@ -15,6 +15,7 @@ from bot.errors import StartupError
 from bot.loop import run as run_loop
 from config.settings import ConfigError, configure_logging, load_settings
 from engine.core import Engine, run_feeds
+from engine.detectors.orderflow import WARMUP_S as FLOW_WARMUP_S
 from engine.feeds.replay import ReplayFeed
 from engine.scoring import decoy_alarms, match_episodes, outside_episodes, wrong_upgrades
 from engine.signals import Signal, SignalEngine
@@ -160,7 +161,10 @@ def _summary(engine: Engine, sink: TerminalSink, elapsed: float, sim: MarketSimu
                     sorted({f"{s.kind.value} {s.direction.value}" for s in r.related})))
             else:
                 verdict = t("demo-missed")
-            print(f"  t+{start:6.0f}s {ep.kind:<16} {ep.direction:<7} {ep.symbol:<5} {verdict}")
+            if not r.caught and ep.kind in ("ACCUMULATION", "DISTRIBUTION") and (
+                    ep.end_ts - sim.start_ts) / 1000 < FLOW_WARMUP_S:
+                verdict += " " + t("demo-missed-warmup", minutes=f"{FLOW_WARMUP_S / 60:.0f}")
+            print(f"  t+{start:6.0f}s {ep.kind:<19} {ep.direction:<7} {ep.symbol:<5} {verdict}")
         decoys = decoy_alarms(sim.episodes, sink.signals)
         if decoys:
             alarmed = {ep: sigs for ep, sigs in decoys.items() if sigs}

@@ -54,6 +54,8 @@ LARGE_Z_ALONE = 3.0  # an imbalance this unusual for the coin needs no large_rat
 BASELINE_MIN = 5  # samples (one a minute) before any baseline-relative signal
 BASELINE_LAG = 5  # a sample joins the baseline this many minutes later (no overlap with now)
 BASELINE_LEN = 60  # ...and leaves it after this many minutes in it (a trailing hour)
+# a coin's first accumulation/distribution can come this long after its first trade at the soonest
+WARMUP_S = 60 * (BASELINE_MIN + BASELINE_LAG) + FLOW_MIN_HISTORY_S
 SD_FLOOR_VOLUME = 0.06  # net-delta deviation floor: this share of the mean 5-minute volume
 SD_FLOOR_LARGE = 1.0  # large-order imbalance deviation floor, orders
 CLIP_Z = 3.0  # a sample enters the baseline clipped to its mean +- this many deviations

@@ -14,6 +14,7 @@ demo-caught = caught { $into } s into it, { $when } ({ $tier }, score { $score }
 demo-at-end = as it ended
 demo-before-end = { $seconds } s before it ended
 demo-after-end = { $seconds } s after it ended
+demo-missed-warmup = (it ended before the coin's first { $minutes } minutes of history: flow is judged against the coin's own hour; try --minutes 60)
 demo-missed = MISSED
 demo-missed-saw = MISSED — saw only { $kinds }
 demo-decoys = decoys ignored: { $ignored }/{ $total } (a cascade just under the threshold, an evenly split long/short burst)

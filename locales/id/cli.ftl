@@ -14,6 +14,7 @@ demo-caught = tertangkap { $into } dtk setelah mulai, { $when } ({ $tier }, skor
 demo-at-end = tepat saat berakhir
 demo-before-end = { $seconds } dtk sebelum berakhir
 demo-after-end = { $seconds } dtk setelah berakhir
+demo-missed-warmup = (berakhir sebelum { $minutes } menit pertama riwayat koin: aliran dinilai terhadap jam koin itu sendiri; coba --minutes 60)
 demo-missed = TERLEWAT
 demo-missed-saw = TERLEWAT — hanya terlihat { $kinds }
 demo-decoys = umpan diabaikan: { $ignored }/{ $total } (kaskade sedikit di bawah ambang, ledakan long/short yang terbagi rata)
