@@ -85,10 +85,13 @@ async def test_housekeeping_purges_week_old_finished_outbox_rows(tmp_path):
         await UserRepo(db).upsert_on_start(1, 1, "en")
         outbox = OutboxRepo(db)
         old = time.time_ns() - 8 * 86_400 * 10**9
+        ancient = time.time_ns() - 32 * 86_400 * 10**9
         ids = await outbox.enqueue_many([
             NewOutboxMessage(1, 1, "old-sent", "INFO", 2, "x", enqueued_ns=old),
             NewOutboxMessage(1, 1, "old-pending", "INFO", 2, "x", enqueued_ns=old),
             NewOutboxMessage(1, 1, "new-sent", "INFO", 2, "x"),
+            NewOutboxMessage(1, 1, "ancient-sent", "INFO", 2, "x", enqueued_ns=ancient),
+            NewOutboxMessage(1, 1, "broadcast:old", "INFO", 2, "x", enqueued_ns=old),
         ])
         claimed = await outbox.claim_next(10)
         for row in claimed:
@@ -99,8 +102,10 @@ async def test_housekeeping_purges_week_old_finished_outbox_rows(tmp_path):
         scheduler = _housekeeping(None, outbox)
         job = scheduler.get_job("outbox-purge")
         await job.func()
-        left = {r["signal_id"] for r in await db.fetchall("SELECT signal_id FROM outbox")}
-        assert len(ids) == 3 and left == {"old-pending", "new-sent"}  # unsent rows are never purged
+        left = {r["signal_id"]: r["text"] for r in await db.fetchall("SELECT signal_id, text FROM outbox")}
+        # unsent rows are never purged; a week-old sent ALERT row stays as /stats' receipt (text
+        # blanked) until 31 days; a week-old broadcast row and a 32-day-old receipt are gone
+        assert len(ids) == 5 and left == {"old-pending": "x", "new-sent": "x", "old-sent": ""}
     finally:
         await db.close()
 
