@@ -1,7 +1,7 @@
 # teleglas demo / replay: ringkasan di terminal dan catatan di samping alert yang dicetak
 demo-header-replay = Demo TELEGLAS — memutar ulang { $file }
 demo-header-sim = Demo TELEGLAS — pasar simulasi, seed { $seed }, { $minutes } menit, { $symbols } di { $venues }
-demo-edit-of = ✏️  suntingan alert { $id } (pesan yang sama, angka terbaru):
+demo-edit-of = ✏️  suntingan peringatan { $id } (pesan yang sama, angka terbaru):
 demo-not-default = (tidak dikirim ke pelanggan dengan pengaturan bawaan: { $reason })
 demo-events = event diproses: { $events } (trade { $trades }, likuidasi { $liquidations }, funding { $funding }, mark/OI { $marks }, ditolak { $rejected })
 demo-wall = waktu nyata: { $seconds } dtk · { $rate } event/dtk
