@@ -231,6 +231,8 @@ async def _replay(args: argparse.Namespace) -> int:
             print(f"teleglas replay: {why}", file=sys.stderr)
             return 2
         print(f"signals: {len(run.signals)} · events: {run.engine.stats.events:,}", file=sys.stderr)
+        if run.engine.stats.liquidations == 0:
+            print(_text(args.lang, "demo-no-liquidations"), file=sys.stderr)
         return 0
     sink = TerminalSink(args.lang)
     engine = Engine(SignalEngine(sink))
