@@ -505,6 +505,10 @@ class BotAPIDouble:
         if len(caption) > 1024:
             raise _Reply(self._error(400, "Bad Request: message caption is too long"))
         msg = dict(old, photo=self._photo(params, media.get("media")), caption=caption)
+        return self._store_edit(key, msg, params)
+
+    def _store_edit(self, key: tuple[int, int], msg: dict, params: dict) -> dict:
+        """An edit replaces the message's keyboard with the one sent, or removes it (Bot API)."""
         markup = params.get("reply_markup")
         if isinstance(markup, dict) and "inline_keyboard" in markup:
             msg["reply_markup"] = markup
@@ -519,13 +523,7 @@ class BotAPIDouble:
         if old is None or "photo" not in old:
             raise _Reply(self._error(400, "Bad Request: there is no caption in the message to edit"))
         msg = dict(old, caption=params.get("caption", ""))
-        markup = params.get("reply_markup")
-        if isinstance(markup, dict) and "inline_keyboard" in markup:
-            msg["reply_markup"] = markup
-        else:
-            msg.pop("reply_markup", None)
-        self.messages[key] = msg
-        return msg
+        return self._store_edit(key, msg, params)
 
     def _m_editMessageText(self, params: dict) -> dict:
         key = (int(params["chat_id"]), int(params["message_id"]))
