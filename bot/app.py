@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -150,7 +150,7 @@ async def check_telegram(bot: Bot, settings: Settings) -> None:
     except TelegramNotFound:
         raise StartupError(f"TELEGRAM_API_BASE: {settings.TELEGRAM_API_BASE} does not answer like a "
                            "Telegram Bot API server (404)", 2) from None
-    except (TelegramNetworkError, TelegramServerError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, TelegramNetworkError, TelegramServerError) as exc:
         detail = str(exc) or type(exc).__name__
         detail = detail if len(detail) <= 160 else detail[:159] + "…"
         raise StartupError(f"TELEGRAM_API_BASE: cannot reach {settings.TELEGRAM_API_BASE} ({detail}); "
@@ -379,7 +379,7 @@ def _housekeeping(catalog: Any, outbox: OutboxRepo) -> AsyncIOScheduler:
         scheduler.add_job(catalog.refresh_if_due, "interval", minutes=5, id="instruments",
                           max_instances=1, coalesce=True)
     scheduler.add_job(purge_outbox, "interval", hours=24, id="outbox-purge", max_instances=1,
-                      coalesce=True, next_run_time=datetime.now(timezone.utc))
+                      coalesce=True, next_run_time=datetime.now(UTC))
     return scheduler
 
 
@@ -398,7 +398,7 @@ async def _registry_and_catalog(settings: Settings, symbols: set[str]) -> tuple[
         return registry, catalog
     try:
         await asyncio.wait_for(catalog.load(), timeout=30)
-    except (asyncio.TimeoutError, OSError) as e:  # degraded mode: /add accepts well-formed symbols
+    except (TimeoutError, OSError) as e:  # degraded mode: /add accepts well-formed symbols
         log.warning("instrument lists not loaded (%s): /add accepts well-formed symbols", e)
     return registry, catalog
 

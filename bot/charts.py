@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, tzinfo
-from datetime import timezone as dt_timezone
+from datetime import UTC
 from typing import Any
 
 import matplotlib
@@ -81,7 +81,7 @@ DEFAULT_LABELS = {
 def _time_formatter(series: ChartSeries, tz: tzinfo | None) -> FuncFormatter:
     times = series.times
     fmt = "%H:%M:%S" if series.bucket_s < 5 else "%H:%M"
-    zone = tz or dt_timezone.utc
+    zone = tz or UTC
 
     def label(x: float, _pos: int) -> str:
         i = int(round(x))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, tzinfo, UTC
 
 from engine.signals import Kind, Signal, Tier
 from locales import Translator, translator
@@ -81,7 +81,7 @@ def utc_offset_text(offset: timedelta | None) -> str:
 def fmt_time(ts_ms: int, tz: tzinfo | None = None) -> str:
     """Event time in the reader's zone: its short name when it has one ('WIB'), else 'UTC+7'
     (zones given as an offset are named like '+07', which reads as nothing)."""
-    dt = datetime.fromtimestamp(ts_ms / 1000, tz=timezone.utc)
+    dt = datetime.fromtimestamp(ts_ms / 1000, tz=UTC)
     if tz is not None:
         dt = dt.astimezone(tz)
         name = dt.strftime("%Z")

@@ -29,7 +29,8 @@ import json
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -441,7 +442,7 @@ class BotAPIDouble:
             self._new_update.clear()
             try:
                 await asyncio.wait_for(self._new_update.wait(), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         return list(self._updates[:100])
 

@@ -13,6 +13,7 @@ from bot.handlers.parsing import (
     parse_tz,
     step,
 )
+from datetime import UTC
 
 
 @pytest.mark.parametrize("text, minutes", [("30m", 30), ("2h", 120), ("1d", 1440), ("1w", 10080),
@@ -76,12 +77,12 @@ def test_quiet_and_tz():
 
 
 def test_time_zone_labels_show_utc_offsets_the_right_way_round():
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
     import zoneinfo
 
     from bot.handlers.common import local_time, tz_label, utc_offset_text
 
-    january, july = datetime(2026, 1, 15, tzinfo=timezone.utc), datetime(2026, 7, 15, tzinfo=timezone.utc)
+    january, july = datetime(2026, 1, 15, tzinfo=UTC), datetime(2026, 7, 15, tzinfo=UTC)
     assert tz_label(parse_tz("+7")) == "UTC+7" and tz_label(parse_tz("UTC-3")) == "UTC-3"
     assert tz_label("UTC") == "UTC" and tz_label("Etc/GMT+12") == "UTC-12"
     assert tz_label("Asia/Kolkata") == "Asia/Kolkata, UTC+5:30"

@@ -5,7 +5,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import pytest
 
@@ -103,7 +103,7 @@ def test_routing_matrix(name, signal, fields, sym_mute, overrides, sent, expecte
 
 
 def test_matrix_noon_is_noon():
-    assert datetime.fromtimestamp(NOW, tz=timezone.utc).hour == 12
+    assert datetime.fromtimestamp(NOW, tz=UTC).hour == 12
 
 
 @pytest.mark.parametrize("start,end,minute,inside", [

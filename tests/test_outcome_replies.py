@@ -8,7 +8,7 @@ from __future__ import annotations
 import aiosqlite
 import pytest
 
-from bot.delivery import Delivery, OutboxWriter
+from bot.delivery import OutboxWriter
 from bot.delivery.outbox import OUTCOME_PREFIX, render_outcome
 from bot.outcomes import OutcomeRecorder
 from engine.events import Side, Trade

@@ -22,14 +22,14 @@ import zoneinfo
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timezone, UTC
 from enum import Enum
 from functools import lru_cache
 
 from engine.contract import Below, check, threshold
 from engine.signals import Signal, Tier
 from engine.thresholds import Thresholds, defaults_for
-from storage import ALL_SYMBOLS, Subscriber, ThresholdMap, User
+from storage import Subscriber, ThresholdMap, User
 
 
 class Skip(str, Enum):
@@ -82,7 +82,7 @@ def zone(name: str) -> zoneinfo.ZoneInfo | timezone:
     try:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
-        return timezone.utc
+        return UTC
 
 
 def local_minute(now_s: float, tz_name: str) -> int:

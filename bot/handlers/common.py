@@ -10,7 +10,7 @@ import logging
 import math
 import zoneinfo
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, tzinfo, UTC
 from typing import Any, Protocol
 
 from aiogram.exceptions import TelegramBadRequest
@@ -320,7 +320,7 @@ def tz_label(name: str, when: datetime | None = None) -> str:
         zone = zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return name
-    moment = (when or datetime.now(timezone.utc)).astimezone(zone)
+    moment = (when or datetime.now(UTC)).astimezone(zone)
     offset = utc_offset_text(moment.utcoffset())
     if name in ("UTC", "GMT", "Zulu", "UCT", "Universal") or name.startswith("Etc/"):
         return offset
