@@ -82,3 +82,24 @@ async def test_broadcast_rows_count_neither_towards_the_hourly_cap_nor_latency(d
         await again.stop()
     assert again.health()["sent_last_hour"] == 0
     assert again.writer.hourly.count(1, time.time_ns()) == 0
+
+
+async def test_a_notice_reaches_the_listed_active_users_once_in_their_language(db):
+    await add_users(db, [1, 2], ("BTC",))
+    await add_users(db, [3], ("BTC",), language="id")
+    from storage import UserRepo
+    await UserRepo(db).set_active(2, False)  # blocked the bot / denied: nothing for them
+    async with double_and_bot() as (api, bot):
+        d = Delivery(bot, db, config=fast_config())
+        render = {"en": "✅ INJ confirmed", "id": "✅ INJ terkonfirmasi"}.get
+        assert await d.notify("confirm:INJ:1", [1, 2, 3, 1, 99], render) == 2  # 99: no such user
+        assert await d.notify("confirm:INJ:1", [1, 3], render) == 0  # the same notice twice: once
+        await d.start()
+        try:
+            assert await wait_until(lambda: d.counters.rows_sent == 2)
+        finally:
+            await d.stop()
+        sent = {int(c.params["chat_id"]): c.params["text"] for c in api.calls_of("sendMessage")}
+    assert sent == {1: "✅ INJ confirmed", 3: "✅ INJ terkonfirmasi"}
+    rows = await db.fetchall("SELECT tier, signal_id FROM outbox ORDER BY user_id")
+    assert [tuple(r) for r in rows] == [("INFO", "broadcast:confirm:INJ:1")] * 2

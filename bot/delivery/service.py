@@ -429,21 +429,31 @@ class Delivery:
         """Queue an operations notice for the admins who started the bot (Telegram lets a bot
         write only to those): ``render(lang)`` gives each admin's text (Telegram HTML, safe).
 
-        Rows are durable outbox rows like a broadcast's (signal_id ``broadcast:ops:<notice_id>``:
-        not timed as alerts, never coalesced, no alert buttons) at URGENT priority, through the
-        same limiter and retry rules; the same ``notice_id`` twice queues nothing twice.
+        At URGENT priority, signal_id ``broadcast:ops:<notice_id>`` (see ``notify``).
         Returns the rows added (added for the operations monitor, bot/ops.py)."""
-        signal_id = BROADCAST_PREFIX + "ops:" + notice_id
+        return await self.notify("ops:" + notice_id, admin_ids, render, tier=Tier.URGENT)
+
+    async def notify(self, notice_id: str, user_ids: Iterable[int], render: Callable[[str], str], *,
+                     tier: Tier = Tier.INFO) -> int:
+        """Queue one notice (not an alert) for each listed user who is active: ``render(lang)``
+        gives each user's text (Telegram HTML, safe).
+
+        Rows are durable outbox rows like a broadcast's (signal_id ``broadcast:<notice_id>``:
+        not timed as alerts, never coalesced, no alert buttons) at ``tier``'s priority, through
+        the same limiter and retry rules; an inactive (blocked, denied) user gets nothing, and
+        the same ``notice_id`` twice queues nothing twice (``UNIQUE(user_id, signal_id)``).
+        Returns the rows added."""
+        signal_id = BROADCAST_PREFIX + notice_id
         now_ns = self._wall_ns()
         rows = []
-        for admin_id in dict.fromkeys(int(a) for a in admin_ids):
-            user = await self._users.get(admin_id)
+        for user_id in dict.fromkeys(int(a) for a in user_ids):
+            user = await self._users.get(user_id)
             if user is None or not user.active:
                 continue
             lang = self._tr.normalize(user.language)
             rows.append(NewOutboxMessage(
-                user_id=user.id, chat_id=user.chat_id, signal_id=signal_id, tier=Tier.URGENT.value,
-                priority=Tier.URGENT.priority, text=render(lang), silent=False, enqueued_ns=now_ns, lang=lang))
+                user_id=user.id, chat_id=user.chat_id, signal_id=signal_id, tier=tier.value,
+                priority=tier.priority, text=render(lang), silent=False, enqueued_ns=now_ns, lang=lang))
         if not rows:
             return 0
         ids = await self._outbox.enqueue_many(rows)
