@@ -9,13 +9,17 @@ import logging
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 from bot.errors import StartupError
 from bot.loop import run as run_loop
-from config.settings import ConfigError, configure_logging, load_settings
+from config.settings import ConfigError, Settings, configure_logging, load_settings
+from engine.contract import Below
 from engine.core import Engine, run_feeds
 from engine.detectors.orderflow import WARMUP_S as FLOW_WARMUP_S
+from engine.feeds.base import FeedStats
 from engine.feeds.replay import ReplayFeed
 from engine.scoring import decoy_alarms, match_episodes, outside_episodes, wrong_upgrades
 from engine.signals import Signal, SignalEngine
@@ -28,7 +32,7 @@ log = logging.getLogger(__name__)
 class TerminalSink:
     """Prints each alert as a subscriber would read it (same renderer as the bot, minus HTML)."""
 
-    def __init__(self, lang: str = "en", out=None, show: bool = True) -> None:
+    def __init__(self, lang: str = "en", out: TextIO | None = None, show: bool = True) -> None:
         from bot.render import html_to_text, render_signal
 
         self._render = render_signal
@@ -38,7 +42,8 @@ class TerminalSink:
         self.show = show
         self.signals: list[Signal] = []
         self.reaching_default = 0  # signals a subscriber with default settings would receive
-        self.on_signal = None  # demo --charts: called with each signal after it is printed
+        # demo --charts: called with each signal after it is printed
+        self.on_signal: Callable[[Signal], None] | None = None
 
     def emit(self, signal: Signal) -> None:
         self.signals.append(signal)
@@ -58,7 +63,7 @@ class TerminalSink:
             self.on_signal(signal)
 
 
-def default_subscriber_skip(signal: Signal):
+def default_subscriber_skip(signal: Signal) -> Below | None:
     """Why a subscriber with default settings would not get ``signal`` (None: they would): the
     threshold contract delivery applies (``engine.contract``; default users take every tier, no
     mutes, no quiet hours). Pure: no Telegram library is imported for it."""
@@ -113,7 +118,7 @@ def _text(lang: str, key: str, **args: str) -> str:
 
 
 def _summary(engine: Engine, sink: TerminalSink, elapsed: float, sim: MarketSimulator | None,
-             feed_stats=None, lang: str | None = None) -> None:
+             feed_stats: FeedStats | None = None, lang: str | None = None) -> None:
     lang = lang or sink.lang
 
     def t(key: str, **args: object) -> str:
@@ -145,17 +150,17 @@ def _summary(engine: Engine, sink: TerminalSink, elapsed: float, sim: MarketSimu
         for r in results:
             ep = r.episode
             start = (ep.start_ts - sim.start_ts) / 1000
-            if r.caught:
+            if (caught_by := r.caught_by) is not None:
                 # measured like the rule above: from the episode's start, and against its end
-                past_end = (r.caught_by.ts - ep.end_ts) / 1000
+                past_end = (caught_by.ts - ep.end_ts) / 1000
                 if abs(past_end) < 0.05:
                     when = t("demo-at-end")
                 elif past_end < 0:
                     when = t("demo-before-end", seconds=f"{-past_end:.1f}")
                 else:
                     when = t("demo-after-end", seconds=f"{past_end:.1f}")
-                verdict = t("demo-caught", into=f"{r.delay_ms / 1000:.1f}", when=when,
-                            tier=r.caught_by.tier.value, score=r.caught_by.confidence)
+                verdict = t("demo-caught", into=f"{(caught_by.ts - ep.start_ts) / 1000:.1f}", when=when,
+                            tier=caught_by.tier.value, score=caught_by.confidence)
             elif r.related:
                 verdict = t("demo-missed-saw", kinds=", ".join(
                     sorted({f"{s.kind.value} {s.direction.value}" for s in r.related})))
@@ -180,6 +185,15 @@ def _summary(engine: Engine, sink: TerminalSink, elapsed: float, sim: MarketSimu
         print(t("demo-quiet", count=len(quiet), span=span, symbols=len(sim.symbols)))
 
 
+def _demo_usage_error(args: argparse.Namespace) -> str | None:
+    """Checked before the loop starts (no file system calls on the loop)."""
+    if args.replay and not Path(args.replay).is_file():
+        return f"--replay {args.replay}: no such file"
+    if not args.replay and args.minutes <= 0:
+        return "--minutes must be positive"
+    return None
+
+
 async def _demo(args: argparse.Namespace) -> int:
     sink = TerminalSink(args.lang, show=not args.quiet)
     engine = Engine(SignalEngine(sink))
@@ -190,16 +204,12 @@ async def _demo(args: argparse.Namespace) -> int:
         charts = DemoCharts(engine, args.charts, args.lang)
         sink.on_signal = charts.on_signal
     sim = None
+    replay = None
+    feed: ReplayFeed | SimulatorFeed
     if args.replay:
-        if not Path(args.replay).is_file():
-            print(f"teleglas demo: --replay {args.replay}: no such file", file=sys.stderr)
-            return 2
-        feed = ReplayFeed(args.replay, speed=args.speed)
+        feed = replay = ReplayFeed(args.replay, speed=args.speed)
         print(_text(args.lang, "demo-header-replay", file=args.replay))
     else:
-        if args.minutes <= 0:
-            print("teleglas demo: --minutes must be positive", file=sys.stderr)
-            return 2
         sim = MarketSimulator(seed=args.seed, duration_s=args.minutes * 60)
         feed = SimulatorFeed(sim, speed=args.speed)
         print(_text(args.lang, "demo-header-sim", seed=str(args.seed), minutes=f"{args.minutes:g}",
@@ -207,10 +217,10 @@ async def _demo(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     await run_feeds(engine, [feed])
     elapsed = time.perf_counter() - t0
-    if sim is None and (why := feed.not_a_recording()):
+    if replay is not None and (why := replay.not_a_recording()):
         print(f"teleglas demo: --replay {why}", file=sys.stderr)
         return 2
-    _summary(engine, sink, elapsed, sim, getattr(feed, "stats", None))
+    _summary(engine, sink, elapsed, sim, feed.stats)
     if charts is not None:
         charts.finish(sorted(engine.states))
         print(_text(args.lang, "demo-charts", count=str(len(charts.written)), dir=str(args.charts)))
@@ -218,9 +228,6 @@ async def _demo(args: argparse.Namespace) -> int:
 
 
 async def _replay(args: argparse.Namespace) -> int:
-    if not Path(args.file).is_file():
-        print(f"teleglas replay: {args.file}: no such file", file=sys.stderr)
-        return 2
     if args.json:
         from bot.backtest import run_offline, signal_json, write_json_line
 
@@ -254,6 +261,46 @@ async def _run() -> int:
     return await run_app(settings)
 
 
+def _record(settings: Settings, args: argparse.Namespace) -> int:
+    """``teleglas record``: the arguments are checked before any venue is contacted; one line when
+    the recording starts, one summary line per feed at the end. Exit 0, or 2 for a usage or
+    configuration error."""
+    from engine.feeds.live import FeedConfigError
+    from engine.feeds.record import record, recorded_sources
+    from engine.feeds.registry import SubscriptionRegistry
+
+    def usage(message: str) -> int:
+        print(f"teleglas record: {message}", file=sys.stderr)
+        return 2
+
+    out, duration = args.out, args.duration
+    try:
+        symbols = SubscriptionRegistry(s for s in (p.strip() for p in args.symbols.split(",")) if s).symbols
+    except ValueError as exc:
+        return usage(f"--symbols: {exc}")
+    if duration is not None and duration <= 0:
+        return usage("--duration must be positive")
+    if not Path(out).resolve().parent.is_dir():
+        return usage(f"--out {out}: directory does not exist")
+    try:
+        sources = recorded_sources(settings)
+    except FeedConfigError as exc:
+        return usage(str(exc))
+    print(f"recording {', '.join(sorted(symbols))} from {', '.join(sources)} to {out}"
+          + (f" for {duration:g} s" if duration else " until Ctrl-C"), flush=True)
+    t0 = time.monotonic()
+    try:
+        result = run_loop(record(settings, out, duration=duration, symbols=symbols))
+    except FeedConfigError as exc:
+        return usage(str(exc))
+    print(f"{result['frames']:,} frames written in {time.monotonic() - t0:.1f} s")
+    for name, st in result["feeds"].items():
+        print(f"  {name:<10} frames {st['frames']:,} · events {st['events']:,} · parse errors {st['parse_errors']:,} · "
+              f"vendor errors {st['vendor_errors']:,} · reconnects {st['reconnects']:,} · state {st['state']}"
+              + (f" · {st['last_error']}" if st["last_error"] else ""))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     try:
@@ -263,19 +310,23 @@ def main(argv: list[str] | None = None) -> int:
             # the demo reads no settings at all: no token, no network, and a half-edited .env
             # for the real service must not stop a newcomer from seeing it work
             configure_logging("WARNING")
+            if why := _demo_usage_error(args):
+                print(f"teleglas demo: {why}", file=sys.stderr)
+                return 2
             return run_loop(_demo(args))
         settings = load_settings(need_database=False)
         configure_logging(settings.LOG_LEVEL)
         if args.command == "replay":
+            if not Path(args.file).is_file():
+                print(f"teleglas replay: {args.file}: no such file", file=sys.stderr)
+                return 2
             return run_loop(_replay(args))
         if args.command == "backtest":
             from bot.backtest import backtest_command
 
             return backtest_command(args)
         if args.command == "record":
-            from engine.feeds.record import record_command
-
-            return run_loop(record_command(settings, args.out, args.duration, args.symbols))
+            return _record(settings, args)
     except ConfigError as exc:
         print(f"teleglas: configuration error: {exc}", file=sys.stderr)
         return 2

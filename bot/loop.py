@@ -13,7 +13,9 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 CHOICES = ("auto", "asyncio", "uvloop")
@@ -39,11 +41,11 @@ def loop_factory(choice: str | None = None) -> Callable[[], asyncio.AbstractEven
     return uvloop.new_event_loop
 
 
-def loop_name(factory: Callable | None) -> str:
+def loop_name(factory: Callable[[], asyncio.AbstractEventLoop] | None) -> str:
     return "asyncio" if factory is None else getattr(factory, "__module__", "uvloop").split(".")[0]
 
 
-def run(main: Coroutine[Any, Any, Any], choice: str | None = None) -> Any:
+def run(main: Coroutine[Any, Any, T], choice: str | None = None) -> T:
     """``asyncio.run`` on the chosen loop."""
     with asyncio.Runner(loop_factory=loop_factory(choice)) as runner:
         return runner.run(main)

@@ -13,7 +13,6 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +51,8 @@ def watchdog_period_s(env: Mapping[str, str] | None = None) -> float | None:
 
 
 async def watchdog_loop(healthy: Callable[[], bool], period_s: float, *,
-                        send: Callable[[str], Any] = notify,
-                        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+                        send: Callable[[str], object] = notify,
+                        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
     """Ping while ``healthy()``. Runs ON the event loop, so a blocked loop sends nothing; an
     engine that stopped advancing makes ``healthy()`` false and the pings stop too — systemd
     then kills and restarts the service after WatchdogSec."""

@@ -34,11 +34,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .events import Event, Funding, Liquidation, MarkOI, PositionSide, Side, Trade
-from .feeds.base import FeedStats
+from .feeds.base import EventSink, FeedStats, PlayedFeed
 from .symbols import note_quoted
 from .thresholds import defaults_for
 
 TICK_MS = 100
+# one event of a tick, keyed for the tick's time order: (ts, sequence number, event)
+Printed = tuple[int, int, Event]
 DEFAULT_START_TS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 
 
@@ -99,7 +101,7 @@ EPISODE_SECONDS = {
     "DECOY_SPLIT_BURST": 30.0,
 }
 # decoy kind -> the signal kinds it imitates (any of them on its symbol during it is a false alarm)
-DECOYS = {
+DECOYS: dict[str, tuple[str, ...]] = {
     "DECOY_NEAR_CASCADE": ("LIQUIDATION_CASCADE", "STOP_HUNT"),
     "DECOY_SPLIT_BURST": ("LIQUIDATION_CASCADE", "STOP_HUNT"),
 }
@@ -134,6 +136,18 @@ class _SymbolSim:
                  "whale_rate", "whale_side", "liq_usd_per_tick", "liq_side", "basis_target",
                  "funding_override", "whale_usd", "cascade_usd", "oi_usd", "divergence_bps",
                  "liq_venue_cycle", "liq_split", "liq_count")
+    # set by reset_modifiers() every tick, then by the episode scripts
+    rate_mult: float
+    buy_prob: float | None
+    drift: float
+    whale_rate: float
+    whale_side: Side
+    liq_usd_per_tick: float
+    liq_side: PositionSide
+    basis_target: dict[str, float]
+    funding_override: float | None
+    liq_venue_cycle: bool
+    liq_split: bool
 
     def __init__(self, spec: SimSymbol, venues: tuple[str, ...]) -> None:
         self.spec = spec
@@ -288,7 +302,7 @@ class MarketSimulator:
         gauss = rng.gauss
         diffusion = 0.004 / math.sqrt(3600 * 1000 / TICK_MS)  # ~0.4 % per hour
         t = self.start_ts
-        tick_buf: list[tuple[int, int, Event]] = []
+        tick_buf: list[Printed] = []
         seq = 0
         while t < end_ts:
             tick_buf.clear()
@@ -344,16 +358,16 @@ class MarketSimulator:
                     usd = sim.liq_usd_per_tick / 0.6 * (0.4 + 1.2 * random_())
                     seq += 1
                     sim.liq_count += 1
-                    side = sim.liq_side
+                    position = sim.liq_side
                     if sim.liq_split:
-                        side = PositionSide.LONG if sim.liq_count % 2 else PositionSide.SHORT
-                    venue = venues[sim.liq_count % len(venues)] if sim.liq_venue_cycle else None
-                    tick_buf.append(self._liq(rng, sim, t, side, usd, seq, venue))
+                        position = PositionSide.LONG if sim.liq_count % 2 else PositionSide.SHORT
+                    liq_venue = venues[sim.liq_count % len(venues)] if sim.liq_venue_cycle else None
+                    tick_buf.append(self._liq(rng, sim, t, position, usd, seq, liq_venue))
                 if random_() < 0.03 * TICK_MS / 1000.0:
                     usd = min(sim.cascade_usd / 200 * pareto_scale * paretovariate(alpha), sim.cascade_usd / 10)
-                    side = PositionSide.LONG if random_() < 0.5 else PositionSide.SHORT
+                    position = PositionSide.LONG if random_() < 0.5 else PositionSide.SHORT
                     seq += 1
-                    tick_buf.append(self._liq(rng, sim, t, side, usd, seq))
+                    tick_buf.append(self._liq(rng, sim, t, position, usd, seq))
                 # funding each minute, mark/OI every 5 s, per venue
                 offset = t - self.start_ts
                 if offset % 60_000 == 0:
@@ -364,20 +378,22 @@ class MarketSimulator:
                         sim.funding[venue] = rate
                         seq += 1
                         next_ts = (t // 28_800_000 + 1) * 28_800_000
-                        tick_buf.append((t, seq, Funding(venue, sym, rate, 8.0, next_ts, t, t * 1_000_000 + 30_000_000)))
+                        tick_buf.append((t, seq, Funding(venue, sym, rate, 8.0, next_ts, t,
+                                                         t * 1_000_000 + 30_000_000)))
                 if offset % 5_000 == 0:
                     sim.oi_usd *= 1.0 + gauss(0.0, 0.0005)
                     for venue in venues:
                         seq += 1
                         mark = sim.mid * (1.0 + sim.basis[venue])
-                        tick_buf.append((t, seq, MarkOI(venue, sym, mark, sim.mid, sim.oi_usd, t, t * 1_000_000 + 30_000_000)))
+                        tick_buf.append((t, seq, MarkOI(venue, sym, mark, sim.mid, sim.oi_usd, t,
+                                                        t * 1_000_000 + 30_000_000)))
             tick_buf.sort(key=_order)
             for item in tick_buf:
                 yield item[2]
             t += TICK_MS
 
     def _liq(self, rng: random.Random, sim: _SymbolSim, t: int, side: PositionSide, usd: float,
-             seq: int, venue: str | None = None) -> tuple[int, int, Event]:
+             seq: int, venue: str | None = None) -> Printed:
         pick = self.venues[int(rng.random() * len(self.venues))]
         venue = venue or pick
         # a long is force-SOLD below the mid, a short force-bought above; the price a venue
@@ -401,7 +417,7 @@ class MarketSimulator:
             yield batch
 
 
-def _order(item: tuple[int, int, Event]) -> tuple[int, int]:
+def _order(item: Printed) -> tuple[int, int]:
     return item[0], item[1]
 
 
@@ -499,7 +515,7 @@ class _FlowBackground:
             self.run_whale_rate = 1.0 / ((20.0 + 25.0 * rng.random()) * ticks_per_s)
         return buy_prob
 
-    def emit(self, sim: _SymbolSim, t: int, tick_buf: list, seq: int, venue: str) -> tuple[int, float]:
+    def emit(self, sim: _SymbolSim, t: int, tick_buf: list[Printed], seq: int, venue: str) -> tuple[int, float]:
         flow = 0.0
         for i, (usd, side, levels) in enumerate(self.pending):
             sign = 1.0 if side is Side.BUY else -1.0
@@ -532,9 +548,11 @@ def _apply_flow_decoy(sim: _SymbolSim, fb: _FlowBackground, ep: Episode, t_ms: i
         fb.pending.append((min(160 * sim.whale_usd, 0.9 * per_minute), side, SWEEP_LEVELS))
 
 
-def _split_into_levels(tick_buf: list, levels: int, seq: int) -> int:
-    """Replace the last print of ``tick_buf`` by ``levels`` same-ms prints at successive levels."""
+def _split_into_levels(tick_buf: list[Printed], levels: int, seq: int) -> int:
+    """Replace the last print of ``tick_buf`` (a whale's trade) by ``levels`` same-ms prints at
+    successive levels."""
     ts, _seq, tr = tick_buf.pop()
+    assert isinstance(tr, Trade)
     sign = 1.0 if tr.side is Side.BUY else -1.0
     part = tr.notional / levels
     for k in range(levels):
@@ -544,7 +562,7 @@ def _split_into_levels(tick_buf: list, levels: int, seq: int) -> int:
     return seq + levels - 1
 
 
-class SimulatorFeed:
+class SimulatorFeed(PlayedFeed):
     """The simulator as a feed. ``speed`` 0 = as fast as possible, 1 = real time, 10 = 10x.
 
     ``stats`` is a FeedStats like every live feed's (the bot's /health reads it): ``state`` is
@@ -576,15 +594,7 @@ class SimulatorFeed:
             st.last_event_ts = last.ts
             st.last_msg_ns = last.recv_ns
 
-    async def run(self, put) -> None:
-        st = self.stats
-        st.state, st.connected = "live", True
-        try:
-            await self._run(put)
-        finally:
-            st.state, st.connected = "stopped", False
-
-    async def _run(self, put) -> None:
+    async def _play(self, put: EventSink) -> None:
         if self.speed <= 0:
             for batch in self.simulator.batches(self.batch):
                 self._delivered(batch)

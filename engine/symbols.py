@@ -73,7 +73,8 @@ def parse_instrument(text: str) -> Instrument:
     return Instrument(base, multiplier)
 
 
-def instrument_cache(reject: Callable[[str], str | None] | None = None, max_size: int = 8192):
+def instrument_cache(reject: Callable[[str], str | None] | None = None, max_size: int = 8192
+                     ) -> tuple[dict[str, Instrument | str], Callable[[str], Instrument | str]]:
     """A feed's memory of native names: ``(cache, learn)`` where ``cache`` maps a native symbol
     to its Instrument or to why it is no coin (a str), and ``learn(raw)`` parses a new name once
     (``reject`` may refuse it first, e.g. Binance's dated delivery contracts). Bounded: cleared

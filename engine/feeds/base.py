@@ -7,7 +7,18 @@ import math
 import random
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..events import Event
+
+# A decoded JSON object as orjson gives it: values are whatever the venue sent, checked by the parsers.
+JsonObject = dict[str, Any]
+# ``put``: where a feed hands each batch of events (the engine's queue; awaiting it is backpressure).
+EventSink = Callable[[list[Event]], Awaitable[None]]
+# A venue parser: one decoded frame and its receive time (epoch ns) -> events ([] for control frames).
+Parser = Callable[[object, int], list[Event]]
 
 
 # vendor error text or close reason meaning the key or the plan was rejected (retrying cannot help)
@@ -31,7 +42,7 @@ class UnsupportedSymbol(ParseError):
     live feed sees it, ``skipped`` items go to ``FeedStats.skipped_unknown`` and ``events`` (the
     good items of the same frame) are still delivered."""
 
-    def __init__(self, message: str, events: list | None = None, skipped: int = 1) -> None:
+    def __init__(self, message: str, events: list[Event] | None = None, skipped: int = 1) -> None:
         super().__init__(message)
         self.events = events or []
         self.skipped = skipped
@@ -42,15 +53,15 @@ class PartialParse(ParseError):
     ``bad`` says how many items were skipped as errors, ``unknown`` how many as unsupported
     instruments (not errors, see ``UnsupportedSymbol``)."""
 
-    def __init__(self, message: str, events: list, bad: int, unknown: int = 0) -> None:
+    def __init__(self, message: str, events: list[Event], bad: int, unknown: int = 0) -> None:
         super().__init__(message)
         self.events = events
         self.bad = bad
         self.unknown = unknown
 
 
-def parse_batch(items: object, parse_one, *, wrap_object: bool = True,
-                report_unknown: bool = True) -> list:
+def parse_batch(items: object, parse_one: Callable[[JsonObject], list[Event]], *, wrap_object: bool = True,
+                report_unknown: bool = True) -> list[Event]:
     """Parse a batched ``data`` array item by item, the one policy every venue shares:
     one bad item never sinks the good ones. ``parse_one(item)`` returns a list of events.
 
@@ -65,7 +76,7 @@ def parse_batch(items: object, parse_one, *, wrap_object: bool = True,
         items = [items]
     if not isinstance(items, list):
         raise ParseError("'data' is not a list")
-    out: list = []
+    out: list[Event] = []
     bad = unknown = 0
     first: ParseError | None = None
     first_unknown: UnsupportedSymbol | None = None
@@ -81,11 +92,13 @@ def parse_batch(items: object, parse_one, *, wrap_object: bool = True,
             bad += 1
             first = first or exc
     if bad:
+        assert first is not None  # set with the first bad item
         if not out and bad == len(items):
             raise first
         raise PartialParse(f"{bad} of {len(items)} items skipped: {first}", out, bad,
                            unknown if report_unknown else 0)
     if unknown and report_unknown:
+        assert first_unknown is not None  # set with the first unknown item
         if unknown == 1 and len(items) == 1:
             first_unknown.events = out
             raise first_unknown
@@ -111,12 +124,12 @@ class FatalFeedError(Exception):
 _INF = math.inf
 
 
-def number(data: dict, key: str, *, positive: bool = False) -> float:
+def number(data: JsonObject, key: str, *, positive: bool = False) -> float:
     """A finite float from a JSON number or numeric string; bools, NaN and inf are rejected.
 
     The common case (a numeric string or float, in range) is converted once and returned; anything
     else goes through ``_number_checked``, which names what is wrong."""
-    raw = data.get(key)
+    raw: Any = data.get(key)  # any JSON value: its type is tested once, below
     kind = type(raw)
     if kind is str or kind is float or kind is int:
         try:
@@ -129,7 +142,7 @@ def number(data: dict, key: str, *, positive: bool = False) -> float:
     return _number_checked(data, key, positive=positive)
 
 
-def _number_checked(data: dict, key: str, *, positive: bool = False) -> float:
+def _number_checked(data: JsonObject, key: str, *, positive: bool = False) -> float:
     try:
         raw = data[key]
     except KeyError:
@@ -147,7 +160,7 @@ def _number_checked(data: dict, key: str, *, positive: bool = False) -> float:
     return value
 
 
-def millis(data: dict, key: str) -> int:
+def millis(data: JsonObject, key: str) -> int:
     """An epoch-ms timestamp from an int or a digit string (OKX sends strings)."""
     raw = data.get(key)
     if type(raw) is int and raw > 0:
@@ -211,7 +224,7 @@ class FeedStats:
             return "stale"
         return self.state
 
-    def snapshot(self, now_ns: int | None = None) -> dict:
+    def snapshot(self, now_ns: int | None = None) -> dict[str, Any]:
         """Plain dict for a health view: every counter plus the age of the last message and of
         the last market data; ``state`` is ``health_state``."""
         now_ns = now_ns or time.time_ns()
@@ -222,10 +235,41 @@ class FeedStats:
         return out
 
 
+class Feed(Protocol):
+    """What the engine's runner and the health view need of any source: the live WebSocket
+    clients, the simulator and a replayed recording alike."""
+
+    name: str
+    stats: FeedStats
+
+    async def run(self, put: EventSink) -> None: ...
+
+
+class PlayedFeed:
+    """A source played from local data (the simulator, a recording). ``run`` is the one shared
+    lifecycle: ``stats.state`` is ``live`` while ``_play`` runs and ``stopped`` after, however it
+    ended (finished, failed or cancelled). Subclasses set ``name`` and ``stats``."""
+
+    name: str
+    stats: FeedStats
+
+    async def run(self, put: EventSink) -> None:
+        st = self.stats
+        st.state, st.connected = "live", True
+        try:
+            await self._play(put)
+        finally:
+            st.state, st.connected = "stopped", False
+
+    async def _play(self, put: EventSink) -> None:
+        raise NotImplementedError
+
+
 class RateLimitedLog:
     """Log at most ``per_minute`` messages per key; count the rest and say how many were dropped."""
 
-    def __init__(self, logger: logging.Logger, per_minute: int = 6, clock=time.monotonic) -> None:
+    def __init__(self, logger: logging.Logger, per_minute: int = 6,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._log = logger
         self._per_minute = per_minute
         self._clock = clock
@@ -252,7 +296,7 @@ class Backoff:
     With the default base of 0.5 s the first retry comes within 0.5 s; the cap keeps a dead venue
     from being hammered and never lets the wait grow past ``cap`` seconds."""
 
-    def __init__(self, base: float = 0.5, cap: float = 30.0, *, rng=random.random) -> None:
+    def __init__(self, base: float = 0.5, cap: float = 30.0, *, rng: Callable[[], float] = random.random) -> None:
         self.base = base
         self.cap = cap
         self.attempt = 0

@@ -19,24 +19,25 @@ and names that are no coin ticker are skipped quietly (``UnsupportedSymbol``) â€
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
+from typing import Any
 
 import orjson
 
 from ..events import Event, Funding, Liquidation, MarkOI, PositionSide, Side, Trade
-from ..symbols import instrument_cache, note_quoted
-from .base import ParseError, UnsupportedSymbol, VendorError, parse_batch
+from ..symbols import Instrument, instrument_cache, note_quoted
+from .base import JsonObject, ParseError, UnsupportedSymbol, VendorError, parse_batch
 
 VENUE = "binance"
 LIQUIDATION_SNAPSHOT_NOTE = "Binance sends at most one liquidation per symbol per second: totals are lower bounds"
 FUNDING_INTERVAL_H = 8.0
 # order side of a forceOrder -> the position that was liquidated
-FORCE_ORDER_POSITION = {"SELL": PositionSide.LONG, "BUY": PositionSide.SHORT}
+FORCE_ORDER_POSITION: dict[object, PositionSide] = {"SELL": PositionSide.LONG, "BUY": PositionSide.SHORT}
 _IGNORED_EVENTS = frozenset({"bookTicker", "depthUpdate", "kline", "24hrTicker", "24hrMiniTicker",
                              "continuous_kline", "compositeIndex", "contractInfo", "assetIndexUpdate"})
 
 
-def _num(data: dict, key: str) -> float:
+def _num(data: JsonObject, key: str) -> float:
     try:
         value = float(data[key])
     except KeyError:
@@ -48,7 +49,7 @@ def _num(data: dict, key: str) -> float:
     return value
 
 
-def _int(data: dict, key: str) -> int:
+def _int(data: JsonObject, key: str) -> int:
     value = data.get(key)
     if type(value) is not int:
         raise ParseError(f"field {key!r} must be an integer timestamp, got {value!r}")
@@ -62,12 +63,12 @@ _SELL = Side.SELL
 _BUY = Side.BUY
 
 
-def _instrument(data: dict, key: str = "s"):
+def _instrument(data: JsonObject, key: str = "s") -> Instrument:
     raw = data.get(key)
     if not isinstance(raw, str):
         raise ParseError(f"missing symbol field {key!r}")
     inst = _NATIVE.get(raw) or _learn(raw)
-    if type(inst) is str:
+    if not isinstance(inst, Instrument):  # why the name cannot be watched (as cheap as a type() test on a hit)
         raise UnsupportedSymbol(inst)
     if inst.multiplier != 1:  # 1000PEPEUSDT: alerts show levels in this venue's unit too
         note_quoted("binance", inst.base, inst.multiplier)
@@ -83,12 +84,12 @@ def _delivery_contract(raw: str) -> str | None:
 _NATIVE, _learn = instrument_cache(_delivery_contract)
 
 
-def _trade(data: dict, recv_ns: int) -> Trade:
+def _trade(data: JsonObject, recv_ns: int) -> Trade:
     """The hot path: every field read and converted once; anything odd goes to ``_trade_checked``,
     which says exactly what is wrong (same result, same error)."""
     raw = data.get("s")
     inst = _NATIVE.get(raw) if type(raw) is str else None
-    if inst is None or type(inst) is str:
+    if inst is None or type(inst) is not Instrument:  # unknown yet, or no coin (the reason, a str)
         return _trade_checked(data, recv_ns)
     base, mult = inst
     try:
@@ -114,7 +115,7 @@ def _trade(data: dict, recv_ns: int) -> Trade:
     return Trade(VENUE, base, price, qty, price * qty, side, ts, recv_ns)
 
 
-def _trade_checked(data: dict, recv_ns: int) -> Trade:
+def _trade_checked(data: JsonObject, recv_ns: int) -> Trade:
     base, mult = _instrument(data)
     price = _num(data, "p")
     qty = _num(data, "q")
@@ -128,7 +129,7 @@ def _trade_checked(data: dict, recv_ns: int) -> Trade:
                  Side.SELL if maker else Side.BUY, ts, recv_ns)
 
 
-def _force_order(data: dict, recv_ns: int) -> Liquidation:
+def _force_order(data: JsonObject, recv_ns: int) -> Liquidation:
     order = data.get("o")
     if not isinstance(order, dict):
         raise ParseError("forceOrder without an 'o' object")
@@ -151,7 +152,7 @@ def _force_order(data: dict, recv_ns: int) -> Liquidation:
 MARK_QUOTE = "USDT"  # one contract per coin for mark/funding: BTCUSDC must not overwrite BTCUSDT
 
 
-def _mark(data: dict, recv_ns: int, intervals) -> list[Event]:
+def _mark(data: JsonObject, recv_ns: int, intervals: Mapping[str, float] | None) -> list[Event]:
     base, mult = _instrument(data)
     if not data["s"].endswith(MARK_QUOTE):
         # '!markPrice@arr' lists every contract; a coin's USDC contract has its own funding rate,
@@ -163,7 +164,7 @@ def _mark(data: dict, recv_ns: int, intervals) -> list[Event]:
     out: list[Event] = [MarkOI(VENUE, base, mark, index, None, ts, recv_ns)]
     if "r" in data and data["r"] not in ("", None):
         rate = _num(data, "r")
-        next_ts = data.get("T") if type(data.get("T")) is int else 0
+        next_ts = data["T"] if type(data.get("T")) is int else 0
         interval = intervals.get(data["s"], FUNDING_INTERVAL_H) if intervals else FUNDING_INTERVAL_H
         out.append(Funding(VENUE, base, rate, interval, next_ts, ts, recv_ns))
     return out
@@ -192,7 +193,7 @@ def parse_message(msg: object, recv_ns: int, funding_intervals: Mapping[str, flo
     return _parse_object(data, recv_ns, funding_intervals)
 
 
-def _parse_object(data: object, recv_ns: int, intervals=None) -> list[Event]:
+def _parse_object(data: object, recv_ns: int, intervals: Mapping[str, float] | None = None) -> list[Event]:
     if not isinstance(data, dict):
         raise ParseError("'data' is not an object")
     try:
@@ -201,7 +202,7 @@ def _parse_object(data: object, recv_ns: int, intervals=None) -> list[Event]:
         return []  # all-symbol streams carry contracts we cannot watch: not an error
 
 
-def _parse_event(data: dict, recv_ns: int, intervals=None) -> list[Event]:
+def _parse_event(data: JsonObject, recv_ns: int, intervals: Mapping[str, float] | None = None) -> list[Event]:
     kind = data.get("e")
     if kind == "aggTrade" or kind == "trade":
         return [_trade(data, recv_ns)]
@@ -240,7 +241,8 @@ def check_routed_url(url: str) -> str:
     return url.split("?", 1)[0].rstrip("/")
 
 
-from .ws import WebSocketFeed  # noqa: E402  (the parser above has no I/O dependency)
+from .registry import SubscriptionRegistry  # noqa: E402  (the parser above has no I/O dependency)
+from .ws import InstrumentSource, WebSocketFeed  # noqa: E402
 
 
 class BinanceFeed(WebSocketFeed):
@@ -268,7 +270,8 @@ class BinanceFeed(WebSocketFeed):
     default_quiet_after = 3.0
     default_messages_per_s = 4.0  # Binance allows 10 per second per connection
 
-    def __init__(self, url: str, registry, catalog=None, **kwargs) -> None:
+    def __init__(self, url: str, registry: SubscriptionRegistry, catalog: InstrumentSource | None = None,
+                 **kwargs: Any) -> None:
         kwargs.setdefault("max_age_s", CONNECTION_MAX_AGE_S)
         super().__init__(check_routed_url(url), registry, catalog, **kwargs)
 
@@ -290,11 +293,14 @@ class BinanceFeed(WebSocketFeed):
         return orjson.dumps({"method": "SUBSCRIBE" if subscribe else "UNSUBSCRIBE", "params": channels,
                              "id": self.next_id()}).decode()
 
-    def dedup_key(self, msg: object):
+    def dedup_key(self, msg: object) -> Hashable | None:
         """Identity of a market message across connections, for the 24 h handover's overlap:
         aggTrade by its id ``a``, trade by ``t``, forceOrder by symbol/time/side/size, other
         events (mark price arrays...) by type, symbol and event time ``E``; acks have none."""
-        data = msg.get("data", msg) if isinstance(msg, dict) else None
+        if not isinstance(msg, dict):
+            return None
+        data = msg.get("data", msg)
+        key: tuple[object, ...] | None
         if isinstance(data, list):
             head = data[0] if data and isinstance(data[0], dict) else None
             key = None if head is None else (msg.get("stream"), head.get("e"), head.get("s"), head.get("E"))

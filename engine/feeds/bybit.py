@@ -12,17 +12,21 @@ Frames (PROTOCOLS.md, bybit-exchange.github.io/docs/v5/websocket):
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import orjson
 
 from ..events import Event, Funding, Liquidation, MarkOI, PositionSide, Side, Trade
-from ..symbols import instrument_cache, note_quoted
-from .base import ParseError, VendorError, millis, number, parse_batch
+from ..symbols import Instrument, instrument_cache, note_quoted
+from .base import JsonObject, ParseError, VendorError, millis, number, parse_batch
 
 VENUE = "bybit"
 # allLiquidation ``S`` is the side of the liquidated POSITION (Bybit docs: "Buy" = long position
 # liquidated). Binance's forceOrder ``S`` is the ORDER side — the mapping is the opposite there.
-LIQUIDATION_POSITION = {"Buy": PositionSide.LONG, "Sell": PositionSide.SHORT}
-TAKER_SIDE = {"Buy": Side.BUY, "Sell": Side.SELL}
+# (keyed by any JSON value: the tables are looked up with whatever the frame holds)
+LIQUIDATION_POSITION: dict[object, PositionSide] = {"Buy": PositionSide.LONG, "Sell": PositionSide.SHORT}
+TAKER_SIDE: dict[object, Side] = {"Buy": Side.BUY, "Sell": Side.SELL}
 DEFAULT_FUNDING_INTERVAL_H = 8.0
 
 
@@ -30,19 +34,19 @@ DEFAULT_FUNDING_INTERVAL_H = 8.0
 _NATIVE, _learn = instrument_cache()
 
 
-def _instrument(item: dict, key: str = "s"):
+def _instrument(item: JsonObject, key: str = "s") -> Instrument:
     raw = item.get(key)
     if not isinstance(raw, str):
         raise ParseError(f"missing symbol field {key!r}")
     inst = _NATIVE.get(raw) or _learn(raw)
-    if type(inst) is str:
+    if not isinstance(inst, Instrument):  # why the name is no coin (as cheap as a type() test on a hit)
         raise ParseError(inst)
     if inst.multiplier != 1:  # 1000PEPEUSDT: alerts show levels in this venue's unit too
         note_quoted("bybit", inst.base, inst.multiplier)
     return inst
 
 
-def _trade(item: dict, recv_ns: int) -> Trade:
+def _trade(item: JsonObject, recv_ns: int) -> Trade:
     base, mult = _instrument(item)
     side = TAKER_SIDE.get(item.get("S"))
     if side is None:
@@ -52,7 +56,7 @@ def _trade(item: dict, recv_ns: int) -> Trade:
     return Trade(VENUE, base, price / mult, qty * mult, price * qty, side, millis(item, "T"), recv_ns)
 
 
-def _liquidation(item: dict, recv_ns: int) -> Liquidation:
+def _liquidation(item: JsonObject, recv_ns: int) -> Liquidation:
     base, mult = _instrument(item)
     position = LIQUIDATION_POSITION.get(item.get("S"))
     if position is None:
@@ -62,11 +66,11 @@ def _liquidation(item: dict, recv_ns: int) -> Liquidation:
     return Liquidation(VENUE, base, price / mult, qty * mult, price * qty, position, millis(item, "T"), recv_ns)
 
 
-def _items(data: object, parse, recv_ns: int) -> list[Event]:
+def _items(data: object, parse: Callable[[JsonObject, int], Event], recv_ns: int) -> list[Event]:
     return parse_batch(data, lambda item: [parse(item, recv_ns)])
 
 
-def is_pong(msg: dict) -> bool:
+def is_pong(msg: JsonObject) -> bool:
     op = msg.get("op")
     return op == "pong" or (op == "ping" and msg.get("ret_msg") == "pong")
 
@@ -75,8 +79,8 @@ class BybitParser:
     """Stateful only for ``tickers``: keeps each symbol's merged snapshot."""
 
     def __init__(self) -> None:
-        self.tickers: dict[str, dict] = {}
-        self._last_funding: dict[str, tuple] = {}
+        self.tickers: dict[str, JsonObject] = {}
+        self._last_funding: dict[str, tuple[float, int, float]] = {}
 
     def __call__(self, msg: object, recv_ns: int) -> list[Event]:
         if not isinstance(msg, dict):
@@ -99,7 +103,7 @@ class BybitParser:
             return self._ticker(msg, recv_ns)
         raise ParseError(f"unknown Bybit topic {topic[:40]!r}")
 
-    def _ticker(self, msg: dict, recv_ns: int) -> list[Event]:
+    def _ticker(self, msg: JsonObject, recv_ns: int) -> list[Event]:
         data = msg.get("data")
         if not isinstance(data, dict):
             raise ParseError("tickers 'data' is not an object")
@@ -140,7 +144,8 @@ def parse_message(msg: object, recv_ns: int) -> list[Event]:
 
 
 # ----- live client ---------------------------------------------------------------------------------
-from .ws import WebSocketFeed  # noqa: E402
+from .registry import SubscriptionRegistry  # noqa: E402
+from .ws import InstrumentSource, WebSocketFeed  # noqa: E402
 
 TOPICS = ("publicTrade", "allLiquidation", "tickers")
 
@@ -160,12 +165,13 @@ class BybitFeed(WebSocketFeed):
     default_stale_after = 30.0
     default_quiet_after = 10.0
 
-    def __init__(self, url: str, registry, catalog=None, **kwargs) -> None:
+    def __init__(self, url: str, registry: SubscriptionRegistry, catalog: InstrumentSource | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(url, registry, catalog, **kwargs)
         self.parser = BybitParser()
 
     def channels(self, symbols: frozenset[str]) -> set[str]:
-        out = set()
+        out: set[str] = set()
         for base in symbols:
             native = self.native(base)
             if native:

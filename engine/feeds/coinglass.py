@@ -13,18 +13,22 @@ Frames (PROTOCOLS.md, docs.coinglass.com ws-getting-started):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from ..events import Event, Liquidation, PositionSide, Side, Trade
 from ..symbols import SymbolError, parse_instrument
-from .base import AUTH_REJECTED, ParseError, UnsupportedSymbol, VendorError, number, parse_batch
+from .base import AUTH_REJECTED, JsonObject, ParseError, UnsupportedSymbol, VendorError, number, parse_batch
+
+_S = TypeVar("_S", Side, PositionSide)
 
 # CoinGlass liquidation ``side``: the WS doc says 1 = LONG position liquidated, 2 = SHORT
 # liquidated. The REST doc calls them 1 = buy / 2 = sell, which read as ORDER sides would mean the
 # opposite. We follow the WS doc (it describes this very channel); if live data ever proves the
 # other reading, flip it HERE — this is the only place the mapping lives.
-LIQUIDATION_SIDE = {1: PositionSide.LONG, 2: PositionSide.SHORT}
+LIQUIDATION_SIDE: dict[object, PositionSide] = {1: PositionSide.LONG, 2: PositionSide.SHORT}
 # ``futures_trades`` ``side``: 1 = taker sell, 2 = taker buy.
-TRADE_SIDE = {1: Side.SELL, 2: Side.BUY}
+TRADE_SIDE: dict[object, Side] = {1: Side.SELL, 2: Side.BUY}
 LIQUIDATION_CHANNELS = frozenset({"liquidationOrders", "liquidation_orders"})
 TRADES_PREFIX = "futures_trades@"
 FIELD_SPELLINGS = {
@@ -38,21 +42,21 @@ FIELD_SPELLINGS = {
 }
 
 
-def _field(item: dict, name: str) -> object:
+def _field(item: JsonObject, name: str) -> object:
     for key in FIELD_SPELLINGS[name]:
         if key in item:
             return item[key]
     raise ParseError(f"missing field {FIELD_SPELLINGS[name][0]!r}")
 
 
-def _value(item: dict, name: str, *, positive: bool = True) -> float:
+def _value(item: JsonObject, name: str, *, positive: bool = True) -> float:
     raw = _field(item, name)
     if type(raw) is float and (0.0 < raw < math.inf if positive else -math.inf < raw < math.inf):
         return raw  # CoinGlass sends JSON numbers: already a float, nothing to convert
     return number({name: raw}, name, positive=positive)
 
 
-def _side(item: dict, table: dict) -> object:
+def _side(item: JsonObject, table: Mapping[object, _S]) -> _S:
     raw = _field(item, "side")
     if isinstance(raw, str) and raw.isdigit():
         raw = int(raw)
@@ -61,7 +65,7 @@ def _side(item: dict, table: dict) -> object:
     return table[raw]
 
 
-def _common(item: dict) -> tuple[str, str, float, float, float, int]:
+def _common(item: JsonObject) -> tuple[str, str, float, float, float, int]:
     """(venue, base, price per coin, qty in coins, USD notional, ts)."""
     exchange = _field(item, "exchange")
     if not isinstance(exchange, str) or not exchange:
@@ -89,19 +93,19 @@ def _common(item: dict) -> tuple[str, str, float, float, float, int]:
     return exchange.lower(), base, price / mult, usd / (price / mult), usd, ts
 
 
-def _liquidation(item: dict, recv_ns: int) -> Liquidation:
+def _liquidation(item: JsonObject, recv_ns: int) -> Event:
     position = _side(item, LIQUIDATION_SIDE)
     venue, base, price, qty, usd, ts = _common(item)
     return Liquidation(venue, base, price, qty, usd, position, ts, recv_ns)
 
 
-def _trade(item: dict, recv_ns: int) -> Trade:
+def _trade(item: JsonObject, recv_ns: int) -> Event:
     side = _side(item, TRADE_SIDE)
     venue, base, price, qty, usd, ts = _common(item)
     return Trade(venue, base, price, qty, usd, side, ts, recv_ns)
 
 
-def error_message(msg: dict) -> str | None:
+def error_message(msg: JsonObject) -> str | None:
     """The text of a CoinGlass error frame, or None when the frame is not one."""
     if msg.get("success") is False or "error" in msg or "errorMsg" in msg:
         return str(msg.get("msg") or msg.get("error") or msg.get("errorMsg") or msg)[:200]
@@ -124,6 +128,7 @@ def parse_message(msg: object, recv_ns: int) -> list[Event]:
         raise ParseError("CoinGlass frame without 'channel'")
     if not isinstance(channel, str):
         raise ParseError("'channel' is not a string")
+    parse_one: Callable[[JsonObject, int], Event]
     if channel in LIQUIDATION_CHANNELS:
         parse_one = _liquidation
     elif channel.startswith(TRADES_PREFIX):
@@ -140,7 +145,8 @@ from urllib.parse import quote  # noqa: E402
 
 import orjson  # noqa: E402
 
-from .ws import WebSocketFeed  # noqa: E402
+from .registry import SubscriptionRegistry  # noqa: E402
+from .ws import InstrumentSource, WebSocketFeed  # noqa: E402
 
 DEFAULT_EXCHANGES = ("Binance", "OKX", "Bybit")
 DEFAULT_MIN_TRADE_USD = 10_000
@@ -167,9 +173,10 @@ class CoinGlassFeed(WebSocketFeed):
     default_stale_after = 60.0
     default_quiet_after = 10.0  # 'liquidationOrders' spans every exchange: never quiet for long
 
-    def __init__(self, url: str, registry, catalog=None, *, api_key: str,
+    def __init__(self, url: str, registry: SubscriptionRegistry, catalog: InstrumentSource | None = None, *,
+                 api_key: str,
                  exchanges: tuple[str, ...] = DEFAULT_EXCHANGES, min_trade_usd: int = DEFAULT_MIN_TRADE_USD,
-                 direct_venues: frozenset[str] = frozenset(), **kwargs) -> None:
+                 direct_venues: frozenset[str] = frozenset(), **kwargs: Any) -> None:
         if not api_key:
             raise ValueError("COINGLASS_API_KEY is required for the coinglass feed")
         super().__init__(url, registry, catalog, **kwargs)

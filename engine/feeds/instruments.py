@@ -21,13 +21,16 @@ import asyncio
 import difflib
 import logging
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, replace
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
 import orjson
 
 from ..symbols import SymbolError, parse_instrument
+from .base import JsonObject
 from .okx import Contract, contract_from_instrument
 
 log = logging.getLogger(__name__)
@@ -70,6 +73,19 @@ class CatalogError(Exception):
     pass
 
 
+class VenueUrls(Protocol):
+    """The settings the catalog is built from (``config.settings.Settings`` has them; read only)."""
+
+    @property
+    def BINANCE_REST_URL(self) -> str: ...
+
+    @property
+    def BYBIT_WS_URL(self) -> str: ...
+
+    @property
+    def OKX_REST_URL(self) -> str: ...
+
+
 def _better(new: VenueInstrument, old: VenueInstrument | None) -> bool:
     if old is None:
         return True
@@ -110,7 +126,7 @@ def parse_binance_funding(body: object) -> dict[str, float]:
     return out
 
 
-def parse_bybit(pages: list) -> dict[str, VenueInstrument]:
+def parse_bybit(pages: list[JsonObject]) -> dict[str, VenueInstrument]:
     out: dict[str, VenueInstrument] = {}
     for body in pages:
         for item in body["result"]["list"]:
@@ -135,7 +151,8 @@ def parse_bybit(pages: list) -> dict[str, VenueInstrument]:
 
 def parse_okx(body: object) -> tuple[dict[str, VenueInstrument], dict[str, Contract]]:
     if not isinstance(body, dict) or str(body.get("code")) != "0" or not isinstance(body.get("data"), list):
-        raise CatalogError(f"instruments answer is not a success envelope: code={body.get('code') if isinstance(body, dict) else '?'}")
+        code = body.get("code") if isinstance(body, dict) else "?"
+        raise CatalogError(f"instruments answer is not a success envelope: code={code}")
     by_base: dict[str, VenueInstrument] = {}
     contracts: dict[str, Contract] = {}
     for item in body["data"]:
@@ -177,12 +194,12 @@ class InstrumentCatalog:
         self._binance_funding_attempted = -1e18  # monotonic
 
     @classmethod
-    def from_settings(cls, settings, **kwargs) -> InstrumentCatalog:
+    def from_settings(cls, settings: VenueUrls, **kwargs: Any) -> InstrumentCatalog:
         return cls(binance_rest=settings.BINANCE_REST_URL, bybit_rest=bybit_rest_from_ws(settings.BYBIT_WS_URL),
                    okx_rest=settings.OKX_REST_URL, **kwargs)
 
     # ----- loading -------------------------------------------------------------------------------
-    async def _get(self, session: aiohttp.ClientSession, url: str, params: dict | None = None) -> object:
+    async def _get(self, session: aiohttp.ClientSession, url: str, params: dict[str, str] | None = None) -> object:
         async with session.get(url, params=params) as resp:
             if resp.status != 200:
                 raise CatalogError(f"HTTP {resp.status} from {url}")
@@ -193,7 +210,8 @@ class InstrumentCatalog:
         if venue == "binance":
             self._by_venue["binance"] = parse_binance(await self._get(session, base + BINANCE_PATH))
         elif venue == "bybit":
-            pages, cursor = [], ""
+            pages: list[JsonObject] = []
+            cursor = ""
             for _ in range(MAX_BYBIT_PAGES):
                 params = {"category": "linear", "limit": "1000"}
                 if cursor:
@@ -238,13 +256,13 @@ class InstrumentCatalog:
             funding = "binance" in venues
         timeout = aiohttp.ClientTimeout(total=self.timeout_s)
         async with aiohttp.ClientSession(timeout=timeout) as session:
-            jobs = [self._load_venue(session, v) for v in venues]
+            jobs: list[Awaitable[object]] = [self._load_venue(session, v) for v in venues]
             if funding:
                 jobs.append(self._get(session, self.urls["binance"] + BINANCE_FUNDING_PATH))
             results = await asyncio.gather(*jobs, return_exceptions=True)
         if funding:
             self._funding_result(results.pop())
-        status = {}
+        status: dict[str, bool] = {}
         for venue, result in zip(venues, results):
             self._attempted_at[venue] = time.monotonic()
             if isinstance(result, BaseException):
@@ -369,7 +387,7 @@ class InstrumentCatalog:
             pass
         return difflib.get_close_matches(word, self._all_bases, n=n, cutoff=0.6)
 
-    def status(self) -> dict:
+    def status(self) -> dict[str, Any]:
         return {"available": self.available, "loaded_at": dict(self.loaded_at), "errors": dict(self.errors),
                 "coins": {v: len(self._by_venue.get(v, {})) for v in self.venues},
                 "binance_funding": {"available": self.binance_funding_available,

@@ -8,21 +8,48 @@ the recording paced in real time. Every object returned has ``name``, ``stats`` 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from ..simulator import DEFAULT_SYMBOLS, TICK_MS, EpisodePlan, MarketSimulator, SimulatorFeed, default_plan
+from .base import Feed
 from .binance import BinanceFeed
 from .bybit import BybitFeed
 from .coinglass import CoinGlassFeed
-from .instruments import InstrumentCatalog
+from .instruments import VenueUrls
 from .okx import OkxFeed
 from .registry import SubscriptionRegistry
 from .replay import ReplayFeed
+from .ws import InstrumentSource, RawTap
 
 LIVE_SOURCES = ("binance", "bybit", "okx", "coinglass")
 
 
 class FeedConfigError(ValueError):
     """A feed cannot be built from the settings (one line, names the setting)."""
+
+
+class Secret(Protocol):
+    def get_secret_value(self) -> str: ...
+
+
+class FeedSettings(VenueUrls, Protocol):
+    """The settings the feeds are built from (``config.settings.Settings`` has them; read only)."""
+
+    @property
+    def MARKET_SOURCES(self) -> Sequence[str]: ...
+
+    @property
+    def BINANCE_WS_URL(self) -> str: ...
+
+    @property
+    def OKX_WS_URL(self) -> str: ...
+
+    @property
+    def COINGLASS_WS_URL(self) -> str: ...
+
+    @property
+    def COINGLASS_API_KEY(self) -> Secret | None: ...
 
 
 LIVE_SIM_HOURS = 24
@@ -38,7 +65,7 @@ def live_simulator(now_ms: int | None = None) -> MarketSimulator:
     start = now_ms - now_ms % TICK_MS
     kinds = [(p.kind, p.direction) for p in default_plan(3600.0)]
     symbols = [s.symbol for s in DEFAULT_SYMBOLS]
-    plan = []
+    plan: list[EpisodePlan] = []
     at = float(LIVE_SIM_FIRST_EPISODE_S)
     i = 0
     while at + 700 < LIVE_SIM_HOURS * 3600:
@@ -49,13 +76,13 @@ def live_simulator(now_ms: int | None = None) -> MarketSimulator:
     return MarketSimulator(duration_s=LIVE_SIM_HOURS * 3600.0, plan=plan, start_ts=start)
 
 
-def build_live_feeds(settings, registry: SubscriptionRegistry, catalog: InstrumentCatalog | None = None, *,
-                     live_only: bool = False, on_raw=None, **overrides) -> list:
+def build_live_feeds(settings: FeedSettings, registry: SubscriptionRegistry, catalog: InstrumentSource | None = None,
+                     *, live_only: bool = False, on_raw: RawTap | None = None, **overrides: Any) -> list[Feed]:
     """One feed per entry of MARKET_SOURCES. ``live_only`` skips simulator/replay (``record``);
     ``on_raw(recv_ns, frame)`` taps every raw frame of the live feeds; ``overrides`` go to every
     live feed's constructor (tests: short ping/stale/backoff intervals)."""
-    feeds: list = []
-    common = dict(on_raw=on_raw, **overrides)
+    feeds: list[Feed] = []
+    common: dict[str, Any] = dict(on_raw=on_raw, **overrides)
     for source in settings.MARKET_SOURCES:
         if source == "binance":
             try:

@@ -20,19 +20,22 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
 from ..events import Event, Liquidation, PositionSide, Side, Trade
 from ..symbols import SymbolError, parse_instrument
-from .base import ParseError, UnsupportedSymbol, VendorError, millis, number, parse_batch
+from .base import JsonObject, ParseError, UnsupportedSymbol, VendorError, millis, number, parse_batch
 
 VENUE = "okx"
-TAKER_SIDE = {"buy": Side.BUY, "sell": Side.SELL}
-POS_SIDE_POSITION = {"long": PositionSide.LONG, "short": PositionSide.SHORT}
+# (keyed by any JSON value: the tables are looked up with whatever the frame holds)
+TAKER_SIDE: dict[object, Side] = {"buy": Side.BUY, "sell": Side.SELL}
+POS_SIDE_POSITION: dict[object, PositionSide] = {"long": PositionSide.LONG, "short": PositionSide.SHORT}
 # one-way (net) mode: the liquidation ORDER side; selling closes a long
-NET_ORDER_POSITION = {"sell": PositionSide.LONG, "buy": PositionSide.SHORT}
+NET_ORDER_POSITION: dict[object, PositionSide] = {"sell": PositionSide.LONG, "buy": PositionSide.SHORT}
 
 
 class MissingContract(UnsupportedSymbol):
@@ -49,7 +52,7 @@ class Contract:
     inverse: bool
 
 
-def contract_from_instrument(item: dict) -> Contract | None:
+def contract_from_instrument(item: JsonObject) -> Contract | None:
     """A Contract from one REST/WS instrument object, or None when it is not a usable swap."""
     inst_id = item.get("instId")
     if not isinstance(inst_id, str):
@@ -68,7 +71,7 @@ def contract_from_instrument(item: dict) -> Contract | None:
     return Contract(inst_id, base, mult, size, inverse)
 
 
-def contracts_from_instruments(items: list) -> dict[str, Contract]:
+def contracts_from_instruments(items: list[object]) -> dict[str, Contract]:
     out = {}
     for item in items:
         if isinstance(item, dict):
@@ -78,7 +81,7 @@ def contracts_from_instruments(items: list) -> dict[str, Contract]:
     return out
 
 
-def _items(data: object) -> list:
+def _items(data: object) -> list[object]:
     if not isinstance(data, list):
         raise ParseError("'data' is not a list")
     return data
@@ -87,10 +90,10 @@ def _items(data: object) -> list:
 class OkxParser:
     """Callable parser holding the contract table (``contracts``: instId -> Contract)."""
 
-    def __init__(self, contracts: dict[str, Contract] | None = None) -> None:
+    def __init__(self, contracts: Mapping[str, Contract] | None = None) -> None:
         self.contracts: dict[str, Contract] = dict(contracts or {})
 
-    def learn(self, contracts: dict[str, Contract]) -> None:
+    def learn(self, contracts: Mapping[str, Contract]) -> None:
         self.contracts.update(contracts)
 
     def _contract(self, inst_id: object) -> Contract:
@@ -109,7 +112,7 @@ class OkxParser:
         coins = sz * c.size
         return coins, coins * px
 
-    def _trade(self, item: dict, recv_ns: int) -> Trade:
+    def _trade(self, item: JsonObject, recv_ns: int) -> Trade:
         c = self._contract(item.get("instId"))
         side = TAKER_SIDE.get(item.get("side"))
         if side is None:
@@ -119,12 +122,12 @@ class OkxParser:
         coins, usd = self._size(c, sz, px)
         return Trade(VENUE, c.base, px / c.multiplier, coins * c.multiplier, usd, side, millis(item, "ts"), recv_ns)
 
-    def _liquidations(self, item: dict, recv_ns: int) -> list[Liquidation]:
+    def _liquidations(self, item: JsonObject, recv_ns: int) -> list[Event]:
         c = self._contract(item.get("instId"))
         details = item.get("details")
         if not isinstance(details, list):
             raise ParseError("liquidation without a 'details' list")
-        out = []
+        out: list[Event] = []
         for d in details:
             if not isinstance(d, dict):
                 raise ParseError("liquidation detail is not an object")
@@ -159,6 +162,7 @@ class OkxParser:
         if channel == "instruments":
             self.learn(contracts_from_instruments(_items(msg.get("data"))))
             return []
+        parse_one: Callable[[JsonObject], list[Event]]
         if channel == "trades":
             parse_one = lambda item: [self._trade(item, recv_ns)]  # noqa: E731
         elif channel == "liquidation-orders":
@@ -174,11 +178,13 @@ def parse_message(msg: object, recv_ns: int) -> list[Event]:
 
 
 # ----- live client ---------------------------------------------------------------------------------
-from .ws import WebSocketFeed  # noqa: E402
+from .registry import SubscriptionRegistry  # noqa: E402
+from .ws import InstrumentSource, WebSocketFeed  # noqa: E402
 
 LIQUIDATIONS = "liquidation-orders:SWAP"
 INSTRUMENTS = "instruments:SWAP"
-IDLE_PING_S = 10.0  # OKX drops a connection after 30 s without traffic; 10 s + a 5 s pong deadline finds a half-open one within 15 s
+# OKX drops a connection after 30 s without traffic; 10 s + a 5 s pong deadline finds a half-open one within 15 s
+IDLE_PING_S = 10.0
 
 
 class OkxFeed(WebSocketFeed):
@@ -196,7 +202,8 @@ class OkxFeed(WebSocketFeed):
     default_stale_after = 60.0
     default_quiet_after = 30.0  # per-coin trades only (no periodic stream): a quiet coin is normal
 
-    def __init__(self, url: str, registry, catalog=None, **kwargs) -> None:
+    def __init__(self, url: str, registry: SubscriptionRegistry, catalog: InstrumentSource | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(url, registry, catalog, **kwargs)
         self.parser = OkxParser()
         self._degraded_logged = False

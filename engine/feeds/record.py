@@ -4,29 +4,46 @@ One line per frame: ``<receive_time_ns> <raw frame>`` — the layout of shared/d
 ``teleglas replay``. Gzip when the file name ends in ``.gz``. Heartbeat replies (``pong``) are not
 recorded; subscription acks are (replay ignores them). OKX's ``instruments`` channel is part of
 the subscription, so a recording carries the contract sizes its OKX frames need.
+The command line (``bot/cli.py``) checks the arguments, prints, and calls ``record``.
 """
 from __future__ import annotations
 
 import asyncio
 import gzip
-import logging
-import sys
-import time
+from collections.abc import Iterable
+from io import BufferedIOBase
 from pathlib import Path
+from typing import Any, TypedDict
 
+from ..events import Event
 from .instruments import InstrumentCatalog
-from .live import FeedConfigError, build_live_feeds
+from .live import LIVE_SOURCES, FeedConfigError, FeedSettings, build_live_feeds
 from .registry import SubscriptionRegistry
+from .ws import InstrumentSource
 
-log = logging.getLogger(__name__)
 DEFAULT_SYMBOLS = ("BTC", "ETH")
-LIVE_SOURCES = ("binance", "bybit", "okx", "coinglass")
+
+
+class RecordResult(TypedDict):
+    frames: int  # lines written
+    feeds: dict[str, dict[str, Any]]  # feed name -> its stats snapshot (``FeedStats.snapshot()``)
+
+
+def recorded_sources(settings: FeedSettings) -> list[str]:
+    """The live sources of MARKET_SOURCES (what ``record`` records); FeedConfigError when there
+    is none."""
+    sources = [s for s in settings.MARKET_SOURCES if s in LIVE_SOURCES]
+    if not sources:
+        raise FeedConfigError(f"MARKET_SOURCES: record needs at least one live source ({', '.join(LIVE_SOURCES)}); "
+                              "simulator and replay: sources are not recorded")
+    return sources
 
 
 class FrameWriter:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._fh = gzip.open(self.path, "wb") if self.path.name.endswith(".gz") else self.path.open("wb")
+        gz = self.path.name.endswith(".gz")
+        self._fh: BufferedIOBase = gzip.open(self.path, "wb") if gz else self.path.open("wb")
         self.frames = 0
 
     def write(self, recv_ns: int, raw: str | bytes) -> None:
@@ -41,29 +58,30 @@ class FrameWriter:
         self._fh.close()
 
 
-async def record(settings, out: str | Path, *, duration: float | None = None, symbols=DEFAULT_SYMBOLS,
-                 catalog: InstrumentCatalog | None = None, **feed_overrides) -> dict:
+async def record(settings: FeedSettings, out: str | Path, *, duration: float | None = None,
+                 symbols: Iterable[str] = DEFAULT_SYMBOLS, catalog: InstrumentSource | None = None,
+                 **feed_overrides: Any) -> RecordResult:
     """Record until ``duration`` seconds have passed (None: until cancelled) or every feed stopped.
-    Returns {"frames": n, "feeds": {name: stats snapshot}}."""
+
+    Without ``catalog`` the venues' instrument lists are loaded first. Raises FeedConfigError
+    when the settings name no live source or a feed cannot be built, ValueError for a symbol that
+    is no coin — before any venue is contacted and before the file is created."""
+    recorded_sources(settings)
     registry = SubscriptionRegistry(symbols)
-    load = catalog is None
-    if load:
-        catalog = InstrumentCatalog.from_settings(settings)
+    own_catalog = InstrumentCatalog.from_settings(settings) if catalog is None else None
     writer: FrameWriter | None = None
 
-    def tap(recv_ns: int, raw) -> None:
+    def tap(recv_ns: int, raw: str | bytes) -> None:
+        assert writer is not None  # the feeds run only once the file is open
         writer.write(recv_ns, raw)
 
-    # the sources are judged first: with no live one, nothing is contacted and no file is written
-    feeds = build_live_feeds(settings, registry, catalog, live_only=True, on_raw=tap, **feed_overrides)
-    if not feeds:
-        raise FeedConfigError("MARKET_SOURCES: record needs at least one live source "
-                              "(binance, bybit, okx, coinglass)")
-    if load:
-        await catalog.load()
+    feeds = build_live_feeds(settings, registry, catalog if catalog is not None else own_catalog, live_only=True,
+                             on_raw=tap, **feed_overrides)
+    if own_catalog is not None:
+        await own_catalog.load()
     writer = FrameWriter(out)
     try:
-        async def discard(events: list) -> None:  # parsed only to count events and errors
+        async def discard(events: list[Event]) -> None:  # parsed only to count events and errors
             return None
 
         tasks = [asyncio.create_task(feed.run(discard), name=f"record:{feed.name}") for feed in feeds]
@@ -76,38 +94,3 @@ async def record(settings, out: str | Path, *, duration: float | None = None, sy
     finally:
         writer.close()
     return {"frames": writer.frames, "feeds": {f.name: f.stats.snapshot() for f in feeds}}
-
-
-async def record_command(settings, out: str, duration: float | None, symbols_text: str) -> int:
-    """The CLI entry: prints one summary line per feed. Exit 0, or 2 for a usage/config error."""
-    symbols = [s for s in (p.strip() for p in symbols_text.split(",")) if s]
-    try:
-        registry_check = SubscriptionRegistry(symbols)
-    except ValueError as exc:
-        print(f"teleglas record: --symbols: {exc}", file=sys.stderr)
-        return 2
-    if duration is not None and duration <= 0:
-        print("teleglas record: --duration must be positive", file=sys.stderr)
-        return 2
-    if not Path(out).resolve().parent.is_dir():
-        print(f"teleglas record: --out {out}: directory does not exist", file=sys.stderr)
-        return 2
-    if not any(source in LIVE_SOURCES for source in settings.MARKET_SOURCES):
-        print("teleglas record: MARKET_SOURCES: record needs at least one live source "
-              f"({', '.join(LIVE_SOURCES)}); simulator and replay: sources are not recorded", file=sys.stderr)
-        return 2
-    print(f"recording {', '.join(sorted(registry_check.symbols))} from "
-          f"{', '.join(s for s in settings.MARKET_SOURCES if ':' not in s)} to {out}"
-          + (f" for {duration:g} s" if duration else " until Ctrl-C"), flush=True)
-    t0 = time.monotonic()
-    try:
-        result = await record(settings, out, duration=duration, symbols=registry_check.symbols)
-    except FeedConfigError as exc:
-        print(f"teleglas record: {exc}", file=sys.stderr)
-        return 2
-    print(f"{result['frames']:,} frames written in {time.monotonic() - t0:.1f} s")
-    for name, st in result["feeds"].items():
-        print(f"  {name:<10} frames {st['frames']:,} · events {st['events']:,} · parse errors {st['parse_errors']:,} · "
-              f"vendor errors {st['vendor_errors']:,} · reconnects {st['reconnects']:,} · state {st['state']}"
-              + (f" · {st['last_error']}" if st["last_error"] else ""))
-    return 0

@@ -11,30 +11,31 @@ import asyncio
 import gzip
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from io import BufferedIOBase
 from pathlib import Path
 
 import orjson
 
 from ..events import Event
 from . import binance, bybit, coinglass, okx
-from .base import FeedStats, ParseError, PartialParse, RateLimitedLog, UnsupportedSymbol
+from .base import EventSink, FeedStats, Parser, ParseError, PartialParse, PlayedFeed, RateLimitedLog, UnsupportedSymbol
 
 log = logging.getLogger(__name__)
 
 # Parser factories by venue: each returns a callable ``(decoded message, recv_ns) -> events``.
 # Bybit (ticker deltas) and OKX (contract sizes) parsers keep state, so every replay builds fresh
 # ones with ``new_parsers()``; ``PARSERS`` holds one shared instance per venue for quick use.
-PARSER_FACTORIES = {
+PARSER_FACTORIES: dict[str, Callable[[], Parser]] = {
     "binance": lambda: binance.parse_message,
     "bybit": bybit.BybitParser,
     "okx": okx.OkxParser,
     "coinglass": lambda: coinglass.parse_message,
 }
-PARSERS: dict[str, object] = {venue: make() for venue, make in PARSER_FACTORIES.items()}
+PARSERS: dict[str, Parser] = {venue: make() for venue, make in PARSER_FACTORIES.items()}
 
 
-def new_parsers() -> dict[str, object]:
+def new_parsers() -> dict[str, Parser]:
     return {venue: make() for venue, make in PARSER_FACTORIES.items()}
 
 
@@ -63,7 +64,7 @@ def to_ns(stamp: int) -> int:
     return stamp * 1_000_000_000
 
 
-def open_recording(path: str | Path):
+def open_recording(path: str | Path) -> BufferedIOBase:
     path = Path(path)
     with path.open("rb") as fh:
         magic = fh.read(2)
@@ -111,7 +112,7 @@ def parse_line(line: bytes) -> tuple[int, bytes]:
 _BINANCE_PREFIX = b'{"stream":'  # a combined-stream frame: Binance, whatever its content
 
 
-class ReplayFeed:
+class ReplayFeed(PlayedFeed):
     """Plays a recording through the venue parsers. ``speed`` 0 = as fast as possible, 1 = real time.
 
     ``run`` gives the event loop a turn at least every ``yield_every`` frames whether or not they
@@ -226,15 +227,6 @@ class ReplayFeed:
         if batch:
             yield batch
 
-    async def run(self, put) -> None:
-        """Play the file into ``put``; ``stats.state`` is ``live`` while playing, ``stopped`` after."""
-        st = self.stats
-        st.state, st.connected = "live", True
-        try:
-            await self._run(put)
-        finally:
-            st.state, st.connected = "stopped", False
-
     def not_a_recording(self) -> str | None:
         """After a run: why the file is not a recording in the replay format (every line failed
         to parse, none gave an event), or None. A CSV or a JSON dump replays to "0 signals"
@@ -245,7 +237,8 @@ class ReplayFeed:
                     "('<receive_time> <raw venue frame>', as `teleglas record` writes)")
         return None
 
-    async def _run(self, put) -> None:
+    async def _play(self, put: EventSink) -> None:
+        """Play the file into ``put`` (``run``, shared with the simulator, keeps ``stats.state``)."""
         if self.speed <= 0:
             for chunk in self._chunks():
                 if chunk:

@@ -27,17 +27,21 @@ import logging
 import math
 import random
 import time
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
 import orjson
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from ..events import Event
-from .base import (AUTH_REJECTED, Backoff, FatalFeedError, FeedStats, MessagePacer, ParseError, PartialParse,
-                   RateLimitedLog, UnsupportedSymbol, VendorError)
-from .registry import SubscriptionRegistry
+from .base import (AUTH_REJECTED, Backoff, EventSink, FatalFeedError, FeedStats, MessagePacer, ParseError,
+                   PartialParse, RateLimitedLog, UnsupportedSymbol, VendorError)
+from .registry import RegistryListener, SubscriptionRegistry
+
+if TYPE_CHECKING:  # okx.py imports this module at its end: the name is for the checker only
+    from .okx import Contract
 
 log = logging.getLogger(__name__)
 
@@ -51,15 +55,42 @@ MAX_HANDOVER_BUFFER = 100_000  # frames the successor may buffer before the swit
 MAX_DEDUP_KEYS = 500_000  # bound on the overlap's de-duplication set
 
 
+class NativeInstrument(Protocol):
+    @property
+    def symbol(self) -> str: ...  # the venue's own name for the coin: "1000PEPEUSDT", "BTC-USDT-SWAP"
+
+
+class InstrumentSource(Protocol):
+    """What the live feeds ask of the instrument catalog (``instruments.InstrumentCatalog``):
+    native symbols per venue, Binance's funding intervals, OKX's contract sizes, and a refresh
+    before each connect."""
+
+    @property
+    def timeout_s(self) -> float: ...
+
+    @property
+    def errors(self) -> Mapping[str, str]: ...  # venue -> why its list is unavailable
+
+    async def refresh_if_due(self) -> None: ...
+
+    def venue_available(self, venue: str) -> bool: ...
+
+    def instrument(self, venue: str, base: str) -> NativeInstrument | None: ...
+
+    def binance_funding_intervals(self) -> Mapping[str, float]: ...
+
+    def okx_contracts(self) -> Mapping[str, Contract]: ...
+
+
 @dataclass(eq=False)
 class _Successor:
     """A connection opened to take over from an aged one (make-before-break)."""
 
-    ws: object
-    channels: set  # what it is subscribed to
-    buffer: list = field(default_factory=list)  # (recv_ns, raw) read before the switch
+    ws: ClientConnection
+    channels: set[str]  # what it is subscribed to
+    buffer: list[tuple[int, str | bytes]] = field(default_factory=list)  # (recv_ns, raw) read before the switch
     streaming: asyncio.Event = field(default_factory=asyncio.Event)  # a market frame arrived
-    task: asyncio.Task | None = None
+    task: asyncio.Task[None] | None = None
 
 
 def batched(items: list[str], size: int) -> Iterable[list[str]]:
@@ -86,13 +117,15 @@ class WebSocketFeed:
     default_quiet_after = 60.0  # no market data for this long while subscribed: /health says "stale"
     default_messages_per_s = 5.0
 
-    def __init__(self, url: str, registry: SubscriptionRegistry, catalog=None, *, name: str | None = None,
+    def __init__(self, url: str, registry: SubscriptionRegistry, catalog: InstrumentSource | None = None, *,
+                 name: str | None = None,
                  ping_interval: float | None = None, pong_timeout: float | None = None,
                  stale_after: float | None = None, quiet_after: float | None = None,
                  backoff_base: float = 0.5, backoff_cap: float = 30.0, stable_after: float = 30.0,
                  open_timeout: float = 10.0, close_timeout: float = 2.0, max_frame_bytes: int = 1 << 20,
                  max_age_s: float | None = None, messages_per_s: float | None = None, debounce_s: float = 0.05,
-                 only_watched: bool = True, on_raw: RawTap | None = None, rng=random.random) -> None:
+                 only_watched: bool = True, on_raw: RawTap | None = None,
+                 rng: Callable[[], float] = random.random) -> None:
         self.url = url.rstrip("/")
         self.registry = registry
         self.catalog = catalog
@@ -118,7 +151,8 @@ class WebSocketFeed:
         self._secrets: tuple[str, ...] = ()
         self._subscribed: set[str] = set()
         self.url_channels: set[str] = set()  # channels already subscribed by the connect URL
-        self._listener = None
+        self._listener: RegistryListener | None = None  # while ``run`` runs
+        self._pacer = MessagePacer(self.messages_per_s)  # a fresh one per connection
         self._pong = asyncio.Event()
         self._last_rx = 0.0
         self._live_since = 0.0
@@ -126,9 +160,9 @@ class WebSocketFeed:
         self._proactive = False
         self._fatal = ""
         self._msg_id = 0
-        self._unlisted: set[str] = set()
+        self._unlisted: set[tuple[str, str]] = set()  # (venue, coin) pairs already logged as not listed
         self._successor: _Successor | None = None
-        self._seen: set | None = None  # dedup keys during a handover's overlap
+        self._seen: set[Hashable] | None = None  # dedup keys during a handover's overlap
         self._seen_until = 0.0
 
     # ----- venue hooks ---------------------------------------------------------------------------
@@ -188,18 +222,18 @@ class WebSocketFeed:
                 text = text.replace(secret, "***")
         return text
 
-    async def _send(self, ws, payload: str) -> None:
+    async def _send(self, ws: ClientConnection, payload: str) -> None:
         await self._pacer.wait()
         await ws.send(payload)
 
-    async def _drop(self, ws, reason: str, code: int = 1000) -> None:
+    async def _drop(self, ws: ClientConnection, reason: str, code: int = 1000) -> None:
         self._close_reason = reason
         await ws.close(code, reason[:120])
 
     # ----- the connection lifecycle --------------------------------------------------------------
-    async def run(self, put) -> None:
+    async def run(self, put: EventSink) -> None:
         st = self.stats
-        self._listener = self.registry.listen()
+        listener = self._listener = self.registry.listen()
         try:
             while True:
                 st.state = "connecting"
@@ -248,7 +282,8 @@ class WebSocketFeed:
                 self._warn.warning(f"{self.name}-reconnect", "%s: %s; reconnecting in %.2f s", self.name, reason, delay)
                 await asyncio.sleep(delay)
         finally:
-            self._listener.close()
+            listener.close()
+            self._listener = None
             succ, self._successor = self._successor, None
             if succ is not None:
                 await self._discard(succ)
@@ -256,17 +291,18 @@ class WebSocketFeed:
             if st.state != "stopped":
                 st.state = "idle"
 
-    def _connect(self, url: str):
+    def _connect(self, url: str) -> connect:
         lib_ping = self.ping_interval if self.library_ping and self.ping_interval else None
         return connect(url, open_timeout=self.open_timeout, close_timeout=self.close_timeout,
                        max_size=self.hard_max_bytes, ping_interval=lib_ping,
                        ping_timeout=self.pong_timeout if lib_ping else None, user_agent_header="teleglas")
 
-    async def _session(self, put) -> None:
+    async def _session(self, put: EventSink) -> None:
         self._close_reason = ""
         self._proactive = False
         self._live_since = 0.0
         succ, self._successor = self._successor, None
+        opener: connect | ClientConnection
         if succ is None:
             await self.before_connect()
             opener = self._connect(self.connect_url())
@@ -286,7 +322,7 @@ class WebSocketFeed:
             tasks = [asyncio.create_task(self._subscription_loop(ws), name=f"{self.name}:subscribe"),
                      asyncio.create_task(self._watchdog(ws), name=f"{self.name}:watchdog")]
             if self.ping_payload and self.ping_interval:
-                tasks.append(asyncio.create_task(self._heartbeat(ws), name=f"{self.name}:heartbeat"))
+                tasks.append(asyncio.create_task(self._heartbeat(ws, self.ping_payload), name=f"{self.name}:heartbeat"))
             try:
                 if succ is not None:
                     await self._take_over(succ, put)
@@ -313,7 +349,7 @@ class WebSocketFeed:
                 and AUTH_REJECTED.search(reason)):
             raise FatalFeedError(f"the venue closed the connection: {code} {reason[:200]}")
 
-    async def _take_over(self, succ: _Successor, put) -> None:
+    async def _take_over(self, succ: _Successor, put: EventSink) -> None:
         """Switch to the successor: stop its reader, then play what it buffered (duplicates of
         what the old connection delivered are dropped by the overlap's dedup set)."""
         if succ.task is not None:
@@ -331,7 +367,7 @@ class WebSocketFeed:
             if events:
                 await put(events)
 
-    def _on_frame(self, raw, recv_ns: int | None = None) -> list[Event] | None:
+    def _on_frame(self, raw: str | bytes, recv_ns: int | None = None) -> list[Event] | None:
         recv_ns = recv_ns or time.time_ns()
         st = self.stats
         st.frames += 1
@@ -406,16 +442,19 @@ class WebSocketFeed:
 
     def _duplicate(self, msg: object) -> bool:
         """During a handover's overlap: was this market message already delivered?"""
+        seen = self._seen
+        if seen is None:
+            return False
         if time.monotonic() > self._seen_until:
             self._seen = None  # overlap over: back to zero cost per frame
             return False
         key = self.dedup_key(msg)
         if key is None:
             return False
-        if key in self._seen:
+        if key in seen:
             return True
-        if len(self._seen) < MAX_DEDUP_KEYS:
-            self._seen.add(key)
+        if len(seen) < MAX_DEDUP_KEYS:
+            seen.add(key)
         return False
 
     # ----- make-before-break handover ------------------------------------------------------------
@@ -479,11 +518,13 @@ class WebSocketFeed:
         with contextlib.suppress(Exception):
             await succ.ws.close()
 
-    async def _subscription_loop(self, ws) -> None:
+    async def _subscription_loop(self, ws: ClientConnection) -> None:
+        listener = self._listener
+        assert listener is not None, "the subscription loop runs inside run()"
         try:
             while True:
                 await self._sync(ws)
-                await self._listener.wait()
+                await listener.wait()
                 if self.debounce_s:
                     await asyncio.sleep(self.debounce_s)  # coalesce a burst of /add into few messages
         except ConnectionClosed:
@@ -494,7 +535,7 @@ class WebSocketFeed:
             log.exception("%s: subscription update failed", self.name)
             await self._drop(ws, "subscription update failed", 1011)
 
-    async def _sync(self, ws) -> None:
+    async def _sync(self, ws: ClientConnection) -> None:
         desired = self.channels(self.registry.symbols)
         remove = sorted(self._subscribed - desired)
         add = sorted(desired - self._subscribed)
@@ -509,7 +550,7 @@ class WebSocketFeed:
         if add or remove:
             log.info("%s: subscribed %d channels (+%d, -%d)", self.name, len(self._subscribed), len(add), len(remove))
 
-    async def _watchdog(self, ws) -> None:
+    async def _watchdog(self, ws: ClientConnection) -> None:
         period = max(0.01, min(1.0, self.stale_after / 4))
         while True:
             await asyncio.sleep(period)
@@ -532,7 +573,7 @@ class WebSocketFeed:
                 await self._drop(ws, "proactive reconnect before the venue's connection age limit")
                 return
 
-    async def _heartbeat(self, ws) -> None:
+    async def _heartbeat(self, ws: ClientConnection, payload: str) -> None:
         interval = self.ping_interval
         while True:
             if self.ping_when_idle:
@@ -543,7 +584,7 @@ class WebSocketFeed:
             else:
                 await asyncio.sleep(interval)
             self._pong.clear()
-            await self._send(ws, self.ping_payload)
+            await self._send(ws, payload)
             try:
                 await asyncio.wait_for(self._pong.wait(), self.pong_timeout)
             except TimeoutError:
