@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 KNOWN_SOURCES = ("binance", "bybit", "okx", "coinglass", "simulator")
@@ -132,8 +132,8 @@ class Settings(BaseSettings):
         "BYBIT_WS_URL", "OKX_WS_URL", "OKX_REST_URL",
     )
     @classmethod
-    def _url(cls, value: str, info) -> str:
-        ws = info.field_name.endswith("WS_URL")
+    def _url(cls, value: str, info: ValidationInfo) -> str:
+        ws = (info.field_name or "").endswith("WS_URL")
         schemes = ("ws://", "wss://") if ws else ("http://", "https://")
         if not value.startswith(schemes):
             raise ValueError(f"expected a URL starting with {' or '.join(schemes)}, got {value!r}")
@@ -167,6 +167,7 @@ def _check_database_path(path_text: str) -> None:
 def load_settings(*, need_token: bool = False, need_database: bool = True, env_file: str | None = ".env") -> Settings:
     """Read and check the settings. Raises ConfigError with one line naming the variable."""
     try:
+        # pydantic-settings takes _env_file at init, which its class signature does not show to mypy
         settings = Settings(_env_file=env_file)  # type: ignore[call-arg]
     except ValidationError as exc:
         err = exc.errors()[0]
@@ -176,9 +177,9 @@ def load_settings(*, need_token: bool = False, need_database: bool = True, env_f
         if err.get("type") == "literal_error":
             msg = f"{msg}, got {err.get('input')!r}"
         raise ConfigError(f"{name}: {msg}") from None
-    if need_token and settings.TELEGRAM_BOT_TOKEN is None:
-        raise ConfigError("TELEGRAM_BOT_TOKEN: required for `teleglas run` (get one from @BotFather)")
     if need_token:
+        if settings.TELEGRAM_BOT_TOKEN is None:
+            raise ConfigError("TELEGRAM_BOT_TOKEN: required for `teleglas run` (get one from @BotFather)")
         token = settings.TELEGRAM_BOT_TOKEN.get_secret_value()
         left, _, right = token.partition(":")
         if not left.isdigit() or not right:

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
+from typing import Any
 
 from .outcomes import HORIZON_NAMES, HORIZONS_S, Outcome, Result, is_scored
 
@@ -82,15 +83,19 @@ def _primary(o: Outcome) -> int:
     return HORIZONS_S.index(o.primary_s) if o.primary_s in HORIZONS_S else len(HORIZONS_S) - 1
 
 
-def horizon_stats(outcomes: list[Outcome]) -> dict[str, dict]:
+def _beat(ret: float | None, noise: float | None) -> bool:
+    return ret is not None and noise is not None and ret > noise
+
+
+def horizon_stats(outcomes: list[Outcome]) -> dict[str, dict[str, Any]]:
     """Signals without levels, per horizon: how many reached it, the share that beat the noise
     band in their direction, and the mean signed return."""
-    out: dict[str, dict] = {}
+    out: dict[str, dict[str, Any]] = {}
     directional = [o for o in outcomes if not o.has_levels and o.d != 0]
     for h, name in enumerate(HORIZON_NAMES):
         reached = [o for o in directional if o.returns[h] is not None]
         banded = [o for o in reached if o.noise[h] is not None]
-        beat = sum(1 for o in banded if o.returns[h] > o.noise[h])
+        beat = sum(1 for o in banded if _beat(o.returns[h], o.noise[h]))
         out[name] = {
             "reached": len(reached),
             "with_band": len(banded),

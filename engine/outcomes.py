@@ -54,6 +54,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 from .events import Trade
 from .signals import Direction, Kind, Signal
@@ -197,9 +198,9 @@ class Outcome:
     def r_of(self, signed_target: float) -> float:
         return (signed_target - self.entry) / self.risk
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         """Plain data for reports, JSON and the database."""
-        out = {
+        out: dict[str, Any] = {
             "signal_id": self.signal.id, "kind": self.signal.kind.value, "symbol": self.signal.symbol,
             "direction": self.signal.direction.value, "tier": self.signal.tier.value,
             "score": self.signal.confidence, "ts": self.signal.ts,
@@ -291,9 +292,9 @@ def _step(o: Outcome, up: float, down: float, close: float, sec: int, up_ts: int
             if down <= o.stop:
                 _decide(o, Result.LOSS, down_ts, -1.0, final=True)
             return True
-        if up > o.best:
+        if o.best is None or up > o.best:  # (both set at the fill)
             o.best = up
-        if down < o.worst:
+        if o.worst is None or down < o.worst:
             o.worst = down
         o.last = close
         if not o.t1_hit:
@@ -395,8 +396,8 @@ def _expire(o: Outcome, ts: int) -> None:
 class _SymbolBars:
     """A symbol's running one-second bar, its open outcomes and its noise estimate."""
 
-    __slots__ = ("sec", "next_ms", "q_lo", "q_hi", "top", "n", "hi", "lo", "close", "hi_ts", "lo_ts", "prev_close", "seq",
-                 "open", "minute", "minute_anchor", "noise", "noise_n", "env_lo", "env_hi", "env_due",
+    __slots__ = ("sec", "next_ms", "q_lo", "q_hi", "top", "n", "hi", "lo", "close", "hi_ts", "lo_ts", "prev_close",
+                 "seq", "open", "minute", "minute_anchor", "noise", "noise_n", "env_lo", "env_hi", "env_due",
                  "hs_seq", "hs_val", "ls_seq", "ls_val")
 
     def __init__(self) -> None:
@@ -743,7 +744,7 @@ def _catch_up(o: Outcome, bars: _SymbolBars) -> None:
     """Fold the bars since ``o.anchor`` (skipped while nothing could change) into best/worst."""
     if o.anchor >= bars.seq or o.final:
         return
-    if o.best is not None and o.d:
+    if o.best is not None and o.worst is not None and o.d:  # (set together)
         hi = bars.high_since(o.anchor)
         lo = bars.low_since(o.anchor)
         if hi is not None and lo is not None:

@@ -353,10 +353,10 @@ class SignalEngine:
             self._thread_head[finding.thread] = (signal.id, tier)
             self._thread_first.setdefault((finding.thread, finding.kind), signal.id)
             if len(self._thread_head) > 10_000:  # bounded: drop the oldest threads
-                for k in list(self._thread_head)[:5_000]:
-                    del self._thread_head[k]
-                for k in list(self._thread_first)[:5_000]:
-                    del self._thread_first[k]
+                for thread in list(self._thread_head)[:5_000]:
+                    del self._thread_head[thread]
+                for first in list(self._thread_first)[:5_000]:
+                    del self._thread_first[first]
         self.emitted += 1
         self._sink.emit(signal)
         return signal

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from fluent.runtime import FluentBundle, FluentResource
+from fluent.runtime.types import FluentNone
 from fluent.syntax import FluentParser, ast
 
 ROOT = Path(__file__).resolve().parent
@@ -28,14 +29,12 @@ class Translator:
             sources: dict[str, str] = {}
             for f in files:
                 text = f.read_text(encoding="utf-8")
-                errors = bundle.add_resource(FluentResource(text))
-                if errors:
-                    raise ValueError(f"{f}: {errors[0]}")
-                resource = FluentParser().parse(text)
+                bundle.add_resource(FluentResource(text))  # reports nothing: the parse below judges the file
+                resource = FluentParser().parse(text)  # with spans (the parser's default)
                 for entry in resource.body:
                     if isinstance(entry, ast.Junk):
-                        raise ValueError(f"{f}: cannot parse {entry.content[:60]!r}")
-                    if isinstance(entry, ast.Message):
+                        raise ValueError(f"{f}: cannot parse {(entry.content or '')[:60]!r}")
+                    if isinstance(entry, ast.Message) and entry.span is not None:
                         sources[entry.id.name] = text[entry.span.start:entry.span.end]
             self._bundles[folder.name] = bundle
             self._sources[folder.name] = sources
@@ -55,8 +54,11 @@ class Translator:
         for code in (lang, DEFAULT_LANGUAGE):
             bundle = self._bundles.get(code)
             if bundle is not None and bundle.has_message(key):
-                text, _errors = bundle.format_pattern(bundle.get_message(key).value, args)
-                return text
+                pattern = bundle.get_message(key).value
+                if pattern is None:  # a message with attributes only
+                    continue
+                text, _errors = bundle.format_pattern(pattern, args)
+                return _plain(text)
         raise KeyError(f"no translation for {key!r}")
 
     def attribute(self, lang: str, key: str, attr: str, **args: object) -> str:
@@ -66,7 +68,7 @@ class Translator:
                 msg = bundle.get_message(key)
                 if attr in msg.attributes:
                     text, _errors = bundle.format_pattern(msg.attributes[attr], args)
-                    return text
+                    return _plain(text)
         raise KeyError(f"no translation for {key}.{attr}")
 
     def keys(self, lang: str) -> set[str]:
@@ -74,6 +76,12 @@ class Translator:
 
     def placeholders(self, lang: str, key: str) -> set[str]:
         return set(_PLACEABLE.findall(self._sources[lang][key]))
+
+
+def _plain(text: str | FluentNone) -> str:
+    """A formatted pattern is text; fluent's FluentNone (a cyclic reference) reads as its own
+    error marker."""
+    return text if isinstance(text, str) else "{???}"
 
 
 _default: Translator | None = None
