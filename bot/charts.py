@@ -21,19 +21,26 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, tzinfo
-from datetime import UTC
-from typing import Any
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import matplotlib
 
 matplotlib.use("Agg")
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from bot.render import fmt_price, fmt_usd  # noqa: E402
 from engine.chartseries import ChartSeries  # noqa: E402
+from engine.signals import Levels, Signal  # noqa: E402
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
+    from engine.core import Engine
 
 WIDTH_PX = 1080
 HEIGHT_PX = 1080
@@ -55,17 +62,26 @@ ENTRY = "#66bb6a"
 STOP = "#ef5350"
 TARGET = "#42a5f5"
 
+# what a render is cached under: it must hold the state version (see ChartRenderer)
+CacheKey = tuple[object, ...]
+
 LABEL_KEYS = ("price", "vwap", "buy", "sell", "cvd", "large-buy", "large-sell", "liq-long",
               "liq-short", "zone", "entry", "stop", "target", "absorbed")
 
-_RC = {
+_RC: dict[RcKeyType, Any] = {
     "font.size": 15, "axes.titlesize": 19, "axes.labelsize": 15, "xtick.labelsize": 14,
     "ytick.labelsize": 14, "legend.fontsize": 13, "text.color": FG, "axes.labelcolor": FG,
     "xtick.color": MUTED, "ytick.color": MUTED, "axes.edgecolor": GRID, "path.simplify": True,
 }
 
 
-def chart_labels(t: Any) -> dict[str, str]:
+class PlainTexts(Protocol):
+    """A user's texts without markup (``Texts.plain``)."""
+
+    def plain(self, key: str, **args: object) -> str: ...
+
+
+def chart_labels(t: PlainTexts) -> dict[str, str]:
     """The chart's words in the user's language (Fluent keys ``chart-*``)."""
     return {key: t.plain(f"chart-{key}") for key in LABEL_KEYS}
 
@@ -100,7 +116,7 @@ def _figure() -> tuple[Figure, FigureCanvasAgg]:
     return fig, FigureCanvasAgg(fig)
 
 
-def _style(ax: Any) -> None:
+def _style(ax: Axes) -> None:
     ax.set_facecolor(PANEL)
     ax.grid(True, color=GRID, linewidth=0.8, alpha=0.9)
     for side in ("top", "right"):
@@ -114,14 +130,19 @@ def _png(fig: Figure, canvas: FigureCanvasAgg) -> bytes:
     return buf.getvalue()
 
 
-def _bar_points(ax: Any, n: int, share: float) -> float:
+def _bar_points(ax: Axes, n: int, share: float) -> float:
     """A line width (points) that makes a vertical line ``share`` of a bucket wide."""
     width_px = ax.get_position().width * WIDTH_PX
     return max(1.0, share * width_px / max(n, 1) * 72 / DPI)
 
 
-def _candles(ax: Any, s: ChartSeries, mult: float) -> None:
-    xs_up, xs_dn, lo_up, hi_up, lo_dn, hi_dn = [], [], [], [], [], []
+def _candles(ax: Axes, s: ChartSeries, mult: float) -> None:
+    xs_up: list[int] = []
+    xs_dn: list[int] = []
+    lo_up: list[float] = []
+    hi_up: list[float] = []
+    lo_dn: list[float] = []
+    hi_dn: list[float] = []
     body_up: list[tuple[int, float, float]] = []
     body_dn: list[tuple[int, float, float]] = []
     for i, (o, h, lo, c) in enumerate(zip(s.open, s.high, s.low, s.close)):
@@ -129,9 +150,15 @@ def _candles(ax: Any, s: ChartSeries, mult: float) -> None:
             continue
         o, h, lo, c = o * mult, h * mult, lo * mult, c * mult
         if c >= o:
-            xs_up.append(i); lo_up.append(lo); hi_up.append(h); body_up.append((i, o, c))
+            xs_up.append(i)
+            lo_up.append(lo)
+            hi_up.append(h)
+            body_up.append((i, o, c))
         else:
-            xs_dn.append(i); lo_dn.append(lo); hi_dn.append(h); body_dn.append((i, c, o))
+            xs_dn.append(i)
+            lo_dn.append(lo)
+            hi_dn.append(h)
+            body_dn.append((i, c, o))
     ax.vlines(xs_up, lo_up, hi_up, color=BUY, linewidth=1.4)
     ax.vlines(xs_dn, lo_dn, hi_dn, color=SELL, linewidth=1.4)
     width = _bar_points(ax, len(s), 0.7)
@@ -143,7 +170,7 @@ def _candles(ax: Any, s: ChartSeries, mult: float) -> None:
                       [b[1] + max(d, floor) for b, d in zip(body, tiny)], color=color, linewidth=width)
 
 
-def _price_panel(ax: Any, s: ChartSeries, labels: Mapping[str, str], mult: float) -> None:
+def _price_panel(ax: Axes, s: ChartSeries, labels: Mapping[str, str], mult: float) -> None:
     _style(ax)
     _candles(ax, s, mult)
     n = len(s)
@@ -163,7 +190,7 @@ def _price_panel(ax: Any, s: ChartSeries, labels: Mapping[str, str], mult: float
     ax.yaxis.set_major_locator(MaxNLocator(6))
 
 
-def _liq_markers(ax: Any, s: ChartSeries, labels: Mapping[str, str], mult: float) -> None:
+def _liq_markers(ax: Axes, s: ChartSeries, labels: Mapping[str, str], mult: float) -> None:
     biggest = max(max(s.liq_long_usd, default=0.0), max(s.liq_short_usd, default=0.0))
     if biggest <= 0:
         return
@@ -186,7 +213,7 @@ def _near_price(s: ChartSeries, i: int) -> float:
     return math.nan
 
 
-def _volume_panel(ax: Any, s: ChartSeries, labels: Mapping[str, str]) -> None:
+def _volume_panel(ax: Axes, s: ChartSeries, labels: Mapping[str, str]) -> None:
     _style(ax)
     n = range(len(s))
     width = _bar_points(ax, len(s), 0.8)
@@ -198,7 +225,7 @@ def _volume_panel(ax: Any, s: ChartSeries, labels: Mapping[str, str]) -> None:
     ax.legend(loc="upper left", frameon=False, ncol=2)
 
 
-def _cvd_panel(ax: Any, s: ChartSeries, labels: Mapping[str, str]) -> None:
+def _cvd_panel(ax: Axes, s: ChartSeries, labels: Mapping[str, str]) -> None:
     _style(ax)
     ax.plot(range(len(s)), s.cvd, color=CVD, linewidth=2.2, label=labels["cvd"])
     ax.yaxis.set_major_formatter(FuncFormatter(_usd_axis))
@@ -231,7 +258,7 @@ def render_flow_chart(series: ChartSeries, *, title: str = "", labels: Mapping[s
         return _png(fig, canvas)
 
 
-def render_hunt_chart(series: ChartSeries, levels: Any, *, title: str = "",
+def render_hunt_chart(series: ChartSeries, levels: Levels, *, title: str = "",
                       labels: Mapping[str, str] | None = None, tz: tzinfo | None = None,
                       quote_mult: float = 1.0) -> bytes:
     """The last minutes of a stop hunt: price, the hunt zone shaded, liquidations along the
@@ -282,25 +309,24 @@ def render_hunt_chart(series: ChartSeries, levels: Any, *, title: str = "",
         return _png(fig, canvas)
 
 
-def quote_unit(signal: Any) -> tuple[float, str]:
+def quote_unit(signal: Signal) -> tuple[float, str]:
     """(multiplier, unit) the alert's quoted line uses for this coin (1000PEPE on Binance and
     Bybit), or (1, symbol) for coins quoted per coin."""
-    quoted = dict((getattr(signal, "extra", None) or {}).get("quoted") or {})
-    if not quoted:
+    quoted = signal.extra.get("quoted")  # {venue: units per quoted unit}, from the engine or the database
+    if not isinstance(quoted, dict) or not quoted:
         return 1.0, signal.symbol
     mult = min(int(m) for m in quoted.values())
     return float(mult), ("1M" if mult == 1_000_000 else str(mult)) + signal.symbol
 
 
-def hunt_chart_job(engine: Any, signal: Any, labels: Mapping[str, str], title: str,
-                   tz: tzinfo | None = None) -> tuple[tuple, Callable[[], bytes]] | None:
+def hunt_chart_job(engine: Engine, signal: Signal, labels: Mapping[str, str], title: str,
+                   tz: tzinfo | None = None) -> tuple[CacheKey, Callable[[], bytes]] | None:
     """(cache key, render thunk) for a stop-hunt alert's chart, the series read NOW (on the
     event loop, O(300 s)); None when the alert has no levels or the engine no data."""
-    levels = getattr(signal, "levels", None)
-    series_of = getattr(engine, "hunt_chart", None)
-    if levels is None or series_of is None:
+    levels = signal.levels
+    if levels is None:
         return None
-    series = series_of(signal.symbol)
+    series = engine.hunt_chart(signal.symbol)
     if series is None or series.empty:
         return None
     mult, _unit = quote_unit(signal)
@@ -315,9 +341,7 @@ class DemoCharts:
     """``teleglas demo --charts DIR``: the chart each new stop-hunt alert would carry, rendered
     at the moment of the alert, and a 15m /flow chart per coin at the end."""
 
-    def __init__(self, engine: Any, out_dir: Any, lang: str = "en") -> None:
-        from pathlib import Path
-
+    def __init__(self, engine: Engine, out_dir: str | Path, lang: str = "en") -> None:
         from bot.handlers.common import Texts
         from locales import translator
 
@@ -326,10 +350,10 @@ class DemoCharts:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.t = Texts(translator(), lang)
         self.labels = chart_labels(self.t)
-        self.written: list[Any] = []
+        self.written: list[Path] = []
 
-    def on_signal(self, signal: Any) -> None:
-        if signal.edits is not None or getattr(signal.kind, "value", "") != "STOP_HUNT":
+    def on_signal(self, signal: Signal) -> None:
+        if signal.edits is not None or signal.kind.value != "STOP_HUNT":
             return
         _mult, unit = quote_unit(signal)
         job = hunt_chart_job(self.engine, signal, self.labels, self.t.plain("chart-hunt-title", symbol=unit))
@@ -361,14 +385,14 @@ class ChartRenderer:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="charts")
         self._backlog = backlog
         self._cache_size = cache_size
-        self._cache: OrderedDict[tuple, bytes] = OrderedDict()
-        self._inflight: dict[tuple, asyncio.Future] = {}
+        self._cache: OrderedDict[CacheKey, bytes] = OrderedDict()
+        self._inflight: dict[CacheKey, asyncio.Future[bytes]] = {}
         self._lock = threading.Lock()
         self.renders = 0
         self.hits = 0
         self.refused = 0
 
-    async def render(self, key: tuple, fn: Callable[..., bytes], *args: Any, **kwargs: Any) -> bytes | None:
+    async def render(self, key: CacheKey, fn: Callable[..., bytes], *args: Any, **kwargs: Any) -> bytes | None:
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
@@ -406,7 +430,7 @@ def synthetic_series(symbol: str = "BTC", window: str = "15m", *, n: int = 60, b
     rnd = random.Random(seed)
     o, h, lo, c, buy, sell, cvd, vw, lb, ls, ll, lsh = ([] for _ in range(12))
     p, run, notional, qty = price, 0.0, 0.0, 0.0
-    for i in range(n):
+    for _ in range(n):
         op = p
         ticks = [p := p * (1 + rnd.gauss(0, 0.0009)) for _ in range(8)]
         b, s_ = rnd.uniform(2e5, 2e6), rnd.uniform(2e5, 2e6)
@@ -417,9 +441,16 @@ def synthetic_series(symbol: str = "BTC", window: str = "15m", *, n: int = 60, b
         run += b - s_
         notional += b + s_
         qty += (b + s_) / ((max(ticks) + min(ticks)) / 2)
-        o.append(op); h.append(max([op, *ticks])); lo.append(min([op, *ticks])); c.append(ticks[-1])
-        buy.append(b); sell.append(s_); cvd.append(run); vw.append(notional / qty)
-        lb.append(rnd.choice((0, 0, 0, 1, 2, 5))); ls.append(rnd.choice((0, 0, 0, 1, 3)))
+        o.append(op)
+        h.append(max([op, *ticks]))
+        lo.append(min([op, *ticks]))
+        c.append(ticks[-1])
+        buy.append(b)
+        sell.append(s_)
+        cvd.append(run)
+        vw.append(notional / qty)
+        lb.append(rnd.choice((0, 0, 0, 1, 2, 5)))
+        ls.append(rnd.choice((0, 0, 0, 1, 3)))
         ll.append(rnd.choice((0.0,) * 6 + (rnd.uniform(5e4, 2e6),)))
         lsh.append(rnd.choice((0.0,) * 7 + (rnd.uniform(5e4, 1e6),)))
     times = tuple(start + i * bucket_s for i in range(n))

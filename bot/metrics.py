@@ -12,15 +12,60 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Protocol
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Histogram, start_http_server
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from engine.core import Engine
+from engine.feeds.base import Feed
+from engine.signals import AlertSink, Signal
+
 log = logging.getLogger(__name__)
+
+
+# ----- what the metrics read (delivery and the outbox are read only through these) ---------------
+class DeliveryCounters(Protocol):
+    def as_dict(self) -> Mapping[str, object]: ...
+
+
+class DeliveryFigures(Protocol):
+    """Delivery's counters and queue depths (``bot.delivery.service.Delivery``)."""
+
+    @property
+    def counters(self) -> DeliveryCounters: ...
+
+    def health(self) -> Mapping[str, object]: ...
+
+
+class SentTiming(Protocol):
+    """One sent alert's timestamps (``storage``'s ``DeliveryTiming``)."""
+
+    @property
+    def outbox_id(self) -> int: ...
+
+    @property
+    def exchange_ms(self) -> int | None: ...
+
+    @property
+    def recv_ns(self) -> int | None: ...
+
+    @property
+    def sent_ns(self) -> int: ...
+
+
+class OutboxFigures(Protocol):
+    """What lives only in SQLite (``storage``'s outbox repository)."""
+
+    async def delivery_timings_since(self, since_ns: int, *,
+                                     exclude_prefix: str | None = None) -> Sequence[SentTiming]: ...
+
+    async def counts_by_state(self) -> Mapping[str, int]: ...
 
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
 _DELIVERY_SKIP = frozenset({"skipped"})
@@ -29,28 +74,29 @@ _DELIVERY_SKIP = frozenset({"skipped"})
 class CountingSink:
     """An ``AlertSink`` in front of another: counts signals by (kind, tier), then passes them on."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: AlertSink) -> None:
         self.inner = inner
         self.counts: dict[tuple[str, str], int] = {}
 
-    def emit(self, signal: Any) -> None:
+    def emit(self, signal: Signal) -> None:
         key = (_value(signal.kind), _value(signal.tier))
         self.counts[key] = self.counts.get(key, 0) + 1
         self.inner.emit(signal)
 
 
-def _value(x: Any) -> str:
+def _value(x: object) -> str:
     return str(getattr(x, "value", x))
 
 
-def _num(x: Any) -> float | None:
+def _num(x: object) -> float | None:
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         return None
     return float(x)
 
 
 class TeleglasCollector(Collector):
-    def __init__(self, *, feeds: Iterable[Any] = (), engine: Any = None, delivery: Any = None,
+    def __init__(self, *, feeds: Iterable[Feed] = (), engine: Engine | None = None,
+                 delivery: DeliveryFigures | None = None,
                  queue_depth: Callable[[], int] | None = None, sink: CountingSink | None = None,
                  pump: MetricsPump | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.feeds = list(feeds)
@@ -63,19 +109,19 @@ class TeleglasCollector(Collector):
         self._last_rate = (clock(), self._engine_events())
 
     def _engine_events(self) -> int:
-        return int(getattr(getattr(self.engine, "stats", None), "events", 0) or 0)
+        return self.engine.stats.events if self.engine is not None else 0
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         yield from self._feeds()
         if self.engine is not None:
-            yield from self._engine()
+            yield from self._engine(self.engine)
         if self.sink is not None:
             c = CounterMetricFamily("teleglas_signals", "Signals emitted by the engine", labels=["kind", "tier"])
             for (kind, tier), n in sorted(dict(self.sink.counts).items()):
                 c.add_metric([kind, tier], n)
             yield c
         if self.delivery is not None:
-            yield from self._delivery()
+            yield from self._delivery(self.delivery)
         if self.pump is not None:
             g = GaugeMetricFamily("teleglas_outbox_rows", "Outbox rows by state (read every pump interval)",
                                   labels=["state"])
@@ -83,7 +129,7 @@ class TeleglasCollector(Collector):
                 g.add_metric([state], n)
             yield g
 
-    def _feeds(self):
+    def _feeds(self) -> Iterator[Metric]:
         now_ns = time.time_ns()
         counters = {name: CounterMetricFamily(f"teleglas_feed_{name}", help_, labels=["feed"]) for name, help_ in (
             ("frames", "WebSocket frames received"), ("events", "Market events delivered to the engine"),
@@ -99,29 +145,20 @@ class TeleglasCollector(Collector):
         up = GaugeMetricFamily("teleglas_feed_up", "1 while the feed is live and its data is fresh",
                                labels=["feed", "state"])
         for feed in self.feeds:
-            stats = getattr(feed, "stats", None)
-            if stats is None:
-                continue
-            name = str(getattr(feed, "name", "?"))
+            stats = feed.stats
+            name = feed.name
             for key, fam in counters.items():
-                v = _num(getattr(stats, key, None))
-                if v is not None:
-                    fam.add_metric([name], v)
-            v = _num(getattr(stats, "lag_ms", None))
-            if v is not None:
-                lag.add_metric([name], v / 1000)
-            data_age = getattr(stats, "data_age_s", None)
-            if callable(data_age):
-                a = data_age(now_ns)
-                age.add_metric([name], a if a != float("inf") else -1.0)
-            health_state = getattr(stats, "health_state", None)
-            state = health_state(now_ns) if callable(health_state) else str(getattr(stats, "state", "?"))
+                fam.add_metric([name], float(getattr(stats, key)))
+            lag.add_metric([name], stats.lag_ms / 1000)
+            a = stats.data_age_s(now_ns)
+            age.add_metric([name], a if a != float("inf") else -1.0)
+            state = stats.health_state(now_ns)
             up.add_metric([name, state], 1.0 if state == "live" else 0.0)
         yield from counters.values()
         yield from (lag, age, up)
 
-    def _engine(self):
-        stats = self.engine.stats
+    def _engine(self, engine: Engine) -> Iterator[Metric]:
+        stats = engine.stats
         events = self._engine_events()
         yield CounterMetricFamily("teleglas_engine_events", "Events processed by the engine", value=events)
         now = self.clock()
@@ -135,19 +172,18 @@ class TeleglasCollector(Collector):
                                     value=self.queue_depth())
         rej = CounterMetricFamily("teleglas_engine_rejected", "Events refused as impossible, by venue and reason",
                                   labels=["venue", "reason"])
-        for key, n in sorted(dict(getattr(stats, "rejects_by_venue", {}) or {}).items()):
+        for key, n in sorted(dict(stats.rejects_by_venue).items()):
             venue, _, reason = key.rpartition(":")
             rej.add_metric([venue, reason], n)
         yield rej
         err = CounterMetricFamily("teleglas_engine_errors", "Events a component failed on (skipped)",
                                   labels=["component"])
-        for component, n in sorted(dict(getattr(stats, "errors", {}) or {}).items()):
+        for component, n in sorted(dict(stats.errors).items()):
             err.add_metric([component], n)
         yield err
 
-    def _delivery(self):
-        counters = getattr(self.delivery, "counters", None)
-        figures = counters.as_dict() if hasattr(counters, "as_dict") else {}
+    def _delivery(self, delivery: DeliveryFigures) -> Iterator[Metric]:
+        figures = delivery.counters.as_dict()
         total = CounterMetricFamily("teleglas_delivery", "Delivery counters since start (DeliveryCounters)",
                                     labels=["counter"])
         for name, v in sorted(figures.items()):
@@ -158,13 +194,13 @@ class TeleglasCollector(Collector):
                 total.add_metric([name], n)
             elif isinstance(v, dict) and "outcome" in name:  # per-outcome counts, if delivery keeps them
                 for outcome, m in sorted(v.items()):
-                    if _num(m) is not None:
-                        total.add_metric([f"{name}:{outcome}"], float(m))
+                    if (mn := _num(m)) is not None:
+                        total.add_metric([f"{name}:{outcome}"], mn)
         yield total
         yield CounterMetricFamily("teleglas_telegram_429", "Bot API 429 (Too Many Requests) answers",
                                   value=float(_num(figures.get("rate_limited")) or 0.0))
         try:
-            health = dict(self.delivery.health())
+            health = dict(delivery.health())
         except Exception:  # noqa: BLE001 — a scrape must answer even when delivery is broken
             health = {}
         g = GaugeMetricFamily("teleglas_delivery_queue", "Delivery queues: scheduler, inbox, in flight",
@@ -179,7 +215,7 @@ class TeleglasCollector(Collector):
 class MetricsPump:
     """Reads what lives only in SQLite into the metrics, every ``interval_s`` on the event loop."""
 
-    def __init__(self, outbox: Any, registry: CollectorRegistry, *, interval_s: float = 15.0,
+    def __init__(self, outbox: OutboxFigures, registry: CollectorRegistry, *, interval_s: float = 15.0,
                  exclude_prefix: str | None = "broadcast:", wall_ns: Callable[[], int] = time.time_ns) -> None:
         self.outbox = outbox
         self.interval_s = interval_s
@@ -198,7 +234,6 @@ class MetricsPump:
     async def pump_once(self) -> int:
         """Observe alerts sent since the last call; refresh outbox depth. Returns rows observed."""
         rows = await self.outbox.delivery_timings_since(self._since_ns, exclude_prefix=self.exclude_prefix)
-        seen = set()
         n = 0
         for t in rows:
             if t.outbox_id in self._seen:
@@ -210,9 +245,8 @@ class MetricsPump:
                 self.receive_to_sent.observe(max(0.0, (t.sent_ns - t.recv_ns) / 1e9))
         if rows:
             last = rows[-1].sent_ns
-            seen = {t.outbox_id for t in rows if t.sent_ns == last}
             self._since_ns = last
-            self._seen = seen
+            self._seen = {t.outbox_id for t in rows if t.sent_ns == last}
         self.outbox_states = dict(await self.outbox.counts_by_state())
         return n
 
@@ -233,18 +267,20 @@ class MetricsServer:
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
-        self._server = None
-        self._thread = None
+        self._server: WSGIServer | None = None
+        self._thread: threading.Thread | None = None
         self.port = 0
 
     def start(self, host: str, port: int) -> None:
-        self._server, self._thread = start_http_server(port, addr=host, registry=self.registry)
-        self.port = self._server.server_port
+        server, self._thread = start_http_server(port, addr=host, registry=self.registry)
+        self._server = server
+        self.port = server.server_port
         log.info("metrics on http://%s:%d/metrics", host, self.port)
 
     def close(self) -> None:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
-            self._thread.join(5)
+            if self._thread is not None:
+                self._thread.join(5)
             self._server = None
