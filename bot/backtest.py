@@ -12,10 +12,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TextIO
 
 import orjson
 
@@ -31,7 +32,7 @@ SIGNAL_FIELDS = ("id", "kind", "symbol", "direction", "tier", "score", "ts", "re
                  "default_skip")
 
 
-def signal_json(signal: Signal) -> dict:
+def signal_json(signal: Signal) -> dict[str, Any]:
     """One signal as documented JSON: event time ``ts`` (epoch ms), receive time ``recv_ns`` and
     engine time ``signal_ns`` (epoch ns), and whether a subscriber with default settings would
     receive it (``default_delivery``; ``default_skip`` names the rule that stops it)."""
@@ -48,7 +49,7 @@ def signal_json(signal: Signal) -> dict:
     }
 
 
-def write_json_line(obj: dict, out=None) -> None:
+def write_json_line(obj: Mapping[str, Any], out: TextIO | None = None) -> None:
     out = out or sys.stdout
     out.write(orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY).decode() + "\n")
 
@@ -153,7 +154,7 @@ def backtest_command(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"teleglas backtest: {e}", file=sys.stderr)
         return 2
-    bar = None
+    source: dict[str, Any]
     if args.simulator:
         from engine.simulator import MarketSimulator
 
@@ -170,7 +171,7 @@ def backtest_command(args: argparse.Namespace) -> int:
                 sim = MarketSimulator(seed=seed, duration_s=args.minutes * 60)
                 done = bar.n
 
-                def progress(n: int, last_ts: int, start=sim.start_ts, done=done) -> None:
+                def progress(n: int, last_ts: int, start: int = sim.start_ts, done: int = done) -> None:
                     bar.update(max(0, done + (last_ts - start) // 1000 - bar.n))
 
                 runs.append(run_offline(sim.batches(), since_ms=since, until_ms=until, progress=progress))
@@ -236,7 +237,7 @@ def backtest_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _source_text(source: dict) -> str:
+def _source_text(source: Mapping[str, Any]) -> str:
     if source["source"] == "simulator":
         if source.get("seeds", 1) > 1:
             last = source["seed"] + source["seeds"] - 1
