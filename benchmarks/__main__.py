@@ -4,10 +4,11 @@
     .venv/bin/python -m benchmarks --quick    # smaller tapes and fewer users (about a minute)
 
 Rows: the replay path against its floor (``bench_replay``), parse speed per venue
-(``bench_parse``), engine cost and memory by active symbols (``bench_symbols``), the event loops on the feed path and on the bot's fan-out (``bench_loop``),
-and ``teleglas run`` start-up to the first getUpdates (``bench_startup``). Each module still
-runs alone with more options (see its docstring). CPU figures are one process's user + system
-seconds, so a busy machine shows mostly in the wall-clock columns.
+(``bench_parse``), engine cost and memory by active symbols (``bench_symbols``), the event
+loops on the feed path and on the bot's fan-out (``bench_loop``), and ``teleglas run``
+start-up to the first getUpdates (``bench_startup``). Each module still runs alone with more
+options (see its docstring). CPU figures are one process's user + system seconds, so a busy
+machine shows mostly in the wall-clock columns.
 """
 from __future__ import annotations
 

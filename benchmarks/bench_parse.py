@@ -74,7 +74,8 @@ def bench_samples(seconds: float, show: bool = True) -> dict[str, float]:
         elapsed = time.perf_counter() - t0
         out[venue] = n_events / elapsed
         if show:
-            print(f"{venue:<10} sample frames   {n_events / elapsed:>12,.0f} events/s  {n_frames / elapsed:>12,.0f} frames/s")
+            print(f"{venue:<10} sample frames   {n_events / elapsed:>12,.0f} events/s  "
+                  f"{n_frames / elapsed:>12,.0f} frames/s")
     return out
 
 

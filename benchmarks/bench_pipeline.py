@@ -167,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"(real tape {REAL_TAPE} not found: simulator only)")
 
-    print(f"{'source':<10} {'frames':>11} {'events':>11} {'parse-only ev/s':>16} {'pipeline ev/s':>14} {'cost ratio':>10}")
+    print(f"{'source':<10} {'frames':>11} {'events':>11} {'parse-only ev/s':>16} {'pipeline ev/s':>14} "
+          f"{'cost ratio':>10}")
     all_p = all_f = 0.0
     all_n = all_frames = 0
     for name, (p, f, frames_n, n) in totals.items():
@@ -178,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         all_n += n
         all_frames += frames_n
         print(f"{name:<10} {frames_n:>11,} {n:>11,} {n / p:>16,.0f} {n / f:>14,.0f} {f / p:>9.2f}x")
-    print(f"{'total':<10} {all_frames:>11,} {all_n:>11,} {all_n / all_p:>16,.0f} {all_n / all_f:>14,.0f} {all_f / all_p:>9.2f}x")
+    print(f"{'total':<10} {all_frames:>11,} {all_n:>11,} {all_n / all_p:>16,.0f} {all_n / all_f:>14,.0f} "
+          f"{all_f / all_p:>9.2f}x")
     print(f"frames/s through the full pipeline: {all_frames / all_f:,.0f}")
     st = engine.stats
     print(f"engine: {st.events:,} events, {st.findings:,} findings, {len(sink.signals):,} signals, "

@@ -110,8 +110,8 @@ def measure(frames: int = 1_000_000, repeat: int = 1, tape: Path | None = None) 
         env.pop("MARKET_SOURCES", None)
         floor = min((run_child([sys.executable, "-c", FLOOR, str(tape)], env) for _ in range(repeat)),
                     key=lambda r: r[0])
-        replay = min((run_child([sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main(sys.argv[1:]))",
-                                  "replay", str(tape), "--speed", "0"], env)
+        command = "import sys; from bot.cli import main; sys.exit(main(sys.argv[1:]))"
+        replay = min((run_child([sys.executable, "-c", command, "replay", str(tape), "--speed", "0"], env)
                       for _ in range(repeat)), key=lambda r: r[0])
     events = next((line for line in replay[2].splitlines() if line.startswith("events processed")), "")
     return {"frames": frames, "floor_cpu": floor[0], "floor_wall": floor[1], "replay_cpu": replay[0],

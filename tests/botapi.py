@@ -314,7 +314,7 @@ class BotAPIDouble:
         found = [m for (c, _), m in self.messages.items() if c == chat_id]
         return found[-1] if found else None
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> bool:  # noqa: ASYNC109 — a polling helper's deadline, not an I/O call's timeout
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if predicate():

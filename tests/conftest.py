@@ -18,6 +18,7 @@ from aiogram.enums import ParseMode
 
 from config.settings import Settings
 from engine.core import Engine
+from engine.flow import FlowSnapshot
 from engine.signals import ListSink, SignalEngine
 from storage import Database
 from tests.botapi import TOKEN, BotAPIDouble, Call
@@ -118,9 +119,6 @@ class FakeCatalog:
         import difflib
 
         return difflib.get_close_matches(text.upper(), sorted(self.bases), n=n, cutoff=0.5)
-
-
-from engine.flow import FlowSnapshot
 
 
 class FakeEngine(Engine):
@@ -225,7 +223,7 @@ class BotHarness:
         await self.dp["background"].close()
         await self.db.close()
 
-    async def _handled(self, update_id: int, timeout: float = 5.0) -> None:
+    async def _handled(self, update_id: int, timeout: float = 5.0) -> None:  # noqa: ASYNC109 — a polling helper's deadline, not an I/O call's timeout
         def done() -> bool:
             return any(int(c.params.get("offset", 0) or 0) > update_id
                        for c in self.api.calls_of("getUpdates"))

@@ -161,7 +161,7 @@ class VenueServer:
                 await conn.ws.close(code, reason)
 
 
-async def wait_until(predicate, timeout: float = 2.0, step: float = 0.01) -> float:
+async def wait_until(predicate, timeout: float = 2.0, step: float = 0.01) -> float:  # noqa: ASYNC109 — a polling helper's deadline, not an I/O call's timeout
     """Poll ``predicate`` until true; returns the seconds it took; AssertionError on timeout."""
     t0 = time.monotonic()
     while not predicate():

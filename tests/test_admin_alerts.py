@@ -159,7 +159,7 @@ async def test_delivery_failing_for_two_minutes_but_not_a_queue_waiting_on_quiet
         clock.t += 15
         await ops.check()
     assert d.notices == []
-    for i in range(8):  # now every attempt fails: 429s and 5xx
+    for _ in range(8):  # now every attempt fails: 429s and 5xx
         d.figures["retries"] += 3
         clock.t += 15
         await ops.check()

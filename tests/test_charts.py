@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot import charts
-from bot.charts import HEIGHT_PX, WIDTH_PX, ChartRenderer, png_size, render_flow_chart, render_hunt_chart, synthetic_series
+from bot.charts import (HEIGHT_PX, WIDTH_PX, ChartRenderer, png_size, render_flow_chart, render_hunt_chart,
+                        synthetic_series)
 
 
 def test_flow_chart_is_a_png_of_the_expected_size():

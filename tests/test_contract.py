@@ -14,7 +14,8 @@ def signal(kind, magnitudes, confidence=10, symbol="BTC"):
 C = Kind.LIQUIDATION_CASCADE
 # (name, kind, magnitudes, score, overrides) -> (below, tier)
 TABLE = [
-    ("BTC cascade at $2M: reaches, WATCH, whatever the score", C, {"liq_usd": 2e6, "dominance": 1.0}, 5, {}, (None, Tier.WATCH)),
+    ("BTC cascade at $2M: reaches, WATCH, whatever the score", C, {"liq_usd": 2e6, "dominance": 1.0}, 5, {},
+     (None, Tier.WATCH)),
     ("BTC cascade at $6M: URGENT", C, {"liq_usd": 6e6, "dominance": 1.0}, 5, {}, (None, Tier.URGENT)),
     ("BTC cascade just under $2M", C, {"liq_usd": 1.99e6, "dominance": 1.0}, 99, {}, (Below.CASCADE, Tier.WATCH)),
     ("evenly split burst", C, {"liq_usd": 9e6, "dominance": 0.5}, 99, {}, (Below.DOMINANCE, Tier.URGENT)),
@@ -33,8 +34,10 @@ TABLE = [
     ("whale window, user wants $50K whales", Kind.WHALE_WINDOW,
      {"whale_usd": 25_000, "whale_count": 10, "cluster_usd": 1e6}, 90, {("*", "whale"): 50_000},
      (Below.WHALE, Tier.INFO)),
-    ("accumulation at 66 %: INFO", Kind.ACCUMULATION, {"dominance": 0.66, "whale_usd": 25_000}, 40, {}, (None, Tier.INFO)),
-    ("accumulation at 75 %: WATCH", Kind.ACCUMULATION, {"dominance": 0.75, "whale_usd": 25_000}, 40, {}, (None, Tier.WATCH)),
+    ("accumulation at 66 %: INFO", Kind.ACCUMULATION, {"dominance": 0.66, "whale_usd": 25_000}, 40, {},
+     (None, Tier.INFO)),
+    ("accumulation at 75 %: WATCH", Kind.ACCUMULATION, {"dominance": 0.75, "whale_usd": 25_000}, 40, {},
+     (None, Tier.WATCH)),
     ("divergence: judged by score", Kind.DIVERGENCE, {"spread_bps": 40}, 49, {}, (Below.SCORE, Tier.INFO)),
     ("volume spike score 85: WATCH", Kind.VOLUME_SPIKE, {"volume_usd": 1e6}, 85, {}, (None, Tier.WATCH)),
 ]

@@ -47,7 +47,8 @@ async def test_subscribe_handshake_and_vendor_samples_parse_exactly():
     # Bybit's S is the POSITION side: "Sell" = a SHORT position was liquidated (Binance is the opposite)
     assert liq == Liquidation("bybit", "ROSE", 0.04499, 20000.0, pytest.approx(899.8), PositionSide.SHORT,
                               1739502302929, liq.recv_ns)
-    assert trade == Trade("bybit", "BTC", 16578.5, 0.001, pytest.approx(16.5785), Side.BUY, 1672304486865, trade.recv_ns)
+    assert trade == Trade("bybit", "BTC", 16578.5, 0.001, pytest.approx(16.5785), Side.BUY, 1672304486865,
+                          trade.recv_ns)
     assert mark1 == MarkOI("bybit", "BTC", 17217.33, 17227.36, 1183601235.91, 1673272861686, mark1.recv_ns)
     assert fund1 == Funding("bybit", "BTC", -0.000212, 8.0, 1673280000000, 1673272861686, fund1.recv_ns)
     # the delta carried only mark price and funding: index and OI come from the merged snapshot

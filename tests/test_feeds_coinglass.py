@@ -144,8 +144,9 @@ async def test_server_close_reconnects_and_resubscribes_runtime_symbols_within_2
 
 async def test_storm_of_malformed_frames_is_counted_and_skipped():
     registry = SubscriptionRegistry(["BTC"])
-    bad = ["PONG!", "{{", "null", '{"channel":"openInterest@BTC","data":[]}', '{"channel":"liquidationOrders","data":5}',
-           '{"channel":7}', '{"data":[]}', LIQUIDATION.replace('"side":2', '"side":"short"'),
+    bad = ["PONG!", "{{", "null", '{"channel":"openInterest@BTC","data":[]}',
+           '{"channel":"liquidationOrders","data":5}', '{"channel":7}', '{"data":[]}',
+           LIQUIDATION.replace('"side":2', '"side":"short"'),
            LIQUIDATION.replace('"time":1725416318379', '"time":"now"'), LIQUIDATION.replace("56738.0", "-1"),
            '{"success":false,"msg":"unknown channel"}']
     async with asyncio.timeout(6), VenueServer("coinglass", key=KEY) as srv:

@@ -18,7 +18,8 @@ BINANCE = {"symbols": [
     {"symbol": "1000PEPEUSDT", "contractType": "PERPETUAL", "status": "TRADING", "baseAsset": "1000PEPE",
      "quoteAsset": "USDT"},
     {"symbol": "ETHUSDT", "contractType": "PERPETUAL", "status": "TRADING", "baseAsset": "ETH", "quoteAsset": "USDT"},
-    {"symbol": "LUNAUSDT", "contractType": "PERPETUAL", "status": "SETTLING", "baseAsset": "LUNA", "quoteAsset": "USDT"},
+    {"symbol": "LUNAUSDT", "contractType": "PERPETUAL", "status": "SETTLING", "baseAsset": "LUNA",
+     "quoteAsset": "USDT"},
 ]}
 BYBIT_PAGES = [
     {"retCode": 0, "retMsg": "OK", "result": {"category": "linear", "nextPageCursor": "page2", "list": [

@@ -85,7 +85,8 @@ def test_divergence_episode_moves_one_venue_only():
 def test_funding_extreme_episode():
     sim = MarketSimulator(seed=2, duration_s=900, plan=[EpisodePlan("FUNDING_EXTREME", "SOL", "SHORT", 60)])
     (ep,) = sim.episodes
-    rates = [e.rate_8h for e in sim.events() if type(e) is Funding and e.symbol == "SOL" and ep.start_ts <= e.ts < ep.end_ts]
+    rates = [e.rate_8h for e in sim.events()
+             if type(e) is Funding and e.symbol == "SOL" and ep.start_ts <= e.ts < ep.end_ts]
     assert rates and min(rates) >= 0.001
 
 
