@@ -38,6 +38,7 @@ from bot.handlers.start import ADMIN_COMMANDS, GROUP_ADMIN_COMMANDS, GROUP_READ_
 from bot.handlers.common import Background, apply_user_floors
 from bot.handlers.watchlist import PendingConfirmations, engine_has_data
 from bot.health import BotCounters, HealthMonitor
+from bot.inflight import InflightUpdates
 from bot.metrics import CountingSink
 from bot.ops import EngineProgress, OpsMonitor
 from bot.supervisor import Supervisor
@@ -100,6 +101,8 @@ def build_dispatcher(*, settings: Settings, db: Database, engine: Any, tr: Trans
         counters.updates += 1
         return await handler(event, data)
 
+    dp["inflight"] = inflight = InflightUpdates()  # shutdown waits for the updates it sees running
+    dp.update.outer_middleware(inflight)
     dp.update.outer_middleware(count_updates)
     dp.shutdown.register(charts.close)
     throttle = ThrottlingMiddleware(tr, rate_per_s=throttle_rate, burst=throttle_burst)
@@ -344,10 +347,10 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
         if metrics is not None:  # its HTTP thread's shutdown blocks for up to half a second
             await asyncio.to_thread(metrics.server.close)
         if dp is not None:
-            # updates still being handled finish before the database closes under them
-            inflight = list(getattr(dp, "_handle_update_tasks", ()))
-            if inflight:
-                await asyncio.wait(inflight, timeout=10)
+            try:  # updates still being handled finish before the database closes under them
+                await asyncio.wait_for(dp["inflight"].idle(), 10)
+            except TimeoutError:
+                pass
             await dp["background"].close()
         if outcomes is not None:
             await outcomes.stop()
