@@ -243,7 +243,7 @@ def _source_text(source: Mapping[str, Any]) -> str:
             last = source["seed"] + source["seeds"] - 1
             return f"simulator seeds {source['seed']}-{last}, {source['minutes']:g} min each"
         return f"simulator seed {source['seed']}, {source['minutes']:g} min"
-    return source["source"]
+    return str(source["source"])
 
 
 def _merge(runs: list[OfflineRun]) -> OfflineRun:

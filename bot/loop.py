@@ -38,7 +38,8 @@ def loop_factory(choice: str | None = None) -> Callable[[], asyncio.AbstractEven
             print("teleglas: TELEGLAS_LOOP=uvloop but uvloop is not installed "
                   "(pip install 'teleglas[fast]'); using asyncio's loop", file=sys.stderr)
         return None
-    return uvloop.new_event_loop
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
 
 
 def loop_name(factory: Callable[[], asyncio.AbstractEventLoop] | None) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
@@ -48,7 +48,7 @@ def _mean(values: Iterable[float | None]) -> float | None:
     return sum(vals) / len(vals) if vals else None
 
 
-def group_stats(outcomes: list[Outcome]) -> dict:
+def group_stats(outcomes: list[Outcome]) -> dict[str, Any]:
     """count, resolved, scored, hits, hit rate + 95 % interval, avg R, medians, results."""
     decided = [o for o in outcomes if o.result is not Result.OPEN]
     scored = [o for o in decided if is_scored(o.result, o.has_levels)]
@@ -106,12 +106,12 @@ def horizon_stats(outcomes: list[Outcome]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def calibration(outcomes: list[Outcome], bucket: int = CALIBRATION_BUCKET) -> dict:
+def calibration(outcomes: list[Outcome], bucket: int = CALIBRATION_BUCKET) -> dict[str, Any]:
     """Score bucket -> observed hit rate (binned, per kind and overall) and Brier scores: the raw
     score read as a probability (score/100) and the binned rates (in-sample)."""
     scored = [o for o in outcomes if is_scored(o.result, o.has_levels)]
 
-    def table(items: list[Outcome]) -> list[dict]:
+    def table(items: list[Outcome]) -> list[dict[str, Any]]:
         rows: dict[int, list[int]] = {}
         for o in items:
             lo = min(100 // bucket * bucket, o.signal.confidence // bucket * bucket)
@@ -121,7 +121,7 @@ def calibration(outcomes: list[Outcome], bucket: int = CALIBRATION_BUCKET) -> di
         return [{"lo": lo, "hi": min(100, lo + bucket - 1), "n": n, "hits": h, "rate": h / n}
                 for lo, (n, h) in sorted(rows.items())]
 
-    def brier(items: list[Outcome], rows: list[dict]) -> tuple[float | None, float | None]:
+    def brier(items: list[Outcome], rows: list[dict[str, Any]]) -> tuple[float | None, float | None]:
         if not items:
             return None, None
         rate = {r["lo"]: r["rate"] for r in rows}
@@ -132,7 +132,7 @@ def calibration(outcomes: list[Outcome], bucket: int = CALIBRATION_BUCKET) -> di
 
     overall = table(scored)
     raw, cal = brier(scored, overall)
-    kinds: dict[str, dict] = {}
+    kinds: dict[str, dict[str, Any]] = {}
     for kind in sorted({o.signal.kind.value for o in scored}):
         items = [o for o in scored if o.signal.kind.value == kind]
         rows = table(items)
@@ -152,7 +152,7 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 def build_report(outcomes: list[Outcome], *, latencies_us: list[float] | None = None,
-                 meta: dict | None = None) -> dict:
+                 meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The whole report as plain data (``--json`` prints exactly this)."""
     by_group: dict[tuple[str, str], list[Outcome]] = {}
     by_kind: dict[str, list[Outcome]] = {}
@@ -181,7 +181,7 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.0f}%"
 
 
-def format_report(report: dict) -> str:
+def format_report(report: Mapping[str, Any]) -> str:
     """The report as a terminal table."""
     lines = []
     head = (f"{'kind':<20} {'tier':<6} {'count':>5} {'resolved':>8} {'hit rate':>8} {'95% CI':>11} "
@@ -238,7 +238,7 @@ class Calibration:
     and the score's bucket on >= ``CALIBRATION_MIN_BUCKET``; otherwise the score stays a score.
     """
 
-    def __init__(self, data: dict) -> None:
+    def __init__(self, data: Mapping[str, Any]) -> None:
         self.data = data
         self.bucket = int(data.get("bucket", CALIBRATION_BUCKET))
         self._kinds: dict[str, tuple[int, dict[int, tuple[int, float]]]] = {}
@@ -247,7 +247,7 @@ class Calibration:
             self._kinds[kind] = (int(entry.get("scored", 0)), rows)
 
     @classmethod
-    def from_report(cls, report: dict, source: str) -> Calibration:
+    def from_report(cls, report: Mapping[str, Any], source: str) -> Calibration:
         cal = report["calibration"]
         return cls({"version": 1, "method": cal["method"], "bucket": cal["bucket"], "source": source,
                     "kinds": {k: {"scored": v["scored"], "buckets": v["buckets"]}

@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -223,7 +223,7 @@ class Outcome:
               "t1_hit", "best", "worst", "last", "returns", "noise", "next_h", "due_sec", "resumed")
     # open_seq and anchor are per process: a restored outcome starts at the new process's bars
 
-    def state(self) -> dict:
+    def state(self) -> dict[str, Any]:
         """Everything needed to resume after a restart (with the signal itself)."""
         st = {k: getattr(self, k) for k in self._STATE}
         st["result"] = self.result.value
@@ -232,7 +232,7 @@ class Outcome:
         return st
 
     @classmethod
-    def restore(cls, signal: Signal, st: dict) -> Outcome:
+    def restore(cls, signal: Signal, st: Mapping[str, Any]) -> Outcome:
         o = open_outcome(signal, float(st.get("p0") or 0.0))
         for k in cls._STATE:
             if k in st:

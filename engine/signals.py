@@ -37,9 +37,10 @@ direction. ``Signal.top_reasons()`` lists the biggest components for the alert t
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Kind(str, Enum):
@@ -135,7 +136,7 @@ class Signal:
     def top_reasons(self, n: int = 3) -> list[tuple[str, float]]:
         return sorted(self.components.items(), key=lambda kv: -kv[1])[:n]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "kind": self.kind.value,
@@ -167,7 +168,7 @@ class Signal:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> Signal:
+    def from_dict(cls, d: Mapping[str, Any]) -> Signal:
         lv = d.get("levels")
         return cls(
             id=d["id"],
@@ -260,7 +261,7 @@ class SignalEngine:
     """
 
     def __init__(self, sink: AlertSink, *, cooldown_ms: dict[Kind, int] | None = None,
-                 wall_ns=time.time_ns) -> None:
+                 wall_ns: Callable[[], int] = time.time_ns) -> None:
         self._sink = sink
         self._cooldown = dict(COOLDOWN_MS if cooldown_ms is None else cooldown_ms)
         self._last_size: dict[tuple[Kind, str, Direction], float] = {}

@@ -162,7 +162,7 @@ def _number_checked(data: JsonObject, key: str, *, positive: bool = False) -> fl
 
 def millis(data: JsonObject, key: str) -> int:
     """An epoch-ms timestamp from an int or a digit string (OKX sends strings)."""
-    raw = data.get(key)
+    raw: object = data.get(key)
     if type(raw) is int and raw > 0:
         return raw
     if isinstance(raw, str) and raw.isdigit():
@@ -303,7 +303,7 @@ class Backoff:
         self._rng = rng
 
     def next_delay(self) -> float:
-        delay = min(self.cap, self.base * (2 ** min(self.attempt, 30)))
+        delay = min(self.cap, self.base * (2.0 ** min(self.attempt, 30)))
         self.attempt += 1
         return delay * (0.5 + 0.5 * self._rng())
 
