@@ -11,12 +11,11 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot.errors import StartupError
 from bot.loop import run as run_loop
 from config.settings import ConfigError, Settings, configure_logging, load_settings
-from engine.contract import Below
 from engine.core import Engine, run_feeds
 from engine.detectors.orderflow import WARMUP_S as FLOW_WARMUP_S
 from engine.feeds.base import FeedStats
@@ -25,6 +24,9 @@ from engine.scoring import decoy_alarms, match_episodes, outside_episodes, wrong
 from engine.signals import Signal, SignalEngine
 from engine.simulator import MarketSimulator, SimulatorFeed
 from storage.errors import DatabaseLocked, StorageError
+
+if TYPE_CHECKING:
+    from engine.contract import Below
 
 log = logging.getLogger(__name__)
 

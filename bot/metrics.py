@@ -15,16 +15,18 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Protocol
-from wsgiref.simple_server import WSGIServer
+from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client import CollectorRegistry, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from engine.core import Engine
-from engine.feeds.base import Feed
-from engine.signals import AlertSink, Signal
+if TYPE_CHECKING:  # annotations only: importing the metrics loads no engine module
+    from wsgiref.simple_server import WSGIServer
+
+    from engine.core import Engine
+    from engine.feeds.base import Feed
+    from engine.signals import AlertSink, Signal
 
 log = logging.getLogger(__name__)
 

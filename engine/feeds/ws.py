@@ -118,8 +118,7 @@ class WebSocketFeed:
     default_messages_per_s = 5.0
 
     def __init__(self, url: str, registry: SubscriptionRegistry, catalog: InstrumentSource | None = None, *,
-                 name: str | None = None,
-                 ping_interval: float | None = None, pong_timeout: float | None = None,
+                 name: str | None = None, ping_interval: float | None = None, pong_timeout: float | None = None,
                  stale_after: float | None = None, quiet_after: float | None = None,
                  backoff_base: float = 0.5, backoff_cap: float = 30.0, stable_after: float = 30.0,
                  open_timeout: float = 10.0, close_timeout: float = 2.0, max_frame_bytes: int = 1 << 20,
