@@ -9,9 +9,9 @@ import logging
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.errors import StartupError
 from bot.loop import run as run_loop
@@ -74,8 +74,31 @@ def default_subscriber_skip(signal: Signal) -> Below | None:
     return check(signal)[0]
 
 
+def installed_version() -> str:
+    """The version pip installed (``pyproject.toml``'s ``version``, read from the package metadata,
+    so it is the one a bug report should quote)."""
+    from importlib.metadata import version
+
+    return version("teleglas")
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: like argparse's own, but the package metadata is read only when asked for
+    (not on every start of ``teleglas run``)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: str | Sequence[Any] | None, option_string: str | None = None) -> None:
+        print(f"{parser.prog} {installed_version()}")
+        parser.exit()
+
+
 def _build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="teleglas", description="Real-time crypto-futures market intelligence")
+    p.add_argument("--version", action=_VersionAction, help="print the installed version and exit")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="bot + engine, the long-running service")
     d = sub.add_parser("demo", help="no token, no network: the engine on the simulator (or a recording)")
