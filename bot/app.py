@@ -30,7 +30,7 @@ from aiogram.types import (BotCommand, BotCommandScopeAllChatAdministrators, Bot
                            TelegramObject)
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 
-from bot.errors import StartupError
+from bot.errors import StartupError, network_error_detail
 from bot.charts import ChartRenderer
 from bot.handlers import get_routers
 from bot.groups import GroupAdmins, TopicRoutes
@@ -154,9 +154,8 @@ async def check_telegram(bot: Bot, settings: Settings) -> None:
         raise StartupError(f"TELEGRAM_API_BASE: {settings.TELEGRAM_API_BASE} does not answer like a "
                            "Telegram Bot API server (404)", 2) from None
     except (TimeoutError, TelegramNetworkError, TelegramServerError) as exc:
-        detail = str(exc) or type(exc).__name__
-        detail = detail if len(detail) <= 160 else detail[:159] + "…"
-        raise StartupError(f"TELEGRAM_API_BASE: cannot reach {settings.TELEGRAM_API_BASE} ({detail}); "
+        raise StartupError(f"TELEGRAM_API_BASE: cannot reach {settings.TELEGRAM_API_BASE} "
+                           f"({network_error_detail(exc)}); "
                            "exit 1 so the service manager retries", 1) from None
 
 
