@@ -31,7 +31,8 @@ matplotlib.use("Agg")
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
+from matplotlib.gridspec import GridSpec  # noqa: E402
+from matplotlib.ticker import FixedLocator, Formatter, FuncFormatter, MaxNLocator  # noqa: E402
 
 from bot.render import fmt_price, fmt_usd  # noqa: E402
 from engine.chartseries import ChartSeries  # noqa: E402
@@ -94,17 +95,76 @@ DEFAULT_LABELS = {
 }
 
 
-def _time_formatter(series: ChartSeries, tz: tzinfo | None) -> FuncFormatter:
-    times = series.times
-    fmt = "%H:%M:%S" if series.bucket_s < 5 else "%H:%M"
-    zone = tz or UTC
+# x axis: bucket i is drawn centred on x = i; the view starts EDGE_BUCKETS before the first bucket
+# holding data (a feed that just started leaves the older buckets empty) and ends EDGE_BUCKETS
+# after the newest one, at least MIN_VIEW_BUCKETS wide
+EDGE_BUCKETS = 0.8
+MIN_VIEW_BUCKETS = 6
+# time ticks: the smallest of these steps (seconds) giving at most MAX_TIME_TICKS intervals, on
+# round times of the user's clock (every :00/:15/:30/:45 s, every whole minute, ...)
+TIME_STEPS_S = (1, 2, 5, 10, 15, 20, 30, 60, 120, 180, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 21600)
+MAX_TIME_TICKS = 6
+# room left of the y tick labels (px), so a long price ($0.000010072) never touches the edge
+LABEL_PAD_PX = 16
 
-    def label(x: float, _pos: int) -> str:
-        i = int(round(x))
-        if not times or i < 0 or i >= len(times):
-            return ""
-        return datetime.fromtimestamp(times[i], zone).strftime(fmt)
-    return FuncFormatter(label)
+
+def _has_data(s: ChartSeries, i: int) -> bool:
+    return (not math.isnan(s.close[i]) or s.buy_usd[i] > 0 or s.sell_usd[i] > 0
+            or s.liq_long_usd[i] > 0 or s.liq_short_usd[i] > 0)
+
+
+def x_view(s: ChartSeries) -> tuple[float, float]:
+    """The x range a chart shows: from just before the first bucket with data to just after the
+    newest bucket (never empty minutes before the data starts)."""
+    n = max(len(s), 1)
+    first = next((i for i in range(len(s)) if _has_data(s, i)), 0)
+    first = max(0, min(first, n - MIN_VIEW_BUCKETS))
+    return first - EDGE_BUCKETS, n - 1 + EDGE_BUCKETS
+
+
+def _time_axis(ax: Axes, s: ChartSeries, tz: tzinfo | None) -> None:
+    """Ticks every round ``step`` of the user's clock across the view, each one labelled.
+
+    x = i is the middle of bucket i (``times[i]`` is its start), so x maps to the time
+    ``times[0] + (x + 0.5) * bucket_s`` and a tick sits where its time falls between candles."""
+    zone = tz or UTC
+    t0 = s.times[0] if s.times else 0
+    b = s.bucket_s
+    lo, hi = ax.get_xlim()
+    start, end = t0 + (lo + 0.5) * b, t0 + (hi + 0.5) * b
+    step = next((st for st in TIME_STEPS_S if (end - start) / st <= MAX_TIME_TICKS), TIME_STEPS_S[-1])
+    offset = datetime.fromtimestamp(start, zone).utcoffset()
+    off = int(offset.total_seconds()) if offset is not None else 0
+    first = math.ceil((start + off) / step) * step - off  # round on the user's clock, not UTC's
+    ticks = [(t - t0) / b - 0.5 for t in range(first, math.floor(end) + 1, step)]
+    fmt = "%H:%M" if step % 60 == 0 else "%H:%M:%S"
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(
+        lambda x, _pos: datetime.fromtimestamp(round(t0 + (x + 0.5) * b), zone).strftime(fmt)))
+
+
+class PriceTicks(Formatter):
+    """Price axis labels with as many decimals as the tick step needs and no more: "$60,400",
+    "$3,012.5", "$0.000010072" (``fmt_price``'s six significant digits would add a zero that
+    tells nothing and widens every label)."""
+
+    def __init__(self) -> None:
+        self.decimals = 2
+
+    def set_locs(self, locs: list[float]) -> None:
+        super().set_locs(locs)
+        steps = [b - a for a, b in zip(locs, locs[1:]) if b > a]
+        if not steps:
+            return
+        step = min(steps)
+        d = max(0, math.ceil(-math.log10(step)))
+        # a step like 0.25 or 2.5e-9 needs one more decimal than its magnitude says
+        while d < 15 and any(abs(round(v, d) - v) > step * 1e-3 for v in locs):
+            d += 1
+        self.decimals = d
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return ("-" if x < 0 else "") + f"${abs(x):,.{self.decimals}f}"
 
 
 def _usd_axis(v: float, _pos: int) -> str:
@@ -124,16 +184,40 @@ def _style(ax: Axes) -> None:
     ax.tick_params(length=0)
 
 
-def _png(fig: Figure, canvas: FigureCanvasAgg) -> bytes:
+def _png(fig: Figure) -> bytes:
     buf = io.BytesIO()
+    canvas = fig.canvas
+    assert isinstance(canvas, FigureCanvasAgg)  # _figure() made it: its renderer is reused
     canvas.print_png(buf, pil_kwargs={"compress_level": 1})  # zlib level 1: 3x faster, ~20% larger
     return buf.getvalue()
 
 
-def _bar_points(ax: Axes, n: int, share: float) -> float:
-    """A line width (points) that makes a vertical line ``share`` of a bucket wide."""
+def _bar_points(ax: Axes, share: float) -> float:
+    """A line width (points) that makes a vertical line ``share`` of a bucket wide (the x view
+    must be set: a bucket is one x unit)."""
     width_px = ax.get_position().width * WIDTH_PX
-    return max(1.0, share * width_px / max(n, 1) * 72 / DPI)
+    lo, hi = ax.get_xlim()
+    return max(1.0, share * width_px / max(hi - lo, 1.0) * 72 / DPI)
+
+
+def _fit_margins(canvas: FigureCanvasAgg, gs: GridSpec, axes: Sequence[Axes]) -> float:
+    """Move the panels' left edge so the widest y tick label (and axis label) has LABEL_PAD_PX
+    of room before the image edge, and pull the right edge in when the last time label would
+    come closer than that to the other edge; returns the new left (figure fraction)."""
+    renderer = canvas.get_renderer()
+    left_px = (gs.left if gs.left is not None else 0.0) * WIDTH_PX
+    need = 0.0
+    for ax in axes:
+        box = ax.yaxis.get_tightbbox(renderer)
+        if box is not None:
+            need = max(need, left_px - box.x0)
+    left = min(0.4, max(0.05, (need + LABEL_PAD_PX) / WIDTH_PX))
+    gs.update(left=left)
+    box = axes[-1].xaxis.get_tightbbox(renderer)  # the bottom panel carries the time labels
+    right = gs.right if gs.right is not None else 1.0
+    if box is not None and box.x1 > WIDTH_PX - LABEL_PAD_PX:
+        gs.update(right=right - (box.x1 - (WIDTH_PX - LABEL_PAD_PX)) / WIDTH_PX)
+    return left
 
 
 def _candles(ax: Axes, s: ChartSeries, mult: float) -> None:
@@ -161,7 +245,7 @@ def _candles(ax: Axes, s: ChartSeries, mult: float) -> None:
             body_dn.append((i, c, o))
     ax.vlines(xs_up, lo_up, hi_up, color=BUY, linewidth=1.4)
     ax.vlines(xs_dn, lo_dn, hi_dn, color=SELL, linewidth=1.4)
-    width = _bar_points(ax, len(s), 0.7)
+    width = _bar_points(ax, 0.7)
     for body, color in ((body_up, BUY), (body_dn, SELL)):
         if body:  # a body is a thick vertical line (one LineCollection, not 60 Rectangles: fast)
             tiny = [max(b[2] - b[1], 0.0) for b in body]
@@ -186,7 +270,7 @@ def _price_panel(ax: Axes, s: ChartSeries, labels: Mapping[str, str], mult: floa
     _liq_markers(ax, s, labels, mult)
     lo, hi = ax.get_ylim()
     ax.set_ylim(lo, hi + (hi - lo) * 0.22)  # headroom for the legend
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt_price(v)))
+    ax.yaxis.set_major_formatter(PriceTicks())
     ax.yaxis.set_major_locator(MaxNLocator(6))
 
 
@@ -216,7 +300,7 @@ def _near_price(s: ChartSeries, i: int) -> float:
 def _volume_panel(ax: Axes, s: ChartSeries, labels: Mapping[str, str]) -> None:
     _style(ax)
     n = range(len(s))
-    width = _bar_points(ax, len(s), 0.8)
+    width = _bar_points(ax, 0.8)
     ax.vlines(n, 0, s.buy_usd, color=BUY, linewidth=width, label=labels["buy"])
     ax.vlines(n, [-v for v in s.sell_usd], 0, color=SELL, linewidth=width, label=labels["sell"])
     ax.axhline(0, color=GRID, linewidth=1)
@@ -233,45 +317,69 @@ def _cvd_panel(ax: Axes, s: ChartSeries, labels: Mapping[str, str]) -> None:
     ax.legend(loc="upper left", frameon=False)
 
 
+def chart_style() -> Any:
+    """The charts' matplotlib settings (a context manager); a figure from ``flow_figure`` or
+    ``hunt_figure`` is drawn inside it."""
+    return matplotlib.rc_context(_RC)
+
+
 def render_flow_chart(series: ChartSeries, *, title: str = "", labels: Mapping[str, str] | None = None,
                       tz: tzinfo | None = None, quote_mult: float = 1.0) -> bytes:
     """Price candles + VWAP, large orders and liquidations; mirrored taker volume; CVD."""
+    with chart_style():
+        fig = flow_figure(series, title=title, labels=labels, tz=tz, quote_mult=quote_mult)
+        return _png(fig)
+
+
+def flow_figure(series: ChartSeries, *, title: str = "", labels: Mapping[str, str] | None = None,
+                tz: tzinfo | None = None, quote_mult: float = 1.0) -> Figure:
+    """``render_flow_chart``'s figure, before it becomes a PNG (draw or save it inside
+    ``chart_style()``: tick labels are made at draw time, with the style's font sizes)."""
     labels = {**DEFAULT_LABELS, **(labels or {})}
-    with matplotlib.rc_context(_RC):
+    with chart_style():
         fig, canvas = _figure()
         gs = fig.add_gridspec(3, 1, height_ratios=(3.2, 1.5, 1.1), hspace=0.08,
                               left=0.14, right=0.97, top=0.93, bottom=0.06)
         ax_p = fig.add_subplot(gs[0])
         ax_v = fig.add_subplot(gs[1], sharex=ax_p)
         ax_c = fig.add_subplot(gs[2], sharex=ax_p)
+        ax_p.set_xlim(*x_view(series))  # first: bar widths are measured in buckets of this view
         _price_panel(ax_p, series, labels, quote_mult)
         ax_p.legend(loc="upper left", ncol=3, markerscale=0.6, facecolor=PANEL, edgecolor=GRID, framealpha=0.85)
         _volume_panel(ax_v, series, labels)
         _cvd_panel(ax_c, series, labels)
         for ax in (ax_p, ax_v):
             ax.tick_params(labelbottom=False)
-        ax_c.xaxis.set_major_formatter(_time_formatter(series, tz))
-        ax_c.xaxis.set_major_locator(MaxNLocator(6, integer=True))
-        ax_p.set_xlim(-0.8, max(len(series), 1) - 0.2)
+        _time_axis(ax_c, series, tz)
+        left = _fit_margins(canvas, gs, (ax_p, ax_v, ax_c))
         fig.suptitle(title or f"{series.symbol} · {series.window}", color=FG, fontsize=21,
-                     fontweight="bold", x=0.14, ha="left", y=0.975)
-        return _png(fig, canvas)
+                     fontweight="bold", x=left, ha="left", y=0.975)
+        return fig
 
 
 def render_hunt_chart(series: ChartSeries, levels: Levels, *, title: str = "",
                       labels: Mapping[str, str] | None = None, tz: tzinfo | None = None,
                       quote_mult: float = 1.0) -> bytes:
+    """The stop-hunt alert's chart as PNG bytes (see ``hunt_figure``)."""
+    with chart_style():
+        return _png(hunt_figure(series, levels, title=title, labels=labels, tz=tz, quote_mult=quote_mult))
+
+
+def hunt_figure(series: ChartSeries, levels: Levels, *, title: str = "",
+                labels: Mapping[str, str] | None = None, tz: tzinfo | None = None,
+                quote_mult: float = 1.0) -> Figure:
     """The last minutes of a stop hunt: price, the hunt zone shaded, liquidations along the
     sweep, absorption (taker volume against the move), entry band, stop and targets as lines.
     ``levels`` is an ``engine.signals.Levels`` (zone_low/high, entry_low/high, stop, targets)."""
     labels = {**DEFAULT_LABELS, **(labels or {})}
     m = quote_mult
-    with matplotlib.rc_context(_RC):
+    with chart_style():
         fig, canvas = _figure()
         gs = fig.add_gridspec(2, 1, height_ratios=(3.6, 1.3), hspace=0.08,
                               left=0.14, right=0.84, top=0.93, bottom=0.06)
         ax_p = fig.add_subplot(gs[0])
         ax_v = fig.add_subplot(gs[1], sharex=ax_p)
+        ax_p.set_xlim(*x_view(series))  # first: bar widths are measured in buckets of this view
         _style(ax_p)
         ax_p.axhspan(levels.zone_low * m, levels.zone_high * m, color=ZONE, alpha=0.16, linewidth=0)
         ax_p.axhspan(levels.entry_low * m, levels.entry_high * m, color=ENTRY, alpha=0.22, linewidth=0)
@@ -296,17 +404,16 @@ def render_hunt_chart(series: ChartSeries, levels: Levels, *, title: str = "",
         for value, text, color in marks:
             ax_p.text(1.01, value * m, f"{text}\n{fmt_price(value * m)}", transform=trans, color=color,
                       fontsize=12, va="center", ha="left", fontweight="bold")
-        ax_p.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt_price(v)))
+        ax_p.yaxis.set_major_formatter(PriceTicks())
         ax_p.yaxis.set_major_locator(MaxNLocator(6))
         _volume_panel(ax_v, series, {**labels, "buy": labels["buy"], "sell": labels["sell"]})
         ax_v.set_ylabel(labels["absorbed"], color=MUTED)
         ax_p.tick_params(labelbottom=False)
-        ax_v.xaxis.set_major_formatter(_time_formatter(series, tz))
-        ax_v.xaxis.set_major_locator(MaxNLocator(6, integer=True))
-        ax_p.set_xlim(-0.8, max(len(series), 1) - 0.2)
+        _time_axis(ax_v, series, tz)
+        left = _fit_margins(canvas, gs, (ax_p, ax_v))
         fig.suptitle(title or f"{series.symbol} · stop hunt", color=FG, fontsize=21,
-                     fontweight="bold", x=0.14, ha="left", y=0.975)
-        return _png(fig, canvas)
+                     fontweight="bold", x=left, ha="left", y=0.975)
+        return fig
 
 
 def quote_unit(signal: Signal) -> tuple[float, str]:
