@@ -149,12 +149,13 @@ class PriceTicks(Formatter):
     tells nothing and widens every label)."""
 
     def __init__(self) -> None:
-        self.decimals = 2
+        self.decimals: int | None = None  # None: one tick only, fmt_price's digits
 
     def set_locs(self, locs: list[float]) -> None:
         super().set_locs(locs)
         steps = [b - a for a, b in zip(locs, locs[1:]) if b > a]
         if not steps:
+            self.decimals = None
             return
         step = min(steps)
         d = max(0, math.ceil(-math.log10(step)))
@@ -164,6 +165,8 @@ class PriceTicks(Formatter):
         self.decimals = d
 
     def __call__(self, x: float, pos: int | None = None) -> str:
+        if self.decimals is None:
+            return fmt_price(x)
         return ("-" if x < 0 else "") + f"${abs(x):,.{self.decimals}f}"
 
 

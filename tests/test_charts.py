@@ -254,6 +254,12 @@ def test_price_ticks_use_the_decimals_the_step_needs(locs, labels):
     assert [f(v) for v in locs] == labels
 
 
+def test_price_ticks_with_a_single_tick_fall_back_to_fmt_price():
+    f = charts.PriceTicks()
+    f.set_locs([0.0000102345])
+    assert f(0.0000102345) == charts.fmt_price(0.0000102345) == "$0.0000102345"
+
+
 def test_a_series_with_data_only_in_its_last_buckets_still_shows_a_few_buckets():
     s = _with_empty_start(synthetic_series(n=60), 59)
     lo, hi = charts.x_view(s)
