@@ -7,9 +7,9 @@ trades has ``nan`` open/high/low/close (the renderer leaves a gap) and zero volu
 from __future__ import annotations
 
 import math
-from array import array
 from dataclasses import dataclass
-from typing import Any
+
+from .flow import FlowState
 
 # (window, bucket seconds): 60 buckets for every window keeps a chart equally dense
 CHART_BUCKETS = {"1m": 1, "5m": 5, "15m": 15, "1h": 60}
@@ -45,73 +45,23 @@ class ChartSeries:
             not any(self.liq_long_usd) and not any(self.liq_short_usd)
 
 
-class PriceRing:
-    """Per-second open/high/low/close of traded prices for the last ``size`` seconds.
-
-    Flat arrays (no per-second objects): 3,600 s cost 5 x 8 bytes x 3,600 = 144 KB per symbol.
-    O(1) per trade. A trade older than its slot's second (later than an hour, or a slot
-    already reused) is ignored, as in ``engine.state.TradedRange``."""
-
-    __slots__ = ("size", "_sec", "_o", "_h", "_l", "_c")
-
-    def __init__(self, size: int = 3600) -> None:
-        self.size = size
-        self._sec = array("q", [-1]) * size
-        self._o = array("d", [0.0]) * size
-        self._h = array("d", [0.0]) * size
-        self._l = array("d", [0.0]) * size
-        self._c = array("d", [0.0]) * size
-
-    def add(self, ts: int, price: float) -> None:
-        sec = ts // 1000
-        i = sec % self.size
-        cur = self._sec[i]
-        if cur == sec:
-            if price > self._h[i]:
-                self._h[i] = price
-            elif price < self._l[i]:
-                self._l[i] = price
-            self._c[i] = price
-        elif sec > cur:
-            self._sec[i] = sec
-            self._o[i] = self._h[i] = self._l[i] = self._c[i] = price
-
-    def at(self, sec: int) -> tuple[float, float, float, float] | None:
-        i = sec % self.size
-        if self._sec[i] != sec:
-            return None
-        return self._o[i], self._h[i], self._l[i], self._c[i]
-
-
-def build_series(flow: Any, prices: PriceRing, symbol: str, window: str, bucket_s: int,
+def build_series(flow: FlowState, symbol: str, window: str, bucket_s: int,
                  n: int = 60) -> ChartSeries | None:
     """``n`` buckets of ``bucket_s`` seconds ending with the flow state's current second, from
-    its per-second buckets (``flow.bucket_at``) and the price ring: O(n x bucket_s) per call
-    (at most 3,600 seconds), never a rescan of trades. None before the first event."""
+    its per-second ring (``FlowState.span``: flow sums and traded open/high/low/close per
+    second): O(n x bucket_s) per call (at most 3,600 seconds), never a rescan of trades. None
+    before the first event."""
     end = flow.sec
     if end < 0:
         return None
-    nan = math.nan
     last_start = end - end % bucket_s
     first_start = last_start - (n - 1) * bucket_s
     times, o, h, lo, c = [], [], [], [], []
     buy, sell, qty_l, lb, ls, ll, lsh = [], [], [], [], [], [], []
+    span = flow.span
     for b in range(n):
         start = first_start + b * bucket_s
-        bo = bh = bl = bc = nan
-        sb = ss = sq = slb = sls = sll = sls2 = 0.0
-        for sec in range(start, min(start + bucket_s, end + 1)):
-            f = flow.bucket_at(sec)
-            if f is not None:
-                sb += f[0]; ss += f[1]; slb += f[2]; sls += f[3]; sq += f[4]; sll += f[6]; sls2 += f[7]  # noqa: E702
-            p = prices.at(sec)
-            if p is not None:
-                if bo != bo:  # nan: the bucket's first traded second
-                    bo, bh, bl = p[0], p[1], p[2]
-                else:
-                    bh = max(bh, p[1])
-                    bl = min(bl, p[2])
-                bc = p[3]
+        sb, ss, slb, sls, sq, sll, sls2, bo, bh, bl, bc = span(start, min(start + bucket_s, end + 1))
         times.append(start)
         o.append(bo); h.append(bh); lo.append(bl); c.append(bc)  # noqa: E702
         buy.append(sb); sell.append(ss); qty_l.append(sq)  # noqa: E702
@@ -127,7 +77,7 @@ def build_series(flow: Any, prices: PriceRing, symbol: str, window: str, bucket_
     for b in range(n):
         notional += buy[b] + sell[b]
         qty += qty_l[b]
-        vwap.append(notional / qty if qty > 0 else nan)
+        vwap.append(notional / qty if qty > 0 else math.nan)
     return ChartSeries(symbol=symbol, window=window, bucket_s=bucket_s, times=tuple(times), open=tuple(o),
                        high=tuple(h), low=tuple(lo), close=tuple(c), buy_usd=tuple(buy), sell_usd=tuple(sell),
                        cvd=tuple(cvd), vwap=tuple(vwap), large_buys=tuple(lb), large_sells=tuple(ls),

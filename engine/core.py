@@ -200,20 +200,20 @@ class Engine:
 
     def flow_chart(self, symbol: str, window: str = "5m") -> ChartSeries | None:
         """The /flow chart's series: 60 buckets over ``window`` (1 s .. 60 s each), read from the
-        per-second flow and price rings (O(seconds in the window), no rescans); None if no data."""
+        per-second flow ring: sums and traded prices (O(seconds in the window), no rescans); None if no data."""
         if window not in FLOW_WINDOWS:
             raise ValueError(f"window must be one of {', '.join(FLOW_WINDOWS)}, not {window!r}")
         st = self.states.get(symbol)
         if st is None:
             return None
-        return build_series(st.flow, st.prices, symbol, window, CHART_BUCKETS[window])
+        return build_series(st.flow, symbol, window, CHART_BUCKETS[window])
 
     def hunt_chart(self, symbol: str, minutes: int = 5) -> ChartSeries | None:
         """The last ``minutes`` in 5-second buckets: the picture a stop-hunt alert carries."""
         st = self.states.get(symbol)
         if st is None:
             return None
-        return build_series(st.flow, st.prices, symbol, "hunt", 5, n=max(1, minutes * 12))
+        return build_series(st.flow, symbol, "hunt", 5, n=max(1, minutes * 12))
 
     # ---- processing ------------------------------------------------------------------------
     def _emit(self, finding: Finding | None) -> Signal | None:
@@ -313,7 +313,6 @@ class Engine:
                 st.last_ts = ts
                 st.last_price = price
             st.traded.add(ts, price)
-            st.prices.add(ts, price)
             flow = st.flow
             is_buy = ev.side is _BUY
             if flow.add_trade(ev.venue, ts, price, ev.qty, notional, is_buy):

@@ -7,6 +7,12 @@ change; when a new second begins the finished bucket is added to each window's s
 buckets that fell out are subtracted (each bucket enters and leaves each window once): O(1)
 amortised per event, no rescans, and memory bounded by 3,600 buckets per symbol.
 
+The buckets are a flat ring (issue 12): one ``array`` per field, indexed by ``second % 3600``,
+allocated once when the symbol first trades -- no object per bucket and none per second. The same
+ring holds each second's traded open / high / low / close, which the charts read
+(``engine.chartseries``), so a symbol costs about 360 KB however long it runs. The current second
+lives in plain attributes (the hot path) and is written into the ring when the second ends.
+
 Late (out-of-order) events land in the bucket of their own second while that second is less than
 an hour old, and count in every window that still covers it; older ones are dropped and counted.
 
@@ -24,7 +30,8 @@ order's notional so far) to drive the whale detector once per order.
 """
 from __future__ import annotations
 
-from collections import deque
+import math
+from array import array
 from dataclasses import dataclass
 
 FLOW_WINDOWS = ("1m", "5m", "15m", "1h")
@@ -36,6 +43,17 @@ VENUE_FLOW_S = 300  # per-venue buy/sell sums (for cross-venue flow disagreement
 # fields of a bucket and of a window's sums
 BUY, SELL, LBUY, LSELL, QTY, N, LIQL, LIQS = range(8)
 _FIELDS = 8
+_ZEROS = (0.0,) * _FIELDS
+
+# the ring's blank columns, copied (a C-level memcpy) for every new symbol
+_BLANK_SEC = array("q", [-1]) * RING
+_BLANK_D = array("d", [0.0]) * RING
+_BLANK_I = array("i", [0]) * RING  # per-second counts (trades, large orders) fit a C int
+_BLANK_VSEC = array("q", [-1]) * VENUE_FLOW_S
+_BLANK_VD = array("d", [0.0]) * VENUE_FLOW_S
+
+Bucket = tuple[float, float, float, float, float, float, float, float]
+Candle = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +79,12 @@ class FlowSnapshot:
 
 
 class VenueFlow:
-    """Per-venue last price and a 5-minute buy/sell window (cross-venue divergence)."""
+    """Per-venue last price and a 5-minute buy/sell window (cross-venue divergence).
 
-    __slots__ = ("price", "ts", "cur_buy", "cur_sell", "buy", "sell", "_items",
+    The window's seconds are a flat ring of ``VENUE_FLOW_S`` slots (second, buy, sell): a second
+    with volume enters once and leaves once, in time order, with running sums."""
+
+    __slots__ = ("price", "ts", "cur_buy", "cur_sell", "buy", "sell", "_n", "_sec", "_b", "_s",
                  "ord_ts", "ord_buy", "ord_usd", "ord_large")
 
     def __init__(self) -> None:
@@ -78,21 +99,38 @@ class VenueFlow:
         self.cur_sell = 0.0
         self.buy = 0.0  # completed seconds inside the window
         self.sell = 0.0
-        self._items: deque[tuple[int, float, float]] = deque()
+        self._n = 0  # seconds with volume inside the window
+        self._sec = array("q", _BLANK_VSEC)
+        self._b = array("d", _BLANK_VD)
+        self._s = array("d", _BLANK_VD)
 
     def roll(self, sec: int, new_sec: int) -> None:
-        if self.cur_buy or self.cur_sell:
-            self._items.append((sec, self.cur_buy, self.cur_sell))
-            self.buy += self.cur_buy
-            self.sell += self.cur_sell
+        """Second ``sec`` is over and ``new_sec`` begins (``FlowState._roll``, every second
+        boundary, so the window's seconds always lie in ``sec-299 .. sec``)."""
+        cur_buy, cur_sell = self.cur_buy, self.cur_sell
+        if cur_buy or cur_sell:
+            slot = sec % VENUE_FLOW_S
+            self._sec[slot] = sec
+            self._b[slot] = cur_buy
+            self._s[slot] = cur_sell
+            self._n += 1
+            self.buy += cur_buy
+            self.sell += cur_sell
             self.cur_buy = self.cur_sell = 0.0
-        items = self._items
-        cutoff = new_sec - VENUE_FLOW_S  # seconds <= cutoff have left the window
-        while items and items[0][0] <= cutoff:
-            _s, b, s = items.popleft()
-            self.buy -= b
-            self.sell -= s
-        if not items:
+        if self._n:
+            cutoff = new_sec - VENUE_FLOW_S  # seconds <= cutoff have left the window
+            first = sec - VENUE_FLOW_S + 1  # the oldest second that can still be in it
+            if cutoff >= sec:
+                self._n = 0
+            elif cutoff >= first:
+                secs, b, s = self._sec, self._b, self._s
+                for k in range(first, cutoff + 1):  # oldest first, as they entered
+                    i = k % VENUE_FLOW_S
+                    if secs[i] == k:
+                        self.buy -= b[i]
+                        self.sell -= s[i]
+                        self._n -= 1
+        if not self._n:  # clamp float drift
             self.buy = self.sell = 0.0
 
     @property
@@ -106,10 +144,17 @@ class VenueFlow:
 
 
 class FlowState:
-    """Rolling order-flow windows for one symbol (all venues together)."""
+    """Rolling order-flow windows for one symbol (all venues together).
+
+    ``c_*``: the current second (``sec``); ``_sec`` and the field columns (``_buy`` .. ``_close``):
+    the finished seconds of the last hour, slot ``second % RING``; ``sums``: each window's sums
+    of its finished seconds (the current one is added on reading, see ``window``)."""
 
     __slots__ = ("sec", "first_sec", "c_buy", "c_sell", "c_lbuy", "c_lsell", "c_qty", "c_n",
-                 "c_liql", "c_liqs", "_ring", "_ring_sec", "sums", "cvd", "last_price", "last_ts",
+                 "c_liql", "c_liqs", "c_open", "c_high", "c_low", "c_close",
+                 "_sec", "_buy", "_sell", "_lbuy", "_lsell", "_qty", "_n", "_liql", "_liqs",
+                 "_open", "_high", "_low", "_close",
+                 "sums", "cvd", "last_price", "last_ts",
                  "large_usd", "venues", "late_dropped", "order_large", "order_grew", "order_usd")
 
     def __init__(self, large_usd: float) -> None:
@@ -117,8 +162,21 @@ class FlowState:
         self.first_sec = -1
         self.c_buy = self.c_sell = self.c_qty = self.c_liql = self.c_liqs = 0.0
         self.c_lbuy = self.c_lsell = self.c_n = 0
-        self._ring: list[list[float] | None] = [None] * RING
-        self._ring_sec: list[int] = [-1] * RING
+        # the current second's traded open/high/low/close (meaningful while c_n > 0)
+        self.c_open = self.c_high = self.c_low = self.c_close = 0.0
+        self._sec = array("q", _BLANK_SEC)
+        self._buy = array("d", _BLANK_D)
+        self._sell = array("d", _BLANK_D)
+        self._lbuy = array("i", _BLANK_I)
+        self._lsell = array("i", _BLANK_I)
+        self._qty = array("d", _BLANK_D)
+        self._n = array("i", _BLANK_I)
+        self._liql = array("d", _BLANK_D)
+        self._liqs = array("d", _BLANK_D)
+        self._open = array("d", _BLANK_D)
+        self._high = array("d", _BLANK_D)
+        self._low = array("d", _BLANK_D)
+        self._close = array("d", _BLANK_D)
         self.sums: tuple[list[float], ...] = tuple([0.0] * _FIELDS for _ in _LENS)
         self.cvd = 0.0
         self.last_price = 0.0
@@ -177,6 +235,14 @@ class FlowState:
             if large:
                 self.c_lsell += 1
         self.c_qty += qty
+        if self.c_n:
+            if price > self.c_high:
+                self.c_high = price
+            elif price < self.c_low:
+                self.c_low = price
+        else:
+            self.c_open = self.c_high = self.c_low = price
+        self.c_close = price
         self.c_n += 1
         if ts >= self.last_ts:
             self.last_ts = ts
@@ -194,11 +260,13 @@ class FlowState:
                 if self.sec - sec >= RING:
                     self.late_dropped += 1
                     return False
-                bucket = self._late_bucket(sec)
-                bucket[LIQL if is_long else LIQS] += notional
+                slot = self._late_slot(sec)
+                field = LIQL if is_long else LIQS
+                column = self._liql if is_long else self._liqs
+                column[slot] += notional
                 for sums, length in zip(self.sums, _LENS):
                     if sec > self.sec - length:
-                        sums[LIQL if is_long else LIQS] += notional
+                        sums[field] += notional
                 return False
             rolled = self.sec >= 0
             self._roll(sec)
@@ -224,30 +292,55 @@ class FlowState:
         if old < 0:
             self.sec = self.first_sec = new_sec
             return
-        bucket = [self.c_buy, self.c_sell, float(self.c_lbuy), float(self.c_lsell), self.c_qty,
-                  float(self.c_n), self.c_liql, self.c_liqs]
-        slot = old % RING  # the current second is never a late event's bucket: a fresh slot
-        self._ring[slot] = bucket
-        self._ring_sec[slot] = old
-        ring, ring_sec = self._ring, self._ring_sec
+        buy, sell, lbuy, lsell = self.c_buy, self.c_sell, self.c_lbuy, self.c_lsell
+        qty, n, liql, liqs = self.c_qty, self.c_n, self.c_liql, self.c_liqs
+        # the finished second into its slot: the current second is never a late event's bucket,
+        # and the slot's previous second (an hour ago) has left every window already
+        slot = old % RING
+        secs = self._sec
+        secs[slot] = old
+        a_buy, a_sell, a_lbuy, a_lsell = self._buy, self._sell, self._lbuy, self._lsell
+        a_qty, a_n, a_liql, a_liqs = self._qty, self._n, self._liql, self._liqs
+        a_buy[slot] = buy
+        a_sell[slot] = sell
+        a_lbuy[slot] = lbuy
+        a_lsell[slot] = lsell
+        a_qty[slot] = qty
+        a_n[slot] = n
+        a_liql[slot] = liql
+        a_liqs[slot] = liqs
+        if n:
+            self._open[slot] = self.c_open
+            self._high[slot] = self.c_high
+            self._low[slot] = self.c_low
+            self._close[slot] = self.c_close
         gap = new_sec - old
         for sums, length in zip(self.sums, _LENS):
             if gap >= length:  # everything left this window
-                for i in range(_FIELDS):
-                    sums[i] = 0.0
+                sums[:] = _ZEROS
                 continue
-            for i in range(_FIELDS):
-                sums[i] += bucket[i]
+            sums[BUY] += buy
+            sums[SELL] += sell
+            sums[LBUY] += lbuy
+            sums[LSELL] += lsell
+            sums[QTY] += qty
+            sums[N] += n
+            sums[LIQL] += liql
+            sums[LIQS] += liqs
             # seconds old-L+1 .. new-L leave the window
             for k in range(old - length + 1, new_sec - length + 1):
                 s = k % RING
-                if ring_sec[s] == k:
-                    b = ring[s]
-                    for i in range(_FIELDS):
-                        sums[i] -= b[i]
+                if secs[s] == k:
+                    sums[BUY] -= a_buy[s]
+                    sums[SELL] -= a_sell[s]
+                    sums[LBUY] -= a_lbuy[s]
+                    sums[LSELL] -= a_lsell[s]
+                    sums[QTY] -= a_qty[s]
+                    sums[N] -= a_n[s]
+                    sums[LIQL] -= a_liql[s]
+                    sums[LIQS] -= a_liqs[s]
             if sums[N] < 0.5:  # no trades left: clamp float drift to exact zeros
-                for i in range(LIQL):
-                    sums[i] = 0.0
+                sums[BUY] = sums[SELL] = sums[LBUY] = sums[LSELL] = sums[QTY] = sums[N] = 0.0
                 if abs(sums[LIQL]) + abs(sums[LIQS]) < 1e-3:
                     sums[LIQL] = sums[LIQS] = 0.0
         self.sec = new_sec
@@ -256,12 +349,16 @@ class FlowState:
         for vf in self.venues.values():
             vf.roll(old, new_sec)
 
-    def _late_bucket(self, sec: int) -> list[float]:
+    def _late_slot(self, sec: int) -> int:
+        """The ring slot of a finished second less than an hour old, emptied first when it still
+        holds an older second (nothing happened in ``sec`` before this late event)."""
         slot = sec % RING
-        if self._ring_sec[slot] != sec:
-            self._ring[slot] = [0.0] * _FIELDS
-            self._ring_sec[slot] = sec
-        return self._ring[slot]
+        if self._sec[slot] != sec:
+            self._sec[slot] = sec
+            self._buy[slot] = self._sell[slot] = self._qty[slot] = 0.0
+            self._liql[slot] = self._liqs[slot] = 0.0
+            self._lbuy[slot] = self._lsell[slot] = self._n[slot] = 0
+        return slot
 
     def _late_trade(self, vf: VenueFlow, sec: int, ts: int, price: float, qty: float,
                     notional: float, is_buy: bool, large: bool) -> None:
@@ -269,16 +366,37 @@ class FlowState:
             self.late_dropped += 1
             self.order_large = self.order_grew = False
             return
-        delta = (notional if is_buy else 0.0, 0.0 if is_buy else notional,
-                 1.0 if is_buy and large else 0.0, 1.0 if large and not is_buy else 0.0,
-                 qty, 1.0, 0.0, 0.0)
-        bucket = self._late_bucket(sec)
-        for i in range(_FIELDS):
-            bucket[i] += delta[i]
+        slot = self._late_slot(sec)
+        if is_buy:
+            self._buy[slot] += notional
+        else:
+            self._sell[slot] += notional
+        lbuy = 1.0 if is_buy and large else 0.0
+        lsell = 1.0 if large and not is_buy else 0.0
+        if lbuy:
+            self._lbuy[slot] += 1
+        if lsell:
+            self._lsell[slot] += 1
+        self._qty[slot] += qty
+        if self._n[slot]:
+            if price > self._high[slot]:
+                self._high[slot] = price
+            elif price < self._low[slot]:
+                self._low[slot] = price
+        else:
+            self._open[slot] = self._high[slot] = self._low[slot] = price
+        self._close[slot] = price
+        self._n[slot] += 1
+        buy = notional if is_buy else 0.0
+        sell = 0.0 if is_buy else notional
         for sums, length in zip(self.sums, _LENS):
             if sec > self.sec - length:
-                for i in range(_FIELDS):
-                    sums[i] += delta[i]
+                sums[BUY] += buy
+                sums[SELL] += sell
+                sums[LBUY] += lbuy
+                sums[LSELL] += lsell
+                sums[QTY] += qty
+                sums[N] += 1.0
         self.cvd += notional if is_buy else -notional
         if ts >= vf.ts:
             vf.ts = ts
@@ -329,11 +447,70 @@ class FlowState:
             ts=newest,
         )
 
-    def bucket_at(self, sec: int) -> list[float] | tuple[float, ...] | None:
+    def bucket_at(self, sec: int) -> Bucket | None:
         """Read-only: the sums of one second (BUY..LIQS; the current second included), None
         when that second had nothing or left the ring. For charts (engine.chartseries)."""
         if sec == self.sec:
             return (self.c_buy, self.c_sell, float(self.c_lbuy), float(self.c_lsell), self.c_qty,
                     float(self.c_n), self.c_liql, self.c_liqs)
-        slot = sec % RING
-        return self._ring[slot] if self._ring_sec[slot] == sec else None
+        i = sec % RING
+        if self._sec[i] != sec or sec <= self.sec - RING:
+            return None
+        return (self._buy[i], self._sell[i], float(self._lbuy[i]), float(self._lsell[i]), self._qty[i],
+                float(self._n[i]), self._liql[i], self._liqs[i])
+
+    def price_at(self, sec: int) -> Candle | None:
+        """Read-only: the traded open/high/low/close of one second (the current one included;
+        a late trade is its second's close), None when nothing traded then or it left the ring."""
+        if sec == self.sec:
+            return (self.c_open, self.c_high, self.c_low, self.c_close) if self.c_n else None
+        i = sec % RING
+        if self._sec[i] != sec or not self._n[i] or sec <= self.sec - RING:
+            return None
+        return self._open[i], self._high[i], self._low[i], self._close[i]
+
+    def span(self, start: int, stop: int) -> tuple[float, ...]:
+        """One chart bucket: the seconds ``start .. stop-1`` summed, oldest first, as
+        (buy, sell, large buys, large sells, qty, liq long, liq short, open, high, low, close);
+        the candle is ``nan`` when nothing traded. O(stop - start), no per-second objects."""
+        nan = math.nan
+        bo = bh = bl = bc = nan
+        sb = ss = sq = slb = sls = sll = sls2 = 0.0
+        cur = self.sec
+        secs = self._sec
+        a_buy, a_sell, a_lbuy, a_lsell, a_qty = self._buy, self._sell, self._lbuy, self._lsell, self._qty
+        a_n, a_liql, a_liqs = self._n, self._liql, self._liqs
+        a_open, a_high, a_low, a_close = self._open, self._high, self._low, self._close
+        for sec in range(max(start, cur - RING + 1), stop):  # older seconds left the ring
+            if sec == cur:
+                sb += self.c_buy
+                ss += self.c_sell
+                slb += self.c_lbuy
+                sls += self.c_lsell
+                sq += self.c_qty
+                sll += self.c_liql
+                sls2 += self.c_liqs
+                if not self.c_n:
+                    continue
+                o, h, lo, c = self.c_open, self.c_high, self.c_low, self.c_close
+            else:
+                i = sec % RING
+                if secs[i] != sec:
+                    continue
+                sb += a_buy[i]
+                ss += a_sell[i]
+                slb += a_lbuy[i]
+                sls += a_lsell[i]
+                sq += a_qty[i]
+                sll += a_liql[i]
+                sls2 += a_liqs[i]
+                if not a_n[i]:
+                    continue
+                o, h, lo, c = a_open[i], a_high[i], a_low[i], a_close[i]
+            if bo != bo:  # nan: the bucket's first traded second
+                bo, bh, bl = o, h, lo
+            else:
+                bh = max(bh, h)
+                bl = min(bl, lo)
+            bc = c
+        return sb, ss, slb, sls, sq, sll, sls2, bo, bh, bl, bc

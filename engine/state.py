@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections import deque
 
 from .events import Funding, Liquidation, MarkOI, PositionSide
-from .chartseries import PriceRing
 from .flow import FlowSnapshot, FlowState
 
 
@@ -188,7 +187,7 @@ class SymbolState:
 
     __slots__ = ("symbol", "last_price", "last_ts", "liquidations", "funding", "marks", "trades",
                  "flow", "traded", "rejects_in_row", "det_cascade_armed", "det_hunt", "det_story_ts", "det_flow",
-                 "det_whale", "det_divergence", "det_funding", "prices")
+                 "det_whale", "det_divergence", "det_funding")
 
     def __init__(self, symbol: str, *, cascade_window_ms: int = 30_000,
                  large_usd: float = 25_000.0) -> None:
@@ -201,7 +200,6 @@ class SymbolState:
         # traded high/low: hunt zones and levels come from prices that traded (engine.core feeds it)
         self.traded = TradedRange(max(30, cascade_window_ms // 1000))
         self.flow = FlowState(large_usd)
-        self.prices = PriceRing()  # per-second OHLC for charts (engine.chartseries), 144 KB
         self.funding: dict[str, Funding] = {}  # latest per venue
         self.marks: dict[str, MarkOI] = {}  # latest per venue
         self.det_cascade_armed = True

@@ -8,9 +8,10 @@ import random
 
 import pytest
 
-from engine.chartseries import CHART_BUCKETS, PriceRing
+from engine.chartseries import CHART_BUCKETS
 from engine.core import Engine
 from engine.events import Liquidation, PositionSide, Side, Trade
+from engine.flow import RING, FlowState
 from engine.signals import ListSink, SignalEngine
 
 T0 = 1_767_225_600_000
@@ -77,11 +78,48 @@ def test_hunt_chart_is_the_last_minutes_in_five_second_buckets():
     assert len(s) == 60 and s.bucket_s == 5 and s.window == "hunt"
 
 
-def test_price_ring_ohlc_and_late_trades():
-    r = PriceRing(10)
+def test_the_flow_ring_keeps_each_seconds_ohlc_and_late_trades_join_their_second():
+    f = FlowState(10_000.0)
     for ts, p in ((1000, 5.0), (1100, 7.0), (1200, 4.0), (1900, 6.0)):
-        r.add(ts, p)
-    assert r.at(1) == (5.0, 7.0, 4.0, 6.0)
-    r.add(11_000, 9.0)  # second 11 reuses slot 1
-    r.add(1_500, 1.0)  # late beyond its slot: ignored
-    assert r.at(1) is None and r.at(11) == (9.0, 9.0, 9.0, 9.0)
+        f.add_trade("binance", ts, p, 1.0, p, True)
+    assert f.price_at(1) == (5.0, 7.0, 4.0, 6.0)  # the current second, before it is rolled
+    f.add_trade("binance", 3_000, 8.0, 1.0, 8.0, False)
+    assert f.price_at(1) == (5.0, 7.0, 4.0, 6.0) and f.price_at(2) is None
+    f.add_trade("binance", 1_500, 9.0, 1.0, 9.0, True)  # late: a new high and the close of second 1
+    assert f.price_at(1) == (5.0, 9.0, 4.0, 9.0)
+    assert f.bucket_at(1) == (31.0, 0.0, 0.0, 0.0, 5.0, 5.0, 0.0, 0.0)
+    f.add_trade("binance", 2_500, 3.0, 1.0, 3.0, True)  # late into a second that had no trade
+    assert f.price_at(2) == (3.0, 3.0, 3.0, 3.0) and f.bucket_at(2)[5] == 1.0
+    f.add_liquidation(3_200, 50.0, True)  # a second with only a liquidation has no candle
+    f.add_liquidation(4_100, 50.0, True)
+    assert f.price_at(4) is None and f.bucket_at(4)[6] == 50.0
+    # an hour later the slots are reused: the old seconds are gone, and late trades older than
+    # the ring are dropped from the flow and the candles alike
+    f.add_trade("binance", 1_000 + RING * 1000, 2.0, 1.0, 2.0, True)
+    f.add_trade("binance", 1_800, 1.0, 1.0, 1.0, True)
+    assert f.late_dropped == 1 and f.price_at(1) is None and f.bucket_at(1) is None
+    assert f.price_at(1 + RING) == (2.0, 2.0, 2.0, 2.0)
+
+
+def test_a_chart_bucket_sums_its_seconds_in_order():
+    f = FlowState(10_000.0)
+    f.add_trade("binance", 10_000, 5.0, 2.0, 10.0, True)
+    f.add_trade("binance", 11_000, 6.0, 1.0, 6.0, False)
+    f.add_trade("binance", 12_300, 4.0, 1.0, 20_000.0, True)  # large, current second
+    buy, sell, lb, ls, qty, liql, liqs, o, h, lo, c = f.span(10, 13)
+    assert (buy, sell, lb, ls, qty, liql, liqs) == (20_010.0, 6.0, 1.0, 0.0, 4.0, 0.0, 0.0)
+    assert (o, h, lo, c) == (5.0, 6.0, 4.0, 4.0)
+    assert all(math.isnan(x) for x in f.span(0, 10)[7:])
+
+
+def test_the_ring_is_flat_arrays_allocated_once():
+    """No object per second: every per-second column is an ``array`` of the ring's length, and
+    rolling an hour of seconds replaces none of them."""
+    f = FlowState(10_000.0)
+    columns = {name: getattr(f, name) for name in f.__slots__ if name.startswith("_")}
+    assert len(columns) == 13 and all(len(col) == RING for col in columns.values())
+    for k in range(2 * RING):
+        f.add_trade("bybit", k * 1000, 100.0, 1.0, 100.0, k % 2 == 0)
+    assert all(getattr(f, name) is col for name, col in columns.items())
+    vf = f.venues["bybit"]
+    assert vf.volume == pytest.approx(300 * 100.0) and vf.buy_share == pytest.approx(0.5, abs=0.01)
