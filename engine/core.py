@@ -312,7 +312,6 @@ class Engine:
             if ts >= st.last_ts:
                 st.last_ts = ts
                 st.last_price = price
-            st.traded.add(ts, price)
             flow = st.flow
             is_buy = ev.side is _BUY
             if flow.add_trade(ev.venue, ts, price, ev.qty, notional, is_buy):

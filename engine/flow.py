@@ -143,6 +143,68 @@ class VenueFlow:
         return (self.buy + self.cur_buy) / vol if vol > 0 else 0.5
 
 
+class TradedRange:
+    """Highest and lowest TRADED price over the last ``window_s`` seconds of event time.
+
+    Liquidation prices never enter it: Binance's forceOrder ``p`` is the order's limit price and
+    Bybit's ``allLiquidation`` ``p`` the bankruptcy price, both beyond anything that traded. Kept
+    as a flat ring of per-second (high, low) buckets, O(window_s) per query (a query is a cascade
+    firing or updating, not a trade). ``FlowState`` fills it once per finished second from its
+    own high/low (``put``) and passes the current second to ``range``, so a trade costs nothing
+    here; ``add`` takes a single trade (late ones). A trade older than its bucket's second is
+    late beyond the ring and ignored.
+    """
+
+    __slots__ = ("window_s", "_size", "_sec", "_hi", "_lo")
+
+    def __init__(self, window_s: int = 30) -> None:
+        self.window_s = window_s
+        n = self._size = window_s + 1
+        self._sec = array("q", [-1]) * n
+        self._hi = array("d", [0.0]) * n
+        self._lo = array("d", [0.0]) * n
+
+    def add(self, ts: int, price: float) -> None:
+        self.put(ts // 1000, price, price)
+
+    def put(self, sec: int, high: float, low: float) -> None:
+        """Prices ``low .. high`` traded in second ``sec``."""
+        i = sec % self._size
+        cur = self._sec[i]
+        if cur == sec:
+            if high > self._hi[i]:
+                self._hi[i] = high
+            if low < self._lo[i]:
+                self._lo[i] = low
+        elif sec > cur:
+            self._sec[i] = sec
+            self._hi[i] = high
+            self._lo[i] = low
+
+    def range(self, now_ts: int, window_s: int | None = None,
+              live: tuple[int, float, float] | None = None) -> tuple[float, float] | None:
+        """(low, high) traded within ``window_s`` (default: the whole ring) up to ``now_ts``,
+        or None when nothing traded then. ``live``: (second, high, low) of a second in progress,
+        newer than any ``put`` (it stands in its slot)."""
+        now = now_ts // 1000
+        oldest = now - (self.window_s if window_s is None else min(window_s, self.window_s))
+        live_i = -1 if live is None else live[0] % self._size
+        lo = hi = 0.0
+        found = False
+        for i, sec in enumerate(self._sec):
+            if i == live_i and live is not None:
+                sec, h, low = live
+            else:
+                h, low = self._hi[i], self._lo[i]
+            if oldest <= sec <= now:
+                if not found:
+                    lo, hi, found = low, h, True
+                else:
+                    lo = min(lo, low)
+                    hi = max(hi, h)
+        return (lo, hi) if found else None
+
+
 class FlowState:
     """Rolling order-flow windows for one symbol (all venues together).
 
@@ -155,9 +217,10 @@ class FlowState:
                  "_sec", "_buy", "_sell", "_lbuy", "_lsell", "_qty", "_n", "_liql", "_liqs",
                  "_open", "_high", "_low", "_close",
                  "sums", "cvd", "last_price", "last_ts",
-                 "large_usd", "venues", "late_dropped", "order_large", "order_grew", "order_usd")
+                 "large_usd", "venues", "late_dropped", "order_large", "order_grew", "order_usd",
+                 "traded")
 
-    def __init__(self, large_usd: float) -> None:
+    def __init__(self, large_usd: float, traded_window_s: int = 30) -> None:
         self.sec = -1  # the current (newest) second; -1 before the first event
         self.first_sec = -1
         self.c_buy = self.c_sell = self.c_qty = self.c_liql = self.c_liqs = 0.0
@@ -187,6 +250,7 @@ class FlowState:
         self.order_large = False  # the latest print completed a large order (count it once)
         self.order_grew = False  # the latest print grew an order already counted as large
         self.order_usd = 0.0  # notional of the latest print's order so far
+        self.traded = TradedRange(traded_window_s)  # traded high/low, put once per second
 
     # ---- updates ---------------------------------------------------------------------------
     def add_trade(self, venue: str, ts: int, price: float, qty: float, notional: float,
@@ -310,39 +374,45 @@ class FlowState:
         a_liql[slot] = liql
         a_liqs[slot] = liqs
         if n:
+            high, low = self.c_high, self.c_low
             self._open[slot] = self.c_open
-            self._high[slot] = self.c_high
-            self._low[slot] = self.c_low
+            self._high[slot] = high
+            self._low[slot] = low
             self._close[slot] = self.c_close
+            self.traded.put(old, high, low)
         gap = new_sec - old
         for sums, length in zip(self.sums, _LENS):
             if gap >= length:  # everything left this window
                 sums[:] = _ZEROS
                 continue
-            sums[BUY] += buy
-            sums[SELL] += sell
-            sums[LBUY] += lbuy
-            sums[LSELL] += lsell
-            sums[QTY] += qty
-            sums[N] += n
-            sums[LIQL] += liql
-            sums[LIQS] += liqs
-            # seconds old-L+1 .. new-L leave the window
-            for k in range(old - length + 1, new_sec - length + 1):
-                s = k % RING
-                if secs[s] == k:
-                    sums[BUY] -= a_buy[s]
-                    sums[SELL] -= a_sell[s]
-                    sums[LBUY] -= a_lbuy[s]
-                    sums[LSELL] -= a_lsell[s]
-                    sums[QTY] -= a_qty[s]
-                    sums[N] -= a_n[s]
-                    sums[LIQL] -= a_liql[s]
-                    sums[LIQS] -= a_liqs[s]
-            if sums[N] < 0.5:  # no trades left: clamp float drift to exact zeros
-                sums[BUY] = sums[SELL] = sums[LBUY] = sums[LSELL] = sums[QTY] = sums[N] = 0.0
-                if abs(sums[LIQL]) + abs(sums[LIQS]) < 1e-3:
-                    sums[LIQL] = sums[LIQS] = 0.0
+            # in locals, in the same order as ever: add the finished second, subtract the leaving
+            s0, s1, s2, s3, s4, s5, s6, s7 = sums
+            s0 += buy
+            s1 += sell
+            s2 += lbuy
+            s3 += lsell
+            s4 += qty
+            s5 += n
+            s6 += liql
+            s7 += liqs
+            # seconds old-L+1 .. new-L leave the window (one second when no second was skipped)
+            first = old - length + 1
+            for k in range(first, first + gap):
+                i = k % RING
+                if secs[i] == k:
+                    s0 -= a_buy[i]
+                    s1 -= a_sell[i]
+                    s2 -= a_lbuy[i]
+                    s3 -= a_lsell[i]
+                    s4 -= a_qty[i]
+                    s5 -= a_n[i]
+                    s6 -= a_liql[i]
+                    s7 -= a_liqs[i]
+            if s5 < 0.5:  # no trades left: clamp float drift to exact zeros
+                s0 = s1 = s2 = s3 = s4 = s5 = 0.0
+                if abs(s6) + abs(s7) < 1e-3:
+                    s6 = s7 = 0.0
+            sums[:] = (s0, s1, s2, s3, s4, s5, s6, s7)
         self.sec = new_sec
         self.c_buy = self.c_sell = self.c_qty = self.c_liql = self.c_liqs = 0.0
         self.c_lbuy = self.c_lsell = self.c_n = 0
@@ -362,6 +432,7 @@ class FlowState:
 
     def _late_trade(self, vf: VenueFlow, sec: int, ts: int, price: float, qty: float,
                     notional: float, is_buy: bool, large: bool) -> None:
+        self.traded.add(ts, price)  # (it keeps its own rule for trades late beyond its ring)
         if self.sec - sec >= RING:
             self.late_dropped += 1
             self.order_large = self.order_grew = False
@@ -409,6 +480,12 @@ class FlowState:
         return (s[BUY] + self.c_buy, s[SELL] + self.c_sell, s[LBUY] + self.c_lbuy,
                 s[LSELL] + self.c_lsell, s[QTY] + self.c_qty, s[N] + self.c_n,
                 s[LIQL] + self.c_liql, s[LIQS] + self.c_liqs)
+
+    def traded_range(self, now_ts: int, window_s: int | None = None) -> tuple[float, float] | None:
+        """(low, high) of the prices that traded within ``window_s`` up to ``now_ts``, the
+        current second included (``TradedRange.range``); None when nothing traded then."""
+        live = (self.sec, self.c_high, self.c_low) if self.c_n else None
+        return self.traded.range(now_ts, window_s, live)
 
     def history_s(self) -> int:
         """Seconds of data the windows have seen (capped at the longest window)."""

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections import deque
 
 from .events import Funding, Liquidation, MarkOI, PositionSide
-from .flow import FlowSnapshot, FlowState
+from .flow import FlowSnapshot, FlowState, TradedRange
+
+__all__ = ["LiquidationWindow", "SymbolState", "TradedRange"]
 
 
 class LiquidationWindow:
@@ -129,55 +131,6 @@ class LiquidationWindow:
         self.count = 0
 
 
-class TradedRange:
-    """Highest and lowest TRADED price over the last ``window_s`` seconds of event time.
-
-    Liquidation prices never enter it: Binance's forceOrder ``p`` is the order's limit price and
-    Bybit's ``allLiquidation`` ``p`` the bankruptcy price, both beyond anything that traded. Kept
-    as a ring of per-second (high, low) buckets: O(1) per trade, O(window_s) per query (a query is
-    a cascade firing or updating, not a trade). A trade older than its bucket's second is late
-    beyond the ring and ignored.
-    """
-
-    __slots__ = ("window_s", "_sec", "_hi", "_lo")
-
-    def __init__(self, window_s: int = 30) -> None:
-        self.window_s = window_s
-        n = window_s + 1
-        self._sec = [-1] * n
-        self._hi = [0.0] * n
-        self._lo = [0.0] * n
-
-    def add(self, ts: int, price: float) -> None:
-        sec = ts // 1000
-        i = sec % len(self._sec)
-        cur = self._sec[i]
-        if cur == sec:
-            if price > self._hi[i]:
-                self._hi[i] = price
-            elif price < self._lo[i]:
-                self._lo[i] = price
-        elif sec > cur:
-            self._sec[i] = sec
-            self._hi[i] = self._lo[i] = price
-
-    def range(self, now_ts: int, window_s: int | None = None) -> tuple[float, float] | None:
-        """(low, high) traded within ``window_s`` (default: the whole ring) up to ``now_ts``,
-        or None when nothing traded then."""
-        now = now_ts // 1000
-        oldest = now - (self.window_s if window_s is None else min(window_s, self.window_s))
-        lo = hi = 0.0
-        found = False
-        for i, sec in enumerate(self._sec):
-            if oldest <= sec <= now:
-                if not found:
-                    lo, hi, found = self._lo[i], self._hi[i], True
-                else:
-                    lo = min(lo, self._lo[i])
-                    hi = max(hi, self._hi[i])
-        return (lo, hi) if found else None
-
-
 class SymbolState:
     """Everything the engine knows about one symbol right now, plus its detectors' memory.
 
@@ -197,9 +150,10 @@ class SymbolState:
         self.trades = 0
         self.rejects_in_row = 0  # consecutive trades refused by the price sanity check
         self.liquidations = LiquidationWindow(cascade_window_ms)
-        # traded high/low: hunt zones and levels come from prices that traded (engine.core feeds it)
-        self.traded = TradedRange(max(30, cascade_window_ms // 1000))
-        self.flow = FlowState(large_usd)
+        # traded high/low: hunt zones and levels come from prices that traded (the flow state
+        # feeds it once per second, see FlowState.traded_range)
+        self.flow = FlowState(large_usd, traded_window_s=max(30, cascade_window_ms // 1000))
+        self.traded: TradedRange = self.flow.traded
         self.funding: dict[str, Funding] = {}  # latest per venue
         self.marks: dict[str, MarkOI] = {}  # latest per venue
         self.det_cascade_armed = True
@@ -230,16 +184,16 @@ class SymbolState:
 
     def mark_price(self) -> float:
         """The freshest venue mark price (0.0 when no venue sent one)."""
-        best = None
+        best, best_ts = 0.0, 0
         for m in self.marks.values():
-            if m.mark and (best is None or m.ts > best.ts):
-                best = m
-        return best.mark if best is not None else 0.0
+            if m.mark and (not best or m.ts > best_ts):
+                best, best_ts = m.mark, m.ts
+        return best
 
     def traded_range(self, now_ts: int, window_s: int | None = None) -> tuple[float, float]:
         """(low, high) of the prices that traded recently; the mark price where nothing traded
         yet, then the last trade price (0.0, 0.0 when the coin has no price at all)."""
-        found = self.traded.range(now_ts, window_s)
+        found = self.flow.traded_range(now_ts, window_s)
         if found is not None:
             return found
         price = self.mark_price() or self.last_price

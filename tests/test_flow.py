@@ -249,3 +249,65 @@ def _compare(e: Engine, ref: Recompute) -> int:
             got = getattr(snap, field)
             assert got == pytest.approx(value, rel=1e-9, abs=1e-6), (window, field)
     return len(FLOW_WINDOWS)
+
+
+class PerTradeRange:
+    """The traded range as it was kept before issue 12: a ring of ``window_s + 1`` per-second
+    (high, low) slots updated on every trade -- the reference the per-second version must equal."""
+
+    def __init__(self, window_s: int) -> None:
+        self.window_s = window_s
+        self.sec = [-1] * (window_s + 1)
+        self.hi = [0.0] * (window_s + 1)
+        self.lo = [0.0] * (window_s + 1)
+
+    def add(self, ts: int, price: float) -> None:
+        sec = ts // 1000
+        i = sec % len(self.sec)
+        if self.sec[i] == sec:
+            self.hi[i] = max(self.hi[i], price)
+            self.lo[i] = min(self.lo[i], price)
+        elif sec > self.sec[i]:
+            self.sec[i], self.hi[i], self.lo[i] = sec, price, price
+
+    def range(self, now_ts: int, window_s: int | None) -> tuple[float, float] | None:
+        now = now_ts // 1000
+        oldest = now - (self.window_s if window_s is None else min(window_s, self.window_s))
+        inside = [i for i, sec in enumerate(self.sec) if oldest <= sec <= now]
+        if not inside:
+            return None
+        return min(self.lo[i] for i in inside), max(self.hi[i] for i in inside)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_traded_range_put_once_a_second_equals_the_per_trade_ring(seed):
+    """The flow state hands each finished second's high/low to the traded range and lends it the
+    current second: the same (low, high) as a ring updated on every trade, whatever the order --
+    late trades (a second, half a minute, over an hour late), quiet gaps, liquidation- and
+    mark-only seconds, queries behind the newest trade."""
+    import random
+
+    from engine.flow import FlowState
+
+    rnd = random.Random(seed)
+    flow, ref = FlowState(50_000.0, traded_window_s=30), PerTradeRange(30)
+    ts = T0
+    for _ in range(6_000):
+        r = rnd.random()
+        if r < 0.02:
+            ts += rnd.choice((5_000, 31_000, 90_000))  # a quiet gap
+        ts += rnd.randrange(0, 700)
+        when = ts
+        if rnd.random() < 0.1:
+            when = ts - rnd.choice((400, 1_500, 12_000, 29_000, 31_000, 45_000, 3_700_000))
+        price = 100.0 + rnd.gauss(0, 1)
+        if r > 0.97:
+            flow.add_liquidation(when, 5_000.0, rnd.random() < 0.5)
+        elif r > 0.94:
+            flow.advance(when)
+        else:
+            flow.add_trade(rnd.choice(("binance", "bybit")), when, price, 1.0, price, rnd.random() < 0.5)
+            ref.add(when, price)
+        for now in (ts, ts - rnd.randrange(0, 40_000)):
+            for window_s in (None, 30, 7):
+                assert flow.traded_range(now, window_s) == ref.range(now, window_s), (now, window_s)
