@@ -7,9 +7,17 @@ late (out-of-order) event is counted while it is still inside the window and ign
 from __future__ import annotations
 
 from collections import deque
+from typing import TYPE_CHECKING
 
 from .events import Funding, Liquidation, MarkOI, PositionSide
 from .flow import FlowSnapshot, FlowState, TradedRange
+
+if TYPE_CHECKING:  # the detectors import this module; their memory types only annotate here
+    from .detectors.divergence import DivergenceMemory
+    from .detectors.funding import FundingMemory
+    from .detectors.orderflow import FlowMemory
+    from .detectors.stophunt import HuntWatch
+    from .detectors.whale import WhaleMemory
 
 __all__ = ["LiquidationWindow", "SymbolState", "TradedRange"]
 
@@ -157,12 +165,12 @@ class SymbolState:
         self.funding: dict[str, Funding] = {}  # latest per venue
         self.marks: dict[str, MarkOI] = {}  # latest per venue
         self.det_cascade_armed = True
-        self.det_hunt = None
+        self.det_hunt: HuntWatch | None = None  # the open cascade / stop-hunt story
         self.det_story_ts = 0  # event time the latest cascade / stop-hunt story was last active
-        self.det_flow = None
-        self.det_whale = None
-        self.det_divergence = None
-        self.det_funding = None
+        self.det_flow: FlowMemory | None = None
+        self.det_whale: WhaleMemory | None = None
+        self.det_divergence: DivergenceMemory | None = None
+        self.det_funding: FundingMemory | None = None
 
     @property
     def last_price_by_venue(self) -> dict[str, float]:

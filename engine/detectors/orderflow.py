@@ -12,8 +12,9 @@
   standard deviation of both. The signal needs ``z(D5) >= FLOW_Z`` and ``z(L5) >= LARGE_Z``
   (mirrored for distribution); the fixed ``large_ratio`` lean is waived when ``z(L5) >=
   LARGE_Z_ALONE`` (a liquid coin prints large orders on both sides all the time, so 2x the
-  other side is out of reach even for a real whale, while the excess over its norm is not), with the deviations floored (``SD_FLOOR_VOLUME`` x the mean 5-min
-  volume, ``SD_FLOOR_LARGE`` orders) so a thin or flat hour is not a hair trigger. Sampling the
+  other side is out of reach even for a real whale, while the excess over its norm is not),
+  with the deviations floored (``SD_FLOOR_VOLUME`` x the mean 5-min volume, ``SD_FLOOR_LARGE``
+  orders) so a thin or flat hour is not a hair trigger. Sampling the
   5-minute sums themselves (not per-minute values scaled by sqrt 5) keeps the flow's own
   persistence -- ordinary traders' few-minute runs -- in the baseline. Warm-up: no
   accumulation/distribution until the baseline holds ``BASELINE_MIN`` samples (about 13 minutes
@@ -81,34 +82,34 @@ class FlowBaseline:
         self.minute = minute
         self.recent.append((d5, l5, v5, k5))
         if len(self.recent) > BASELINE_LAG:
-            d, l, v, k = self.recent.popleft()
+            d, li, v, k = self.recent.popleft()
             if self.n >= BASELINE_MIN:  # winsorise: one episode must not become the norm
-                d, l = self._clip(d, l)
-            self.base.append((d, l, v, k))
+                d, li = self._clip(d, li)
+            self.base.append((d, li, v, k))
             self.n += 1
             self.sd += d
             self.sdd += d * d
-            self.sl += l
-            self.sll += l * l
+            self.sl += li
+            self.sll += li * li
             self.sv += v
             self.sk += k
             if len(self.base) > BASELINE_LEN:
-                d, l, v, k = self.base.popleft()
+                d, li, v, k = self.base.popleft()
                 self.n -= 1
                 self.sd -= d
                 self.sdd -= d * d
-                self.sl -= l
-                self.sll -= l * l
+                self.sl -= li
+                self.sll -= li * li
                 self.sv -= v
                 self.sk -= k
 
-    def _clip(self, d: float, l: float) -> tuple[float, float]:
+    def _clip(self, d: float, li: float) -> tuple[float, float]:
         n = self.n
         mean_d, mean_l = self.sd / n, self.sl / n
         sd_d, sd_l = self._sds(mean_d, mean_l)
         d = min(max(d, mean_d - CLIP_Z * sd_d), mean_d + CLIP_Z * sd_d)
-        l = min(max(l, mean_l - CLIP_Z * sd_l), mean_l + CLIP_Z * sd_l)
-        return d, l
+        li = min(max(li, mean_l - CLIP_Z * sd_l), mean_l + CLIP_Z * sd_l)
+        return d, li
 
     def _sds(self, mean_d: float, mean_l: float) -> tuple[float, float]:
         """Deviations, each pulled towards a prior worth ``PRIOR_N`` samples: a short baseline

@@ -100,7 +100,9 @@ class StopHuntDetector:
             st.det_story_ts = max(st.det_story_ts, now_ts)
 
     def on_trade(self, st: SymbolState, ev: Trade, th: Thresholds) -> Finding | None:
-        w: HuntWatch = st.det_hunt
+        w = st.det_hunt
+        if w is None:  # the engine calls this only while a story is open
+            return None
         price = ev.price
         ts = ev.ts
         if ts - w.last_liq_ts > FOLLOW_MS:
