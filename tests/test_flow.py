@@ -311,3 +311,25 @@ def test_traded_range_put_once_a_second_equals_the_per_trade_ring(seed):
         for now in (ts, ts - rnd.randrange(0, 40_000)):
             for window_s in (None, 30, 7):
                 assert flow.traded_range(now, window_s) == ref.range(now, window_s), (now, window_s)
+
+
+def test_per_second_detector_work_runs_only_for_symbols_with_events_in_that_second(monkeypatch):
+    """The window detectors run once per second of event time per symbol, at that symbol's first
+    event of a new second: a coin that is quiet costs nothing per second, however many are
+    watched, and a coin back from a gap is judged once, not once per missed second."""
+    e = engine()
+    calls: dict[str, int] = {}
+    real = e._on_second
+
+    def counting(st, ts, recv_ns):
+        calls[st.symbol] = calls.get(st.symbol, 0) + 1
+        real(st, ts, recv_ns)
+
+    monkeypatch.setattr(e, "_on_second", counting)
+    for k in range(100):
+        e.process(trade(T0 + k * 1000 + 1, symbol="BTC"))
+        e.process(trade(T0 + k * 1000 + 2, symbol="BTC"))  # the same second: no second run
+    for symbol in ("ETH", "SOL", "PEPE"):
+        e.process(trade(T0, symbol=symbol))
+    e.process(trade(T0 + 99_000, symbol="ETH"))  # back after 99 quiet seconds
+    assert calls == {"BTC": 99, "ETH": 1}
