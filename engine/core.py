@@ -9,8 +9,9 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
 from .detectors import (
     CascadeDetector,
@@ -29,6 +30,9 @@ from .state import SymbolState
 from .feeds.base import RateLimitedLog
 from .symbols import quoted_units
 from .thresholds import MAJORS, MIDS, THRESHOLD_FIELDS, ThresholdBook, Thresholds
+
+if TYPE_CHECKING:  # outcomes is optional at run time (Engine.track_outcomes)
+    from .outcomes import OutcomeTracker, _SymbolBars
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +87,13 @@ class ErrorLog:
     """At most ``per_minute`` error lines (with traceback) per key; the rest are counted and
     summarised once the minute is over. ``clock`` is injectable for tests."""
 
-    def __init__(self, logger: logging.Logger, per_minute: int = 3, clock=time.monotonic) -> None:
+    def __init__(self, logger: logging.Logger, per_minute: int = 3,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._log = logger
         self._per_minute = per_minute
         self._clock = clock
-        self._window: dict[str, list] = {}
+        # key -> [minute start, lines shown, lines held back]
+        self._window: dict[str, list[float]] = {}
 
     def error(self, key: str, msg: str, *args: object, exc: BaseException | None = None) -> bool:
         now = self._clock()
@@ -145,9 +151,9 @@ class Engine:
         self.on_trade: Callable[[Trade], None] | None = None
         # outcome tracking's running bars by symbol (``track_outcomes``): a trade that joins its
         # symbol's running bar is folded in here, without a call
-        self._outcome_bars: dict | None = None
+        self._outcome_bars: dict[str, _SymbolBars] | None = None
 
-    def track_outcomes(self, tracker) -> None:
+    def track_outcomes(self, tracker: OutcomeTracker) -> None:
         """Feed ``tracker`` (engine.outcomes.OutcomeTracker) every accepted trade after the
         detectors saw it; a trade that joins its symbol's running bar costs no call."""
         self.on_trade = tracker.on_trade
@@ -412,8 +418,19 @@ class FeedCrashed(RuntimeError):
     """A feed's ``run`` raised (a bug, not a venue problem: those are reconnects inside the feed)."""
 
 
-async def run_feeds(engine: Engine, feeds: list, *, queue_size: int = 1024,
-                    queue: asyncio.Queue | None = None, fail_fast: bool = False) -> None:
+EventBatches = asyncio.Queue[list[Event] | None]  # None: a feed has finished
+
+
+class RunnableFeed(Protocol):
+    """What ``run_feeds`` needs of a feed (``engine.feeds.base.Feed`` is one)."""
+
+    name: str
+
+    def run(self, put: Callable[[list[Event]], Awaitable[None]]) -> Awaitable[None]: ...
+
+
+async def run_feeds(engine: Engine, feeds: Sequence[RunnableFeed], *, queue_size: int = 1024,
+                    queue: EventBatches | None = None, fail_fast: bool = False) -> None:
     """Run every feed as its own task; their event batches meet in one bounded queue.
 
     A feed is any object with ``name`` and ``async run(put)`` where ``put`` is an async callable
@@ -427,7 +444,7 @@ async def run_feeds(engine: Engine, feeds: list, *, queue_size: int = 1024,
         queue = asyncio.Queue(maxsize=queue_size)
     crashed: list[str] = []
 
-    async def drive(feed) -> None:
+    async def drive(feed: RunnableFeed) -> None:
         try:
             await feed.run(queue.put)
         except asyncio.CancelledError:

@@ -21,6 +21,9 @@ if TYPE_CHECKING:  # the detectors import this module; their memory types only a
 
 __all__ = ["LiquidationWindow", "SymbolState", "TradedRange"]
 
+# a liquidation's identity (venue, ts, price, notional, position): a re-sent frame repeats it
+LiqKey = tuple[str, int, float, float, PositionSide]
+
 
 class LiquidationWindow:
     """Liquidated USD by position side over the last ``window_ms``, plus the swept price range.
@@ -34,7 +37,8 @@ class LiquidationWindow:
 
     def __init__(self, window_ms: int) -> None:
         self.window_ms = window_ms
-        self._items: deque[tuple[int, float, bool, float, str, tuple]] = deque()
+        # (ts, usd, is_long, price, venue, key)
+        self._items: deque[tuple[int, float, bool, float, str, LiqKey]] = deque()
         self.long_usd = 0.0
         self.short_usd = 0.0
         self.count = 0
@@ -42,7 +46,7 @@ class LiquidationWindow:
         self._min: deque[tuple[int, float]] = deque()
         self._max: deque[tuple[int, float]] = deque()
         self._venues: dict[str, int] = {}
-        self._keys: set[tuple] = set()
+        self._keys: set[LiqKey] = set()
         self.newest_ts = 0
         self.duplicates = 0
 

@@ -83,8 +83,8 @@ def test_one_4m_order_over_25_levels_raises_no_whale_window_or_accumulation():
     e.process_many(sweep(T0 + 300, 4_000_000, 25))
     assert e.flow("BTC", "5m").large_buys == large_before + 1
     mem = e.states["BTC"].det_whale
-    entries = [x for x in mem.buys if x[0] == T0 + 300]
-    assert len(entries) == 1 and entries[0][1] == pytest.approx(4_000_000)  # one entry, full size
+    entries = [x for x in mem.buys if x.ts == T0 + 300]
+    assert len(entries) == 1 and entries[0].usd == pytest.approx(4_000_000)  # one entry, full size
     e.process_many(background(T0 + 1_000, 300, seed=4))
     after = sink.signals[before:]
     assert not [s for s in after if s.kind in (Kind.WHALE_WINDOW, Kind.ACCUMULATION, Kind.DISTRIBUTION)], \
@@ -135,7 +135,7 @@ def test_recorded_multi_level_sweep_is_one_large_order():
                     big_prints += ev.notional >= 25_000
                     prices.add(ev.price)
                     after = e.flow("BTC", "1m")
-                    entries = [x for x in e.states["BTC"].det_whale.buys if x[0] == SWEEP_T]
+                    entries = [x for x in e.states["BTC"].det_whale.buys if x.ts == SWEEP_T]
                     continue
                 e.process(ev)
     assert prints >= 200 and len(prices) >= 100 and usd > 2_500_000
@@ -143,4 +143,4 @@ def test_recorded_multi_level_sweep_is_one_large_order():
     assert after.large_buys - before.large_buys == 1, "one taker order, one large buy"
     assert after.buy_usd - before.buy_usd == pytest.approx(usd)  # volume unchanged by merging
     assert after.trades - before.trades == prints
-    assert len(entries) == 1 and entries[0][1] == pytest.approx(usd)  # whale memory: the whole order
+    assert len(entries) == 1 and entries[0].usd == pytest.approx(usd)  # whale memory: the whole order

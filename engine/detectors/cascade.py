@@ -27,10 +27,15 @@ re-arms once the window has calmed below half the threshold.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..events import Liquidation
 from ..signals import Direction, Finding, Kind
 from ..state import SymbolState
 from ..thresholds import Thresholds, defaults_for
+
+if TYPE_CHECKING:  # stophunt imports this module
+    from .stophunt import HuntWatch
 
 UPDATE_GROWTH = 1.25  # an update when the total grew by 25 % since the last report...
 UPDATE_MIN_MS = 3_000  # ...and at least this long after it (event time)
@@ -107,7 +112,7 @@ class CascadeDetector:
             extra={"flushed": "LONG" if dominant_long else "SHORT", "status": STATUS_LIVE},
         )
 
-    def _maybe_update(self, st: SymbolState, w, ev: Liquidation, th: Thresholds) -> Finding | None:
+    def _maybe_update(self, st: SymbolState, w: HuntWatch, ev: Liquidation, th: Thresholds) -> Finding | None:
         """The open cascade grew (the stop-hunt watch has already counted ``ev``)."""
         total = w.liq_long + w.liq_short
         crossed = any(w.reported_usd < line <= total for line in _lines(st.symbol))
@@ -127,7 +132,7 @@ class CascadeDetector:
         w.cascade_ended = True
         return self.story_finding(st, w, ts, recv_ns, th, STATUS_ENDED)
 
-    def story_finding(self, st: SymbolState, w, ts: int, recv_ns: int, th: Thresholds,
+    def story_finding(self, st: SymbolState, w: HuntWatch, ts: int, recv_ns: int, th: Thresholds,
                       status: str) -> Finding:
         """An update of the cascade's alert: the story's total so far, its traded range."""
         total = w.liq_long + w.liq_short

@@ -41,19 +41,30 @@ WHALE_SD_X = 3.0  # a cluster beats the coin's per-minute one-side count by this
 WHALE_SD_MIN_MINUTES = 5
 
 
+class LargeOrder:
+    """One large order in the window; its USD still grows while later prints of it arrive."""
+
+    __slots__ = ("ts", "usd", "venue", "in_window")
+
+    def __init__(self, ts: int, usd: float, venue: str) -> None:
+        self.ts = ts
+        self.usd = usd
+        self.venue = venue
+        self.in_window = True  # False once it left the window (its USD was taken out)
+
+
 class WhaleMemory:
     __slots__ = ("buys", "sells", "buy_usd", "sell_usd", "buy_armed", "sell_armed", "open",
                  "minute", "per_min", "s1", "s2")
 
     def __init__(self) -> None:
-        # entries are [ts, usd, venue]: a list, so the newest order's USD can still grow
-        self.buys: deque[list] = deque()
-        self.sells: deque[list] = deque()
+        self.buys: deque[LargeOrder] = deque()
+        self.sells: deque[LargeOrder] = deque()
         self.buy_usd = 0.0
         self.sell_usd = 0.0
         self.buy_armed = True
         self.sell_armed = True
-        self.open: dict[str, tuple[list, bool]] = {}  # venue -> (entry of its newest order, is_buy)
+        self.open: dict[str, tuple[LargeOrder, bool]] = {}  # venue -> (its newest order, is_buy)
         # the coin's per-minute one-side large-order count over the trailing hour (see sample)
         self.minute = -1
         self.per_min: deque[float] = deque()
@@ -86,7 +97,7 @@ class WhaleMemory:
         return mean + WHALE_SD_X * math.sqrt(max(0.0, self.s2 / n - mean * mean))
 
     def add(self, ts: int, usd: float, is_buy: bool, venue: str) -> None:
-        entry = [ts, usd, venue]
+        entry = LargeOrder(ts, usd, venue)
         self.open[venue] = (entry, is_buy)
         if is_buy:
             self.buys.append(entry)
@@ -94,16 +105,16 @@ class WhaleMemory:
         else:
             self.sells.append(entry)
             self.sell_usd += usd
-        cutoff = max(ts, self.buys[-1][0] if self.buys else 0,
-                     self.sells[-1][0] if self.sells else 0) - WHALE_WINDOW_MS
-        while self.buys and self.buys[0][0] <= cutoff:
+        cutoff = max(ts, self.buys[-1].ts if self.buys else 0,
+                     self.sells[-1].ts if self.sells else 0) - WHALE_WINDOW_MS
+        while self.buys and self.buys[0].ts <= cutoff:
             gone = self.buys.popleft()
-            self.buy_usd -= gone[1]
-            gone[2] = None  # marks it out of the window for on_order_grew
-        while self.sells and self.sells[0][0] <= cutoff:
+            self.buy_usd -= gone.usd
+            gone.in_window = False  # for on_order_grew
+        while self.sells and self.sells[0].ts <= cutoff:
             gone = self.sells.popleft()
-            self.sell_usd -= gone[1]
-            gone[2] = None
+            self.sell_usd -= gone.usd
+            gone.in_window = False
         if not self.buys:
             self.buy_usd = 0.0
         if not self.sells:
@@ -129,9 +140,9 @@ class WhaleWindowDetector:
         if item is None:
             return
         entry, is_buy = item
-        if entry[2] is None:  # left the window already (its USD was taken out)
+        if not entry.in_window:  # left the window already (its USD was taken out)
             return
-        entry[1] += usd
+        entry.usd += usd
         if is_buy:
             mem.buy_usd += usd
         else:
@@ -192,5 +203,5 @@ class WhaleWindowDetector:
                 "one_sided": round(min(20.0, 20.0 * (1.0 - len(theirs) / count)), 1),
                 "cluster_size": round(min(15.0, 15.0 * cluster_usd / (count * st.flow.large_usd * 3)), 1),
             },
-            venues=tuple(sorted({item[2] for item in ours})),
+            venues=tuple(sorted({order.venue for order in ours})),
         )
