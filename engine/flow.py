@@ -215,7 +215,7 @@ class FlowState:
     __slots__ = ("sec", "first_sec", "c_buy", "c_sell", "c_lbuy", "c_lsell", "c_qty", "c_n",
                  "c_liql", "c_liqs", "c_open", "c_high", "c_low", "c_close",
                  "_sec", "_buy", "_sell", "_lbuy", "_lsell", "_qty", "_n", "_liql", "_liqs",
-                 "_open", "_high", "_low", "_close",
+                 "_open", "_high", "_low", "_close", "_own",
                  "sums", "cvd", "last_price", "last_ts",
                  "large_usd", "venues", "late_dropped", "order_large", "order_grew", "order_usd",
                  "traded")
@@ -227,19 +227,13 @@ class FlowState:
         self.c_lbuy = self.c_lsell = self.c_n = 0
         # the current second's traded open/high/low/close (meaningful while c_n > 0)
         self.c_open = self.c_high = self.c_low = self.c_close = 0.0
-        self._sec = array("q", _BLANK_SEC)
-        self._buy = array("d", _BLANK_D)
-        self._sell = array("d", _BLANK_D)
-        self._lbuy = array("i", _BLANK_I)
-        self._lsell = array("i", _BLANK_I)
-        self._qty = array("d", _BLANK_D)
-        self._n = array("i", _BLANK_I)
-        self._liql = array("d", _BLANK_D)
-        self._liqs = array("d", _BLANK_D)
-        self._open = array("d", _BLANK_D)
-        self._high = array("d", _BLANK_D)
-        self._low = array("d", _BLANK_D)
-        self._close = array("d", _BLANK_D)
+        # until the symbol's first trade or liquidation the columns are the shared blanks (read
+        # only): a coin that only sends mark prices or funding costs no ring (see _allocate)
+        self._own = False
+        self._sec = _BLANK_SEC
+        self._buy = self._sell = self._qty = self._liql = self._liqs = _BLANK_D
+        self._open = self._high = self._low = self._close = _BLANK_D
+        self._lbuy = self._lsell = self._n = _BLANK_I
         self.sums: tuple[list[float], ...] = tuple([0.0] * _FIELDS for _ in _LENS)
         self.cvd = 0.0
         self.last_price = 0.0
@@ -358,6 +352,11 @@ class FlowState:
             return
         buy, sell, lbuy, lsell = self.c_buy, self.c_sell, self.c_lbuy, self.c_lsell
         qty, n, liql, liqs = self.c_qty, self.c_n, self.c_liql, self.c_liqs
+        if not self._own:
+            if not (n or liql or liqs):  # nothing yet, ever: the ring and the sums stay blank
+                self.sec = new_sec
+                return
+            self._allocate()
         # the finished second into its slot: the current second is never a late event's bucket,
         # and the slot's previous second (an hour ago) has left every window already
         slot = old % RING
@@ -419,9 +418,29 @@ class FlowState:
         for vf in self.venues.values():
             vf.roll(old, new_sec)
 
+    def _allocate(self) -> None:
+        """The symbol's own ring, at its first trade or liquidation (a C-level copy of the
+        blanks, ~360 KB, once)."""
+        self._own = True
+        self._sec = array("q", _BLANK_SEC)
+        self._buy = array("d", _BLANK_D)
+        self._sell = array("d", _BLANK_D)
+        self._lbuy = array("i", _BLANK_I)
+        self._lsell = array("i", _BLANK_I)
+        self._qty = array("d", _BLANK_D)
+        self._n = array("i", _BLANK_I)
+        self._liql = array("d", _BLANK_D)
+        self._liqs = array("d", _BLANK_D)
+        self._open = array("d", _BLANK_D)
+        self._high = array("d", _BLANK_D)
+        self._low = array("d", _BLANK_D)
+        self._close = array("d", _BLANK_D)
+
     def _late_slot(self, sec: int) -> int:
         """The ring slot of a finished second less than an hour old, emptied first when it still
         holds an older second (nothing happened in ``sec`` before this late event)."""
+        if not self._own:
+            self._allocate()
         slot = sec % RING
         if self._sec[slot] != sec:
             self._sec[slot] = sec

@@ -113,12 +113,21 @@ def test_a_chart_bucket_sums_its_seconds_in_order():
 
 
 def test_the_ring_is_flat_arrays_allocated_once():
-    """No object per second: every per-second column is an ``array`` of the ring's length, and
-    rolling an hour of seconds replaces none of them."""
-    f = FlowState(10_000.0)
-    columns = {name: getattr(f, name) for name in f.__slots__ if name.startswith("_")}
+    """No object per second: every per-second column is an ``array`` of the ring's length, made
+    at the symbol's first trade, and rolling two hours of seconds replaces none of them. Before
+    that (a coin that only sends mark prices) the columns are shared blanks nothing writes to."""
+    quiet, f = FlowState(10_000.0), FlowState(10_000.0)
+    for k in range(100):
+        quiet.advance(k * 1000)
+    f.add_trade("bybit", 0, 100.0, 1.0, 100.0, True)
+    f.advance(1000)  # the first second ends: it goes into the symbol's own ring
+    names = [name for name in f.__slots__ if name.startswith("_") and name != "_own"]
+    columns = {name: getattr(f, name) for name in names}
     assert len(columns) == 13 and all(len(col) == RING for col in columns.values())
-    for k in range(2 * RING):
+    assert all(getattr(quiet, name) is not columns[name] for name in names)
+    assert len({id(getattr(quiet, name)) for name in names}) == 3  # one blank per type, shared
+    assert quiet.bucket_at(50) is None and quiet.price_at(50) is None and quiet.history_s() == 100
+    for k in range(2, 2 * RING):
         f.add_trade("bybit", k * 1000, 100.0, 1.0, 100.0, k % 2 == 0)
     assert all(getattr(f, name) is col for name, col in columns.items())
     vf = f.venues["bybit"]
