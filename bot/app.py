@@ -290,7 +290,7 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
                                      lambda s: engine_has_data(engine, s), tr), "confirmations")
         if delivery is not None:
             await delivery.start()
-            for task in getattr(delivery, "_tasks", ()):  # router, sender, refill
+            for task in delivery.tasks():
                 supervisor.watch(task)
         listen = settings.metrics_listen
         if listen is not None:

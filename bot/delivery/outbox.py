@@ -37,6 +37,7 @@ import orjson
 
 from bot.delivery.routing import Recipient, route, zone
 from bot.delivery.scheduler import Item
+from bot.delivery.stats import HOUR_NS
 from bot.groups import thread_for
 from bot.render import render_signal
 from engine.contract import check
@@ -57,7 +58,6 @@ from storage import (
 
 log = logging.getLogger(__name__)
 
-HOUR_NS = 3_600_000_000_000
 # outbox rows of an admin /broadcast carry signal_id BROADCAST_PREFIX + id: they are paced and
 # retried like alerts but never coalesced, carry no alert buttons, and count neither towards
 # the hourly alert cap nor the receive->sent latency

@@ -198,6 +198,10 @@ class Delivery:
     def running(self) -> bool:
         return any(not t.done() for t in self._tasks)
 
+    def tasks(self) -> list[asyncio.Task]:
+        """The long-running tasks ``start`` started (for a supervisor to watch; ``stop`` ends them)."""
+        return list(self._tasks)
+
     async def start(self) -> None:
         """Requeue rows a crash left 'sending', load the backlog, start router and sender."""
         if self.running:
