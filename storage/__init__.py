@@ -10,33 +10,16 @@ Never imports ``bot/`` or aiogram. Build once in ``main()``::
 from storage.db import Database
 from storage.errors import ConstraintError, DatabaseLocked, StorageError
 from storage.migrations import APPLICATION_ID, LATEST_VERSION, MIGRATIONS
-from storage.repositories import (
-    ALL_SYMBOLS,
-    TOPIC_ALL,
-    AccessEntry,
-    AccessRepo,
-    ChatRepo,
-    DeliveryTiming,
-    EarlierDelivery,
-    GroupChat,
-    NewOutboxMessage,
-    OpenOutcome,
-    Outcome,
-    OutcomeRepo,
-    OutcomeStat,
-    OutcomeWrite,
-    OutboxMessage,
-    OutboxRepo,
-    SignalRepo,
-    StoredSignal,
-    Subscriber,
-    ThresholdMap,
-    ThresholdRepo,
-    User,
-    UserRepo,
-    WatchEntry,
-    WatchlistRepo,
-)
+from storage.repos.access import AccessEntry, AccessRepo
+from storage.repos.chats import TOPIC_ALL, ChatRepo, GroupChat
+from storage.repos.common import ALL_SYMBOLS
+from storage.repos.outbox import (DeliveryTiming, EarlierDelivery, NewOutboxMessage, OutboxMessage,
+                                  OutboxRepo)
+from storage.repos.outcomes import OpenOutcome, Outcome, OutcomeRepo, OutcomeStat, OutcomeWrite
+from storage.repos.signals import SignalRepo, StoredSignal
+from storage.repos.thresholds import ThresholdMap, ThresholdRepo
+from storage.repos.users import User, UserRepo
+from storage.repos.watchlist import Subscriber, WatchEntry, WatchlistRepo
 
 __all__ = [
     "ALL_SYMBOLS",

@@ -70,9 +70,7 @@ class Database:
         ``busy_timeout_ms``."""
         shown = str(path)
         if shown != ":memory:":
-            path = Path(path).expanduser()
-            _check_location(path)
-            _create_private(path)
+            path = await asyncio.to_thread(_prepare_file, path)
         try:
             conn = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as e:
@@ -229,6 +227,15 @@ def _translate(e: sqlite3.Error, sql: str) -> StorageError:
     if isinstance(e, sqlite3.IntegrityError):
         return ConstraintError(f"{e} (in: {first})")
     return StorageError(f"database error: {e} (in: {first})")
+
+
+def _prepare_file(path: str | Path) -> Path:
+    """Check the database file's folder and create the file (mode 0600): file system calls,
+    run off the event loop."""
+    resolved = Path(path).expanduser()
+    _check_location(resolved)
+    _create_private(resolved)
+    return resolved
 
 
 def _check_location(path: Path) -> None:
