@@ -94,7 +94,7 @@ async def fanout(users: int, rate: float) -> None:
             await api.stop()
             await db.close()
     print(f"fan-out of one signal to {users:,} users (limit {rate:g} msg/s, {users:,} bystanders on another symbol)")
-    print(f"  routed + rendered + persisted {len(accepted.items):,} outbox rows: {t_accept * 1000:.1f} ms")
+    print(f"  routed + rendered + persisted {len(accepted.rows):,} outbox rows: {t_accept * 1000:.1f} ms")
     print(f"  time to first delivery:       {first * 1000:.1f} ms")
     print(f"  total time:                   {total:.2f} s  ({users / total:,.0f} msg/s; "
           f"limit alone needs {users / rate:.2f} s)")

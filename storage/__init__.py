@@ -13,8 +13,7 @@ from storage.migrations import APPLICATION_ID, LATEST_VERSION, MIGRATIONS
 from storage.repos.access import AccessEntry, AccessRepo
 from storage.repos.chats import TOPIC_ALL, ChatRepo, GroupChat
 from storage.repos.common import ALL_SYMBOLS
-from storage.repos.outbox import (DeliveryTiming, EarlierDelivery, NewOutboxMessage, OutboxMessage,
-                                  OutboxRepo)
+from storage.repos.outbox import DeliveryTiming, EarlierDelivery, OutboxRepo, OutboxRow
 from storage.repos.outcomes import OpenOutcome, Outcome, OutcomeRepo, OutcomeStat, OutcomeWrite
 from storage.repos.signals import SignalRepo, StoredSignal
 from storage.repos.thresholds import ThresholdMap, ThresholdRepo
@@ -35,13 +34,12 @@ __all__ = [
     "GroupChat",
     "LATEST_VERSION",
     "MIGRATIONS",
-    "NewOutboxMessage",
     "OpenOutcome",
     "Outcome",
     "OutcomeRepo",
     "OutcomeStat",
     "OutcomeWrite",
-    "OutboxMessage",
+    "OutboxRow",
     "OutboxRepo",
     "SignalRepo",
     "StorageError",

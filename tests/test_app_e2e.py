@@ -78,7 +78,7 @@ async def test_housekeeping_purges_week_old_finished_outbox_rows(tmp_path):
     import time
 
     from bot.app import _housekeeping
-    from storage import NewOutboxMessage, OutboxRepo
+    from storage import OutboxRepo, OutboxRow
 
     db = await Database.open(tmp_path / "t.db")
     try:
@@ -87,18 +87,15 @@ async def test_housekeeping_purges_week_old_finished_outbox_rows(tmp_path):
         old = time.time_ns() - 8 * 86_400 * 10**9
         ancient = time.time_ns() - 32 * 86_400 * 10**9
         ids = await outbox.enqueue_many([
-            NewOutboxMessage(1, 1, "old-sent", "INFO", 2, "x", enqueued_ns=old),
-            NewOutboxMessage(1, 1, "old-pending", "INFO", 2, "x", enqueued_ns=old),
-            NewOutboxMessage(1, 1, "new-sent", "INFO", 2, "x"),
-            NewOutboxMessage(1, 1, "ancient-sent", "INFO", 2, "x", enqueued_ns=ancient),
-            NewOutboxMessage(1, 1, "broadcast:old", "INFO", 2, "x", enqueued_ns=old),
+            OutboxRow(1, 1, "old-sent", "INFO", 2, "x", enqueued_ns=old),
+            OutboxRow(1, 1, "old-pending", "INFO", 2, "x", enqueued_ns=old),
+            OutboxRow(1, 1, "new-sent", "INFO", 2, "x"),
+            OutboxRow(1, 1, "ancient-sent", "INFO", 2, "x", enqueued_ns=ancient),
+            OutboxRow(1, 1, "broadcast:old", "INFO", 2, "x", enqueued_ns=old),
         ])
-        claimed = await outbox.claim_next(10)
-        for row in claimed:
-            if row.signal_id != "old-pending":
-                await outbox.mark_sent(row.id, time.time_ns(), 1)
-            else:
-                await outbox.mark_retry(row.id, "later", 0)
+        claimed = await outbox.claim(ids)
+        await outbox.mark_sent_many([r.id for r in claimed if r.signal_id != "old-pending"], time.time_ns(), 1)
+        await outbox.mark_retry_many([r.id for r in claimed if r.signal_id == "old-pending"], "later", 0)
         scheduler = _housekeeping(None, outbox)
         job = scheduler.get_job("outbox-purge")
         await job.func()

@@ -37,7 +37,7 @@ async def test_thousand_users_burst_at_30_per_s(db):
         # the burst is accepted before the sender runs: INFO first, URGENT after it
         info = await d.accept(make_signal("ETH", Tier.INFO))
         urgent = await d.accept(make_signal("BTC", Tier.URGENT))
-        assert len(info.items) == 600 and len(urgent.items) == 400
+        assert len(info.rows) == 600 and len(urgent.rows) == 400
         await d.start()
         try:
             # a second URGENT arriving through the sink mid-burst overtakes the INFO backlog

@@ -5,12 +5,12 @@ general topic with one notice, a group found upgraded follows to its new id, and
 from __future__ import annotations
 
 from bot.delivery import DeliveryConfig
-from bot.delivery.scheduler import Item, Scheduler
+from bot.delivery.scheduler import Scheduler
 from engine.signals import Kind, Tier
-from storage import ChatRepo, UserRepo
+from storage import ChatRepo, OutboxRow, UserRepo
 from tests.conftest import BotHarness
 from tests.test_bot_groups import OWNER, added, group_say
-from tests.test_delivery_support import make_signal
+from tests.test_delivery_support import Backlog, make_signal
 from tests.test_delivery_threads import cascade, stop_hunt
 
 FORUM = -1001234567890
@@ -101,10 +101,10 @@ async def test_a_group_upgraded_while_sending_gets_its_alert_at_the_new_id(api, 
         await h.stop()
 
 
-def _item(i: int, tier: str, chat_id: int = GROUP, thread_id: int | None = None) -> Item:
+def _item(i: int, tier: str, chat_id: int = GROUP, thread_id: int | None = None) -> OutboxRow:
     priority = {"URGENT": 0, "WATCH": 1, "INFO": 2}[tier]
-    return Item(id=i, user_id=chat_id, chat_id=chat_id, signal_id=f"s{i}", tier=tier, priority=priority,
-                text=f"alert {i}", silent=False, symbol="BTC", lang="en", enqueued_ns=0, thread_id=thread_id)
+    return OutboxRow(id=i, user_id=chat_id, chat_id=chat_id, signal_id=f"s{i}", tier=tier, priority=priority,
+                     text=f"alert {i}", silent=False, symbol="BTC", lang="en", thread_id=thread_id)
 
 
 def test_a_burst_to_a_group_keeps_20_a_minute_urgent_first_low_tiers_coalesced():
@@ -113,8 +113,8 @@ def test_a_burst_to_a_group_keeps_20_a_minute_urgent_first_low_tiers_coalesced()
     URGENT goes first (never behind a lower tier), then WATCH, and the INFO alerts coalesce, so
     the whole burst takes 19 messages and never more than 20 in a minute."""
     cfg = DeliveryConfig()
-    s = Scheduler(group_interval_s=60.0 / cfg.group_per_min + cfg.guard_s,
-                  coalesce_window_s=cfg.coalesce_window_s, coalesce_tiers=cfg.coalesce_tiers)
+    s = Backlog(Scheduler(group_interval_s=60.0 / cfg.group_per_min + cfg.guard_s,
+                          coalesce_window_s=cfg.coalesce_window_s, coalesce_tiers=cfg.coalesce_tiers))
     n = 0
     for tier, count in (("INFO", 40), ("WATCH", 10), ("URGENT", 5)):
         for _ in range(count):
@@ -139,7 +139,7 @@ def test_a_burst_to_a_group_keeps_20_a_minute_urgent_first_low_tiers_coalesced()
 
 
 def test_alerts_of_different_topics_are_not_coalesced():
-    s = Scheduler(group_interval_s=0.0, coalesce_window_s=0.0)
+    s = Backlog(Scheduler(group_interval_s=0.0, coalesce_window_s=0.0))
     for i, thread in enumerate((7, 9, 7, None), start=1):
         s.push(_item(i, "INFO", chat_id=FORUM, thread_id=thread))
     batches = []

@@ -100,7 +100,7 @@ async def test_sigkill_mid_burst_loses_nothing_and_duplicates_only_rows_on_the_w
     async with double_and_bot(max_seconds=150) as (api, bot):
         setup = Delivery(bot, db, config=fast_config())
         accepted = await setup.accept(make_signal("BTC", Tier.URGENT))  # 300 rows, accepted
-        assert len(accepted.items) == 300
+        assert len(accepted.rows) == 300
         await db.close()
 
         env = {**os.environ, "PYTHONPATH": str(REPO)}

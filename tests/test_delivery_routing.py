@@ -164,16 +164,16 @@ async def test_accept_routes_only_watchers_and_applies_stored_preferences(db):
     await thr.set(1, "BTC", "cascade", 1_000_000)  # ... but for BTC less: per-symbol wins
     writer = OutboxWriter(db, translator())
     accepted = await writer.accept(make_signal("BTC", Tier.WATCH, magnitudes={"liq_usd": 2_500_000, "dominance": 0.9}))
-    assert sorted(it.user_id for it in accepted.items) == [1, 2]
+    assert sorted(it.user_id for it in accepted.rows) == [1, 2]
     assert accepted.skipped == {"tier": 1, "symbol_muted": 1}
-    by_user = {it.user_id: it for it in accepted.items}
+    by_user = {it.user_id: it for it in accepted.rows}
     assert "LIQUIDATION CASCADE" in by_user[1].text and by_user[1].lang == "en"
     assert by_user[2].lang == "id" and by_user[2].text != by_user[1].text
-    rows = [await OutboxRepo(db).get(it.id) for it in accepted.items]
+    rows = [await OutboxRepo(db).get(it.id) for it in accepted.rows]
     assert all(r.state == "pending" and r.recv_ns and r.signal_ns and r.exchange_ms for r in rows)
     # the same signal again adds nothing (UNIQUE(user, signal))
     again = await writer.accept(make_signal("BTC", Tier.WATCH, magnitudes=BIG, sid=accepted.signal_id))
-    assert again.items == []
+    assert again.rows == []
 
 
 async def test_inactive_user_is_not_routed_until_start(db):
@@ -181,19 +181,19 @@ async def test_inactive_user_is_not_routed_until_start(db):
     users = UserRepo(db)
     await users.set_active(2, False)
     writer = OutboxWriter(db, translator())
-    assert [it.user_id for it in (await writer.accept(make_signal("BTC"))).items] == [1]
+    assert [it.user_id for it in (await writer.accept(make_signal("BTC"))).rows] == [1]
     await users.upsert_on_start(2, 2, "en")  # /start reactivates
-    assert [it.user_id for it in (await writer.accept(make_signal("BTC"))).items] == [1, 2]
+    assert [it.user_id for it in (await writer.accept(make_signal("BTC"))).rows] == [1, 2]
 
 
 async def test_hourly_cap_counts_accepted_alerts_and_survives_restart(db):
     await add_users(db, [1], ("BTC",))
     await UserRepo(db).set_hourly_cap(1, 2)
     writer = OutboxWriter(db, translator())
-    got = [len((await writer.accept(make_signal("BTC"))).items) for _ in range(3)]
+    got = [len((await writer.accept(make_signal("BTC"))).rows) for _ in range(3)]
     assert got == [1, 1, 0]
     fresh = OutboxWriter(db, translator())  # a restarted process counts from the outbox
-    assert len((await fresh.accept(make_signal("BTC"))).items) == 0
+    assert len((await fresh.accept(make_signal("BTC"))).rows) == 0
 
 
 @asynccontextmanager
@@ -226,7 +226,6 @@ def uses_index(plan: str, search: str) -> bool:
 # (repository call, the index search its plan must start with); the REAL queries are run
 WATCHERS_OF = "SEARCH w USING {}INDEX watchlist_symbol_user (symbol=?"
 INDEXED_LOOKUPS = [
-    ("users_for_symbol", lambda db: WatchlistRepo(db).users_for_symbol("BTC"), WATCHERS_OF.format("")),
     ("users_for_symbol_page", lambda db: WatchlistRepo(db).users_for_symbol_page("BTC", 5, 50),
      WATCHERS_OF.format("")),
     ("for_watchers_of", lambda db: ThresholdRepo(db).for_watchers_of("BTC"), WATCHERS_OF.format("COVERING ")),
@@ -241,6 +240,10 @@ INDEXED_LOOKUPS = [
      "SEARCH outbox USING INDEX outbox_edit_of (edit_of=?)"),
     ("message_rows", lambda db: OutboxRepo(db).message_rows(1, 1001),
      "SEARCH outbox USING INDEX outbox_message (chat_id=? AND message_id=?)"),
+    # the sender pages due rows in send order through (state, priority, id): no sort, no scan
+    ("due", lambda db: OutboxRepo(db).due(2**62, 256), "SEARCH outbox USING INDEX outbox_state_priority"),
+    ("due, read on", lambda db: OutboxRepo(db).due(2**62, 256, after=(1, 500)),
+     "SEARCH outbox USING INDEX outbox_state_priority"),
 ]
 
 
@@ -270,14 +273,14 @@ async def test_lookups_use_the_symbol_index(db, name, call, search, analyzed):
 async def test_the_index_check_sees_a_query_that_stops_using_the_index(db, monkeypatch):
     """The check above looks at what runs: a repository query that can no longer use the
     index (``+w.symbol`` disables it) shows up as a scan."""
-    async def unindexed(self, symbol):
+    async def unindexed(self, symbol, after_user_id=0, limit=500):
         return await self._db.fetchall(
             "SELECT w.user_id FROM watchlist w WHERE +w.symbol = ?", (symbol,))
 
-    monkeypatch.setattr(WatchlistRepo, "users_for_symbol", unindexed)
+    monkeypatch.setattr(WatchlistRepo, "users_for_symbol_page", unindexed)
     await add_users(db, range(1, 5), ("BTC",))
     async with statements_run(db) as seen:
-        await WatchlistRepo(db).users_for_symbol("BTC")
+        await WatchlistRepo(db).users_for_symbol_page("BTC")
     [(sql, plan)] = await query_plans(db, seen)
     assert "+w.symbol = 'BTC'" in sql  # what ran, parameters bound
     assert not uses_index(plan, WATCHERS_OF.format("")), plan
@@ -286,7 +289,7 @@ async def test_the_index_check_sees_a_query_that_stops_using_the_index(db, monke
 async def test_routing_touches_only_watchers(db):
     await add_users(db, range(1, 51), ("BTC",))
     await add_users(db, range(100, 2100), ("ETH",))
-    subs = await WatchlistRepo(db).users_for_symbol("BTC")
+    subs = await WatchlistRepo(db).users_for_symbol_page("BTC", 0, 500)
     overrides = await ThresholdRepo(db).for_watchers_of("BTC")
     assert len(subs) == 50 and overrides == {}
     assert replace(subs[0].user, id=0).active
@@ -333,5 +336,5 @@ async def test_resumed_fanout_that_now_fits_one_page_is_marked_done(db):
 async def test_single_page_fanout_is_marked_done(db):
     await add_users(db, range(1, 4), ("BTC",))
     accepted = await OutboxWriter(db, translator()).accept(make_signal("BTC"), page_size=3)
-    assert len(accepted.items) == 3
+    assert len(accepted.rows) == 3
     assert await SignalRepo(db).fanout_unfinished() == []

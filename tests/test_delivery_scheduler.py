@@ -2,21 +2,23 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.delivery.compose import compose, fit
-from bot.delivery.scheduler import GlobalLimiter, Item, Scheduler
+from bot.delivery.scheduler import GlobalLimiter, Scheduler
+from storage import OutboxRow
+from tests.test_delivery_support import Backlog
 from locales import translator
 
 PRIO = {"URGENT": 0, "WATCH": 1, "INFO": 2}
 
 
-def item(oid, chat, tier="URGENT", text="x", not_before=0.0):
-    return Item(id=oid, user_id=chat, chat_id=chat, signal_id=f"s{oid}", tier=tier,
-                priority=PRIO[tier], text=text, silent=False, symbol="BTC", lang="en",
-                enqueued_ns=0, not_before=not_before)
+def item(oid, chat, tier="URGENT", text="x"):
+    return OutboxRow(id=oid, user_id=chat, chat_id=chat, signal_id=f"s{oid}", tier=tier,
+                     priority=PRIO[tier], text=text, silent=False, symbol="BTC", lang="en")
 
 
 def drain(s: Scheduler, t0=0.0, step=0.01, until=100.0):
@@ -33,7 +35,7 @@ def drain(s: Scheduler, t0=0.0, step=0.01, until=100.0):
 
 
 def test_priority_by_tier_then_fifo_across_chats():
-    s = Scheduler(coalesce_tiers=())
+    s = Backlog(Scheduler(coalesce_tiers=()))
     for oid, tier in [(1, "INFO"), (2, "WATCH"), (3, "URGENT"), (4, "INFO"), (5, "URGENT"), (6, "WATCH")]:
         s.push(item(oid, chat=100 + oid, tier=tier))
     order = [s.pop_ready(0.0)[0].id for _ in range(6)]
@@ -42,7 +44,7 @@ def test_priority_by_tier_then_fifo_across_chats():
 
 
 def test_per_chat_pacing_private_and_group():
-    s = Scheduler(chat_interval_s=1.05, group_interval_s=3.05, coalesce_tiers=())
+    s = Backlog(Scheduler(chat_interval_s=1.05, group_interval_s=3.05, coalesce_tiers=()))
     for oid in range(1, 4):
         s.push(item(oid, chat=7))
         s.push(item(10 + oid, chat=-9))
@@ -54,7 +56,7 @@ def test_per_chat_pacing_private_and_group():
 
 
 def test_waiting_chat_does_not_block_other_chats():
-    s = Scheduler(coalesce_tiers=())
+    s = Backlog(Scheduler(coalesce_tiers=()))
     s.push(item(1, chat=1))
     s.push(item(2, chat=1))
     s.push(item(3, chat=2, tier="INFO"))
@@ -67,7 +69,7 @@ def test_waiting_chat_does_not_block_other_chats():
 
 
 def test_low_tier_alerts_within_the_window_coalesce():
-    s = Scheduler(chat_interval_s=1.05, coalesce_window_s=3.0)
+    s = Backlog(Scheduler(chat_interval_s=1.05, coalesce_window_s=3.0))
     s.push(item(1, chat=5, tier="INFO"))
     assert [it.id for it in s.pop_ready(0.0)] == [1]  # the first goes at once
     s.release(5, 0.0)
@@ -81,11 +83,11 @@ def test_low_tier_alerts_within_the_window_coalesce():
 
 
 def test_coalescing_respects_the_character_budget_and_retry_times():
-    s = Scheduler(coalesce_window_s=0.0, max_batch_chars=3900)
+    s = Backlog(Scheduler(coalesce_window_s=0.0, max_batch_chars=3900))
     s.push(item(1, chat=5, tier="INFO", text="a" * 2000))
     s.push(item(2, chat=5, tier="INFO", text="b" * 2000))
     s.push(item(3, chat=5, tier="INFO", text="c" * 100))
-    s.push(item(4, chat=5, tier="INFO", text="d", not_before=50.0))  # backing off: not yet
+    s.push(item(4, chat=5, tier="INFO", text="d"), due=50.0)  # backing off: not yet
     first = [it.id for it in s.pop_ready(0.0)]
     assert first == [1, 3]
     s.release(5, 0.0)
@@ -96,7 +98,7 @@ def test_coalescing_respects_the_character_budget_and_retry_times():
 
 
 def test_one_request_per_chat_in_flight_and_pacing_from_its_end():
-    s = Scheduler(chat_interval_s=1.0, coalesce_tiers=())
+    s = Backlog(Scheduler(chat_interval_s=1.0, coalesce_tiers=()))
     for oid in (1, 2):
         s.push(item(oid, chat=7))
     s.push(item(3, chat=8))
@@ -115,20 +117,43 @@ def test_one_request_per_chat_in_flight_and_pacing_from_its_end():
     assert [it.id for it in s.pop_ready(61.0)] == [4]
 
 
-def test_remove_user_and_duplicate_push():
-    s = Scheduler()
-    assert s.push(item(1, chat=1)) and not s.push(item(1, chat=1))
-    s.push(item(2, chat=2))
-    s.push(item(3, chat=1))
-    assert sorted(it.id for it in s.remove_user(1)) == [1, 3]
-    assert [it.id for it in s.pop_ready(0.0)] == [2]
-    assert s.pop_ready(5.0) is None and len(s) == 0
+def test_rows_of_a_refused_coalesced_message_go_one_by_one():
+    sched = Scheduler(coalesce_window_s=0.0)
+    s = Backlog(sched)
+    for oid in (1, 2, 3):
+        s.push(item(oid, chat=5, tier="INFO"))
+    batch = s.pop_ready(0.0)
+    assert [it.id for it in batch] == [1, 2, 3]
+    sched.make_solo(it.id for it in batch)  # Telegram refused it: back, never coalesced again
+    s.requeue(batch, 0.0)
+    s.release(5, 0.0, paced=False)
+    assert [it.id for it in s.pop_ready(0.0)] == [1]
+    s.release(5, 0.0)
+    assert [it.id for it in s.pop_ready(1.05)] == [2]
+
+
+def test_broadcasts_replies_and_edits_are_never_coalesced():
+    s = Backlog(Scheduler(coalesce_window_s=0.0))
+    s.push(item(1, chat=5, tier="INFO"))
+    s.push(replace(item(2, chat=5, tier="INFO"), signal_id="broadcast:news"))
+    s.push(replace(item(3, chat=5, tier="INFO"), reply_to_signal_id="s1"))
+    s.push(replace(item(4, chat=5, tier="INFO"), edit_of=1))
+    s.push(item(5, chat=5, tier="INFO"))
+    batches, t = [], 0.0
+    while len(s):
+        batch = s.pop_ready(t)
+        if batch is None:
+            t += 0.5
+            continue
+        batches.append([it.id for it in batch])
+        s.release(5, t)
+    assert batches == [[1, 5], [2], [3], [4]]
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 6), st.sampled_from(["URGENT", "WATCH", "INFO"])), min_size=1, max_size=60))
 def test_every_item_goes_out_exactly_once_and_chats_are_paced(pairs):
-    s = Scheduler(chat_interval_s=1.0, coalesce_window_s=2.0)
+    s = Backlog(Scheduler(chat_interval_s=1.0, coalesce_window_s=2.0))
     for oid, (chat, tier) in enumerate(pairs, start=1):
         s.push(item(oid, chat, tier))
     sent = drain(s, step=0.05, until=1000)

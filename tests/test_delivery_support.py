@@ -10,10 +10,10 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
-from bot.delivery import Delivery, DeliveryConfig, FakeClock
+from bot.delivery import Delivery, DeliveryConfig, FakeClock, Scheduler
 from engine.signals import Direction, Kind, Signal, Tier
 from engine.thresholds import defaults_for
-from storage import Database, UserRepo, WatchlistRepo
+from storage import Database, OutboxRow, UserRepo, WatchlistRepo
 from tests.botapi import TOKEN, BotAPIDouble
 
 _ids = itertools.count(1)
@@ -106,7 +106,7 @@ def _quiet(d: Delivery, api: BotAPIDouble) -> bool:
     routing_idle = d._inbox._unfinished_tasks == 0 or d.router_waiting  # noqa: SLF001
     # a request the sender gave up on may stay parked at the double: <=, not ==
     held = api.parked + d.sender.storage_waits  # waiting on the test clock, not on real I/O
-    return routing_idle and d.sender.inflight <= held and not d._refilling  # noqa: SLF001
+    return routing_idle and d.sender.inflight <= held
 
 
 async def run_clock(clock: FakeClock, d: Delivery, api: BotAPIDouble, predicate=lambda: False,
@@ -135,6 +135,46 @@ async def run_clock(clock: FakeClock, d: Delivery, api: BotAPIDouble, predicate=
     return predicate()
 
 
+class Backlog:
+    """Due rows as the sender reads them from the outbox (send order: priority, then FIFO), in
+    memory, for the pure ``Scheduler`` tests: ``pop_ready`` is one pick of the sender."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self.scheduler = scheduler
+        self._rows: dict[int, OutboxRow] = {}
+        self._due: dict[int, float] = {}  # row id -> when it is due (the outbox's next_attempt)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def push(self, row: OutboxRow, due: float = 0.0) -> None:
+        self._rows[row.id] = row
+        self._due[row.id] = due
+
+    def requeue(self, rows, due: float) -> None:
+        for row in rows:
+            self.push(row, due)
+
+    def pop_ready(self, now: float) -> list[OutboxRow] | None:
+        due = sorted((r for r in self._rows.values() if self._due[r.id] <= now),
+                     key=lambda r: (r.priority, r.id))
+        batch = self.scheduler.pick(due, now)
+        for row in batch or ():
+            del self._rows[row.id]
+        return batch
+
+    def next_wakeup(self) -> float | None:
+        """When a row not due yet becomes due or a paced chat opens (None: only busy chats wait)."""
+        times = [t for oid, t in self._due.items() if oid in self._rows and t > 0]
+        ready = self.scheduler.wake_at(self._rows.values())
+        if ready is not None:
+            times.append(ready)
+        return min(times, default=None)
+
+    def release(self, chat_id: int, now: float, **kw) -> None:
+        self.scheduler.release(chat_id, now, **kw)
+
+
 def fast_config(**overrides) -> DeliveryConfig:
     """Small tests: quick pacing so they finish in well under a second of sending."""
     base = dict(global_per_s=200.0, per_chat_per_s=50.0, group_per_min=1200.0, guard_s=0.005,
@@ -155,5 +195,5 @@ async def wait_until(predicate, timeout: float = 10.0, step: float = 0.02) -> bo
     return predicate()
 
 
-__all__ = ["BIG", "Delivery", "add_users", "clocked", "clocked_double", "double_and_bot", "fast_config",
+__all__ = ["BIG", "Backlog", "Delivery", "add_users", "clocked", "clocked_double", "double_and_bot", "fast_config",
            "make_signal", "run_clock", "wait_until"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.delivery import Delivery, OutboxWriter
+from bot.delivery import Delivery, OutboxWriter, Scheduler
 from engine.signals import Kind, Levels, Signal, Tier
 from locales import translator
 from storage import Database, OutboxRepo, UserRepo
@@ -52,7 +52,7 @@ async def deliver(db: Database, signal_id: str, outcome: dict[int, int | None]) 
     by_user = {r[1]: r[0] for r in rows}
     for user_id, message_id in outcome.items():
         oid = by_user[user_id]
-        assert await outbox.claim([oid]) == {oid}
+        assert [row.id for row in await outbox.claim([oid])] == [oid]
         if message_id is None:
             await outbox.mark_failed_many([oid], "Bad Request: test")
         else:
@@ -64,20 +64,20 @@ async def test_each_recipient_is_threaded_only_to_an_alert_they_received(db):
     await UserRepo(db).set_tiers(3, ["URGENT"], [])  # the WATCH cascade never reaches user 3
     writer = OutboxWriter(db, translator())
     first = cascade()
-    assert sorted(it.user_id for it in (await writer.accept(first)).items) == [1, 2, 4, 5]
+    assert sorted(it.user_id for it in (await writer.accept(first)).rows) == [1, 2, 4, 5]
     # user 1 and 5 got it, user 2's was given up, user 4's is still on its way
     await deliver(db, first.id, {1: 5001, 5: 5005, 2: None})
 
-    items = {it.user_id: it for it in (await writer.accept(stop_hunt(first))).items}
+    items = {it.user_id: it for it in (await writer.accept(stop_hunt(first))).rows}
 
     assert set(items) == {1, 2, 3, 4, 5}
     for uid, message_id in ((1, 5001), (5, 5005)):
         assert items[uid].reply_to_signal_id == first.id
         assert items[uid].reply_to_message_id == message_id
-        assert UPDATE_LINE in items[uid].text and items[uid].solo
+        assert UPDATE_LINE in items[uid].text and Scheduler().is_solo(items[uid])
     # still pending: the line stays and the message id is looked up when it is sent
     assert items[4].reply_to_signal_id == first.id and items[4].reply_to_message_id is None
-    assert UPDATE_LINE in items[4].text and items[4].solo
+    assert UPDATE_LINE in items[4].text and Scheduler().is_solo(items[4])
     for uid in (2, 3):  # never received the cascade: no update line, no reply
         assert items[uid].reply_to_signal_id is None and items[uid].reply_to_message_id is None
         assert UPDATE_LINE not in items[uid].text and "STOP HUNT" in items[uid].text
@@ -119,7 +119,7 @@ async def test_message_id_unknown_at_routing_is_looked_up_at_send_time(db):
     first = cascade()
     await writer.accept(first)
     hunt = stop_hunt(first)
-    routed = {it.user_id: it for it in (await writer.accept(hunt)).items}
+    routed = {it.user_id: it for it in (await writer.accept(hunt)).rows}
     assert all(it.reply_to_message_id is None for it in routed.values())  # both cascades pending
     await deliver(db, first.id, {1: 777})  # user 1's cascade goes out before the stop hunt does
     async with double_and_bot() as (api, bot):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import aiosqlite
 import pytest
 
-from bot.delivery import OutboxWriter
+from bot.delivery import OutboxWriter, Scheduler
 from bot.delivery.outbox import OUTCOME_PREFIX, render_outcome
 from bot.outcomes import OutcomeRecorder
 from engine.events import Side, Trade
@@ -103,7 +103,7 @@ async def test_replies_follow_the_thread_and_only_sent_rows(db):
     for uid, msg in ((1, 101), (5, 105), (6, 106)):
         it = items[uid]
         assert (it.signal_id, it.reply_to_signal_id, it.reply_to_message_id) == (OUTCOME_PREFIX + sig.id, sig.id, msg)
-        assert it.silent and it.solo and it.tier == "INFO" and it.symbol is None
+        assert it.silent and Scheduler().is_solo(it) and it.tier == "INFO" and it.symbol is None
     assert items[5].thread_id == 42 and items[1].thread_id is None
     assert items[1].text == "❌ <b>BTC</b>: stopped out after 2 min, −1R"
     assert items[6].text == "❌ <b>BTC</b>: kena stop setelah 2 mnt, −1R"

@@ -16,9 +16,10 @@ from storage import (
     AccessRepo,
     ConstraintError,
     Database,
-    NewOutboxMessage,
     OutboxRepo,
+    OutboxRow,
     OutcomeRepo,
+    OutcomeWrite,
     SignalRepo,
     StorageError,
     ThresholdRepo,
@@ -56,8 +57,8 @@ async def add_user(db: Database, user_id: int, *, chat_id: int | None = None, la
     return await UserRepo(db).upsert_on_start(user_id, chat_id or user_id * 10, language)
 
 
-def message(user_id: int, signal_id: str, priority: int = 1, **kw) -> NewOutboxMessage:
-    return NewOutboxMessage(
+def message(user_id: int, signal_id: str, priority: int = 1, **kw) -> OutboxRow:
+    return OutboxRow(
         user_id=user_id, chat_id=user_id * 10, signal_id=signal_id, tier="WATCH",
         priority=priority, text=f"alert {signal_id} for {user_id}", **kw,
     )
@@ -113,7 +114,10 @@ async def test_reopen_keeps_everything(tmp_path: Path):
         await SignalRepo(database).insert(
             "sig-1", "STOP_HUNT", "BTC", "LONG", "URGENT", 85, 1_700_000_000_000, 5, 6, b'{"a":1}'
         )
-        await OutcomeRepo(database).record("sig-1", "WIN", 1.5, -0.3, 1_700_000_100_000)
+        await OutcomeRepo(database).save_many([OutcomeWrite(
+            "sig-1", "STOP_HUNT", "BTC", "LONG", "URGENT", 85, 1_700_000_000_000, 5, 6, b'{"a":1}',
+            result="WIN", final=True, hit=True, r=1.5, mfe=1.5, mae=-0.3, ttr_s=60.0,
+            resolved_ts=1_700_000_100_000, details=b"{}")])
         ids = await OutboxRepo(database).enqueue_many([message(7, "sig-1", 0, silent=True)])
         assert len(ids) == 1
 
@@ -472,9 +476,9 @@ async def test_watchlist_routing_queries(db: Database):
     await watch.add(3, "ETH")
     await watch.set_symbol_mute(2, "BTC", 123)
     await UserRepo(db).set_active(3, False)
-    subs = await watch.users_for_symbol("BTC")
+    subs = await watch.users_for_symbol_page("BTC", 0, 50)
     assert [(s.user.id, s.user.chat_id, s.symbol_muted_until) for s in subs] == [(1, 10, 0), (2, 20, 123)]
-    assert await watch.users_for_symbol("ETH") == []  # inactive users are not routed to
+    assert await watch.users_for_symbol_page("ETH", 0, 50) == []  # inactive users are not routed to
     assert await watch.all_symbols() == {"BTC"}
     assert await watch.remove(1, "BTC") and not await watch.remove(1, "BTC")
     assert await watch.set_symbol_mute(1, "BTC", 5) is False
@@ -540,9 +544,8 @@ async def test_outbox_accepts_a_user_signal_pair_at_most_once(db: Database):
     assert len(again) == 1 and again[0] > max(first)
     assert await outbox.enqueue_many([]) == []
     # even after the row was sent, the same pair is not queued again
-    claimed = await outbox.claim_next(10)
-    for row in claimed:
-        await outbox.mark_sent(row.id, row.enqueued_ns + 1, 1000 + row.id)
+    claimed = await outbox.claim([*first, *again])
+    assert await outbox.mark_sent_many([row.id for row in claimed], 1, 1000) == 3
     assert await outbox.enqueue_many([message(1, "a")]) == []
     assert await db.fetchval("SELECT COUNT(*) FROM outbox") == 3
 
@@ -555,46 +558,86 @@ async def test_outbox_rejects_unknown_user_atomically(db: Database):
     assert await db.fetchval("SELECT COUNT(*) FROM outbox") == 0
 
 
-async def test_claim_next_respects_priority_then_fifo(db: Database):
+async def test_due_pages_rows_in_send_order_and_claim_is_atomic(db: Database):
+    """The sender's read: due pending rows by priority then FIFO, a page at a time (keyset on
+    (priority, id)); claiming marks them 'sending' in one statement and returns them as claimed,
+    and a row claimed once is never returned by a second claim."""
     await add_user(db, 1)
     outbox = OutboxRepo(db)
     priorities = [2, 0, 1, 0, 2, 1, 0]
     ids = await outbox.enqueue_many([message(1, f"s{i}", p) for i, p in enumerate(priorities)])
     expected = [ids[i] for i in sorted(range(len(ids)), key=lambda i: (priorities[i], i))]
+    now = 2**62
     got: list[int] = []
-    while batch := await outbox.claim_next(3):
-        assert all(m.state == "sending" and m.attempts == 1 for m in batch)
-        got += [m.id for m in batch]
+    after = None
+    while page := await outbox.due(now, 3, after=after):
+        assert all(m.state == "pending" and m.attempts == 0 for m in page)
+        got += [m.id for m in page]
+        after = (page[-1].priority, page[-1].id)
     assert got == expected
-    assert (await outbox.counts_by_state()) == {"pending": 0, "sending": 7, "sent": 0, "failed": 0}
+    assert await outbox.due(now, 0) == []
+    # what an update rewrote before the claim is what the claim returns
+    assert await outbox.replace_pending_text(expected[0], "newest figures")
+    claimed = await outbox.claim([expected[2], expected[0], expected[1]])
+    assert [m.id for m in claimed] == expected[:3]  # send order, whatever the order asked
+    assert all(m.state == "sending" and m.attempts == 1 for m in claimed)
+    assert claimed[0].text == "newest figures"
+    assert not await outbox.replace_pending_text(expected[0], "too late")  # being sent
+    assert await outbox.claim(expected[:3]) == []  # never twice
+    assert [m.id for m in await outbox.due(now, 10)] == expected[3:]  # claimed rows are not due
+    assert await outbox.claim([]) == []
+    assert (await outbox.counts_by_state()) == {"pending": 4, "sending": 3, "sent": 0, "failed": 0}
 
 
 async def test_retry_waits_for_next_attempt_and_states_are_guarded(db: Database):
     await add_user(db, 1)
     outbox = OutboxRepo(db)
     now = 1_000 * NS
-    a_id, b_id = await outbox.enqueue_many(
-        [message(1, "a", 0, enqueued_ns=now), message(1, "b", 1, enqueued_ns=now)]
+    a_id, b_id, c_id = await outbox.enqueue_many(
+        [message(1, "a", 0, enqueued_ns=now), message(1, "b", 1, enqueued_ns=now),
+         message(1, "c", 2, enqueued_ns=now)]
     )
-    claimed = await outbox.claim_next(10, now_ns=now)
-    assert [m.id for m in claimed] == [a_id, b_id]
-    assert await outbox.mark_retry(a_id, "429 Too Many Requests", now + 5 * NS)
-    assert await outbox.mark_sent(b_id, now + NS // 2, 555)
-    assert await outbox.mark_sent(b_id, now + NS, 556) is False  # already sent
-    assert await outbox.claim_next(10, now_ns=now + NS) == []  # retry not due yet
-    (retried,) = await outbox.claim_next(10, now_ns=now + 5 * NS)
-    assert (retried.id, retried.attempts, retried.last_error) == (a_id, 2, "429 Too Many Requests")
-    assert await outbox.mark_failed(a_id, "Forbidden: bot was blocked by the user")
-    assert await outbox.mark_failed(a_id, "again") is False
+    claimed = await outbox.claim([a_id, b_id, c_id])
+    assert [m.id for m in claimed] == [a_id, b_id, c_id]
+    assert await outbox.mark_retry_many([a_id], "502 Bad Gateway", now + 5 * NS) == 1
+    # a 429's wait is no failure: the claim is not counted towards the backoff
+    assert await outbox.mark_retry_many([c_id], "429 Too Many Requests", now + 2 * NS, failed=False) == 1
+    assert await outbox.mark_sent_many([b_id], now + NS // 2, 555) == 1
+    assert await outbox.mark_sent_many([b_id], now + NS, 556) == 0  # already sent
+    assert await outbox.mark_retry_many([b_id], "late", 0) == 0  # not 'sending'
+    assert await outbox.due(now + NS, 10) == []  # retries not due yet ...
+    assert await outbox.next_due_ns(now + NS) == now + 2 * NS  # ... this is when the next one is
+    assert [m.id for m in await outbox.due(now + 2 * NS, 10)] == [c_id]
+    [retried, other] = await outbox.claim([a_id, c_id])
+    assert (retried.id, retried.attempts, retried.last_error) == (a_id, 2, "502 Bad Gateway")
+    assert (other.id, other.attempts) == (c_id, 1)
+    assert await outbox.next_due_ns(now + 2 * NS) is None
+    assert await outbox.mark_failed_many([a_id], "Forbidden: bot was blocked by the user") == 1
+    assert await outbox.mark_failed_many([a_id], "again") == 0
     failed = await outbox.get(a_id)
     assert failed is not None
     assert (failed.state, failed.last_error) == ("failed", "Forbidden: bot was blocked by the user")
     sent = await outbox.get(b_id)
     assert sent is not None and (sent.state, sent.sent_ns, sent.message_id) == ("sent", now + NS // 2, 555)
-    assert await outbox.latencies_since(now) == [(now, now + NS // 2)]
-    assert await outbox.latencies_since(now + NS) == []
-    assert await outbox.counts_by_state() == {"pending": 0, "sending": 0, "sent": 1, "failed": 1}
+    assert [(t.outbox_id, t.sent_ns) for t in await outbox.delivery_timings_since(now)] == [(b_id, now + NS // 2)]
+    assert await outbox.delivery_timings_since(now + NS) == []
+    assert await outbox.counts_by_state() == {"pending": 0, "sending": 1, "sent": 1, "failed": 1}
     assert await outbox.purge_finished(now + 1) == 2
+
+
+async def test_reply_is_cleared_and_pending_rows_of_a_user_fail_together(db: Database):
+    await add_user(db, 1)
+    await add_user(db, 2)
+    outbox = OutboxRepo(db)
+    a, b, c = await outbox.enqueue_many([
+        message(1, "a", reply_to_signal_id="earlier", reply_to_message_id=7), message(1, "b"),
+        message(2, "c")])
+    assert await outbox.clear_reply(a)
+    row = await outbox.get(a)
+    assert row is not None and (row.reply_to_signal_id, row.reply_to_message_id) == (None, None)
+    await outbox.claim([b])
+    assert await outbox.fail_pending_for_user(1, "Forbidden") == [a]  # the row being sent is not
+    assert [m.id for m in await outbox.due(2**62, 10)] == [c]
 
 
 async def test_requeue_inflight_after_crash(tmp_path: Path):
@@ -603,8 +646,8 @@ async def test_requeue_inflight_after_crash(tmp_path: Path):
         await add_user(database, 1)
         outbox = OutboxRepo(database)
         await outbox.enqueue_many([message(1, f"s{i}") for i in range(5)])
-        claimed = await outbox.claim_next(3)
-        await outbox.mark_sent(claimed[0].id, 1, 1)
+        claimed = await outbox.claim(m.id for m in await outbox.due(2**62, 3))
+        await outbox.mark_sent_many([claimed[0].id], 1, 1)
         # crash: two rows stay 'sending'
     async with await Database.open(path) as database:
         outbox = OutboxRepo(database)
@@ -612,5 +655,5 @@ async def test_requeue_inflight_after_crash(tmp_path: Path):
         assert await outbox.requeue_inflight() == 2
         assert await outbox.requeue_inflight() == 0
         assert await outbox.counts_by_state() == {"pending": 4, "sending": 0, "sent": 1, "failed": 0}
-        again = await outbox.claim_next(10)
+        again = await outbox.claim(m.id for m in await outbox.due(2**62, 10))
         assert sorted(m.attempts for m in again) == [1, 1, 2, 2]

@@ -7,7 +7,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from storage import (AccessRepo, ChatRepo, Database, NewOutboxMessage, OutboxRepo, ThresholdRepo,
+from storage import (AccessRepo, ChatRepo, Database, OutboxRepo, OutboxRow, ThresholdRepo,
                      UserRepo, WatchlistRepo)
 from storage.migrations import apply_migrations
 
@@ -37,7 +37,7 @@ async def test_group_is_a_subscriber_with_its_own_settings(tmp_path: Path):
         assert group.is_group and group.language == "id" and group.chat_id == GROUP
         assert await WatchlistRepo(db).add(GROUP, "BTC")
         await ThresholdRepo(db).set(GROUP, "*", "score", 70)
-        subs = await WatchlistRepo(db).users_for_symbol("BTC")
+        subs = await WatchlistRepo(db).users_for_symbol_page("BTC", 0, 50)
         assert [s.user.id for s in subs] == [GROUP]
         # registering again (re-added) keeps settings and the first adder
         await UserRepo(db).set_active(GROUP, False)
@@ -62,7 +62,7 @@ async def test_upgrade_to_supergroup_moves_everything(tmp_path: Path):
         await ThresholdRepo(db).set(GROUP, "BTC", "cascade", 5e6)
         await AccessRepo(db).allow(GROUP, by=1000)
         outbox = OutboxRepo(db)
-        [oid] = await outbox.enqueue_many([NewOutboxMessage(
+        [oid] = await outbox.enqueue_many([OutboxRow(
             user_id=GROUP, chat_id=GROUP, signal_id="s1", tier="WATCH", priority=1, text="alert")])
 
         assert await chats.migrate(GROUP, SUPER)

@@ -29,8 +29,8 @@ from aiogram import Bot
 from aiogram.types import BufferedInputFile, ReplyParameters
 
 from bot.charts import chart_labels, quote_unit, render_hunt_chart
-from bot.delivery.scheduler import Item
 from engine.signals import Kind, Signal
+from storage import OutboxRow
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class AlertCharts:
         self._users = users
         self._max_signals = max_signals
         self._signals: OrderedDict[str, tuple[Signal, Any]] = OrderedDict()
-        self._queue: asyncio.Queue[Item] = asyncio.Queue(maxsize=max_pending)
+        self._queue: asyncio.Queue[OutboxRow] = asyncio.Queue(maxsize=max_pending)
         self.sent = 0
         self.failed = 0
         self.dropped = 0
@@ -66,7 +66,7 @@ class AlertCharts:
         while len(self._signals) > self._max_signals:
             self._signals.popitem(last=False)
 
-    def on_sent(self, item: Item, _sent_ns: int) -> None:
+    def on_sent(self, item: OutboxRow, _sent_ns: int) -> None:
         """The sender's observer: an alert row went out; its chart (if any) follows."""
         if item.edit_of is not None or item.signal_id not in self._signals:
             return
@@ -89,7 +89,7 @@ class AlertCharts:
             finally:
                 self._queue.task_done()
 
-    async def _reply(self, item: Item) -> None:
+    async def _reply(self, item: OutboxRow) -> None:
         entry = self._signals.get(item.signal_id)
         if entry is None:
             return

@@ -41,24 +41,24 @@ class RealClock:
 REAL_CLOCK = RealClock()
 
 
-async def wait_event(clock: Clock, event: asyncio.Event, timeout: float | None) -> bool:
-    """Wait for ``event`` at most ``timeout`` seconds of ``clock``; True when it was set."""
+async def wait_event(clock: Clock, event: asyncio.Event, limit_s: float | None) -> bool:
+    """Wait for ``event`` at most ``limit_s`` seconds of ``clock``; True when it was set."""
     if event.is_set():
         return True
-    if timeout is None:
+    if limit_s is None:
         await event.wait()
         return True
-    if timeout <= 0:
+    if limit_s <= 0:
         return False
     if isinstance(clock, RealClock):  # the hot path: no extra tasks
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(limit_s):
                 await event.wait()
         except TimeoutError:
             return False
         return True
     waiter = asyncio.ensure_future(event.wait())
-    sleeper = asyncio.ensure_future(clock.sleep(timeout))
+    sleeper = asyncio.ensure_future(clock.sleep(limit_s))
     try:
         await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -73,16 +73,16 @@ class TimedOut(Exception):
     """``with_timeout`` ran out (the clock's own time, not the network library's)."""
 
 
-async def with_timeout(clock: Clock, aw: Awaitable[T], timeout: float) -> T:
-    """Await ``aw`` for at most ``timeout`` seconds of ``clock``; cancel it and raise ``TimedOut``."""
+async def with_timeout(clock: Clock, aw: Awaitable[T], limit_s: float) -> T:
+    """Await ``aw`` for at most ``limit_s`` seconds of ``clock``; cancel it and raise ``TimedOut``."""
     if isinstance(clock, RealClock):  # the hot path: no extra tasks
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(limit_s):
                 return await aw
         except TimeoutError as e:
-            raise TimedOut(f"no answer within {timeout:g}s") from e
+            raise TimedOut(f"no answer within {limit_s:g}s") from e
     task = asyncio.ensure_future(aw)
-    sleeper = asyncio.ensure_future(clock.sleep(timeout))
+    sleeper = asyncio.ensure_future(clock.sleep(limit_s))
     try:
         await asyncio.wait({task, sleeper}, return_when=asyncio.FIRST_COMPLETED)
     except BaseException:
@@ -96,7 +96,7 @@ async def with_timeout(clock: Clock, aw: Awaitable[T], timeout: float) -> T:
         return task.result()
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-    raise TimedOut(f"no answer within {timeout:g}s")
+    raise TimedOut(f"no answer within {limit_s:g}s")
 
 
 class FakeClock:

@@ -30,13 +30,13 @@ import logging
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import orjson
 
 from bot.delivery.routing import Recipient, route, zone
-from bot.delivery.scheduler import Item
 from bot.delivery.stats import HOUR_NS
 from bot.groups import thread_for
 from bot.render import render_signal
@@ -48,9 +48,8 @@ from locales import Translator
 from storage import (
     Database,
     EarlierDelivery,
-    NewOutboxMessage,
-    OutboxMessage,
     OutboxRepo,
+    OutboxRow,
     SignalRepo,
     ThresholdRepo,
     WatchlistRepo,
@@ -62,6 +61,7 @@ log = logging.getLogger(__name__)
 # retried like alerts but never coalesced, carry no alert buttons, and count neither towards
 # the hourly alert cap nor the receive->sent latency
 BROADCAST_PREFIX = "broadcast:"
+NOTICE_PREFIX = "notice:"  # rows that tell a chat about delivery itself (not alerts)
 
 
 # the reply in an alert's thread when its stop hunt's outcome is final: one row per recipient,
@@ -149,7 +149,7 @@ class HourlyCounter:
 @dataclass(slots=True)
 class Accepted:
     signal_id: str
-    items: list[Item]
+    rows: list[OutboxRow]  # the rows it added
     skipped: Counter = field(default_factory=Counter)
     recipients: int = 0
 
@@ -160,46 +160,20 @@ class Updated:
 
     signal_id: str
     edits_of: str | None  # the original signal whose messages it updates
-    items: list[Item] = field(default_factory=list)  # new edit rows
+    rows: list[OutboxRow] = field(default_factory=list)  # new edit rows (and late recipients')
     rewritten: dict[int, str] = field(default_factory=dict)  # pending row id -> its new text
     skipped: Counter = field(default_factory=Counter)
     recipients: int = 0
 
 
-def item_from_row(row: OutboxMessage, *, not_before: float = 0.0) -> Item:
-    return Item(
-        id=row.id, user_id=row.user_id, chat_id=row.chat_id, signal_id=row.signal_id,
-        tier=row.tier, priority=row.priority, text=row.text, silent=row.silent,
-        symbol=row.symbol, lang=row.lang, enqueued_ns=row.enqueued_ns, recv_ns=row.recv_ns,
-        exchange_ms=row.exchange_ms, not_before=not_before, failures=row.attempts if row.last_error else 0,
-        solo=(is_broadcast(row.signal_id) or row.reply_to_signal_id is not None
-              or row.edit_of is not None),
-        reply_to_signal_id=row.reply_to_signal_id, reply_to_message_id=row.reply_to_message_id,
-        edit_of=row.edit_of, thread_id=row.thread_id,
-    )
-
-
-async def new_items(outbox: OutboxRepo, ids: list[int], rows: list[NewOutboxMessage],
-                    now_ns: int) -> list[Item]:
-    """Scheduler items for the rows ``enqueue_many`` just inserted (``ids``)."""
+async def inserted(outbox: OutboxRepo, ids: list[int], rows: list[OutboxRow],
+                   now_ns: int) -> list[OutboxRow]:
+    """The rows ``enqueue_many`` just inserted (``ids``), as stored."""
     if len(ids) == len(rows):
-        return [
-            Item(id=oid, user_id=m.user_id, chat_id=m.chat_id, signal_id=m.signal_id,
-                 tier=m.tier, priority=m.priority, text=m.text, silent=m.silent,
-                 symbol=m.symbol, lang=m.lang, enqueued_ns=now_ns, recv_ns=m.recv_ns,
-                 exchange_ms=m.exchange_ms,
-                 # a thread reply is never coalesced: a coalesced message cannot reply to
-                 # each of its alerts' earlier messages
-                 solo=(is_broadcast(m.signal_id) or m.reply_to_signal_id is not None
-                       or m.edit_of is not None),
-                 reply_to_signal_id=m.reply_to_signal_id,
-                 reply_to_message_id=m.reply_to_message_id, edit_of=m.edit_of,
-                 thread_id=m.thread_id)
-            for oid, m in zip(ids, rows)
-        ]
+        return [replace(m, id=oid, enqueued_ns=m.enqueued_ns or now_ns) for oid, m in zip(ids, rows)]
     # some (user, signal) rows existed already: read back exactly the new ones
     fetched = [await outbox.get(oid) for oid in ids]
-    return [item_from_row(row) for row in fetched if row is not None]
+    return [row for row in fetched if row is not None]
 
 
 FIRST_PAGE = 50  # recipients routed and written before the first sends start
@@ -268,12 +242,12 @@ class OutboxWriter:
                 threads.append(thread_for(signal.kind, await self.topic_routes.get(r.user.chat_id)))
         return threads
 
-    async def accept(self, signal: Signal, on_items: Callable[[list[Item]], None] | None = None,
+    async def accept(self, signal: Signal, on_rows: Callable[[list[OutboxRow]], None] | None = None,
                      *, page_size: int = 500) -> Accepted:
         """Route ``signal`` and persist it with one outbox row per recipient; returns the rows.
 
         Subscribers are read, routed and written ``page_size`` at a time (user-id order), each
-        page in its own transaction, and ``on_items`` gets each page's rows as soon as they are
+        page in its own transaction, and ``on_rows`` gets each page's rows as soon as they are
         durable — so the first recipients are being sent to while later pages are routed. The
         first transaction stores the signal with ``fanout_done = 0``; the last sets it to 1.
         A crash in between leaves the flag at 0 and ``resume_unfinished`` routes it again
@@ -295,7 +269,7 @@ class OutboxWriter:
             now_ns = self._wall_ns()
             recipients, skipped = route(
                 signal, subscribers, overrides, now_s=now_ns / 1e9,
-                sent_last_hour=lambda uid: self.hourly.count(uid, now_ns),
+                sent_last_hour=partial(self.hourly.count, now_ns=now_ns),
             )
             result.skipped.update(skipped)
             result.recipients += len(recipients)
@@ -303,7 +277,7 @@ class OutboxWriter:
             threads = await self._threads(signal, recipients, earlier)
             texts = self._render(signal, recipients, [e is not None for e in earlier], render_cache)
             rows = [
-                NewOutboxMessage(
+                OutboxRow(
                     user_id=r.user.id, chat_id=r.user.chat_id, signal_id=signal.id,
                     tier=r.tier.value, priority=r.tier.priority, text=text, silent=r.silent, enqueued_ns=now_ns,
                     symbol=signal.symbol, lang=self._tr.normalize(r.user.language),
@@ -327,18 +301,18 @@ class OutboxWriter:
                 ids = await self._outbox.enqueue_many(rows)
                 if last_page:  # also when a resumed fan-out now fits in one page
                     await self._signals.set_fanout_done(signal.id, True)
-            items = await new_items(self._outbox, ids, rows, now_ns)
-            for it in items:
-                self.hourly.add(it.user_id, now_ns)
-            result.items.extend(items)
-            if on_items is not None and items:
-                on_items(items)
+            added = await inserted(self._outbox, ids, rows, now_ns)
+            for row in added:
+                self.hourly.add(row.user_id, now_ns)
+            result.rows.extend(added)
+            if on_rows is not None and added:
+                on_rows(added)
             if last_page:
                 return result
             after = subscribers[-1].user.id
             first = False
 
-    async def accept_outcome(self, outcome: Outcome) -> list[Item]:
+    async def accept_outcome(self, outcome: Outcome) -> list[OutboxRow]:
         """Queue the reply in the alert's thread for a FINAL stop-hunt outcome: one silent INFO
         row per user whose row of that signal was sent, whose chat is still active and who has
         outcome replies on (/tiers); a reply to their message of the signal, in its forum topic.
@@ -354,7 +328,7 @@ class OutboxWriter:
             text = texts.get(lang)
             if text is None:
                 text = texts[lang] = render_outcome(self._tr, lang, outcome) or ""
-            rows.append(NewOutboxMessage(
+            rows.append(OutboxRow(
                 user_id=row.user_id, chat_id=row.chat_id, signal_id=OUTCOME_PREFIX + signal_id,
                 tier=Tier.INFO.value, priority=Tier.INFO.priority, text=text, silent=True,
                 enqueued_ns=now_ns, lang=lang, reply_to_signal_id=signal_id,
@@ -364,9 +338,9 @@ class OutboxWriter:
             return []
         async with self._db.transaction():
             ids = await self._outbox.enqueue_many(rows)
-        return await new_items(self._outbox, ids, rows, now_ns)
+        return await inserted(self._outbox, ids, rows, now_ns)
 
-    async def _original_rows(self, signal_id: str) -> tuple[str | None, list[OutboxMessage]]:
+    async def _original_rows(self, signal_id: str) -> tuple[str | None, list[OutboxRow]]:
         """The new-message rows of the signal an update refers to (following a chain of
         updates back to the original: an update may name an earlier update)."""
         for _ in range(16):
@@ -383,7 +357,7 @@ class OutboxWriter:
         return None, []
 
     async def accept_update(self, signal: Signal,
-                            on_items: Callable[[list[Item]], None] | None = None) -> Updated:
+                            on_rows: Callable[[list[OutboxRow]], None] | None = None) -> Updated:
         """Persist an update (``signal.edits``) and rewrite what the original's recipients got."""
         original_id, originals = await self._original_rows(signal.edits or "")
         result = Updated(signal.id, original_id)
@@ -393,7 +367,7 @@ class OutboxWriter:
         defaults = defaults_for(signal.symbol)
         cache: dict[tuple[str, str, bool, Tier], str] = {}
         now_ns = self._wall_ns()
-        rows: list[NewOutboxMessage] = []
+        rows: list[OutboxRow] = []
         async with self._db.transaction():
             await self._signals.insert(
                 signal.id, signal.kind, signal.symbol, signal.direction, signal.tier,
@@ -421,7 +395,7 @@ class OutboxWriter:
                 if waiting is not None and await self._outbox.replace_pending_text(waiting, text):
                     result.rewritten[waiting] = text
                     continue
-                rows.append(NewOutboxMessage(
+                rows.append(OutboxRow(
                     user_id=r.user_id, chat_id=r.chat_id, signal_id=signal.id, tier=tier.value,
                     priority=tier.priority, text=text, silent=True, enqueued_ns=now_ns,
                     symbol=r.symbol, lang=r.lang, exchange_ms=signal.ts,
@@ -429,18 +403,18 @@ class OutboxWriter:
                     edit_of=r.id,
                 ))
             ids = await self._outbox.enqueue_many(rows)
-        result.items = await new_items(self._outbox, ids, rows, now_ns)
-        if on_items is not None and result.items:
-            on_items(result.items)
+        result.rows = await inserted(self._outbox, ids, rows, now_ns)
+        if on_rows is not None and result.rows:
+            on_rows(result.rows)
         if original_id is not None:
             late = await self._late_recipients(signal, original_id, {r.user_id for r in originals},
-                                               on_items)
-            result.items.extend(late)
+                                               on_rows)
+            result.rows.extend(late)
             result.recipients += len(late)
         return result
 
     async def _late_recipients(self, signal: Signal, original_id: str, had: set[int],
-                               on_items: Callable[[list[Item]], None] | None) -> list[Item]:
+                               on_rows: Callable[[list[OutboxRow]], None] | None) -> list[OutboxRow]:
         """Subscribers who never got the original but for whom the event has now grown past
         their own thresholds (a user at the $2M default when the cascade opened at another
         user's $500K floor): routed by the usual rules and sent a NEW message with the newest
@@ -448,7 +422,7 @@ class OutboxWriter:
         replies to it like to anyone's."""
         overrides = await self._thresholds.for_watchers_of(signal.symbol)
         cache: dict[tuple[str, str, bool, Tier], str] = {}
-        out: list[Item] = []
+        out: list[OutboxRow] = []
         after = 0
         page = 500
         while True:
@@ -459,10 +433,10 @@ class OutboxWriter:
             fresh = [sub for sub in subscribers if sub.user.id not in had]
             now_ns = self._wall_ns()
             recipients, _skipped = route(signal, fresh, overrides, now_s=now_ns / 1e9,
-                                         sent_last_hour=lambda uid: self.hourly.count(uid, now_ns))
+                                         sent_last_hour=partial(self.hourly.count, now_ns=now_ns))
             texts = self._render(signal, recipients, [False] * len(recipients), cache)
             rows = [
-                NewOutboxMessage(
+                OutboxRow(
                     user_id=r.user.id, chat_id=r.user.chat_id, signal_id=original_id,
                     tier=r.tier.value, priority=r.tier.priority, text=text, silent=r.silent,
                     enqueued_ns=now_ns, symbol=signal.symbol, lang=self._tr.normalize(r.user.language),
@@ -474,12 +448,12 @@ class OutboxWriter:
             if rows:
                 async with self._db.transaction():
                     ids = await self._outbox.enqueue_many(rows)
-                items = await new_items(self._outbox, ids, rows, now_ns)
-                for it in items:
-                    self.hourly.add(it.user_id, now_ns)
-                out.extend(items)
-                if on_items is not None and items:
-                    on_items(items)
+                added = await inserted(self._outbox, ids, rows, now_ns)
+                for row in added:
+                    self.hourly.add(row.user_id, now_ns)
+                out.extend(added)
+                if on_rows is not None and added:
+                    on_rows(added)
             if len(subscribers) < page:
                 return out
 
@@ -496,12 +470,12 @@ class OutboxWriter:
                 found[uid] = tz
         return found
 
-    async def resume_unfinished(self, on_items: Callable[[list[Item]], None] | None = None,
+    async def resume_unfinished(self, on_rows: Callable[[list[OutboxRow]], None] | None = None,
                                 *, page_size: int = 500) -> int:
         """Route again every signal whose paged fan-out a crash cut off; returns how many."""
         unfinished = await self._signals.fanout_unfinished()
         for stored in unfinished:
             signal = Signal.from_dict(orjson.loads(stored.payload))
             log.warning("signal %s: fan-out was interrupted, routing it again", signal.id)
-            await self.accept(signal, on_items, page_size=page_size)
+            await self.accept(signal, on_rows, page_size=page_size)
         return len(unfinished)

@@ -1,6 +1,6 @@
 """Who receives a Signal: a pure decision per subscriber (no I/O, time passed in).
 
-The caller looks subscribers up BY SYMBOL (``WatchlistRepo.users_for_symbol`` uses the
+The caller looks subscribers up BY SYMBOL (``WatchlistRepo.users_for_symbol_page`` uses the
 ``watchlist_symbol`` index, ``ThresholdRepo.for_watchers_of`` joins through it), so the cost of
 routing one signal grows with the symbol's watchers, never with the whole user base.
 

@@ -1,58 +1,39 @@
-"""In-memory send order: priority by tier (FIFO within a tier), per-chat pacing, coalescing.
+"""Pacing state: which chat may get a message when, which due rows go together, and the global rate.
 
-Pure bookkeeping with the time passed in (monotonic seconds), so it is tested without a clock.
-The durable copy of every item is its outbox row; this is only the order in which they go.
+The outbox (SQLite) holds every row and is the only truth about them: the sender reads the due
+rows a page at a time in send order (``OutboxRepo.due``: tier priority, then FIFO) and claims
+what it sends (``OutboxRepo.claim``). This module holds NO row, only pacing state, with the time
+passed in (monotonic seconds), so it is tested without a clock:
 
-- ``pop_ready(now)`` returns the next batch for ONE chat: the most urgent item whose chat may
-  receive a message now, plus (for coalescible tiers) the other due coalescible items of that
-  chat that fit in one message. Popping marks the chat BUSY: nothing more is taken for it until
-  ``release(chat_id, now)`` — called once the request's answer is in and handled — so a chat
-  has at most one request in flight, its messages stay in order, and a 403 is seen before the
-  next message to it is started.
-- Only items for the same forum topic (``thread_id``) are coalesced into one message.
-- A private chat gets at most one message per ``chat_interval_s``, a group one per
-  ``group_interval_s``, counted from the END of the previous request (``release``). A coalescible (low-tier) message waits ``coalesce_window_s`` after the
-  previous low-tier message to the same chat, so alerts arriving within seconds go out together.
+- per chat: when it may receive its next message (``next_ok``) and its next coalescible one
+  (``next_low_ok``), and whether a request to it is in flight (``busy``);
+- coalescing decisions: which due rows of one chat leave as one message, and the rows never to
+  be coalesced again (``make_solo``: their coalesced message was refused);
+- ``GlobalLimiter``: the global rate as Telegram sees it.
+
+``pick(candidates, now)`` takes due rows in send order and returns the next batch for ONE chat:
+the first row whose chat may receive a message now, plus (for coalescible tiers) the other
+coalescible candidates of that chat and forum topic (``thread_id``) that fit in one message.
+Picking marks the chat BUSY: nothing more is picked for it until ``release(chat_id, now)`` —
+called once the request's answer is in and handled — so a chat has at most one request in
+flight, its messages stay in order, and a 403 is seen before the next message to it is started.
+A private chat gets at most one message per ``chat_interval_s``, a group one per
+``group_interval_s``, counted from the END of the previous request (``release``). A coalescible
+(low-tier) message waits ``coalesce_window_s`` after the previous low-tier message to the same
+chat, so alerts arriving within seconds go out together.
 """
 from __future__ import annotations
 
-import heapq
-import itertools
 import math
-from collections import deque
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections import OrderedDict, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
+from bot.delivery.outbox import BROADCAST_PREFIX, NOTICE_PREFIX
+from storage import OutboxRow
 
-@dataclass(slots=True, eq=False)
-class Item:
-    """One outbox row waiting to be sent."""
-
-    id: int
-    user_id: int
-    chat_id: int
-    signal_id: str
-    tier: str
-    priority: int
-    text: str
-    silent: bool
-    symbol: str | None
-    lang: str | None
-    enqueued_ns: int
-    recv_ns: int | None = None
-    exchange_ms: int | None = None  # event time at the exchange (for exchange->sent latency)
-    not_before: float = 0.0  # monotonic seconds (retry backoff / retry_after)
-    failures: int = 0  # network/5xx attempts so far
-    solo: bool = False  # never coalesce (broadcasts, thread replies, a refused coalesced message)
-    done: bool = False  # taken or removed; heap entries are deleted lazily
-    heap_seq: int = -1  # the live heap entry; older entries of this item are stale
-    # alert threads: sent as a reply to this user's message of the earlier signal
-    reply_to_signal_id: str | None = None
-    reply_to_message_id: int | None = None  # known at routing; else looked up at send time
-    # an edit (editMessageText) of the message that carried outbox row ``edit_of``
-    edit_of: int | None = None
-    # a forum topic of a group (message_thread_id); None: the general topic / a private chat
-    thread_id: int | None = None
+# rows of these signal ids are never coalesced: broadcasts, notices (to users, admins, groups)
+SOLO_PREFIXES = (BROADCAST_PREFIX, NOTICE_PREFIX)
 
 
 @dataclass(slots=True)
@@ -60,8 +41,7 @@ class _Chat:
     next_ok: float = 0.0
     next_low_ok: float = 0.0
     busy: bool = False  # a request to this chat is in flight
-    busy_low: bool = False  # ... and it carried a coalescible item
-    items: list[Item] = field(default_factory=list)
+    busy_low: bool = False  # ... and it carried a coalescible row
 
 
 class Scheduler:
@@ -74,119 +54,58 @@ class Scheduler:
         self.coalesce_tiers = frozenset(coalesce_tiers)
         self.max_batch_chars = max_batch_chars
         self.max_batch_items = max_batch_items
-        self._ready: list[tuple[int, int, int, Item]] = []  # (priority, id, seq, item)
-        self._delayed: list[tuple[float, int, int, int, Item]] = []  # (t, priority, id, seq, item)
         self._chats: dict[int, _Chat] = {}
-        self._by_id: dict[int, Item] = {}
-        self._seq = itertools.count()
         self._chats_limit = 50_000
+        self._solo: OrderedDict[int, None] = OrderedDict()  # row ids never coalesced again
 
-    # ---- content -----------------------------------------------------------------------
-    def __len__(self) -> int:
-        return len(self._by_id)
+    # ---- coalescing decisions ----------------------------------------------------------
+    def is_low(self, row: OutboxRow) -> bool:
+        return row.tier in self.coalesce_tiers
 
-    def __contains__(self, outbox_id: int) -> bool:
-        return outbox_id in self._by_id
+    def is_solo(self, row: OutboxRow) -> bool:
+        """Never coalesced: broadcasts and notices, thread replies (a coalesced message cannot
+        reply to each of its alerts' earlier messages), edits, rows of a refused coalesced
+        message."""
+        return (row.reply_to_signal_id is not None or row.edit_of is not None
+                or row.signal_id.startswith(SOLO_PREFIXES) or row.id in self._solo)
 
-    def get(self, outbox_id: int) -> Item | None:
-        return self._by_id.get(outbox_id)
-
-    def push(self, item: Item) -> bool:
-        """Queue an item; False when an item with that outbox id is already queued."""
-        if item.id in self._by_id:
-            return False
-        item.done = False
-        self._by_id[item.id] = item
-        self._chat(item.chat_id).items.append(item)
-        self._enqueue(item)
-        return True
-
-    def _enqueue(self, item: Item) -> None:
-        item.heap_seq = seq = next(self._seq)
-        if item.not_before > 0:
-            heapq.heappush(self._delayed, (item.not_before, item.priority, item.id, seq, item))
-        else:
-            heapq.heappush(self._ready, (item.priority, item.id, seq, item))
-
-    def retarget_thread(self, chat_id: int, thread_id: int) -> int:
-        """A forum topic is gone: the chat's queued items for it go to the general topic."""
-        chat = self._chats.get(chat_id)
-        moved = 0
-        for it in chat.items if chat is not None else ():
-            if it.thread_id == thread_id:
-                it.thread_id = None
-                moved += 1
-        return moved
-
-    def remove_user(self, user_id: int) -> list[Item]:
-        """Take every queued item of ``user_id`` out (e.g. the user blocked the bot)."""
-        gone = [it for it in self._by_id.values() if it.user_id == user_id]
-        for it in gone:
-            self._discard(it)
-        return gone
-
-    def _discard(self, item: Item) -> None:
-        item.done = True
-        self._by_id.pop(item.id, None)
-        chat = self._chats.get(item.chat_id)
-        if chat is not None:
-            try:
-                chat.items.remove(item)
-            except ValueError:
-                pass
-
-    def _chat(self, chat_id: int) -> _Chat:
-        chat = self._chats.get(chat_id)
-        if chat is None:
-            chat = self._chats[chat_id] = _Chat()
-        return chat
+    def make_solo(self, ids: Iterable[int]) -> None:
+        """These rows go out one by one from now on (bounded memory: a restart forgets it, and
+        a refused coalesced message is split again)."""
+        for oid in ids:
+            self._solo[oid] = None
+            self._solo.move_to_end(oid)
+        while len(self._solo) > 10_000:
+            self._solo.popitem(last=False)
 
     # ---- timing ------------------------------------------------------------------------
-    def is_low(self, item: Item) -> bool:
-        return item.tier in self.coalesce_tiers
+    def ready_at(self, row: OutboxRow) -> float:
+        """When ``row``'s chat may receive it (monotonic s); ``math.inf`` while a request to
+        that chat is in flight (its ``release`` decides)."""
+        chat = self._chats.get(row.chat_id)
+        if chat is None:
+            return 0.0
+        if chat.busy:
+            return math.inf
+        if self.is_low(row) and not self.is_solo(row):
+            return max(chat.next_ok, chat.next_low_ok)
+        return chat.next_ok
 
-    def _ready_at(self, item: Item) -> float:
-        chat = self._chats.get(item.chat_id)
-        t = item.not_before
-        if chat is not None:
-            if chat.busy:
-                return math.inf  # back in play at ``release``
-            t = max(t, chat.next_ok)
-            if self.is_low(item) and not item.solo:
-                t = max(t, chat.next_low_ok)
-        return t
+    def wake_at(self, candidates: Iterable[OutboxRow]) -> float | None:
+        """The earliest time one of ``candidates`` may go (None: only busy chats wait, and
+        their ``release`` wakes the sender)."""
+        t = min((self.ready_at(row) for row in candidates), default=math.inf)
+        return None if t == math.inf else t
 
     def pause_chat(self, chat_id: int, until: float) -> None:
         chat = self._chat(chat_id)
         chat.next_ok = max(chat.next_ok, until)
 
-    def _promote(self, now: float) -> None:
-        delayed = self._delayed
-        while delayed and delayed[0][0] <= now:
-            _, priority, oid, seq, item = heapq.heappop(delayed)
-            if not item.done and item.heap_seq == seq:
-                heapq.heappush(self._ready, (priority, oid, seq, item))
-
-    def next_wakeup(self) -> float | None:
-        """When a delayed item may become ready (monotonic s), or None (also when only busy
-        chats wait: their ``release`` wakes the sender)."""
-        delayed = self._delayed
-        while delayed and (delayed[0][4].done or delayed[0][4].heap_seq != delayed[0][3]):
-            heapq.heappop(delayed)
-        if not delayed or delayed[0][0] == math.inf:
-            return None
-        return delayed[0][0]
-
-    def has_ready(self) -> bool:
-        while self._ready and (self._ready[0][3].done or self._ready[0][3].heap_seq != self._ready[0][2]):
-            heapq.heappop(self._ready)
-        return bool(self._ready)
-
     def busy_chats(self) -> int:
         return sum(1 for c in self._chats.values() if c.busy)
 
     def release(self, chat_id: int, now: float, *, paced: bool = True) -> None:
-        """The request to ``chat_id`` popped last is answered and handled: pace from ``now``
+        """The request to ``chat_id`` picked last is answered and handled: pace from ``now``
         (``paced=False``: it was refused, e.g. a 429 whose own wait is set by ``pause_chat``)."""
         chat = self._chats.get(chat_id)
         if chat is None or not chat.busy:
@@ -198,71 +117,61 @@ class Scheduler:
         if chat.busy_low:
             chat.next_low_ok = max(chat.next_low_ok, now + self.coalesce_window_s)
         chat.busy_low = False
-        for it in chat.items:  # parked at +inf while the chat was busy
-            if not it.done:
-                self._enqueue(it)
-        if not chat.items:
-            self._forget_chat_if_idle(chat_id, now)
+        self._forget_idle_chats(now)
 
-    # ---- taking ------------------------------------------------------------------------
-    def pop_ready(self, now: float) -> list[Item] | None:
-        """The next batch (one chat) that may be sent at ``now``, or None."""
-        self._promote(now)
-        ready = self._ready
-        while ready:
-            priority, oid, seq, item = ready[0]
-            if item.done or item.heap_seq != seq:
-                heapq.heappop(ready)
+    def _chat(self, chat_id: int) -> _Chat:
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            chat = self._chats[chat_id] = _Chat()
+        return chat
+
+    def _forget_idle_chats(self, now: float) -> None:
+        """Keep chat state only while it matters (bounded memory, amortised O(1) per release)."""
+        if len(self._chats) > self._chats_limit:
+            for cid in [c for c, st in self._chats.items()
+                        if not st.busy and st.next_ok < now and st.next_low_ok < now]:
+                del self._chats[cid]
+            self._chats_limit = max(50_000, 2 * len(self._chats))
+
+    # ---- picking -----------------------------------------------------------------------
+    def pick(self, candidates: Sequence[OutboxRow], now: float) -> list[OutboxRow] | None:
+        """The next batch (one chat) that may be sent at ``now`` among ``candidates`` (due rows
+        in send order), or None; its chat is busy until ``release``."""
+        waiting: set[int] = set()  # chats found not ready: their later rows are not looked at
+        for row in candidates:
+            if row.chat_id in waiting:
                 continue
-            t = self._ready_at(item)
-            if t > now:
-                heapq.heappop(ready)
-                heapq.heappush(self._delayed, (t, priority, oid, seq, item))
+            if self.ready_at(row) > now:
+                # a coalescible row may wait for its window while an urgent one of the same
+                # chat may go: only a chat that can take nothing is skipped as a whole
+                if self.ready_at(row) == math.inf or not self.is_low(row) or self.is_solo(row):
+                    waiting.add(row.chat_id)
                 continue
-            heapq.heappop(ready)
-            batch = self._batch(item, now)
-            for it in batch:
-                self._discard(it)
-            chat = self._chat(item.chat_id)
+            batch = self._batch(row, candidates)
+            chat = self._chat(row.chat_id)
             chat.busy = True
             chat.busy_low = any(self.is_low(it) for it in batch)
             return batch
         return None
 
-    def _batch(self, first: Item, now: float) -> list[Item]:
-        if not self.is_low(first) or first.solo:
+    def _batch(self, first: OutboxRow, candidates: Sequence[OutboxRow]) -> list[OutboxRow]:
+        if not self.is_low(first) or self.is_solo(first):
             return [first]
         chars = len(first.text)
         batch = [first]
-        others = sorted(
-            (it for it in self._chats[first.chat_id].items
-             if it is not first and not it.done and not it.solo and self.is_low(it)
-             and it.not_before <= now and it.thread_id == first.thread_id),
-            key=lambda it: (it.priority, it.id),
-        )
-        for it in others:
+        others = [row for row in candidates
+                  if row.chat_id == first.chat_id and row.id != first.id and self.is_low(row)
+                  and not self.is_solo(row) and row.thread_id == first.thread_id]
+        others.sort(key=lambda row: (row.priority, row.id))
+        for row in others:
             if len(batch) >= self.max_batch_items:
                 break
-            if chars + len(it.text) + 16 > self.max_batch_chars:
+            if chars + len(row.text) + 16 > self.max_batch_chars:
                 continue  # a shorter one may still fit; this one goes in a later message
-            batch.append(it)
-            chars += len(it.text) + 16
-        batch.sort(key=lambda it: (it.priority, it.id))
+            batch.append(row)
+            chars += len(row.text) + 16
+        batch.sort(key=lambda row: (row.priority, row.id))
         return batch
-
-    def _forget_chat_if_idle(self, chat_id: int, now: float) -> None:
-        """Keep chat state only while it matters (bounded memory, amortised O(1) per pop)."""
-        if len(self._chats) > self._chats_limit:
-            for cid in [c for c, st in self._chats.items()
-                        if not st.items and not st.busy and st.next_ok < now and st.next_low_ok < now]:
-                del self._chats[cid]
-            self._chats_limit = max(50_000, 2 * len(self._chats))
-
-    def requeue(self, items: Iterable[Item], not_before: float) -> None:
-        """Put items back (after a retryable failure), not before ``not_before``."""
-        for it in items:
-            it.not_before = not_before
-            self.push(it)
 
 
 class GlobalLimiter:

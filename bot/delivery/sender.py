@@ -37,7 +37,7 @@ duplicate therefore needs an answer slower than ``send_timeout_s`` — rare, not
 (``RetryPolicy.budget_s``: URGENT/WATCH 1 h, INFO 15 min, broadcasts 6 h by default); after
 that the row is given up: state 'failed', counted (``rows_expired``), logged.
 
-**Edits** (``Item.edit_of``): an update of an earlier signal's event rewrites the message that
+**Edits** (``OutboxRow.edit_of``): an update of an earlier signal's event rewrites the message that
 carried it (``editMessageText`` with the same buttons). "message is not modified" is ``ok``;
 "message to edit not found" / "message can't be edited" give the edit up quietly
 (``edits_dropped``). Edits to one message leave at most one per ``edit_interval_s``.
@@ -48,7 +48,7 @@ the general topic, forgets the topic's routes and queues ONE notice for the grou
 400 with ``migrate_to_chat_id`` moves the group's rows to the supergroup and re-sends there; a
 400 "not enough rights" in a group (muted/demoted) is handled like a 403.
 
-An alert that continues a thread (``Item.reply_to_signal_id``) is sent alone, as a reply to the
+An alert that continues a thread (``OutboxRow.reply_to_signal_id``) is sent alone, as a reply to the
 user's message of the earlier signal (``allow_sending_without_reply``: a message the user deleted
 does not block it). Its message id comes from routing, or is looked up here when the earlier row
 was not sent yet at routing; still unsent now -> sent without a reply.
@@ -60,7 +60,7 @@ import contextvars
 import logging
 import math
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import GeneratorType
 from typing import Any
 from dataclasses import dataclass, field
@@ -79,16 +79,19 @@ from aiogram.types import LinkPreviewOptions, ReplyParameters
 
 from bot.delivery.clock import REAL_CLOCK, Clock, TimedOut, wait_event, with_timeout
 from bot.delivery.compose import compose
-from bot.delivery.outbox import is_broadcast, new_items
-from bot.delivery.scheduler import GlobalLimiter, Item, Scheduler
+from bot.delivery.outbox import NOTICE_PREFIX, is_broadcast
+from bot.delivery.scheduler import GlobalLimiter, Scheduler
 from bot.delivery.stats import DeliveryCounters, LatencyWindow
 from bot.keyboards.alerts import alert_keyboard
 from locales import Translator
 from bot.groups import cannot_post, topic_gone
 from engine.signals import Tier
-from storage import ChatRepo, ConstraintError, NewOutboxMessage, OutboxRepo, StorageError, UserRepo
+from storage import ChatRepo, ConstraintError, OutboxRepo, OutboxRow, StorageError, UserRepo
 
-NOTICE_PREFIX = "notice:"  # outbox rows that tell a chat about delivery itself (not alerts)
+# due rows read from the outbox per query, and at most this many read ahead while every row read
+# so far waits for its chat (a chat with a long backlog cannot hide the rows behind it)
+PAGE_ROWS = 256
+MAX_READ_AHEAD = 4096
 
 log = logging.getLogger(__name__)
 
@@ -146,10 +149,10 @@ class RetryPolicy:
     def backoff(self, failures: int) -> float:
         return min(self.backoff_max_s, self.backoff_base_s * 2 ** min(30, max(0, failures - 1)))
 
-    def budget_for(self, item: Item) -> float:
-        if is_broadcast(item.signal_id):
+    def budget_for(self, row: OutboxRow) -> float:
+        if is_broadcast(row.signal_id):
             return self.broadcast_budget_s
-        return self.budget_s.get(item.tier, 3600.0)
+        return self.budget_s.get(row.tier, 3600.0)
 
 
 class _Durable:
@@ -225,17 +228,56 @@ class Sender:
         # called (item, sent_ns) for every alert row sent (not broadcasts, not edits): e.g. a
         # metrics exporter's exchange->sent (item.exchange_ms) and receive->sent (item.recv_ns)
         # histograms
-        self.sent_observers: list[Callable[[Item, int], None]] = []
+        self.sent_observers: list[Callable[[OutboxRow, int], None]] = []
         self._blocked: set[int] = set()  # users who answered 403 since start (until /start)
+        # the due rows read from the outbox, in send order: a read cursor, not a copy — every
+        # send claims its rows (``OutboxRepo.claim``) and sends them as claimed
+        self._page: dict[int, OutboxRow] = {}
+        self._page_end: tuple[int, int] | None = None  # (priority, id) to read on from; None: all read
+        self._stale = True  # rows were added or changed since the last read: read from the top
+        self._reading = False
+        self._next_due_ns: int | None = None  # when the next retry in the outbox becomes due
 
     @property
     def inflight(self) -> int:
         return len(self._inflight)
 
     def wake(self) -> None:
-        """New items were queued (or a chat/limit opened): look again now."""
+        """A chat or the limit opened: look again now."""
         self._wake.set()
         self.slot_freed.set()
+
+    def rows_added(self, rows: Sequence[OutboxRow] = ()) -> None:
+        """Rows were added to the outbox (or changed there): look now.
+
+        ``rows``: the rows just written, exactly as stored: they join the rows read in send
+        order without reading them back (an URGENT row goes before what was read already).
+        Without them (or while a read is under way) the due rows are read again from the top."""
+        if rows and not self._stale and not self._reading:
+            end = self._page_end
+            new = [r for r in rows if end is None or (r.priority, r.id) < end]  # later: read on
+            if new:
+                merged = sorted([*self._page.values(), *new], key=lambda r: (r.priority, r.id))
+                if len(merged) > MAX_READ_AHEAD:
+                    del merged[MAX_READ_AHEAD:]
+                    self._page_end = (merged[-1].priority, merged[-1].id)
+                self._page = {r.id: r for r in merged}
+        else:
+            self._stale = True
+        self.wake()
+
+    def _retry_at(self, next_attempt_ns: int) -> None:
+        """Rows of this sender go back to 'pending', due at ``next_attempt_ns`` (0: now)."""
+        if next_attempt_ns <= 0:
+            self._stale = True
+        elif self._next_due_ns is None or next_attempt_ns < self._next_due_ns:
+            self._next_due_ns = next_attempt_ns
+        self.wake()
+
+    @property
+    def read_ahead(self) -> int:
+        """Due rows read from the outbox and not yet started (waiting for their chat or a slot)."""
+        return len(self._page)
 
     # ---- dispatcher ----------------------------------------------------------------------
     async def run(self) -> None:
@@ -258,23 +300,65 @@ class Sender:
         if not task.cancelled() and task.exception() is not None:
             log.error("delivery task failed", exc_info=task.exception())
 
-    async def _next_batch(self) -> list[Item]:
+    async def _next_batch(self) -> list[OutboxRow]:
         while True:
             now = self.clock.now()
             wait = self.limiter.delay(now)
             if wait <= 0:
-                batch = self.scheduler.pop_ready(now)
+                batch = await self._pick(now)
                 if batch is not None:
                     return batch
-                wake_at = self.scheduler.next_wakeup()
-                wait = None if wake_at is None else max(0.0, wake_at - now)
+                wait = self._idle_wait(now)
             elif wait == math.inf:
                 wait = None  # an answer releases a slot and wakes us
             self._wake.clear()
             await wait_event(self.clock, self._wake, wait)
 
-    async def drain_inflight(self, timeout: float) -> int:
-        """Let requests already started finish and be recorded; cancel what outlives ``timeout``.
+    async def _pick(self, now: float) -> list[OutboxRow] | None:
+        """The next batch among the due rows of the outbox (read a page at a time)."""
+        due = self._next_due_ns
+        if self._stale or (due is not None and self.clock.wall_ns() >= due):
+            await self._read(from_top=True)
+        elif not self._page and self._page_end is not None:
+            await self._read(from_top=False)
+        while True:
+            batch = self.scheduler.pick(list(self._page.values()), now)
+            if batch is not None:
+                for row in batch:
+                    del self._page[row.id]
+                return batch
+            if self._page_end is None or len(self._page) >= MAX_READ_AHEAD:
+                return None
+            await self._read(from_top=False)  # all read so far waits for its chat: read on
+
+    async def _read(self, *, from_top: bool) -> None:
+        wall = self.clock.wall_ns()
+        self._reading = True
+        try:
+            if from_top:
+                self._stale = False
+                self._page.clear()
+                self._page_end = None
+                self._next_due_ns = await self._outbox.next_due_ns(wall)
+            rows = await self._outbox.due(wall, PAGE_ROWS, after=None if from_top else self._page_end)
+        finally:
+            self._reading = False
+        for row in rows:
+            self._page[row.id] = row
+        self._page_end = (rows[-1].priority, rows[-1].id) if len(rows) == PAGE_ROWS else None
+
+    def _idle_wait(self, now: float) -> float | None:
+        """Seconds until a row read may go or a retry becomes due; None: until woken."""
+        wait = math.inf
+        ready = self.scheduler.wake_at(self._page.values())
+        if ready is not None:
+            wait = ready - now
+        if self._next_due_ns is not None:
+            wait = min(wait, (self._next_due_ns - self.clock.wall_ns()) / 1e9)
+        return None if wait == math.inf else max(0.0, wait)
+
+    async def drain_inflight(self, grace_s: float) -> int:
+        """Let requests already started finish and be recorded; cancel what outlives ``grace_s``.
 
         Returns how many had to be cancelled (their rows stay 'sending' and are requeued at the
         next start: at-least-once for them).
@@ -282,7 +366,7 @@ class Sender:
         pending = set(self._inflight)
         if not pending:
             return 0
-        _done, still = await asyncio.wait(pending, timeout=timeout)
+        _done, still = await asyncio.wait(pending, timeout=grace_s)
         for task in still:
             task.cancel()
         if still:
@@ -290,23 +374,24 @@ class Sender:
         return len(still)
 
     # ---- one message ---------------------------------------------------------------------
-    async def _send(self, batch: list[Item], token: list) -> None:
+    async def _send(self, batch: list[OutboxRow], token: list) -> None:
         IN_SENDER.set(True)  # this task's requests hold a limiter slot already
-        self._last_outcome[batch[0].chat_id] = "ok"
+        chat_id = batch[0].chat_id  # busy in the scheduler until released below
+        self._last_outcome[chat_id] = "ok"
         try:
             await self._send_batch(batch)
         except asyncio.CancelledError:
             raise
         except Exception as e:  # a bug (storage errors are retried by _Durable): the rows stay
             # 'pending'/'sending' in the outbox and are sent again after a restart
-            log.exception("delivery to chat %s failed unexpectedly: %s", batch[0].chat_id, e)
+            log.exception("delivery to chat %s failed unexpectedly: %s", chat_id, e)
             self.counters.record_errors += 1
         finally:
             now = self.clock.now()
             self.limiter.release(token, now)
             # a 429 names the exact wait (pause_chat): no pacing on top of it
-            paced = self._last_outcome.pop(batch[0].chat_id, "ok") != "retry_after"
-            self.scheduler.release(batch[0].chat_id, now, paced=paced)
+            paced = self._last_outcome.pop(chat_id, "ok") != "retry_after"
+            self.scheduler.release(chat_id, now, paced=paced)
             self.wake()
 
     def _count(self, outcome: str, chat_id: int | None = None) -> None:
@@ -315,13 +400,12 @@ class Sender:
         by = self.counters.sends_by_outcome
         by[outcome] = by.get(outcome, 0) + 1
 
-    async def _send_batch(self, batch: list[Item]) -> None:
-        texts = await self._outbox.claim_texts(it.id for it in batch)
-        batch = [it for it in batch if it.id in texts]
+    async def _send_batch(self, picked: list[OutboxRow]) -> None:
+        # the rows as they are now (an update may have rewritten a pending row's text); a row
+        # taken or finished since it was read is not returned
+        batch = await self._outbox.claim(row.id for row in picked)
         if not batch:
             return
-        for it in batch:
-            it.text = texts[it.id]  # an update may have rewritten a pending row
         if batch[0].user_id in self._blocked and await self._still_blocked(batch):
             return
         if batch[0].edit_of is not None:
@@ -367,7 +451,7 @@ class Sender:
                 except Exception:  # a metrics hook must never break delivery
                     log.exception("sent observer failed")
 
-    async def _still_blocked(self, batch: list[Item]) -> bool:
+    async def _still_blocked(self, batch: list[OutboxRow]) -> bool:
         """A row routed while its user's 403 was being handled (routing read the user as
         active just before): give it up without a request, unless /start reactivated them."""
         user_id = batch[0].user_id
@@ -386,7 +470,7 @@ class Sender:
     async def _call(self, request):
         return await with_timeout(self.clock, request, self.retry.send_timeout_s)
 
-    async def _on_error(self, batch: list[Item], e: Exception) -> None:
+    async def _on_error(self, batch: list[OutboxRow], e: Exception) -> None:
         outcome = classify(e)
         self._count(outcome, batch[0].chat_id)
         if outcome == "retry_after":
@@ -398,22 +482,34 @@ class Sender:
         else:
             await self._on_transient(batch, e, outcome)
 
-    async def _reply_parameters(self, batch: list[Item]) -> ReplyParameters | None:
+    async def _reply_parameters(self, batch: list[OutboxRow]) -> ReplyParameters | None:
         """Reply to the earlier alert of the thread (a single-alert message only)."""
         if len(batch) != 1 or batch[0].reply_to_signal_id is None:
             return None
-        it = batch[0]
-        if it.reply_to_message_id is None:
+        row = batch[0]
+        message_id = row.reply_to_message_id
+        if message_id is None:
             # the earlier row was not sent yet when this one was routed: it may be by now
-            found = await self._outbox.sent_message_id(it.user_id, it.reply_to_signal_id, it.chat_id)
-            if found is None:
+            message_id = await self._outbox.sent_message_id(row.user_id, row.reply_to_signal_id,
+                                                            row.chat_id)
+            if message_id is None:
                 return None
-            it.reply_to_message_id = found
-            await self._outbox.set_reply_to(it.id, found)
-        return ReplyParameters(message_id=it.reply_to_message_id, allow_sending_without_reply=True)
+            await self._outbox.set_reply_to(row.id, message_id)
+        return ReplyParameters(message_id=message_id, allow_sending_without_reply=True)
+
+    async def _retry(self, rows: list[OutboxRow], error: object, next_attempt_ns: int, *,
+                     failed: bool = False) -> None:
+        """Claimed rows back to 'pending', due at ``next_attempt_ns`` (0: now); ``failed``:
+        the attempt counts towards the backoff."""
+        await self._outbox.mark_retry_many((row.id for row in rows), error, next_attempt_ns,
+                                           failed=failed)
+        self._retry_at(next_attempt_ns)
+
+    def _wall_in(self, seconds: float) -> int:
+        return self.clock.wall_ns() + int(seconds * 1e9)
 
     # ---- edits ---------------------------------------------------------------------------
-    async def _send_edit(self, it: Item) -> None:
+    async def _send_edit(self, it: OutboxRow) -> None:
         original = await self._outbox.get(it.edit_of)  # type: ignore[arg-type]
         if original is None or original.state == "failed":
             self.counters.edits_dropped += await self._outbox.mark_failed_many(
@@ -421,16 +517,12 @@ class Sender:
             return
         if original.state != "sent" or original.message_id is None:
             # still on its way: the edit follows it (the original may already carry this text)
-            await self._outbox.mark_retry_many([it.id], "original not sent yet", 0)
-            self.scheduler.requeue([it], self.clock.now() + self.edit_interval_s)
-            self.wake()
+            await self._retry([it], "original not sent yet", self._wall_in(self.edit_interval_s))
             return
         now = self.clock.now()
         last = self.edited_at.get(original.id)
         if last is not None and now < last + self.edit_interval_s:
-            await self._outbox.mark_retry_many([it.id], "edit paced", 0)
-            self.scheduler.requeue([it], last + self.edit_interval_s)
-            self.wake()
+            await self._retry([it], "edit paced", self._wall_in(last + self.edit_interval_s - now))
             return
         # the message may carry several coalesced alerts: re-compose it with this one's new text
         rows = await self._outbox.message_rows(original.chat_id, original.message_id)
@@ -471,35 +563,31 @@ class Sender:
         self.counters.edits_sent += 1
 
     # ---- failures ------------------------------------------------------------------------
-    async def _on_retry_after(self, batch: list[Item], e: TelegramRetryAfter) -> None:
+    async def _on_retry_after(self, batch: list[OutboxRow], e: TelegramRetryAfter) -> None:
         wait = float(e.retry_after)
         until = self.clock.now() + wait
         self.counters.rate_limited += 1
         self.counters.retries += 1
         log.warning("429 from Telegram for chat %s: waiting exactly %ss", batch[0].chat_id, e.retry_after)
-        await self._outbox.mark_retry_many(
-            (it.id for it in batch), e, self.clock.wall_ns() + int(wait * 1e9)
-        )
         self.scheduler.pause_chat(batch[0].chat_id, until)
         if self.retry_after_global:
             self.limiter.pause_until(until)
-        self.scheduler.requeue(batch, until)
-        self.wake()
+        await self._retry(batch, e, self._wall_in(wait))
 
-    async def _on_forbidden(self, batch: list[Item], e: TelegramForbiddenError) -> None:
+    async def _on_forbidden(self, batch: list[OutboxRow], e: TelegramForbiddenError) -> None:
         user_id = batch[0].user_id
         self._blocked.add(user_id)
         self.counters.forbidden += 1
         log.info("user %s cannot be reached (%s): marked inactive until /start", user_id, e.message)
-        others = self.scheduler.remove_user(user_id)
         await self._users.set_active(user_id, False)
-        failed = await self._outbox.mark_failed_many([it.id for it in batch], e)
-        failed += len(await self._outbox.fail_pending_for_user(user_id, e))
-        self.counters.rows_failed += failed
+        failed = await self._outbox.mark_failed_many([row.id for row in batch], e)
+        others = await self._outbox.fail_pending_for_user(user_id, e)
+        self.counters.rows_failed += failed + len(others)
         if others:
             log.info("gave up %d queued alerts of user %s", len(others), user_id)
+            self.rows_added()  # rows read already may be among them
 
-    async def _on_bad_request(self, batch: list[Item], e: TelegramAPIError) -> None:
+    async def _on_bad_request(self, batch: list[OutboxRow], e: TelegramAPIError) -> None:
         self.counters.bad_requests += 1
         if isinstance(e, TelegramMigrateToChat) and self._chats is not None:
             await self._on_migrated(batch, e)
@@ -515,26 +603,23 @@ class Sender:
         if len(batch) > 1:
             log.warning("coalesced message to chat %s refused (%s): sending its %d alerts one by one",
                         batch[0].chat_id, e.message, len(batch))
-            await self._outbox.mark_retry_many((it.id for it in batch), e, 0)
-            for it in batch:
-                it.solo = True
-            self.scheduler.requeue(batch, 0.0)
-            self.wake()
+            self.scheduler.make_solo(row.id for row in batch)
+            await self._retry(batch, e, 0)
             return
-        it = batch[0]
-        if it.reply_to_message_id is not None and "repl" in (e.message or "").lower():
-            # the reply itself was refused: send the alert once more, without the reply
+        row = batch[0]
+        if row.reply_to_signal_id is not None and "repl" in (e.message or "").lower():
+            # the reply itself was refused: send the alert once more, without the reply (and
+            # alone, as it was routed)
             log.warning("alert %s to chat %s: reply to message %s refused (%s); sending it without",
-                        it.id, it.chat_id, it.reply_to_message_id, e.message)
-            it.reply_to_signal_id = it.reply_to_message_id = None
-            await self._outbox.mark_retry_many([it.id], e, 0)
-            self.scheduler.requeue([it], 0.0)
-            self.wake()
+                        row.id, row.chat_id, row.reply_to_message_id, e.message)
+            self.scheduler.make_solo([row.id])
+            await self._outbox.clear_reply(row.id)
+            await self._retry([row], e, 0)
             return
-        log.warning("alert %s to chat %s refused, given up: %s", batch[0].id, batch[0].chat_id, e.message)
-        self.counters.rows_failed += await self._outbox.mark_failed_many([batch[0].id], e)
+        log.warning("alert %s to chat %s refused, given up: %s", row.id, row.chat_id, e.message)
+        self.counters.rows_failed += await self._outbox.mark_failed_many([row.id], e)
 
-    async def _on_topic_gone(self, batch: list[Item], e: TelegramAPIError) -> None:
+    async def _on_topic_gone(self, batch: list[OutboxRow], e: TelegramAPIError) -> None:
         """The group's forum topic was deleted or closed: its routes are forgotten, everything
         queued for it goes to the general topic (this batch at once), and the group's admins
         are told once (a durable notice row per (chat, topic): UNIQUE(user_id, signal_id))."""
@@ -546,26 +631,18 @@ class Sender:
             await self._chats.clear_topics(chat_id, thread_id=gone)
         if self._topic_routes is not None:
             self._topic_routes.forget(chat_id)
-        await self._outbox.clear_thread(chat_id, gone)
-        self.scheduler.retarget_thread(chat_id, gone)
-        for it in batch:
-            it.thread_id = None
-        await self._outbox.mark_retry_many((it.id for it in batch), e, 0)
-        self.scheduler.requeue(batch, 0.0)
+        await self._outbox.clear_thread(chat_id, gone)  # this batch's rows (still 'sending') too
+        await self._retry(batch, e, 0)
         lang = batch[0].lang or "en"
-        notice = NewOutboxMessage(
+        notice = OutboxRow(
             user_id=batch[0].user_id, chat_id=chat_id, signal_id=f"{NOTICE_PREFIX}topic-gone:{gone}",
             tier=Tier.URGENT.value, priority=Tier.URGENT.priority,
             text=self._tr.get(lang, "topic-gone", thread=str(gone)), lang=lang,
         )
-        ids = await self._outbox.enqueue_many([notice])
-        if ids:  # once per (chat, topic)
-            for it in await new_items(self._outbox, ids, [notice], self.clock.wall_ns()):
-                it.solo = True
-                self.scheduler.push(it)
-        self.wake()
+        if await self._outbox.enqueue_many([notice]):  # once per (chat, topic)
+            self.rows_added()
 
-    async def _on_migrated(self, batch: list[Item], e: TelegramMigrateToChat) -> None:
+    async def _on_migrated(self, batch: list[OutboxRow], e: TelegramMigrateToChat) -> None:
         """The group became a supergroup: its settings and rows move to the new id
         (``ChatRepo.migrate``, also done when the upgrade notice arrives) and what was queued
         for the old id is sent to the new one."""
@@ -573,30 +650,25 @@ class Sender:
         self.counters.chats_migrated += 1
         log.info("chat %s is now supergroup %s: its alerts follow", old, new)
         await self._chats.migrate(old, new)  # type: ignore[union-attr]
-        moved = batch + self.scheduler.remove_user(old)
-        for it in moved:
-            it.user_id = it.chat_id = new
-        await self._outbox.mark_retry_many((it.id for it in batch), e, 0)
-        self.scheduler.requeue(moved, 0.0)
-        self.wake()
+        await self._retry(batch, e, 0)
 
-    async def _on_transient(self, batch: list[Item], e: BaseException, outcome: str) -> None:
+    async def _on_transient(self, batch: list[OutboxRow], e: BaseException, outcome: str) -> None:
         now, now_ns = self.clock.now(), self.clock.wall_ns()
-        retry, give_up = [], []
-        for it in batch:
-            it.failures += 1
-            age_s = (now_ns - it.enqueued_ns) / 1e9
-            (give_up if age_s >= self.retry.budget_for(it) else retry).append(it)
+        retry: list[OutboxRow] = []
+        give_up: list[OutboxRow] = []
+        for row in batch:  # row.attempts: this failure and the earlier ones (claim counted it)
+            age_s = (now_ns - row.enqueued_ns) / 1e9
+            (give_up if age_s >= self.retry.budget_for(row) else retry).append(row)
         if give_up:
             log.warning("gave up %d alert(s) to chat %s after %d attempts over %.0fs (%s: %s)",
-                        len(give_up), batch[0].chat_id, max(it.failures for it in give_up),
-                        (now_ns - min(it.enqueued_ns for it in give_up)) / 1e9, outcome, e)
-            n = await self._outbox.mark_failed_many([it.id for it in give_up], f"{outcome}: {e}")
+                        len(give_up), batch[0].chat_id, max(row.attempts for row in give_up),
+                        (now_ns - min(row.enqueued_ns for row in give_up)) / 1e9, outcome, e)
+            n = await self._outbox.mark_failed_many([row.id for row in give_up], f"{outcome}: {e}")
             self.counters.rows_failed += n
             self.counters.rows_expired += n
         if not retry:
             return
-        delay = self.retry.backoff(max(it.failures for it in retry))
+        delay = self.retry.backoff(max(row.attempts for row in retry))
         if outcome == "timeout":
             # the request may still land: no second copy while it can, and nothing else to
             # this chat in between (order)
@@ -605,11 +677,7 @@ class Sender:
         self.counters.retries += 1
         log.info("send to chat %s failed (%s: %s); retry in %.1fs",
                  batch[0].chat_id, outcome, e, delay)
-        await self._outbox.mark_retry_many(
-            (it.id for it in retry), f"{outcome}: {e}", now_ns + int(delay * 1e9)
-        )
-        self.scheduler.requeue(retry, now + delay)
-        self.wake()
+        await self._retry(retry, f"{outcome}: {e}", now_ns + int(delay * 1e9), failed=True)
 
 
 __all__ = ["IN_SENDER", "OUTCOMES", "RetryPolicy", "Sender", "classify"]

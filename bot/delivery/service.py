@@ -7,10 +7,13 @@
     await delivery.stop()       # persist what the sink holds, let started requests finish
 
 Flow: ``sink.emit`` (non-blocking, bounded queue) -> router task (``OutboxWriter.accept``:
-route by symbol, render, persist signal + rows in one transaction) -> ``Scheduler`` (memory)
--> ``Sender`` (global limit, per-chat pacing, retries) -> outbox row 'sent' / 'failed'.
-The scheduler holds at most ``max_buffered`` items; beyond that rows wait in the outbox only
-and are read back in priority order as the scheduler drains.
+route by symbol, render, persist signal + rows in one transaction) -> the outbox (SQLite, the
+only copy of every row) -> ``Sender``: woken when rows are added, it reads the due rows a page
+at a time in send order (``OutboxRepo.due``), lets the ``Scheduler`` (pacing state only: per-chat
+next times, one request in flight per chat, coalescing) and the ``GlobalLimiter`` pick the next
+message, claims its rows atomically (``OutboxRepo.claim``), sends, and marks them 'sent' /
+'failed' / back to 'pending' with a due time; a timer (the injectable clock) wakes it for the
+next due retry or paced chat, nothing polls.
 
 Routing survives storage faults: when persisting a signal fails with a storage error (the
 database locked by another process past ``busy_timeout``, a full disk), the router keeps that
@@ -40,14 +43,7 @@ from typing import Any
 from aiogram import Bot
 
 from bot.delivery.clock import REAL_CLOCK, Clock
-from bot.delivery.outbox import (
-    BROADCAST_PREFIX,
-    Accepted,
-    OutboxWriter,
-    Updated,
-    item_from_row,
-    new_items,
-)
+from bot.delivery.outbox import BROADCAST_PREFIX, Accepted, OutboxWriter, Updated
 from bot.delivery.replies import ReplyLimiter
 from bot.delivery.scheduler import GlobalLimiter, Scheduler
 from bot.delivery.sender import OUTCOMES, RetryPolicy, Sender
@@ -56,8 +52,7 @@ from bot.groups import TopicRoutes
 from engine.outcomes import Outcome
 from engine.signals import Signal, Tier
 from locales import Translator, translator as default_translator
-from storage import (ChatRepo, ConstraintError, Database, NewOutboxMessage, OutboxRepo, StorageError,
-                     UserRepo)
+from storage import ChatRepo, ConstraintError, Database, OutboxRepo, OutboxRow, StorageError, UserRepo
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +81,6 @@ class DeliveryConfig:
     retry_after_global: bool = True  # a 429 pauses every chat, not only the one it named
     max_inflight: int = 16  # concurrent sendMessage requests
     inbox_size: int = 10_000  # signals waiting to be routed
-    max_buffered: int = 20_000  # outbox rows held in memory by the scheduler
     # stop(): started requests get this long to finish and be recorded; one cut off stays
     # 'sending' and is sent again at the next start (it may then arrive twice)
     drain_timeout_s: float = 12.0
@@ -173,10 +167,7 @@ class Delivery:
         )
         self._inbox: asyncio.Queue[Signal] = asyncio.Queue(maxsize=cfg.inbox_size)
         self.sink = QueueSink(self._inbox, self.counters)
-        self._overflow = False  # rows exist in the outbox that the scheduler does not hold
         self._tasks: list[asyncio.Task] = []
-        self._refilling = False
-        self._overflow_gen = 0
         self.router_waiting = False  # the router is backing off after a storage error
         self._bot = bot
         # command replies share the global limit, ahead of alerts (registered while running)
@@ -210,7 +201,7 @@ class Delivery:
         if requeued:
             log.warning("%d alerts were in flight at the last stop: sending them again", requeued)
         await self.writer.load_hourly()
-        resumed = await self.writer.resume_unfinished(self._queue_items, page_size=self.config.fanout_page)
+        resumed = await self.writer.resume_unfinished(self._rows_added, page_size=self.config.fanout_page)
         if resumed:
             log.warning("%d signals had an interrupted fan-out: routed again", resumed)
         now_ns = self._wall_ns()
@@ -218,17 +209,16 @@ class Delivery:
                                                            exclude_prefix=BROADCAST_PREFIX):
             start = t.recv_ns or t.enqueued_ns
             self.latency.add(t.sent_ns, t.sent_ns - start)
-        await self._refill()
         self._bot.session.middleware.register(self.replies)
+        self.sender.rows_added()  # what the outbox holds goes out first
         self._tasks = [
             asyncio.create_task(self._route_loop(), name="delivery-router"),
             asyncio.create_task(self.sender.run(), name="delivery-sender"),
-            asyncio.create_task(self._refill_loop(), name="delivery-refill"),
         ]
         if self.charts is not None:
             self._chart_task = asyncio.create_task(self.charts.run(), name="delivery-charts")
-        log.info("delivery started: %d alerts queued, limit %.0f msg/s",
-                 len(self.scheduler), self.config.global_per_s)
+        pending = (await self._outbox.counts_by_state())["pending"]
+        log.info("delivery started: %d alerts pending, limit %.0f msg/s", pending, self.config.global_per_s)
 
     async def stop(self) -> None:
         """Persist signals still in the sink queue, stop dispatching, let started sends finish.
@@ -237,7 +227,7 @@ class Delivery:
         """
         if not self._tasks:
             return
-        router, sender, refill = self._tasks
+        router, sender = self._tasks
         # the router persists whatever the sink already accepted before it stops
         try:
             await asyncio.wait_for(self._inbox.join(), self.config.drain_timeout_s)
@@ -247,9 +237,9 @@ class Delivery:
             self._chart_task.cancel()
             await asyncio.gather(self._chart_task, return_exceptions=True)
             self._chart_task = None
-        for task in (router, sender, refill):
+        for task in (router, sender):
             task.cancel()
-        await asyncio.gather(router, sender, refill, return_exceptions=True)
+        await asyncio.gather(router, sender, return_exceptions=True)
         if self.replies in self._bot.session.middleware:
             self._bot.session.middleware.unregister(self.replies)
         cancelled = await self.sender.drain_inflight(self.config.drain_timeout_s)
@@ -264,37 +254,23 @@ class Delivery:
         An update (``signal.edits``) goes only to the recipients of the signal it updates."""
         c = self.counters
         if signal.edits:
-            updated = await self.writer.accept_update(signal, self._queue_items)
+            updated = await self.writer.accept_update(signal, self._rows_added)
             c.signals_routed += 1
-            for row_id, text in updated.rewritten.items():
-                item = self.scheduler.get(row_id)
-                if item is not None:
-                    item.text = text  # the outbox row has it too: the sender reads it at claim
+            # a rewritten pending row goes out with its new text: the sender sends rows as claimed
             c.edits_merged += len(updated.rewritten)
             return updated
         if self.charts is not None:  # before routing: the series of the alert's moment
             self.charts.on_signal(signal)
-        accepted = await self.writer.accept(signal, self._queue_items, page_size=self.config.fanout_page)
+        accepted = await self.writer.accept(signal, self._rows_added, page_size=self.config.fanout_page)
         c.signals_routed += 1
         for reason, n in accepted.skipped.items():
             c.skipped[reason] = c.skipped.get(reason, 0) + n
         return accepted
 
-    def _queue_items(self, items: list) -> None:
-        """Durable rows -> the scheduler (or only the outbox while it is full)."""
-        self.counters.rows_enqueued += len(items)
-        room = self.config.max_buffered - len(self.scheduler)
-        if items[0].priority == 0:
-            # the most urgent tier never waits behind a backlog held only in the outbox
-            room = 2 * self.config.max_buffered - len(self.scheduler)
-        elif self._overflow:
-            room = 0  # older rows wait in the outbox: keep their order, the refill loads these too
-        for it in items[:max(0, room)]:
-            self.scheduler.push(it)
-        if len(items) > max(0, room):
-            self._overflow = True
-            self._overflow_gen += 1
-        self.sender.wake()
+    def _rows_added(self, rows: list[OutboxRow]) -> None:
+        """Durable rows were added to the outbox: the sender takes them in send order and looks."""
+        self.counters.rows_enqueued += len(rows)
+        self.sender.rows_added(rows)
 
     async def _route_loop(self) -> None:
         while True:
@@ -342,56 +318,12 @@ class Delivery:
                 finally:
                     self.router_waiting = False
 
-    async def _refill(self) -> None:
-        """Load pending outbox rows the scheduler does not hold (start-up and overflow)."""
-        if self._refilling:
-            return
-        self._refilling = True
-        try:
-            held = len(self.scheduler)
-            room = self.config.max_buffered - held
-            if room <= 0:
-                return
-            gen = self._overflow_gen
-            # rows already held come back too: ask for enough to fill the free room
-            rows = await self._outbox.pending(room + held)
-            now_mono, now_ns = self.clock.now(), self._wall_ns()
-            added = 0
-            for row in rows:
-                if added >= room:
-                    break
-                if row.id in self.scheduler:
-                    continue
-                not_before = 0.0
-                if row.next_attempt_ns > now_ns:
-                    not_before = now_mono + (row.next_attempt_ns - now_ns) / 1e9
-                self.scheduler.push(item_from_row(row, not_before=not_before))
-                added += 1
-            # a full answer means more may wait; accept() may have overflowed meanwhile
-            self._overflow = len(rows) >= room + held or gen != self._overflow_gen
-            if added:
-                self.sender.wake()
-        finally:
-            self._refilling = False
-
-    async def _refill_loop(self) -> None:
-        """While rows overflowed to the outbox only, top the scheduler up as it drains."""
-        while True:
-            await asyncio.sleep(0.2)
-            if self._overflow and len(self.scheduler) < self.config.max_buffered // 4:
-                try:
-                    await self._refill()
-                except StorageError as e:  # the rows wait in the outbox: try again shortly
-                    self.counters.record_errors += 1
-                    log.warning("delivery refill: storage error (%s); trying again", e)
-                    await asyncio.sleep(1.0)
-
     # ---- admin broadcasts ----------------------------------------------------------------
     async def broadcast(self, broadcast_id: str, text: str) -> BroadcastTicket:
         """Queue ``text`` (Telegram HTML, already safe) for every active user, at INFO priority.
 
         Each user gets an outbox row (signal_id ``broadcast:<broadcast_id>``) and it goes
-        through the same scheduler, global limiter and retry rules as alerts: durable across a
+        through the same pacing, global limiter and retry rules as alerts: durable across a
         restart, paced under the global limit, ``retry_after`` honoured exactly, a 403
         deactivates the user, and the same ``broadcast_id`` queued again adds nothing
         (``UNIQUE(user_id, signal_id)``). URGENT alerts still go first.
@@ -404,7 +336,7 @@ class Delivery:
         for start in range(0, len(users), page):
             now_ns = self._wall_ns()
             rows = [
-                NewOutboxMessage(
+                OutboxRow(
                     user_id=u.id, chat_id=u.chat_id, signal_id=signal_id, tier=Tier.INFO.value,
                     priority=priority, text=text, silent=False, enqueued_ns=now_ns,
                     lang=self._tr.normalize(u.language),
@@ -415,18 +347,17 @@ class Delivery:
             if not ids:
                 continue  # queued before (same broadcast id): those rows are already on their way
             first_id = first_id or ids[0]
-            items = await new_items(self._outbox, ids, rows, now_ns)
-            if items:
-                self._queue_items(items)
+            self.counters.rows_enqueued += len(ids)
+            self.sender.rows_added()
         return BroadcastTicket(signal_id=signal_id, users=len(users), first_row=first_id)
 
     async def accept_outcome(self, outcome: Outcome) -> int:
         """A stop hunt's outcome became final: queue the silent reply in its thread for the
         users who got the alert (``OutboxWriter.accept_outcome``). Returns the rows added."""
-        items = await self.writer.accept_outcome(outcome)
-        if items:
-            self._queue_items(items)
-        return len(items)
+        rows = await self.writer.accept_outcome(outcome)
+        if rows:
+            self._rows_added(rows)
+        return len(rows)
 
     async def notify_admins(self, notice_id: str, admin_ids: Iterable[int],
                             render: Callable[[str], str]) -> int:
@@ -455,16 +386,15 @@ class Delivery:
             if user is None or not user.active:
                 continue
             lang = self._tr.normalize(user.language)
-            rows.append(NewOutboxMessage(
+            rows.append(OutboxRow(
                 user_id=user.id, chat_id=user.chat_id, signal_id=signal_id, tier=tier.value,
                 priority=tier.priority, text=render(lang), silent=False, enqueued_ns=now_ns, lang=lang))
         if not rows:
             return 0
         ids = await self._outbox.enqueue_many(rows)
         if ids:
-            items = await new_items(self._outbox, ids, rows, now_ns)
-            if items:
-                self._queue_items(items)
+            self.counters.rows_enqueued += len(ids)
+            self.sender.rows_added()
         return len(ids)
 
     async def broadcast_progress(self, ticket: BroadcastTicket) -> BroadcastProgress:
@@ -484,8 +414,9 @@ class Delivery:
         return self._inbox.qsize()
 
     def queued(self) -> int:
-        """Outbox rows held by the scheduler (in memory), not yet started."""
-        return len(self.scheduler)
+        """Due outbox rows the sender has read and not started yet (waiting for their chat or
+        the limit); ``outbox_depth()`` counts every pending row."""
+        return self.sender.read_ahead
 
     def inflight(self) -> int:
         """Bot API requests of the sender on the wire."""
@@ -507,9 +438,8 @@ class Delivery:
         return {
             "running": self.running,
             "inbox": self._inbox.qsize(),
-            "queued": len(self.scheduler),
+            "queued": self.sender.read_ahead,
             "inflight": self.sender.inflight,
-            "overflow": self._overflow,
             "global_per_s": self.config.global_per_s,
             "replies_sent": self.replies.sent,
             "replies_retried": self.replies.retried,

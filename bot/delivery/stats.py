@@ -71,8 +71,8 @@ class DeliveryCounters:
     edits_sent: int = 0  # messages edited with an update of their signal's event
     edits_merged: int = 0  # updates folded into a pending row (original or edit) instead
     edits_dropped: int = 0  # edits given up quietly (message gone / not editable / never sent)
-    route_retries: int = 0
-    signals_lost: int = 0  # routing failed 3 times for a reason other than storage (a bug)  # routing attempts repeated after a storage error
+    route_retries: int = 0  # routing attempts repeated after a storage error
+    signals_lost: int = 0  # routing failed 3 times for a reason other than storage (a bug)
     retries: int = 0  # network / 5xx / 429 attempts to be repeated
     rate_limited: int = 0  # 429 answers (TelegramRetryAfter)
     forbidden: int = 0  # 403 answers (user deactivated)

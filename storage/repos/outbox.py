@@ -15,8 +15,12 @@ MAX_ERROR_LEN = 500
 
 
 @dataclass(frozen=True, slots=True)
-class NewOutboxMessage:
-    """One rendered alert for one user, as routing hands it to the outbox."""
+class OutboxRow:
+    """One outbox row: one rendered message (alert, edit, reply, notice) for one chat.
+
+    Routing builds it with the first fields (``id`` 0, ``state`` 'pending') and hands it to
+    ``enqueue_many``; every read (``due``, ``claim``, ``get`` ...) returns the stored row. It is
+    the only model of a row: the sender sends what ``claim`` returns, nothing held elsewhere."""
 
     user_id: int
     chat_id: int
@@ -25,8 +29,8 @@ class NewOutboxMessage:
     priority: int  # lower is sent first
     text: str
     silent: bool = False
-    enqueued_ns: int | None = None  # None: now
-    # for the sender (alert buttons) and per-delivery latency; optional for older callers
+    enqueued_ns: int = 0  # 0 in a new row: stamped by ``enqueue_many``
+    # for the sender (alert buttons) and per-delivery latency
     symbol: str | None = None
     lang: str | None = None
     exchange_ms: int | None = None  # event time at the exchange, epoch ms
@@ -38,40 +42,20 @@ class NewOutboxMessage:
     reply_to_message_id: int | None = None
     edit_of: int | None = None  # an edit of the message that carried this outbox row
     thread_id: int | None = None  # forum topic (message_thread_id); None: the general topic
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxMessage:
-    id: int
-    user_id: int
-    chat_id: int
-    signal_id: str
-    tier: str
-    priority: int
-    text: str
-    silent: bool
-    state: str  # pending | sending | sent | failed
-    attempts: int
-    last_error: str | None
-    enqueued_ns: int
-    sent_ns: int | None
-    next_attempt_ns: int
-    message_id: int | None
-    symbol: str | None = None
-    lang: str | None = None
-    exchange_ms: int | None = None
-    recv_ns: int | None = None
-    signal_ns: int | None = None
-    reply_to_signal_id: str | None = None
-    reply_to_message_id: int | None = None
-    edit_of: int | None = None
-    thread_id: int | None = None
+    # set by the outbox
+    id: int = 0
+    state: str = "pending"  # pending | sending | sent | failed
+    attempts: int = 0  # claims that ended in a retryable failure, plus the current one
+    last_error: str | None = None
+    sent_ns: int | None = None
+    next_attempt_ns: int = 0  # epoch ns; a pending row is due from then
+    message_id: int | None = None
 
 
 _OUTBOX_COLUMNS = (
-    "id, user_id, chat_id, signal_id, tier, priority, text, silent, state, attempts, "
-    "last_error, enqueued_ns, sent_ns, next_attempt_ns, message_id, symbol, lang, exchange_ms, "
-    "recv_ns, signal_ns, reply_to_signal_id, reply_to_message_id, edit_of, thread_id"
+    "user_id, chat_id, signal_id, tier, priority, text, silent, enqueued_ns, symbol, lang, "
+    "exchange_ms, recv_ns, signal_ns, reply_to_signal_id, reply_to_message_id, edit_of, "
+    "thread_id, id, state, attempts, last_error, sent_ns, next_attempt_ns, message_id"
 )
 
 
@@ -105,10 +89,10 @@ class DeliveryTiming:
     sent_ns: int
 
 
-def _outbox(row: sqlite3.Row) -> OutboxMessage:
+def _outbox(row: sqlite3.Row) -> OutboxRow:
     r = list(row)
-    r[7] = bool(r[7])
-    return OutboxMessage(*r)
+    r[6] = bool(r[6])  # silent
+    return OutboxRow(*r)
 
 
 def _prefix_filter(prefix: str | None) -> tuple[str, tuple[object, ...]]:
@@ -126,20 +110,21 @@ def _error_text(error: object) -> str:
 class OutboxRepo:
     """Durable delivery queue. A row accepted here is sent or explicitly failed, never dropped.
 
-    States: pending -> (claim_next) sending -> mark_sent | mark_retry (-> pending) | mark_failed.
+    States: pending -> (``claim``) sending -> ``mark_sent_many`` | ``mark_retry_many`` (->
+    pending) | ``mark_failed_many``; ``requeue_inflight`` at start puts 'sending' back.
     """
 
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def enqueue_many(self, rows: Iterable[NewOutboxMessage]) -> list[int]:
+    async def enqueue_many(self, rows: Iterable[OutboxRow]) -> list[int]:
         """Insert the rows; a (user, signal) already queued is skipped. Returns the new ids."""
         now = time.time_ns()
         params = [
             (
                 m.user_id, m.chat_id, m.signal_id, enum_value(m.tier),
                 int(m.priority), m.text, int(bool(m.silent)),
-                now if m.enqueued_ns is None else int(m.enqueued_ns),
+                int(m.enqueued_ns) or now,
                 m.symbol, m.lang, m.exchange_ms, m.recv_ns, m.signal_ns,
                 m.reply_to_signal_id, m.reply_to_message_id, m.edit_of, m.thread_id,
             )
@@ -170,52 +155,9 @@ class OutboxRepo:
             )
         return [r[0] for r in rows_new]
 
-    async def claim_next(self, limit: int, *, now_ns: int | None = None) -> list[OutboxMessage]:
-        """Take up to ``limit`` due pending rows, by priority then FIFO, marking them 'sending'."""
-        if limit <= 0:
-            return []
-        now = time.time_ns() if now_ns is None else now_ns
-        # one statement: selecting and marking cannot be split by another claimer
-        rows = await self._db.fetchall(
-            "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id IN ("
-            "  SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_ns <= ?"
-            "  ORDER BY priority, id LIMIT ?"
-            f") RETURNING {_OUTBOX_COLUMNS}",
-            (now, int(limit)),
-        )
-        # RETURNING order is unspecified
-        return sorted((_outbox(r) for r in rows), key=lambda m: (m.priority, m.id))
-
-    async def get(self, id: int) -> OutboxMessage | None:
+    async def get(self, id: int) -> OutboxRow | None:
         row = await self._db.fetchone(f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE id = ?", (id,))
         return None if row is None else _outbox(row)
-
-    async def mark_sent(self, id: int, sent_ns: int, message_id: int | None) -> bool:
-        """False when the row is not 'sending' (already finished or never claimed)."""
-        changed = await self._db.execute(
-            "UPDATE outbox SET state = 'sent', sent_ns = ?, message_id = ?, last_error = NULL "
-            "WHERE id = ? AND state = 'sending'",
-            (sent_ns, message_id, id),
-        )
-        return changed == 1
-
-    async def mark_retry(self, id: int, error: object, next_attempt_ns: int) -> bool:
-        """Back to 'pending', not before ``next_attempt_ns``."""
-        changed = await self._db.execute(
-            "UPDATE outbox SET state = 'pending', last_error = ?, next_attempt_ns = ? "
-            "WHERE id = ? AND state = 'sending'",
-            (_error_text(error), int(next_attempt_ns), id),
-        )
-        return changed == 1
-
-    async def mark_failed(self, id: int, error: object) -> bool:
-        """Give up on a row explicitly (pending or sending)."""
-        changed = await self._db.execute(
-            "UPDATE outbox SET state = 'failed', last_error = ? "
-            "WHERE id = ? AND state IN ('pending', 'sending')",
-            (_error_text(error), id),
-        )
-        return changed == 1
 
     async def requeue_inflight(self) -> int:
         """At startup: rows a crash left 'sending' go back to 'pending'. Returns how many.
@@ -233,62 +175,52 @@ class OutboxRepo:
             counts[r[0]] = r[1]
         return counts
 
-    async def latencies_since(self, since_ns: int) -> list[tuple[int, int]]:
-        """(enqueued_ns, sent_ns) of rows sent at or after ``since_ns``, oldest first."""
-        rows = await self._db.fetchall(
-            "SELECT enqueued_ns, sent_ns FROM outbox WHERE state = 'sent' AND sent_ns >= ? "
-            "ORDER BY sent_ns",
-            (since_ns,),
-        )
-        return [(r[0], r[1]) for r in rows]
-
     # ---- delivery (bot/delivery): batch state changes and the figures it reports
 
-    async def pending(self, limit: int) -> list[OutboxMessage]:
-        """Up to ``limit`` pending rows (due or not), by priority then FIFO; nothing is claimed."""
+    async def due(self, now_ns: int, limit: int, *,
+                  after: tuple[int, int] | None = None) -> list[OutboxRow]:
+        """Up to ``limit`` pending rows due at ``now_ns``, in send order (priority, then FIFO),
+        beginning after the (priority, id) key ``after``; nothing is claimed. Read through the
+        (state, priority, id) index: the cost follows the page, not the table."""
         if limit <= 0:
             return []
+        key, params = "", ()
+        if after is not None:
+            key, params = "AND (priority, id) > (?, ?) ", (int(after[0]), int(after[1]))
         rows = await self._db.fetchall(
-            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE state = 'pending' "
-            "ORDER BY priority, id LIMIT ?",
-            (int(limit),),
+            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE state = 'pending' {key}"
+            "AND next_attempt_ns <= ? ORDER BY priority, id LIMIT ?",
+            (*params, int(now_ns), int(limit)),
         )
         return [_outbox(r) for r in rows]
 
-    async def claim(self, ids: Iterable[int]) -> set[int]:
-        """Mark these pending rows 'sending' (attempts + 1); returns the ids actually claimed.
+    async def next_due_ns(self, now_ns: int) -> int | None:
+        """When the next pending row that is not due at ``now_ns`` (a retry) becomes due."""
+        return await self._db.fetchval(
+            "SELECT MIN(next_attempt_ns) FROM outbox WHERE state = 'pending' AND next_attempt_ns > ?",
+            (int(now_ns),),
+        )
 
-        A row that is no longer pending (sent, failed, or claimed elsewhere) is not returned,
-        so a caller never sends a row twice.
-        """
+    async def claim(self, ids: Iterable[int]) -> list[OutboxRow]:
+        """Mark these pending rows 'sending' (attempts + 1) and return them AS CLAIMED, in send
+        order. One statement: a row no longer pending (sent, failed, claimed elsewhere) is not
+        returned, so a row is never sent twice; what goes out is the row's text now (an update
+        may have rewritten it, ``replace_pending_text``)."""
         wanted = [int(i) for i in ids]
         if not wanted:
-            return set()
+            return []
         marks = ", ".join("?" * len(wanted))
         rows = await self._db.fetchall(
             "UPDATE outbox SET state = 'sending', attempts = attempts + 1 "
-            f"WHERE state = 'pending' AND id IN ({marks}) RETURNING id",
+            f"WHERE state = 'pending' AND id IN ({marks}) RETURNING {_OUTBOX_COLUMNS}",
             wanted,
         )
-        return {r[0] for r in rows}
-
-    async def claim_texts(self, ids: Iterable[int]) -> dict[int, str]:
-        """``claim`` that also returns each claimed row's text AS CLAIMED: an update that
-        rewrote a pending row's text (``replace_pending_text``) is what goes out."""
-        wanted = [int(i) for i in ids]
-        if not wanted:
-            return {}
-        marks = ", ".join("?" * len(wanted))
-        rows = await self._db.fetchall(
-            "UPDATE outbox SET state = 'sending', attempts = attempts + 1 "
-            f"WHERE state = 'pending' AND id IN ({marks}) RETURNING id, text",
-            wanted,
-        )
-        return {r[0]: r[1] for r in rows}
+        # RETURNING order is unspecified
+        return sorted((_outbox(r) for r in rows), key=lambda m: (m.priority, m.id))
 
     # ---- edits: an update of a signal's event rewrites what its recipients got
 
-    async def rows_of_signal(self, signal_id: str) -> list[OutboxMessage]:
+    async def rows_of_signal(self, signal_id: str) -> list[OutboxRow]:
         """Every (new-message) row of one signal, by id."""
         rows = await self._db.fetchall(
             f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE signal_id = ? AND edit_of IS NULL "
@@ -310,7 +242,7 @@ class OutboxRepo:
             (int(original_id),),
         )
 
-    async def message_rows(self, chat_id: int, message_id: int) -> list[OutboxMessage]:
+    async def message_rows(self, chat_id: int, message_id: int) -> list[OutboxRow]:
         """The rows one Telegram message carried (several when alerts were coalesced)."""
         rows = await self._db.fetchall(
             # '+state': the (chat, message) index, not the state index a week of sent rows share
@@ -337,16 +269,26 @@ class OutboxRepo:
             (int(sent_ns), message_id, *wanted),
         )
 
-    async def mark_retry_many(self, ids: Iterable[int], error: object, next_attempt_ns: int) -> int:
+    async def mark_retry_many(self, ids: Iterable[int], error: object, next_attempt_ns: int, *,
+                              failed: bool = True) -> int:
+        """Claimed rows back to 'pending', due at ``next_attempt_ns``. ``failed=False``: the
+        attempt was no failure (a 429's wait, an edit paced, a message split): not counted."""
         wanted = [int(i) for i in ids]
         if not wanted:
             return 0
         marks = ", ".join("?" * len(wanted))
         return await self._db.execute(
-            "UPDATE outbox SET state = 'pending', last_error = ?, next_attempt_ns = ? "
-            f"WHERE state = 'sending' AND id IN ({marks})",
-            (_error_text(error), int(next_attempt_ns), *wanted),
+            "UPDATE outbox SET state = 'pending', last_error = ?, next_attempt_ns = ?, "
+            f"attempts = attempts - ? WHERE state = 'sending' AND id IN ({marks})",
+            (_error_text(error), int(next_attempt_ns), 0 if failed else 1, *wanted),
         )
+
+    async def clear_reply(self, id: int) -> bool:
+        """Send this row without the reply to an earlier message (Telegram refused the reply)."""
+        return await self._db.execute(
+            "UPDATE outbox SET reply_to_signal_id = NULL, reply_to_message_id = NULL WHERE id = ?",
+            (int(id),),
+        ) == 1
 
     async def mark_failed_many(self, ids: Iterable[int], error: object) -> int:
         wanted = [int(i) for i in ids]
@@ -421,7 +363,7 @@ class OutboxRepo:
             (int(chat_id), int(thread_id)),
         )
 
-    async def outcome_recipients(self, signal_id: str) -> list[OutboxMessage]:
+    async def outcome_recipients(self, signal_id: str) -> list[OutboxRow]:
         """The rows of ``signal_id`` that were SENT (new messages, not edits) to chats that are
         still active, still the user's chat, and have outcome replies on (/tiers): who gets the
         reply in the alert's thread when its outcome is final."""

@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from storage.db import Database
-from storage.errors import ConstraintError
 from storage.repos.common import now_s
 from storage.repos.signals import SIGNAL_COLUMNS
 
@@ -89,31 +88,6 @@ class OutcomeRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def record(
-        self,
-        signal_id: str,
-        result: str,
-        mfe: float | None,
-        mae: float | None,
-        resolved_ts: int | None,
-        details: bytes | None = None,
-    ) -> None:
-        """Store (or replace) the final outcome of a stored signal."""
-        try:
-            await self._db.execute(
-                "INSERT INTO outcomes (signal_id, result, mfe, mae, resolved_ts, details, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(signal_id) DO UPDATE SET "
-                "result = excluded.result, mfe = excluded.mfe, mae = excluded.mae, "
-                "resolved_ts = excluded.resolved_ts, details = excluded.details, "
-                "updated_at = excluded.updated_at",
-                (signal_id, result, mfe, mae, resolved_ts,
-                 None if details is None else bytes(details), now_s()),
-            )
-        except ConstraintError as e:
-            if "FOREIGN KEY" in str(e):
-                raise ConstraintError(f"signal {signal_id} is not stored") from e
-            raise
-
     async def save_many(self, writes: Iterable[OutcomeWrite]) -> int:
         """Upsert outcomes (and INSERT OR IGNORE their signals) in one transaction. A final row
         is never reopened: a late write of an earlier state cannot undo a result."""
@@ -152,15 +126,6 @@ class OutcomeRepo:
             f"SELECT {_OUTCOME_COLUMNS} FROM outcomes WHERE signal_id = ?", (signal_id,)
         )
         return None if row is None else _outcome(row)
-
-    async def counts(self, since_ts_event_ms: int = 0) -> dict[str, int]:
-        """{result: n} over signals whose event time is >= ``since_ts_event_ms``."""
-        rows = await self._db.fetchall(
-            "SELECT o.result, COUNT(*) FROM outcomes o JOIN signals s ON s.id = o.signal_id "
-            "WHERE s.ts_event >= ? GROUP BY o.result",
-            (since_ts_event_ms,),
-        )
-        return {r[0]: r[1] for r in rows}
 
     async def stats_rows(self, since_ts_event_ms: int, *, symbols: Iterable[str] | None = None,
                          kind: str | None = None, received_by: int | None = None,

@@ -68,23 +68,12 @@ class WatchlistRepo:
         )
         return changed == 1
 
-    async def users_for_symbol(self, symbol: str) -> list[Subscriber]:
-        """Active users watching ``symbol`` (mutes are NOT filtered: routing decides with 'now')."""
-        # CROSS JOIN pins watchlist as the outer loop: once ANALYZE has run (PRAGMA optimize at
-        # close) the planner may otherwise scan every user to skip the ORDER BY sort
-        rows = await self._db.fetchall(
-            f"SELECT {USER_COLUMNS_U}, w.muted_until FROM watchlist w "
-            "CROSS JOIN users u ON u.id = w.user_id "
-            "WHERE w.symbol = ? AND u.active = 1 ORDER BY w.user_id",  # index order: no sort
-            (symbol,),
-        )
-        return [Subscriber(user_from_row(r), r[N_USER_COLUMNS]) for r in rows]
-
     async def users_for_symbol_page(self, symbol: str, after_user_id: int, limit: int) -> list[Subscriber]:
-        """Like ``users_for_symbol``, one page at a time (keyset: pass the last id of the previous
-        page, 0 to start). Order: users (positive ids) ascending, then groups (negative chat ids)
-        ascending, so a cursor of 0 still reaches the groups; each part is one range of the
-        watchlist(symbol, user_id) index."""
+        """Active users watching ``symbol``, one page at a time (keyset: pass the last id of the
+        previous page, 0 to start); mutes are NOT filtered: routing decides with 'now'. Order:
+        users (positive ids) ascending, then groups (negative chat ids) ascending, so a cursor
+        of 0 still reaches the groups; each part is one range of the watchlist(symbol, user_id)
+        index."""
         limit = int(limit)
         sql = (f"SELECT {USER_COLUMNS_U}, w.muted_until FROM watchlist w "
                "JOIN users u ON u.id = w.user_id "
