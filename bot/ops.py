@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from bot.handlers.common import Texts
@@ -225,12 +226,15 @@ class OpsMonitor:
             try:
                 # Texts escapes every str argument (a feed's last error may hold '<')
                 await self.delivery.notify_admins(notice_id, self.admin_ids,
-                                                  lambda lang: str(Texts(self.tr, lang)(key, **args)))
+                                                  partial(self._render_notice, key, args))
             except Exception as exc:  # noqa: BLE001 — storage may be what is failing: try later
                 log.warning("ops: notice %s not queued yet: %s", notice_id, exc)
                 return
             self._outbox_pending.pop(0)
             self.notices_sent += 1
+
+    def _render_notice(self, key: str, args: dict, lang: str) -> str:
+        return str(Texts(self.tr, lang)(key, **args))
 
     async def run(self) -> None:
         while True:

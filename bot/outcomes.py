@@ -162,10 +162,13 @@ class OutcomeRecorder:
         return n
 
     async def _send_replies(self) -> None:
+        replies = self.replies
+        if replies is None:
+            return
         while self._replies:
             key, o = next(iter(self._replies.items()))
             try:
-                self.replied += await self.replies(o)
+                self.replied += await replies(o)
             except Exception:
                 self.reply_errors += 1
                 log.exception("outcomes: replies for %s not queued; tried again at the next write", key)

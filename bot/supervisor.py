@@ -85,7 +85,7 @@ class Supervisor:
         job = str(getattr(event, "job_id", "?"))
         self.job_errors[job] = self.job_errors.get(job, 0) + 1
 
-    async def stop(self, timeout: float = 10.0) -> None:
+    async def stop(self, grace_s: float = 10.0) -> None:
         """Cancel every supervised task still running and wait for them; log (never swallow)
         any exception one of them ended with while shutting down."""
         self._stopping = True
@@ -93,9 +93,9 @@ class Supervisor:
         for t in tasks:
             t.cancel()
         if tasks:
-            done, pending = await asyncio.wait(tasks, timeout=timeout)
+            done, pending = await asyncio.wait(tasks, timeout=grace_s)
             for t in pending:
-                log.error("task %s did not stop within %.0f s", t.get_name(), timeout)
+                log.error("task %s did not stop within %.0f s", t.get_name(), grace_s)
         for t in tasks:
             if t.done() and not t.cancelled() and t.exception() is not None:
                 exc = t.exception()

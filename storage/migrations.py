@@ -301,7 +301,7 @@ async def apply_migrations(conn: aiosqlite.Connection, *, target: int | None = N
                 else:
                     await migration(conn)
                 async with conn.execute("PRAGMA foreign_key_check") as cur:
-                    broken = await cur.fetchall()
+                    broken = list(await cur.fetchall())
                 if broken:
                     raise StorageError(
                         f"migration {version} -> {version + 1} left {len(broken)} rows with "

@@ -111,7 +111,7 @@ async def test_sigkill_mid_burst_loses_nothing_and_duplicates_only_rows_on_the_w
         )
         try:
             # the child's start-up (imports) is slow on a loaded machine: wait for it generously
-            got_some = await wait_until(lambda: len(api.calls_of("sendMessage")) >= 100, timeout=60)
+            got_some = await wait_until(lambda: len(api.calls_of("sendMessage")) >= 100, within_s=60)
         finally:
             proc.kill()  # SIGKILL: no cleanup code runs in the child
             await proc.wait()
@@ -126,7 +126,7 @@ async def test_sigkill_mid_burst_loses_nothing_and_duplicates_only_rows_on_the_w
         await restarted.start()
         try:
             assert await wait_until(
-                lambda: restarted.counters.rows_sent == sum(1 for r in rows if r[1] != "sent"), timeout=20
+                lambda: restarted.counters.rows_sent == sum(1 for r in rows if r[1] != "sent"), within_s=20
             )
         finally:
             await restarted.stop()

@@ -186,8 +186,8 @@ def fast_config(**overrides) -> DeliveryConfig:
     return DeliveryConfig(**base)
 
 
-async def wait_until(predicate, timeout: float = 10.0, step: float = 0.02) -> bool:
-    deadline = time.monotonic() + timeout
+async def wait_until(predicate, within_s: float = 10.0, step: float = 0.02) -> bool:
+    deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         if predicate():
             return True

@@ -143,7 +143,8 @@ async def test_message_id_unknown_at_routing_is_looked_up_at_send_time(db):
 async def test_a_watch_upgrade_is_never_coalesced_so_its_reply_is_kept(db):
     await add_users(db, [1], ("BTC", "ETH", "SOL"))
     # on a FakeClock: the three alerts arrive within the window however slow the machine is
-    async with clocked(db, config=fast_config(coalesce_window_s=1.0, coalesce_tiers=("WATCH", "INFO"))) as (clock, api, d):
+    config = fast_config(coalesce_window_s=1.0, coalesce_tiers=("WATCH", "INFO"))
+    async with clocked(db, config=config) as (clock, api, d):
         first = cascade("BTC", Tier.WATCH)
         d.sink.emit(first)
         assert await run_clock(clock, d, api, lambda: d.counters.rows_sent == 1)

@@ -223,7 +223,7 @@ async def test_foreign_sqlite_database_is_refused_and_untouched(tmp_path: Path):
     text = str(err.value)
     assert "another application" in text and "foo" in text and str(path) in text
     assert path.read_bytes() == before  # not switched to WAL, not migrated
-    assert not Path(f"{path}-wal").exists()
+    assert not await asyncio.to_thread(Path(f"{path}-wal").exists)
 
 
 async def test_other_application_id_is_refused_even_when_empty(tmp_path: Path):

@@ -303,13 +303,14 @@ class Sender:
     async def _next_batch(self) -> list[OutboxRow]:
         while True:
             now = self.clock.now()
-            wait = self.limiter.delay(now)
-            if wait <= 0:
+            delay = self.limiter.delay(now)
+            wait: float | None = delay
+            if delay <= 0:
                 batch = await self._pick(now)
                 if batch is not None:
                     return batch
                 wait = self._idle_wait(now)
-            elif wait == math.inf:
+            elif delay == math.inf:
                 wait = None  # an answer releases a slot and wakes us
             self._wake.clear()
             await wait_event(self.clock, self._wake, wait)
@@ -484,14 +485,14 @@ class Sender:
 
     async def _reply_parameters(self, batch: list[OutboxRow]) -> ReplyParameters | None:
         """Reply to the earlier alert of the thread (a single-alert message only)."""
-        if len(batch) != 1 or batch[0].reply_to_signal_id is None:
+        earlier = batch[0].reply_to_signal_id
+        if len(batch) != 1 or earlier is None:
             return None
         row = batch[0]
         message_id = row.reply_to_message_id
         if message_id is None:
             # the earlier row was not sent yet when this one was routed: it may be by now
-            message_id = await self._outbox.sent_message_id(row.user_id, row.reply_to_signal_id,
-                                                            row.chat_id)
+            message_id = await self._outbox.sent_message_id(row.user_id, earlier, row.chat_id)
             if message_id is None:
                 return None
             await self._outbox.set_reply_to(row.id, message_id)

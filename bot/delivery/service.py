@@ -432,8 +432,9 @@ class Delivery:
         Flat (name -> number/bool/None) so ``/health`` can list it as is.
         """
         counters = self.counters.as_dict()
-        skipped = counters.pop("skipped")
-        outcomes = counters.pop("sends_by_outcome")
+        del counters["skipped"], counters["sends_by_outcome"]
+        skipped = self.counters.skipped
+        outcomes = self.counters.sends_by_outcome
         latency = self.latency.summary(self._wall_ns())
         return {
             "running": self.running,

@@ -1,6 +1,7 @@
 """Access lists: users an admin allowed (``ACCESS=private``) or blocked."""
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 
 from storage.db import Database
@@ -58,7 +59,7 @@ class AccessRepo:
             "SELECT 1 FROM blocked WHERE user_id = ?", (user_id,)
         ) is not None
 
-    async def list_blocked(self) -> list[AccessEntry]:
+    async def list_blocked(self) -> builtins.list[AccessEntry]:  # ``list`` is a method here
         rows = await self._db.fetchall(
             "SELECT user_id, blocked_by, created_at FROM blocked ORDER BY created_at, user_id"
         )

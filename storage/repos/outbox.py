@@ -184,7 +184,8 @@ class OutboxRepo:
         (state, priority, id) index: the cost follows the page, not the table."""
         if limit <= 0:
             return []
-        key, params = "", ()
+        key = ""
+        params: tuple[int, ...] = ()
         if after is not None:
             key, params = "AND (priority, id) > (?, ?) ", (int(after[0]), int(after[1]))
         rows = await self._db.fetchall(
