@@ -106,7 +106,7 @@ def _quiet(d: Delivery, api: BotAPIDouble) -> bool:
     routing_idle = d._inbox._unfinished_tasks == 0 or d.router_waiting  # noqa: SLF001
     # a request the sender gave up on may stay parked at the double: <=, not ==
     held = api.parked + d.sender.storage_waits  # waiting on the test clock, not on real I/O
-    return routing_idle and d.sender.inflight <= held
+    return routing_idle and d.sender.inflight <= held and not d.sender.reading
 
 
 async def run_clock(clock: FakeClock, d: Delivery, api: BotAPIDouble, predicate=lambda: False,

@@ -275,6 +275,11 @@ class Sender:
         self.wake()
 
     @property
+    def reading(self) -> bool:
+        """A read of due rows from the outbox is under way."""
+        return self._reading
+
+    @property
     def read_ahead(self) -> int:
         """Due rows read from the outbox and not yet started (waiting for their chat or a slot)."""
         return len(self._page)
@@ -391,7 +396,7 @@ class Sender:
             now = self.clock.now()
             self.limiter.release(token, now)
             # a 429 names the exact wait (pause_chat): no pacing on top of it
-            paced = self._last_outcome.pop(chat_id, "ok") != "retry_after"
+            paced = self._last_outcome.pop(chat_id, "ok") not in ("retry_after", "nothing")
             self.scheduler.release(chat_id, now, paced=paced)
             self.wake()
 
@@ -406,6 +411,7 @@ class Sender:
         # taken or finished since it was read is not returned
         batch = await self._outbox.claim(row.id for row in picked)
         if not batch:
+            self._last_outcome[picked[0].chat_id] = "nothing"  # nothing was sent: no pacing
             return
         if batch[0].user_id in self._blocked and await self._still_blocked(batch):
             return
