@@ -1,10 +1,14 @@
 """The flood-controlled sender: one dispatcher, a bounded number of requests in flight.
 
-The dispatcher takes the next batch from the ``Scheduler`` only when the ``GlobalLimiter`` has
-a slot. A chat has at most ONE request in flight: its next message starts only after the
-answer to the previous one is in and handled (a 403 is seen before the next message to that
-chat; messages to a chat stay in order), and its pacing is counted from that answer. Each batch
-is claimed in the outbox ('sending', attempts + 1) before the request and marked after it.
+The outbox row is the only copy of a message. When the ``GlobalLimiter`` has a slot, the
+dispatcher reads the due rows (``OutboxRepo.due``: send order, a page at a time, at most
+``MAX_READ_AHEAD`` ahead) and the ``Scheduler`` (pacing state only) picks the next batch among
+them. A chat has at most ONE request in flight: its next message starts only after the answer
+to the previous one is in and handled (a 403 is seen before the next message to that chat;
+messages to a chat stay in order), and its pacing is counted from that answer. Each batch is
+claimed in the outbox ('sending', attempts + 1) before the request — and sent as claimed — and
+marked after it. Rows added wake the dispatcher (``rows_added``, an ``asyncio.Event``); the
+delivery clock holds one timer at most, for the next paced chat or due retry.
 Every Bot API outcome is classified (``Sender.outcomes`` counts them) and none leaves a row in
 'sending':
 
