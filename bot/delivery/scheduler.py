@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from bot.delivery.outbox import BROADCAST_PREFIX, NOTICE_PREFIX
@@ -134,7 +134,7 @@ class Scheduler:
             self._chats_limit = max(50_000, 2 * len(self._chats))
 
     # ---- picking -----------------------------------------------------------------------
-    def pick(self, candidates: Sequence[OutboxRow], now: float) -> list[OutboxRow] | None:
+    def pick(self, candidates: Collection[OutboxRow], now: float) -> list[OutboxRow] | None:
         """The next batch (one chat) that may be sent at ``now`` among ``candidates`` (due rows
         in send order), or None; its chat is busy until ``release``."""
         waiting: set[int] = set()  # chats found not ready: their later rows are not looked at
@@ -154,7 +154,7 @@ class Scheduler:
             return batch
         return None
 
-    def _batch(self, first: OutboxRow, candidates: Sequence[OutboxRow]) -> list[OutboxRow]:
+    def _batch(self, first: OutboxRow, candidates: Collection[OutboxRow]) -> list[OutboxRow]:
         if not self.is_low(first) or self.is_solo(first):
             return [first]
         chars = len(first.text)

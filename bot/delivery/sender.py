@@ -332,7 +332,7 @@ class Sender:
         elif not self._page and self._page_end is not None:
             await self._read(from_top=False)
         while True:
-            batch = self.scheduler.pick(list(self._page.values()), now)
+            batch = self.scheduler.pick(self._page.values(), now)  # no copy: read in place
             if batch is not None:
                 for row in batch:
                     del self._page[row.id]
