@@ -111,7 +111,7 @@ class OpsMonitor:
                                        "error": str(getattr(stats, "last_error", "") or "—")[:160]}
         return out
 
-    def _delivery_condition(self, now: float) -> dict | None:
+    async def _delivery_condition(self, now: float) -> dict | None:
         """Failing = nothing sent while sends keep failing (retries, 429s, give-ups), or the
         delivery tasks are not running. A queue that waits on quiet hours is not failing."""
         d = self.delivery
@@ -127,10 +127,19 @@ class OpsMonitor:
         mark = self._delivery_mark
         if mark is None or sent != mark[0]:
             self._delivery_mark = (sent, trouble, now)  # it sends: all fine from here
-            return None if running else {"retries": trouble, "queued": h.get("queued", 0)}
+            return None if running else {"retries": trouble, "queued": await self._backlog()}
         if not running or trouble > mark[1]:
-            return {"retries": trouble - mark[1], "queued": h.get("queued", 0)}
+            return {"retries": trouble - mark[1], "queued": await self._backlog()}
         return None
+
+    async def _backlog(self) -> int | str:
+        """Alerts waiting in the outbox (pending or being sent): the table is the truth."""
+        try:
+            depth = await self.delivery.outbox_depth()
+        except Exception as exc:  # noqa: BLE001 — storage may be what is failing
+            log.warning("ops: outbox depth unknown: %s", exc)
+            return "?"
+        return int(depth.get("pending", 0)) + int(depth.get("sending", 0))
 
     async def _storage_condition(self) -> dict | None:
         errors = 0
@@ -158,7 +167,7 @@ class OpsMonitor:
             if stalled > 0:
                 found["engine"] = {"queue": self.progress.queue_depth()}
                 thresholds["engine"] = ENGINE_STALL_S
-        failing = self._delivery_condition(now)
+        failing = await self._delivery_condition(now)
         if failing is not None:
             found["delivery"] = failing
             thresholds["delivery"] = DELIVERY_FAILING_S

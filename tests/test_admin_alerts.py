@@ -49,6 +49,9 @@ class RecordingDelivery:
     def health(self):
         return dict(self.figures)
 
+    async def outbox_depth(self):
+        return {"pending": self.figures["queued"], "sending": 0, "sent": 0, "failed": 0}
+
     async def notify_admins(self, notice_id, admin_ids, render):
         if self.fail_notify:
             self.fail_notify -= 1
@@ -169,7 +172,7 @@ async def test_delivery_failing_for_two_minutes_but_not_a_queue_waiting_on_quiet
         clock.t += 15
         await ops.check()
     assert [n for n, _ in d.notices] == ["delivery:1:down"]
-    assert "nothing sent" in d.notices[0][1]
+    assert "nothing sent" in d.notices[0][1] and "40 alerts queued" in d.notices[0][1]
     d.figures["rows_sent"] += 1
     clock.t += 15
     await ops.check()
