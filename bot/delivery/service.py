@@ -43,7 +43,7 @@ from typing import Any
 from aiogram import Bot
 
 from bot.delivery.clock import REAL_CLOCK, Clock
-from bot.delivery.outbox import BROADCAST_PREFIX, Accepted, OutboxWriter, Updated
+from bot.delivery.outbox import BROADCAST_PREFIX, Accepted, OutboxWriter, Updated, inserted
 from bot.delivery.replies import ReplyLimiter
 from bot.delivery.scheduler import GlobalLimiter, Scheduler
 from bot.delivery.sender import OUTCOMES, RetryPolicy, Sender
@@ -347,8 +347,7 @@ class Delivery:
             if not ids:
                 continue  # queued before (same broadcast id): those rows are already on their way
             first_id = first_id or ids[0]
-            self.counters.rows_enqueued += len(ids)
-            self.sender.rows_added()
+            self._rows_added(await inserted(self._outbox, ids, rows, now_ns))
         return BroadcastTicket(signal_id=signal_id, users=len(users), first_row=first_id)
 
     async def accept_outcome(self, outcome: Outcome) -> int:
@@ -393,8 +392,7 @@ class Delivery:
             return 0
         ids = await self._outbox.enqueue_many(rows)
         if ids:
-            self.counters.rows_enqueued += len(ids)
-            self.sender.rows_added()
+            self._rows_added(await inserted(self._outbox, ids, rows, now_ns))
         return len(ids)
 
     async def broadcast_progress(self, ticket: BroadcastTicket) -> BroadcastProgress:
