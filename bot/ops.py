@@ -14,6 +14,8 @@ from bot.handlers.common import Texts
 
 log = logging.getLogger(__name__)
 
+Details = dict[str, Any]  # an incident's figures: the placeholders of its notice texts
+
 
 class EngineProgress:
     """The engine advances while it drains its queue: stalled when batches wait in the queue and
@@ -56,7 +58,7 @@ class Incident:
     key: str  # "feed:binance", "engine", "delivery", "storage"
     since: float  # monotonic time the condition was first seen
     threshold_s: float
-    detail: dict = field(default_factory=dict)  # placeholders for the texts
+    detail: Details = field(default_factory=dict)  # placeholders for the texts
     announced: bool = False  # the admins were told (so they get "recovered" too)
     seq: int = 0  # incident number of this key (notice ids stay unique)
 
@@ -90,14 +92,14 @@ class OpsMonitor:
         self.incidents: dict[str, Incident] = {}
         self.notices_sent = 0
         self._seq: dict[str, int] = {}
-        self._outbox_pending: list[tuple[str, str, dict]] = []  # (notice id, text key, args) not queued yet
+        self._outbox_pending: list[tuple[str, str, Details]] = []  # (notice id, text key, args) not queued yet
         self._sent_times: list[float] = []
         self._delivery_mark: tuple[int, int, float] | None = None  # (rows_sent, trouble, since)
         self._route_errors = 0
         self._storage_error = ""
 
     # ---- conditions ------------------------------------------------------------------------
-    def _feed_conditions(self, now_ns: int) -> dict[str, dict]:
+    def _feed_conditions(self, now_ns: int) -> dict[str, Details]:
         out = {}
         for feed in self.feeds:
             stats = getattr(feed, "stats", None)
@@ -111,7 +113,7 @@ class OpsMonitor:
                                        "error": str(getattr(stats, "last_error", "") or "—")[:160]}
         return out
 
-    async def _delivery_condition(self, now: float) -> dict | None:
+    async def _delivery_condition(self, now: float) -> Details | None:
         """Failing = nothing sent while sends keep failing (retries, 429s, give-ups), or the
         delivery tasks are not running. A queue that waits on quiet hours is not failing."""
         d = self.delivery
@@ -141,7 +143,7 @@ class OpsMonitor:
             return "?"
         return int(depth.get("pending", 0)) + int(depth.get("sending", 0))
 
-    async def _storage_condition(self) -> dict | None:
+    async def _storage_condition(self) -> Details | None:
         errors = 0
         if self.delivery is not None:
             errors = int(getattr(getattr(self.delivery, "counters", None), "route_errors", 0) or 0)
@@ -158,7 +160,7 @@ class OpsMonitor:
             return {"error": probe_error or "routing of signals failed (see the log)"}
         return None
 
-    async def conditions(self) -> tuple[dict[str, dict], dict[str, float]]:
+    async def conditions(self) -> tuple[dict[str, Details], dict[str, float]]:
         now = self.clock()
         found = self._feed_conditions(self.wall_ns())
         thresholds = {k: FEED_DOWN_S for k in found}
@@ -208,7 +210,7 @@ class OpsMonitor:
         return sorted((i for i in self.incidents.values() if i.open_for(now) >= i.threshold_s),
                       key=lambda i: i.since)
 
-    def describe(self, inc: Incident, phase: str = "down") -> tuple[str, dict]:
+    def describe(self, inc: Incident, phase: str = "down") -> tuple[str, Details]:
         """(locale key, placeholders) of an incident's text, for /health."""
         minutes = max(1, round(inc.open_for(self.clock()) / 60))
         return f"ops-{inc.kind}-{phase}", {**inc.detail, "minutes": minutes}
@@ -242,7 +244,7 @@ class OpsMonitor:
             self._outbox_pending.pop(0)
             self.notices_sent += 1
 
-    def _render_notice(self, key: str, args: dict, lang: str) -> str:
+    def _render_notice(self, key: str, args: Details, lang: str) -> str:
         return str(Texts(self.tr, lang)(key, **args))
 
     async def run(self) -> None:

@@ -97,7 +97,7 @@ class OutcomeRecorder:
         self.max_dirty = max_dirty
         self._dirty: dict[str, Outcome] = {}
         self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self.written = 0
         self.dropped = 0
         self.write_errors = 0

@@ -33,15 +33,15 @@ class Supervisor:
         self.failure = asyncio.Event()
         self.failures: list[Failure] = []
         self.job_errors: dict[str, int] = {}
-        self._tasks: dict[asyncio.Task, bool] = {}  # task -> must run for the life of the process
-        self._own: set[asyncio.Task] = set()  # spawned here: cancelled by ``stop``
+        self._tasks: dict[asyncio.Task[Any], bool] = {}  # task -> must run for the life of the process
+        self._own: set[asyncio.Task[Any]] = set()  # spawned here: cancelled by ``stop``
         self._stopping = False
 
     @property
     def failed(self) -> bool:
         return bool(self.failures)
 
-    def spawn(self, coro: Coroutine[Any, Any, Any], name: str, *, forever: bool = True) -> asyncio.Task:
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str, *, forever: bool = True) -> asyncio.Task[Any]:
         """Start ``coro`` as a supervised task. ``forever``: returning is a failure too (a loop
         that ends silently would leave the service half-alive)."""
         task = asyncio.create_task(coro, name=name)
@@ -49,7 +49,7 @@ class Supervisor:
         self._own.add(task)
         return task
 
-    def watch(self, task: asyncio.Task, *, forever: bool = True) -> None:
+    def watch(self, task: asyncio.Task[Any], *, forever: bool = True) -> None:
         """Supervise a task someone else started and stops (delivery's router and sender:
         ``stop`` leaves them to their owner, which drains them in order)."""
         if task in self._tasks:
@@ -57,13 +57,13 @@ class Supervisor:
         self._tasks[task] = forever
         task.add_done_callback(self._done)
 
-    def tasks(self) -> list[asyncio.Task]:
+    def tasks(self) -> list[asyncio.Task[Any]]:
         return list(self._tasks)
 
     def alive(self, name: str) -> bool:
         return any(t.get_name() == name and not t.done() for t in self._tasks)
 
-    def _done(self, task: asyncio.Task) -> None:
+    def _done(self, task: asyncio.Task[Any]) -> None:
         if self._stopping or task.cancelled():
             return
         exc = task.exception()

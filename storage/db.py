@@ -182,7 +182,7 @@ class Database:
         """Run one statement; returns the number of rows it changed."""
         async with self._access() as conn:
             async with await _run(conn, sql, params) as cur:
-                return cur.rowcount
+                return int(cur.rowcount)
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> int:
         """Run one statement per parameter row, all or nothing; returns rows changed."""
@@ -200,7 +200,8 @@ class Database:
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         async with self._access() as conn:
             async with await _run(conn, sql, params) as cur:
-                return await cur.fetchone()
+                row: sqlite3.Row | None = await cur.fetchone()
+                return row
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         async with self._access() as conn:

@@ -109,7 +109,7 @@ class FakeClock:
         self._now = start
         self._wall0 = time.time_ns() if wall_start_ns is None else wall_start_ns
         self._start = start
-        self._timers: list[tuple[float, int, asyncio.Future]] = []
+        self._timers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
 
     def now(self) -> float:

@@ -150,7 +150,7 @@ class HourlyCounter:
 class Accepted:
     signal_id: str
     rows: list[OutboxRow]  # the rows it added
-    skipped: Counter = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
     recipients: int = 0
 
 
@@ -162,7 +162,7 @@ class Updated:
     edits_of: str | None  # the original signal whose messages it updates
     rows: list[OutboxRow] = field(default_factory=list)  # new edit rows (and late recipients')
     rewritten: dict[int, str] = field(default_factory=dict)  # pending row id -> its new text
-    skipped: Counter = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
     recipients: int = 0
 
 

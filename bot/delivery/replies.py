@@ -14,7 +14,7 @@ The sender's own requests carry ``IN_SENDER`` and pass straight through.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.exceptions import ClientDecodeError, TelegramRetryAfter
@@ -25,6 +25,7 @@ from bot.delivery.sender import IN_SENDER, classify
 if TYPE_CHECKING:
     from aiogram import Bot
     from aiogram.methods import Response, TelegramMethod
+    from aiogram.methods.base import TelegramType
 
     from bot.delivery.sender import Sender
 
@@ -48,8 +49,8 @@ class ReplyLimiter(BaseRequestMiddleware):
         self.retried = 0
         self.failed = 0
 
-    async def __call__(self, make_request: NextRequestMiddlewareType, bot: Bot,
-                       method: TelegramMethod) -> Response:
+    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
+                       method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
         if IN_SENDER.get() or method.__api_method__ not in LIMITED_METHODS:
             return await make_request(bot, method)
         try:
@@ -75,8 +76,8 @@ class ReplyLimiter(BaseRequestMiddleware):
         self.sent += 1
         return response
 
-    async def _limited(self, make_request: NextRequestMiddlewareType, bot: Bot,
-                       method: TelegramMethod) -> Any:
+    async def _limited(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
+                       method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
         sender = self.sender
         limiter, clock = sender.limiter, sender.clock
         limiter.replies_waiting += 1

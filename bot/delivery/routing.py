@@ -126,14 +126,14 @@ def decide_tier(signal: Signal, user: User, symbol_muted_until: int,
 
 def route(signal: Signal, subscribers: Iterable[Subscriber],
           overrides_by_user: Mapping[int, ThresholdMap], *, now_s: float,
-          sent_last_hour: Mapping[int, int] | Callable[[int], int]) -> tuple[list[Recipient], Counter]:
+          sent_last_hour: Mapping[int, int] | Callable[[int], int]) -> tuple[list[Recipient], Counter[str]]:
     """Recipients of ``signal`` among the symbol's subscribers, and why the others were skipped."""
     defaults = defaults_for(signal.symbol)
     count = sent_last_hour if callable(sent_last_hour) else (lambda uid: sent_last_hour.get(uid, 0))
     minutes: dict[str, int] = {}  # local minute per time zone, computed once per zone
     empty: ThresholdMap = {}
     recipients: list[Recipient] = []
-    skipped: Counter = Counter()
+    skipped: Counter[str] = Counter()
     for sub in subscribers:
         user = sub.user
         if not user.active:

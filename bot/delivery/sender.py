@@ -64,9 +64,9 @@ import contextvars
 import logging
 import math
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from types import GeneratorType
-from typing import Any
+from typing import Any, TypeVar
 from dataclasses import dataclass, field
 
 from aiogram import Bot
@@ -98,6 +98,7 @@ PAGE_ROWS = 256
 MAX_READ_AHEAD = 4096
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # set in the sender's own request tasks: command-reply middleware (replies.py) lets them pass
 IN_SENDER: contextvars.ContextVar[bool] = contextvars.ContextVar("teleglas_in_sender", default=False)
@@ -151,7 +152,7 @@ class RetryPolicy:
     resend_after_s: float = 60.0  # after a timeout, no resend (to that chat) before this
 
     def backoff(self, failures: int) -> float:
-        return min(self.backoff_max_s, self.backoff_base_s * 2 ** min(30, max(0, failures - 1)))
+        return min(self.backoff_max_s, self.backoff_base_s * 2.0 ** min(30, max(0, failures - 1)))
 
     def budget_for(self, row: OutboxRow) -> float:
         if is_broadcast(row.signal_id):
@@ -170,10 +171,10 @@ class _Durable:
         self._repo = repo
         self._sender = sender
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
         fn = getattr(self._repo, name)
 
-        async def durably(*args, **kwargs):
+        async def durably(*args: Any, **kwargs: Any) -> Any:
             # a generator argument would be empty on the second attempt
             args = tuple(list(a) if isinstance(a, GeneratorType) else a for a in args)
             failures = 0
@@ -224,7 +225,7 @@ class Sender:
         self._slots = asyncio.Semaphore(max_inflight)
         self._wake = asyncio.Event()
         self.slot_freed = asyncio.Event()  # for command replies waiting on the limiter
-        self._inflight: set[asyncio.Task] = set()
+        self._inflight: set[asyncio.Task[Any]] = set()
         self._preview_off = LinkPreviewOptions(is_disabled=True)
         # original outbox row id -> monotonic time its message was last edited (bounded)
         self.edited_at: OrderedDict[int, float] = OrderedDict()
@@ -303,7 +304,7 @@ class Sender:
             self._inflight.add(task)
             task.add_done_callback(self._finished)
 
-    def _finished(self, task: asyncio.Task) -> None:
+    def _finished(self, task: asyncio.Task[Any]) -> None:
         self._inflight.discard(task)
         self._slots.release()
         if not task.cancelled() and task.exception() is not None:
@@ -384,7 +385,7 @@ class Sender:
         return len(still)
 
     # ---- one message ---------------------------------------------------------------------
-    async def _send(self, batch: list[OutboxRow], token: list) -> None:
+    async def _send(self, batch: list[OutboxRow], token: list[float | None]) -> None:
         IN_SENDER.set(True)  # this task's requests hold a limiter slot already
         chat_id = batch[0].chat_id  # busy in the scheduler until released below
         self._last_outcome[chat_id] = "ok"
@@ -478,7 +479,7 @@ class Sender:
         # the network library's own timeout only backs up ours (the clock's), which decides
         return int(self.retry.send_timeout_s) + 30
 
-    async def _call(self, request):
+    async def _call(self, request: Awaitable[T]) -> T:
         return await with_timeout(self.clock, request, self.retry.send_timeout_s)
 
     async def _on_error(self, batch: list[OutboxRow], e: Exception) -> None:

@@ -118,7 +118,7 @@ class BroadcastProgress:
 class QueueSink:
     """The ``AlertSink`` handed to the engine: ``emit`` never blocks (bounded queue)."""
 
-    def __init__(self, queue: asyncio.Queue, counters: DeliveryCounters) -> None:
+    def __init__(self, queue: asyncio.Queue[Signal], counters: DeliveryCounters) -> None:
         self._queue = queue
         self._counters = counters
         self._last_drop_log = 0.0
@@ -167,13 +167,13 @@ class Delivery:
         )
         self._inbox: asyncio.Queue[Signal] = asyncio.Queue(maxsize=cfg.inbox_size)
         self.sink = QueueSink(self._inbox, self.counters)
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[Any]] = []
         self.router_waiting = False  # the router is backing off after a storage error
         self._bot = bot
         # command replies share the global limit, ahead of alerts (registered while running)
         self.replies = ReplyLimiter(self.sender)
         self.charts: Any = None  # bot.delivery.charts.AlertCharts once enable_charts is called
-        self._chart_task: asyncio.Task | None = None
+        self._chart_task: asyncio.Task[Any] | None = None
 
     def enable_charts(self, engine: Any, render: Any) -> None:
         """Stop-hunt alerts get their chart as a reply after the text (bot.delivery.charts);
@@ -189,7 +189,7 @@ class Delivery:
     def running(self) -> bool:
         return any(not t.done() for t in self._tasks)
 
-    def tasks(self) -> list[asyncio.Task]:
+    def tasks(self) -> list[asyncio.Task[Any]]:
         """The long-running tasks ``start`` started (for a supervisor to watch; ``stop`` ends them)."""
         return list(self._tasks)
 

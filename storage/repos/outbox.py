@@ -103,6 +103,11 @@ def _prefix_filter(prefix: str | None) -> tuple[str, tuple[object, ...]]:
     return "AND substr(signal_id, 1, ?) != ?", (len(prefix), prefix)
 
 
+def _optional_int(value: int | None) -> int | None:
+    """A nullable INTEGER column read through ``fetchval`` (typed ``Any``), as ``int | None``."""
+    return None if value is None else int(value)
+
+
 def _error_text(error: object) -> str:
     return str(error)[:MAX_ERROR_LEN]
 
@@ -197,10 +202,10 @@ class OutboxRepo:
 
     async def next_due_ns(self, now_ns: int) -> int | None:
         """When the next pending row that is not due at ``now_ns`` (a retry) becomes due."""
-        return await self._db.fetchval(
+        return _optional_int(await self._db.fetchval(
             "SELECT MIN(next_attempt_ns) FROM outbox WHERE state = 'pending' AND next_attempt_ns > ?",
             (int(now_ns),),
-        )
+        ))
 
     async def claim(self, ids: Iterable[int]) -> list[OutboxRow]:
         """Mark these pending rows 'sending' (attempts + 1) and return them AS CLAIMED, in send
@@ -238,10 +243,10 @@ class OutboxRepo:
 
     async def pending_edit_of(self, original_id: int) -> int | None:
         """The pending edit row of an original row's message, if one waits."""
-        return await self._db.fetchval(
+        return _optional_int(await self._db.fetchval(
             "SELECT id FROM outbox WHERE edit_of = ? AND state = 'pending' ORDER BY id DESC LIMIT 1",
             (int(original_id),),
-        )
+        ))
 
     async def message_rows(self, chat_id: int, message_id: int) -> list[OutboxRow]:
         """The rows one Telegram message carried (several when alerts were coalesced)."""
@@ -380,11 +385,11 @@ class OutboxRepo:
 
     async def sent_message_id(self, user_id: int, signal_id: str, chat_id: int) -> int | None:
         """The Telegram message that carried ``signal_id`` to this user in ``chat_id``, if sent."""
-        return await self._db.fetchval(
+        return _optional_int(await self._db.fetchval(
             "SELECT message_id FROM outbox WHERE user_id = ? AND signal_id = ? "
             "AND state = 'sent' AND chat_id = ?",
             (int(user_id), signal_id, int(chat_id)),
-        )
+        ))
 
     async def set_reply_to(self, id: int, message_id: int) -> bool:
         """Record the message a row replies to, once it was looked up at send time."""

@@ -1,6 +1,7 @@
 """Watchlists: who watches which symbol (routing reads subscribers by symbol)."""
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 
 from storage.db import Database
@@ -79,7 +80,7 @@ class WatchlistRepo:
                "JOIN users u ON u.id = w.user_id "
                "WHERE w.symbol = ? AND w.user_id > ? AND w.user_id < ? AND u.active = 1 "
                "ORDER BY w.user_id LIMIT ?")
-        rows: list = []
+        rows: list[sqlite3.Row] = []
         if after_user_id >= 0:
             rows = list(await self._db.fetchall(sql, (symbol, int(after_user_id), 2**63 - 1, limit)))
             after_user_id = -(2**63)
