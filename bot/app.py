@@ -4,7 +4,7 @@ dispatcher polling; everything closed again on shutdown).
 
 Dependencies reach handlers through the Dispatcher (aiogram injects them by parameter name):
 ``settings, tr, users, access_repo, watchlist, threshold_repo, signal_repo, outcome_repo, engine, registry,
-registry_lock, catalog, delivery, pending, health, counters, background`` — never
+subscriptions, catalog, delivery, health, counters, background`` — never
 ``storage``/``state``/``bot``/``i18n``, which aiogram reserves.
 """
 from __future__ import annotations
@@ -35,8 +35,8 @@ from bot.charts import ChartRenderer
 from bot.handlers import get_routers
 from bot.groups import GroupAdmins, TopicRoutes
 from bot.handlers.start import ADMIN_COMMANDS, GROUP_ADMIN_COMMANDS, GROUP_READ_COMMANDS, USER_COMMANDS
-from bot.handlers.common import Background, apply_user_floors
-from bot.handlers.watchlist import PendingConfirmations, engine_has_data
+from bot.background import Background
+from bot.subscriptions import PendingConfirmations, Subscriptions, SymbolRegistry, engine_has_data
 from bot.health import BotCounters, HealthMonitor
 from bot.inflight import InflightUpdates
 from bot.metrics import CountingSink
@@ -70,15 +70,19 @@ def build_dispatcher(*, settings: Settings, db: Database, engine: Any, tr: Trans
                      delivery: Any = None, queue_depth: Callable[[], int] | None = None,
                      throttle_rate: float = 2.0, throttle_burst: int = 10, ops: Any = None,
                      pending: PendingConfirmations | None = None,
-                     registry_lock: asyncio.Lock | None = None,
+                     subscriptions: Subscriptions | None = None,
                      group_admins: GroupAdmins | None = None, charts: Any = None) -> Dispatcher:
     tr = tr or translator()
     # /flow charts: one worker thread, shared by every user (bot.charts); closed with the dispatcher
     charts = charts if charts is not None else ChartRenderer()
-    # one lock for every change of the feeds' symbol set (handlers and access middleware)
-    registry_lock = registry_lock if registry_lock is not None else asyncio.Lock()
     users, access_repo = UserRepo(db), AccessRepo(db)
     watchlist = WatchlistRepo(db)
+    threshold_repo = ThresholdRepo(db)
+    # watchlists -> the feeds' symbol set (one lock), thresholds -> detector floors, pending
+    # confirmations through delivery: one service for handlers and the access middleware
+    if subscriptions is None:
+        subscriptions = Subscriptions(watchlist=watchlist, thresholds=threshold_repo, users=users, tr=tr,
+                                      engine=engine, registry=registry, notifier=delivery, pending=pending)
     chats = ChatRepo(db)
     group_admins = group_admins if group_admins is not None else GroupAdmins()
     # one cache of forum topic routes, shared with delivery when it keeps one
@@ -88,12 +92,12 @@ def build_dispatcher(*, settings: Settings, db: Database, engine: Any, tr: Trans
                            queue_depth=queue_depth, counters=counters, ops=ops)
     dp = Dispatcher(
         settings=settings, tr=tr, users=users, access_repo=access_repo, watchlist=watchlist,
-        threshold_repo=ThresholdRepo(db), signal_repo=SignalRepo(db), outcome_repo=OutcomeRepo(db),
+        threshold_repo=threshold_repo, signal_repo=SignalRepo(db), outcome_repo=OutcomeRepo(db),
         engine=engine,
-        registry=registry, registry_lock=registry_lock, catalog=catalog, delivery=delivery,
+        registry=registry, subscriptions=subscriptions, catalog=catalog, delivery=delivery,
         health=health, counters=counters, chats=chats, group_admins=group_admins,
         topic_routes=topic_routes, charts=charts,
-        pending=pending if pending is not None else PendingConfirmations(), background=Background(),
+        background=Background(),
     )
 
     async def count_updates(handler: Callable[[TelegramObject, dict], Awaitable[Any]],
@@ -106,8 +110,8 @@ def build_dispatcher(*, settings: Settings, db: Database, engine: Any, tr: Trans
     dp.update.outer_middleware(count_updates)
     dp.shutdown.register(charts.close)
     throttle = ThrottlingMiddleware(tr, rate_per_s=throttle_rate, burst=throttle_burst)
-    access = AccessMiddleware(settings, users, access_repo, tr, watchlist=watchlist, registry=registry,
-                              registry_lock=registry_lock, chats=chats, group_admins=group_admins)
+    access = AccessMiddleware(settings, users, access_repo, tr, subscriptions=subscriptions,
+                              chats=chats, group_admins=group_admins)
     language = LanguageMiddleware(tr)
     for observer in (dp.message, dp.callback_query):
         observer.outer_middleware(throttle)
@@ -157,13 +161,6 @@ async def check_telegram(bot: Bot, settings: Settings) -> None:
         raise StartupError(f"TELEGRAM_API_BASE: cannot reach {settings.TELEGRAM_API_BASE} "
                            f"({network_error_detail(exc)}); "
                            "exit 1 so the service manager retries", 1) from None
-
-
-async def seed_floors(engine: Any, threshold_repo: ThresholdRepo, watchlist: WatchlistRepo) -> None:
-    """At start-up: lower the detector floors to what stored user thresholds need (the same
-    rule as a live /add or /thresholds: ``apply_user_floors``)."""
-    for user_id, overrides in (await threshold_repo.all_overrides()).items():
-        await apply_user_floors(engine, threshold_repo, watchlist, user_id, overrides=overrides)
 
 
 def _bot_session(settings: Settings) -> AiohttpSession:
@@ -266,9 +263,10 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
         engine.track_outcomes(outcomes.tracker)
         outcomes.replies = delivery.accept_outcome  # final stop hunts: a reply in the alert's thread
         outcomes.start()
-        await seed_floors(engine, ThresholdRepo(db), watchlist)
+        subscriptions = Subscriptions(watchlist=watchlist, thresholds=ThresholdRepo(db), users=UserRepo(db),
+                                      tr=tr, engine=engine, registry=registry, notifier=delivery)
+        await subscriptions.seed_floors()  # the floors stored thresholds need, as live changes set them
         feeds = _build_feeds(settings, registry, catalog)
-        pending = PendingConfirmations()
         # the feeds -> engine queue is ours, so /health can show its depth
         events: asyncio.Queue = asyncio.Queue(maxsize=EVENT_QUEUE_SIZE)
         progress = EngineProgress(engine, events.qsize)
@@ -279,15 +277,15 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
         charts = ChartRenderer()
         delivery.enable_charts(engine, charts.render)
         dp = build_dispatcher(settings=settings, db=db, engine=engine, tr=tr, registry=registry,
-                              catalog=catalog, feeds=feeds, delivery=delivery, pending=pending,
+                              catalog=catalog, feeds=feeds, delivery=delivery, subscriptions=subscriptions,
                               queue_depth=events.qsize, ops=ops, charts=charts)
         await set_commands(bot, tr, settings.ADMIN_IDS)
         if feeds:
             # replay files and feeds stopped for good (rejected key) may end: not a failure;
             # an exception out of the engine or a feed is
             supervisor.spawn(run_feeds(engine, feeds, queue=events, fail_fast=True), "engine", forever=False)
-        supervisor.spawn(pending.run(lambda uid, text: bot.send_message(uid, text),
-                                     lambda s: engine_has_data(engine, s), tr), "confirmations")
+        supervisor.spawn(subscriptions.run_confirmations(lambda s: engine_has_data(engine, s)),
+                         "confirmations")
         if delivery is not None:
             await delivery.start()
             for task in delivery.tasks():

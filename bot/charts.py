@@ -452,7 +452,7 @@ class DemoCharts:
     at the moment of the alert, and a 15m /flow chart per coin at the end."""
 
     def __init__(self, engine: Engine, out_dir: str | Path, lang: str = "en") -> None:
-        from bot.handlers.common import Texts
+        from bot.i18n import Texts
         from locales import translator
 
         self.engine = engine

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from bot.handlers.common import Texts
+from bot.i18n import Texts
 
 log = logging.getLogger(__name__)
 

@@ -83,7 +83,7 @@ def threshold(overrides: Overrides, symbol: str, key: str, defaults: Thresholds)
     if value is None:
         value = overrides.get((ALL_SYMBOLS, key))
     if value is None:
-        value = getattr(defaults, USER_KEYS[key])
+        value = getattr(defaults, USER_KEYS[key].field)
     return float(value)
 
 

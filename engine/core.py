@@ -29,7 +29,7 @@ from .signals import Finding, Signal, SignalEngine
 from .state import SymbolState
 from .feeds.base import RateLimitedLog
 from .symbols import quoted_units
-from .thresholds import MAJORS, MIDS, THRESHOLD_FIELDS, ThresholdBook, Thresholds
+from .thresholds import MAJORS, MIDS, ThresholdBook, Thresholds
 
 if TYPE_CHECKING:  # outcomes is optional at run time (Engine.track_outcomes)
     from .outcomes import OutcomeTracker, _SymbolBars
@@ -172,16 +172,14 @@ class Engine:
             symbol, cascade_window_ms=int(th.cascade_window_s * 1000), large_usd=th.whale_usd)
         return st
 
-    def set_floor(self, symbol: str, **fields: float) -> Thresholds:
-        """Lower the detector floor of a symbol (a subscriber wants smaller events reported).
+    def set_floor(self, symbol: str, **fields: float | None) -> Thresholds:
+        """Set the detector floor of a symbol, both ways: each named field to the lowest value
+        its subscribers need (None: back to the default); see ``ThresholdBook.set_floor``.
 
         Field names are ``Thresholds`` fields a user controls (see ``thresholds.FLOOR_FIELDS``);
         raises ValueError otherwise. Returns the symbol's thresholds after the change.
         """
-        unknown = set(fields) - THRESHOLD_FIELDS
-        if unknown:
-            raise ValueError(f"unknown threshold field(s): {', '.join(sorted(unknown))}")
-        th = self.thresholds.lower_floor(symbol, **fields)
+        th = self.thresholds.set_floor(symbol, **fields)
         self._th[symbol] = th
         st = self.states.get(symbol)
         if st is not None:

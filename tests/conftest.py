@@ -111,6 +111,7 @@ class FakeCatalog:
     def __init__(self, bases=("BTC", "ETH", "SOL", "PEPE", "DOGE"), available: bool = True) -> None:
         self.bases = set(bases)
         self.available = available
+        self.venues = ("binance", "bybit")
 
     def known(self, text: str) -> bool:
         return text.upper() in self.bases

@@ -92,7 +92,7 @@ async def test_without_a_chart_the_snapshot_is_text(api, tmp_path):
 
 
 def test_caption_is_trimmed_at_a_line_to_1024():
-    from bot.handlers.common import Texts
+    from bot.i18n import Texts
     from bot.handlers.flow import CAPTION_MAX, caption_of
     from locales import translator
     t = Texts(translator(), "en")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 
 from bot.callbacks import MuteCB
-from bot.handlers.parsing import MUTE_CHOICES
+from bot.parsing import MUTE_CHOICES
 from storage import UserRepo, WatchlistRepo
 from tests.conftest import answers, buttons, texts
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.handlers.parsing import (
-    OutOfRange,
+from engine.thresholds import OutOfRange, check_value
+from bot.parsing import (
     fmt_threshold,
     parse_duration,
     parse_key,
@@ -41,8 +41,9 @@ def test_threshold_values(key, text, value):
 @pytest.mark.parametrize("key, text", [("cascade", "5"), ("cascade", "2B"), ("dominance", "20%"),
                                        ("score", "0"), ("funding", "5%")])
 def test_out_of_range(key, text):
+    value = parse_threshold_value(key, text)  # a number: the range is the engine's one check
     with pytest.raises(OutOfRange):
-        parse_threshold_value(key, text)
+        check_value(key, value)
 
 
 @pytest.mark.parametrize("key, text", [("cascade", "65%"), ("cascade", "lots"), ("score", "70%"),
@@ -80,7 +81,8 @@ def test_time_zone_labels_show_utc_offsets_the_right_way_round():
     from datetime import datetime, timedelta
     import zoneinfo
 
-    from bot.handlers.common import local_time, tz_label, utc_offset_text
+    from bot.i18n import local_time, tz_label
+    from bot.render import utc_offset_text
 
     january, july = datetime(2026, 1, 15, tzinfo=UTC), datetime(2026, 7, 15, tzinfo=UTC)
     assert tz_label(parse_tz("+7")) == "UTC+7" and tz_label(parse_tz("UTC-3")) == "UTC-3"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 from bot.callbacks import FlowViewCB, ThrCB
-from bot.handlers.common import Html, Texts
+from bot.i18n import Html, Texts
 from bot.keyboards.alerts import alert_keyboard
 from bot.keyboards.menus import confirm_remove, watchlist_keyboard
 from locales import ROOT, Translator, translator

@@ -3,9 +3,16 @@ from __future__ import annotations
 
 import time
 
-from bot.app import seed_floors
-from storage import Database, ThresholdRepo, WatchlistRepo
+from bot.subscriptions import Subscriptions
+from locales import translator
+from storage import Database, ThresholdRepo, UserRepo, WatchlistRepo
 from tests.conftest import BotHarness, FakeEngine
+
+
+async def seed_floors(engine, db) -> None:
+    """What start-up does (bot.app.run_app): the floors stored thresholds need."""
+    await Subscriptions(watchlist=WatchlistRepo(db), thresholds=ThresholdRepo(db), users=UserRepo(db),
+                        tr=translator(), engine=engine).seed_floors()
 
 
 async def test_state_survives_restart(api, tmp_path):
@@ -27,7 +34,7 @@ async def test_state_survives_restart(api, tmp_path):
     h2 = BotHarness(api, path, engine=engine)
     await h2.start()
     try:
-        await seed_floors(engine, ThresholdRepo(h2.db), WatchlistRepo(h2.db))
+        await seed_floors(engine, h2.db)
         assert engine.thresholds_for("BTC").cascade_usd == 500_000
         text = await h2.text(95, "/list")
         assert "Daftar pantauan Anda" in text and "<b>BTC</b>" in text
@@ -43,8 +50,9 @@ async def test_state_survives_restart(api, tmp_path):
 
 
 async def test_start_up_floors_equal_the_live_ones(api, tmp_path):
-    """seed_floors (start-up) and the handlers apply the same rule: on watched coins only, a
-    per-symbol value wins over the user's global one."""
+    """Start-up (``Subscriptions.seed_floors``) and the handlers apply the same rule: on watched
+    coins only, a per-symbol value wins over the user's global one, and a coin no longer watched
+    has its floor back at the default."""
     path = tmp_path / "floors.db"
     live = FakeEngine()
     h = await BotHarness(api, path, engine=live).start()
@@ -60,12 +68,13 @@ async def test_start_up_floors_equal_the_live_ones(api, tmp_path):
     seeded = FakeEngine()
     db = await Database.open(path)
     try:
-        await seed_floors(seeded, ThresholdRepo(db), WatchlistRepo(db))
+        await seed_floors(seeded, db)
     finally:
         await db.close()
     fresh = FakeEngine()
     for symbol, want in (("BTC", 1_500_000), ("ETH", 50_000), ("DOGE", fresh.thresholds_for("DOGE").cascade_usd)):
         assert seeded.thresholds_for(symbol).cascade_usd == want, symbol
         assert live.thresholds_for(symbol).cascade_usd == want, symbol
-    # SOL was lowered while watched (floors only go down) but a restart does not lower it
+    # SOL was lowered while watched and went back up on /remove, as a restart has it
     assert seeded.thresholds_for("SOL").cascade_usd == fresh.thresholds_for("SOL").cascade_usd
+    assert live.thresholds_for("SOL") == fresh.thresholds_for("SOL")

@@ -72,9 +72,10 @@ async def test_symbol_view_marks_custom_values_and_engine_floor_follows(harness)
     assert "Order whale: <b>$25.0K</b> (bawaan untuk BTC/ETH; koin lebih kecil lebih rendah: $15.0K" in text
     assert "Ketuk − atau + untuk menurunkan atau menaikkan nilai" in text
     await harness.say(63, "/lang en")
-    # raising a value never raises the floor other subscribers may need
+    # raising a value raises the floor again: to the default when nobody needs less (the floor
+    # never goes above the default: the default tier and the signal history assume it)
     await harness.say(63, "/thresholds BTC cascade 10M")
-    assert harness.engine.thresholds_for("BTC").cascade_usd == 500_000
+    assert harness.engine.thresholds_for("BTC").cascade_usd == 2_000_000
 
 
 async def test_out_of_range_and_bad_values_are_refused(harness):

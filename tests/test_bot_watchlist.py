@@ -4,11 +4,9 @@ from __future__ import annotations
 import asyncio
 
 from bot.callbacks import WatchCB
-from bot.handlers.common import MAX_WATCHLIST
-from bot.handlers.watchlist import PendingConfirmations, engine_has_data
-from locales import translator
+from bot.subscriptions import MAX_WATCHLIST, PendingConfirmations, engine_has_data
 from storage import ThresholdRepo, UserRepo, WatchlistRepo
-from tests.conftest import BotHarness, FakeCatalog, answers, buttons, texts
+from tests.conftest import ADMIN, BotHarness, FakeCatalog, answers, buttons, texts
 
 
 async def _symbols(h, uid):
@@ -81,25 +79,63 @@ async def test_watchlist_cap(api, tmp_path):
         await h.stop()
 
 
-async def test_unverified_symbols_are_confirmed_when_data_arrives(api, tmp_path):
+class Clock:
+    """The pending confirmations' clock, moved by hand (no sleeping for a timeout)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def _confirm(h) -> None:
+    """One round of the confirmations task (``run_confirmations`` does this every 5 s)."""
+    await h.dp["subscriptions"].confirm_pending(lambda s: engine_has_data(h.engine, s))
+
+
+async def test_unverified_symbols_are_confirmed_through_delivery_when_data_arrives(api, tmp_path):
     pending = PendingConfirmations(timeout_s=0.0)
     h = await BotHarness(api, tmp_path / "u.db", catalog=FakeCatalog(available=False),
-                         pending=pending).start()
+                         pending=pending, with_delivery=True).start()
     try:
         text = await h.text(27, "/add BTC NEWCOIN")
         assert text.count("not verified yet") == 2 and "✅" not in text
         assert await _symbols(h, 27) == ["BTC", "NEWCOIN"]
-        sent: list[tuple[int, str]] = []
-
-        async def send(uid, msg):
-            sent.append((uid, msg))
-
-        await pending.check(send, lambda s: engine_has_data(h.engine, s), translator())
+        before = len(api.texts_to(27))
+        await _confirm(h)
         assert len(pending) == 0
-        by_symbol = {("NEWCOIN" if "NEWCOIN" in m else "BTC"): m for _, m in sent}
+        assert await api.wait_for(lambda: len(api.texts_to(27)) == before + 2)
+        sent = api.texts_to(27)[before:]
+        by_symbol = {("NEWCOIN" if "NEWCOIN" in m else "BTC"): m for m in sent}
         assert "confirmed" in by_symbol["BTC"]
         assert "NEWCOIN: no venue sent any data for it" in by_symbol["NEWCOIN"]
         assert await _symbols(h, 27) == ["BTC"]  # a symbol without data does not stay forever
+        # durable outbox rows (the limiter, retries), not a direct sendMessage
+        rows = await h.db.fetchall("SELECT signal_id, state FROM outbox WHERE user_id = 27")
+        assert sorted(r[0].split(":")[2] for r in rows) == ["confirmed", "removed"]
+        assert {r[1] for r in rows} == {"sent"}
+    finally:
+        await h.stop()
+
+
+async def test_a_denied_user_hears_nothing_about_their_pending_symbols(api, tmp_path):
+    """Denied (or blocked) between /add and the data arriving: no "✅ INJ confirmed"."""
+    h = await BotHarness(api, tmp_path / "deny.db", catalog=FakeCatalog(available=False),
+                         pending=PendingConfirmations(timeout_s=60.0), with_delivery=True).start()
+    try:
+        await h.say(43, "/add INJ")
+        await h.say(44, "/add INJ")
+        await h.say(ADMIN, "/deny 43")
+        h.engine.symbols_with_data.add("INJ")
+        before = {uid: len(api.texts_to(uid)) for uid in (43, 44)}
+        await _confirm(h)
+        assert await api.wait_for(lambda: len(api.texts_to(44)) == before[44] + 1)
+        assert api.texts_to(44)[-1] == "✅ INJ confirmed: live data is arriving."
+        await h.delivery.stop()  # drained: whatever was queued has been sent
+        assert len(api.texts_to(43)) == before[43]
+        rows = await h.db.fetchall("SELECT user_id FROM outbox WHERE signal_id LIKE 'broadcast:add:%'")
+        assert [r[0] for r in rows] == [44]
     finally:
         await h.stop()
 
@@ -107,42 +143,41 @@ async def test_unverified_symbols_are_confirmed_when_data_arrives(api, tmp_path)
 async def test_unconfirmed_symbol_is_removed_after_the_wait(api, tmp_path):
     """Degraded mode (no instrument lists): '/add garbage' is accepted unverified, and removed
     again — from the list, and from streaming once nobody watches it — when no venue sent data
-    within the wait; the user is told why."""
-    pending = PendingConfirmations(timeout_s=0.4)
+    within the wait; the user is told why, in the language they read now."""
+    clock = Clock()
+    pending = PendingConfirmations(timeout_s=60.0, clock=clock)
     h = await BotHarness(api, tmp_path / "g.db", catalog=FakeCatalog(available=False),
-                         pending=pending).start()
-    sent: list[tuple[int, str]] = []
+                         pending=pending, with_delivery=True).start()
 
-    async def send(uid, msg):
-        sent.append((uid, msg))
-
-    def check():
-        return pending.check(send, lambda s: engine_has_data(h.engine, s), translator())
+    def told(uid):
+        return [t for t in api.texts_to(uid) if "GARBAGE:" in t]
 
     try:
         text = await h.text(40, "/add garbage")
         assert text.startswith("⏳ GARBAGE added, not verified yet (the venues' instrument lists are")
         assert "remove it if none arrives within 1 min" in text
-        await asyncio.sleep(0.5)
+        clock.now += 61
         await h.say(41, "/add GARBAGE", lang="id")  # a second watcher, whose wait starts now
         await h.say(42, "/add GARBAGE TYPO")
         await h.say(42, "/remove TYPO")  # removed by hand: nothing to say about it later
-        await check()
-        assert sent == [(40, "❌ GARBAGE: no venue sent any data for it in 1 min, so I removed it from "
-                              "your watchlist — check the spelling (a coin like BTC, or a pair like BTCUSDT).")]
+        await _confirm(h)
+        assert await api.wait_for(lambda: told(40))
+        assert told(40) == ["❌ GARBAGE: no venue sent any data for it in 1 min, so I removed it from "
+                            "your watchlist — check the spelling (a coin like BTC, or a pair like BTCUSDT)."]
         assert await _symbols(h, 40) == [] and await _symbols(h, 41) == ["GARBAGE"]
         assert "GARBAGE" in h.registry.symbols  # 41 and 42 still watch it
         await h.say(41, "/lang id")
-        await asyncio.sleep(0.5)
+        clock.now += 61
         await h.say(42, "/remove GARBAGE")  # 42's entry is discarded, 41's times out
-        sent.clear()
-        await check()
-        assert len(sent) == 1 and sent[0][0] == 41
-        assert sent[0][1].startswith("❌ GARBAGE: tidak ada bursa yang mengirim data untuknya selama 1 menit")
+        await _confirm(h)
+        assert await api.wait_for(lambda: told(41))
+        assert len(told(41)) == 1
+        assert told(41)[0].startswith("❌ GARBAGE: tidak ada bursa yang mengirim data untuknya selama 1 menit")
         assert await _symbols(h, 41) == [] and "GARBAGE" not in h.registry.symbols
         assert "TYPO" not in h.registry.symbols and len(pending) == 0
-        await check()
-        assert len(sent) == 1  # told once
+        await _confirm(h)
+        await h.delivery.stop()
+        assert len(told(40)) == 1 and len(told(41)) == 1 and not told(42)  # told once
     finally:
         await h.stop()
 
@@ -238,7 +273,7 @@ async def test_concurrent_remove_and_add_never_drop_a_watched_symbol(api, tmp_pa
         from bot.middlewares import AccessMiddleware
 
         access = [m for m in h.dp.message.outer_middleware if isinstance(m, AccessMiddleware)]
-        assert access and access[0].registry_lock is h.dp["registry_lock"]
+        assert access and access[0].subscriptions is h.dp["subscriptions"]
     finally:
         await h.stop()
 

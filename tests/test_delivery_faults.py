@@ -20,7 +20,7 @@ from aiogram.methods import SendMessage
 
 from bot.delivery import OUTCOMES, DeliveryConfig, classify
 from bot.handlers.admin import delivery_lines
-from bot.handlers.common import Texts
+from bot.i18n import Texts
 from locales import translator
 from bot.delivery.clock import TimedOut
 from engine.signals import Tier

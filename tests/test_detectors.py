@@ -1,6 +1,7 @@
 """Detectors, table-driven, through ``Engine.process`` (the only way events reach them)."""
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -462,11 +463,17 @@ def test_threshold_classes_and_floor():
     assert MAJOR.cascade_usd > MID.cascade_usd > SMALL.cascade_usd
     assert MAJOR.whale_usd > MID.whale_usd > SMALL.whale_usd
     book = ThresholdBook()
-    assert book.lower_floor("BTC", cascade_usd=500_000).cascade_usd == 500_000
-    assert book.lower_floor("BTC", cascade_usd=3_000_000).cascade_usd == 500_000  # never raised
+    assert book.set_floor("BTC", cascade_usd=500_000).cascade_usd == 500_000
+    assert book.set_floor("BTC", cascade_usd=1_500_000).cascade_usd == 1_500_000  # back up
+    assert book.set_floor("BTC", cascade_usd=3_000_000).cascade_usd == MAJOR.cascade_usd  # never above
+    assert book.set_floor("BTC", whale_usd=5_000).cascade_usd == MAJOR.cascade_usd  # others kept
+    assert book.for_symbol("BTC").whale_usd == 5_000 and book.floored() == {"BTC"}
+    assert book.set_floor("BTC", cascade_usd=None, whale_usd=None) == MAJOR and not book.floored()
     assert book.for_symbol("ETH") == MAJOR  # other symbols untouched
-    with pytest.raises(ValueError):
-        book.lower_floor("BTC", dominance=-1)
+    for bad in ({"dominance": -1}, {"dominance": math.nan}, {"reclaim": 0.1}):
+        with pytest.raises(ValueError):
+            book.set_floor("BTC", **bad)
+    assert book.for_symbol("BTC") == MAJOR  # a refused change changes nothing
 
 
 def test_lower_floor_makes_smaller_cascades_visible():

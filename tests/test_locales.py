@@ -51,7 +51,7 @@ def test_same_selector_variants(tr):
 
 def test_plural_selectors(tr):
     """A count selects the right English form, and the same count reads in Indonesian."""
-    from bot.handlers.common import Texts
+    from bot.i18n import Texts
 
     en, idn = Texts(tr, "en"), Texts(tr, "id")
     one = en("flow-large", threshold="$25.0K", buys=1, sells=9)

@@ -15,8 +15,11 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, MagicData
 from aiogram.types import Message
 
-from bot.handlers.common import Background, Texts, clip, sync_registry
+from bot.background import Background
+from bot.i18n import Texts, clip
 from bot.health import HealthMonitor
+from bot.subscriptions import Subscriptions
+from config.settings import Settings
 from locales import Translator
 from storage import AccessRepo, UserRepo, WatchlistRepo
 
@@ -47,8 +50,7 @@ async def cmd_allow(message: Message, command: CommandObject, t: Texts, access_r
 
 
 async def cmd_deny(message: Message, command: CommandObject, t: Texts, access_repo: AccessRepo,
-                   users: UserRepo, watchlist: WatchlistRepo, settings: Any,
-                   registry_lock: asyncio.Lock, registry: Any = None) -> None:
+                   users: UserRepo, settings: Settings, subscriptions: Subscriptions) -> None:
     uid = _user_id(command)
     if uid is None:
         await message.answer(t("admin-deny-usage"))
@@ -58,12 +60,12 @@ async def cmd_deny(message: Message, command: CommandObject, t: Texts, access_re
         return
     await access_repo.block(uid, message.from_user.id)
     await users.set_active(uid, False)  # no more alerts; the watchlist is kept for an /allow
-    await sync_registry(registry, watchlist, registry_lock)
+    await subscriptions.resync(uid)  # their symbols: streamed and floored for the others only
     await message.answer(t("admin-denied", user_id=str(uid)))
 
 
 async def cmd_users(message: Message, t: Texts, users: UserRepo, access_repo: AccessRepo,
-                    watchlist: WatchlistRepo, settings: Any) -> None:
+                    watchlist: WatchlistRepo, settings: Settings) -> None:
     everyone = await users.list_users()
     active = sum(1 for u in everyone if u.active)
     lines = [t("admin-users-title", total=str(len(everyone)), active=str(active), access=settings.ACCESS)]

@@ -7,7 +7,8 @@ from aiogram import Router
 from aiogram.types import CallbackQuery, ErrorEvent, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
-from bot.handlers.common import Texts, clip, toast
+from bot.handlers.replies import toast
+from bot.i18n import Texts, clip
 from bot.health import BotCounters
 from locales import Translator
 

@@ -22,9 +22,9 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import FlowCB, FlowTextCB, FlowViewCB
 from bot.charts import ChartRenderer, chart_labels, render_flow_chart
-from bot.handlers.common import (Texts, clip, edit_or_send, local_time, reply_chat, reply_thread,
-                                 send_here, toast, user_tz)
-from bot.handlers.parsing import WINDOWS
+from bot.handlers.replies import edit_or_send, reply_chat, reply_thread, send_here, toast
+from bot.i18n import Texts, clip, local_time, user_tz
+from bot.parsing import WINDOWS
 from bot.handlers.watchlist import canonical
 from bot.keyboards.flow import flow_keyboard
 from bot.render import buy_sell_shares, fmt_price, fmt_rates_by_venue, fmt_signed_usd, fmt_usd

@@ -14,7 +14,6 @@ topics and outbox rows to the supergroup's id (``ChatRepo.migrate``; idempotent,
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -24,10 +23,12 @@ from aiogram.filters import Command
 from aiogram.types import ChatMemberUpdated, Message
 
 from bot.groups import GROUP_TYPES, TOPIC_ROUTES, GroupAdmins, TopicRoutes, thread_for  # noqa: F401
-from bot.handlers.common import Texts, command_args, sync_registry
+from bot.handlers.replies import command_args
+from bot.i18n import Texts
+from bot.subscriptions import Subscriptions
 from config.settings import Settings
 from locales import Translator
-from storage import TOPIC_ALL, AccessRepo, ChatRepo, User, UserRepo, WatchlistRepo
+from storage import TOPIC_ALL, AccessRepo, ChatRepo, User, UserRepo
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +50,8 @@ def _present(member: Any) -> bool:
 
 
 async def on_my_chat_member(event: ChatMemberUpdated, settings: Settings, tr: Translator,
-                            users: UserRepo, access_repo: AccessRepo, watchlist: WatchlistRepo,
-                            registry_lock: asyncio.Lock, group_admins: GroupAdmins, chats: ChatRepo,
-                            registry: Any = None) -> None:
+                            users: UserRepo, access_repo: AccessRepo, subscriptions: Subscriptions,
+                            group_admins: GroupAdmins, chats: ChatRepo) -> None:
     chat = event.chat
     if chat.type not in GROUP_TYPES:
         return
@@ -62,7 +62,7 @@ async def on_my_chat_member(event: ChatMemberUpdated, settings: Settings, tr: Tr
         # removed, kicked or muted: no alerts until it can post again (settings are kept)
         if account is not None and account.active:
             await users.set_active(chat.id, False)
-            await sync_registry(registry, watchlist, registry_lock)
+            await subscriptions.resync(chat.id)
             log.info("group %s: bot %s, delivery stopped", chat.id, after.status)
         return
     adder = event.from_user
@@ -70,7 +70,7 @@ async def on_my_chat_member(event: ChatMemberUpdated, settings: Settings, tr: Tr
     if _present(before) and account is not None:
         if not account.active and not await access_repo.is_blocked(chat.id):  # unmuted / promoted
             await chats.register_group(chat.id, chat.type, chat.title, account.language, None)
-            await sync_registry(registry, watchlist, registry_lock)
+            await subscriptions.resync(chat.id)
             log.info("group %s: bot can post again, delivery resumed", chat.id)
         return
     # added to the group
@@ -88,7 +88,7 @@ async def on_my_chat_member(event: ChatMemberUpdated, settings: Settings, tr: Tr
                                          account.language if account else lang,
                                          adder.id if adder else None)
     if was_inactive:
-        await sync_registry(registry, watchlist, registry_lock)
+        await subscriptions.resync(chat.id)
     log.info("group %s (%s) added by %s", chat.id, chat.type, adder.id if adder else "?")
     await _say(event, Texts(tr, tr.normalize(account.language))("start-group", title=chat.title or ""))
 

@@ -10,8 +10,9 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import MenuCB, MuteCB
-from bot.handlers.common import Texts, clip, local_time, send_here, toast, tz_label, user_tz
-from bot.handlers.parsing import (
+from bot.handlers.replies import send_here, toast
+from bot.i18n import Texts, clip, local_time, tz_label, user_tz
+from bot.parsing import (
     MAX_MUTE_MINUTES,
     fmt_duration,
     looks_like_duration,

@@ -6,7 +6,8 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import MenuCB
-from bot.handlers.common import Texts, local_time, send_here, user_tz
+from bot.handlers.replies import send_here
+from bot.i18n import Texts, local_time, user_tz
 from storage import SignalRepo, User, WatchlistRepo
 
 LIMIT = 10

@@ -7,7 +7,8 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import LangCB, MenuCB
-from bot.handlers.common import Texts, clip, edit_or_send, reply_chat, send_here, toast
+from bot.handlers.replies import edit_or_send, reply_chat, send_here, toast
+from bot.i18n import Texts, clip
 from bot.keyboards.menus import LANGUAGES, language_picker, main_menu
 from locales import Translator
 from storage import User, UserRepo

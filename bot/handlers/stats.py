@@ -19,7 +19,8 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import StatsCB
-from bot.handlers.common import Html, Texts, clip, edit_or_send, toast
+from bot.handlers.replies import edit_or_send, toast
+from bot.i18n import Html, Texts, clip
 from engine.backtest import percentile, wilson
 from engine.outcomes import Result
 from engine.signals import Kind

@@ -1,12 +1,10 @@
 """/thresholds: per-user alert thresholds, global ('*') or per symbol, with −/+ and presets.
 
-Values are stored in ``thresholds`` at once; a value LOWER than the detectors' current floor
-lowers that floor right away (``ThresholdBook.lower_floor``), so detectors run at the lowest
-value any subscriber needs and delivery compares each alert with each user's own values.
+Values go to ``bot.subscriptions`` (which checks the range, stores them and moves the
+detector floors both ways), so detectors run at the lowest value any subscriber needs and
+delivery compares each alert with each user's own values.
 """
 from __future__ import annotations
-
-from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
@@ -14,12 +12,11 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import MenuCB, ThrCB
-from bot.handlers.common import Texts, apply_user_floors, clip, edit_or_send, send_here, toast
-from bot.handlers.parsing import (
+from bot.handlers.replies import edit_or_send, send_here, toast
+from bot.i18n import Texts, clip
+from bot.parsing import (
     KEYS,
     SPECS,
-    OutOfRange,
-    check_range,
     fmt_range,
     fmt_threshold,
     parse_key,
@@ -29,8 +26,9 @@ from bot.handlers.parsing import (
 from bot.handlers.watchlist import canonical
 from bot.keyboards.thresholds import presets_keyboard, thresholds_keyboard
 from engine.symbols import SymbolError, normalize_symbol
-from engine.thresholds import MAJOR, MID, SMALL, defaults_for
-from storage import ALL_SYMBOLS, ThresholdRepo, User, WatchlistRepo
+from bot.subscriptions import Subscriptions
+from engine.thresholds import MAJOR, MID, SMALL, OutOfRange, defaults_for
+from storage import ALL_SYMBOLS, ThresholdRepo, User
 
 OPS = ("open", "view", "key", "inc", "dec", "preset", "reset")
 
@@ -84,14 +82,6 @@ async def thresholds_view(account: User, t: Texts, threshold_repo: ThresholdRepo
     return "\n".join(lines), thresholds_keyboard(t, symbol, values)
 
 
-async def set_value(account: User, symbol: str, key: str, value: float, threshold_repo: ThresholdRepo,
-                    watchlist: WatchlistRepo, engine: Any) -> None:
-    await threshold_repo.set(account.id, symbol, key, value)
-    # a per-symbol value wins over the global one; a coin not watched gets its floor on /add
-    await apply_user_floors(engine, threshold_repo, watchlist, account.id,
-                            None if symbol == ALL_SYMBOLS else [symbol])
-
-
 def _target(t: Texts, symbol: str) -> str:
     return t("thr-target-all") if symbol == ALL_SYMBOLS else t("thr-target-symbol", symbol=symbol)
 
@@ -103,7 +93,7 @@ def _range_text(t: Texts, key: str, *, plain: bool = False) -> str:
 
 
 async def cmd_thresholds(message: Message, command: CommandObject, account: User, t: Texts,
-                         threshold_repo: ThresholdRepo, watchlist: WatchlistRepo, engine: Any) -> None:
+                         threshold_repo: ThresholdRepo, subscriptions: Subscriptions) -> None:
     args = (command.args or "").split()
     symbol = ALL_SYMBOLS
     if args and args[0].lower() not in ("reset", "all", "*"):
@@ -123,7 +113,7 @@ async def cmd_thresholds(message: Message, command: CommandObject, account: User
         await message.answer(text, reply_markup=markup)
         return
     if len(args) == 1 and args[0].lower() == "reset":
-        await threshold_repo.reset(account.id, None if symbol == ALL_SYMBOLS else symbol)
+        await subscriptions.reset_thresholds(account.id, None if symbol == ALL_SYMBOLS else symbol)
         text, markup = await thresholds_view(account, t, threshold_repo, symbol)
         await message.answer(t("thr-reset-done") + "\n\n" + text, reply_markup=markup)
         return
@@ -136,20 +126,21 @@ async def cmd_thresholds(message: Message, command: CommandObject, account: User
         await message.answer(t("thr-bad-key", value=clip(args[0]), keys=", ".join(KEYS)))
         return
     if args[1].lower() in ("reset", "default"):
-        await threshold_repo.reset(account.id, symbol, key)
+        await subscriptions.reset_thresholds(account.id, symbol, key)
         await message.answer(t("thr-key-reset", what=t("thr-key-name", what=key),
                                target=_target(t, symbol)))
         return
     try:
         value = parse_threshold_value(key, args[1])
-    except OutOfRange:
-        await message.answer(_range_text(t, key))
-        return
     except ValueError:
         await message.answer(t("thr-bad-value", value=clip(args[1]), what=t("thr-key-name", what=key),
                                example=t("thr-example", what=key)))
         return
-    await set_value(account, symbol, key, value, threshold_repo, watchlist, engine)
+    try:
+        value = await subscriptions.set_threshold(account.id, symbol, key, value)
+    except OutOfRange:
+        await message.answer(_range_text(t, key))
+        return
     await message.answer(t("thr-set", what=t("thr-key-name", what=key), value=fmt_threshold(key, value),
                            target=_target(t, symbol)))
 
@@ -162,7 +153,7 @@ async def cb_menu_thr(callback: CallbackQuery, account: User, t: Texts,
 
 async def cb_thresholds(callback: CallbackQuery, callback_data: ThrCB, callback_answer: CallbackAnswer,
                         account: User, t: Texts, threshold_repo: ThresholdRepo,
-                        watchlist: WatchlistRepo, engine: Any) -> None:
+                        subscriptions: Subscriptions) -> None:
     cb = callback_data
     symbol = ALL_SYMBOLS if cb.symbol == ALL_SYMBOLS else canonical(cb.symbol)
     needs_key = cb.op in ("key", "inc", "dec", "preset")
@@ -188,26 +179,25 @@ async def cb_thresholds(callback: CallbackQuery, callback_data: ThrCB, callback_
         if new == current:
             toast(callback_answer, t.plain("thr-limit"))
             return
-        await set_value(account, symbol, cb.key, new, threshold_repo, watchlist, engine)
+        await subscriptions.set_threshold(account.id, symbol, cb.key, new)
         toast(callback_answer, t.plain("thr-toast", what=t("thr-key-name", what=cb.key),
                                  value=fmt_threshold(cb.key, new)))
     elif cb.op == "preset":
         try:
-            value = check_range(cb.key, float(cb.value))
+            value = await subscriptions.set_threshold(account.id, symbol, cb.key, float(cb.value))
         except OutOfRange:
             toast(callback_answer, _range_text(t, cb.key, plain=True), alert=True)
             return
-        except ValueError:
+        except ValueError:  # not a number at all
             toast(callback_answer, t.plain("button-invalid"), alert=True)
             return
-        await set_value(account, symbol, cb.key, value, threshold_repo, watchlist, engine)
         toast(callback_answer, t.plain("thr-toast", what=t("thr-key-name", what=cb.key),
                                  value=fmt_threshold(cb.key, value)))
     elif cb.op == "reset":
         if cb.key:
-            await threshold_repo.reset(account.id, symbol, cb.key)
+            await subscriptions.reset_thresholds(account.id, symbol, cb.key)
         else:
-            await threshold_repo.reset(account.id, None if symbol == ALL_SYMBOLS else symbol)
+            await subscriptions.reset_thresholds(account.id, None if symbol == ALL_SYMBOLS else symbol)
         toast(callback_answer, t.plain("thr-reset-done"))
     text, markup = await thresholds_view(account, t, threshold_repo, symbol)
     await edit_or_send(callback, text, markup)

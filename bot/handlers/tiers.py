@@ -8,7 +8,8 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import MenuCB, TierCB
-from bot.handlers.common import Texts, edit_or_send, send_here, toast
+from bot.handlers.replies import edit_or_send, send_here, toast
+from bot.i18n import Texts
 from bot.handlers.mute import quiet_summary
 from bot.keyboards.menus import TIERS, tiers_keyboard
 from storage import User, UserRepo

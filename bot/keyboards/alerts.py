@@ -12,7 +12,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import FlowCB, MuteCB, ThrCB
-from bot.handlers.common import Texts
+from bot.i18n import Texts
 from locales import Translator
 
 MUTE_MINUTES = 60

@@ -5,8 +5,8 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import FlowTextCB, FlowViewCB
-from bot.handlers.common import Texts
-from bot.handlers.parsing import WINDOWS
+from bot.i18n import Texts
+from bot.parsing import WINDOWS
 
 
 def flow_keyboard(t: Texts, symbol: str, window: str, *, details: bool = False) -> InlineKeyboardMarkup:

@@ -7,8 +7,8 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import LangCB, MenuCB, MuteCB, TierCB, WatchCB
-from bot.handlers.common import Texts
-from bot.handlers.parsing import MUTE_CHOICES, fmt_duration
+from bot.i18n import Texts
+from bot.parsing import MUTE_CHOICES, fmt_duration
 
 MENU_ACTIONS = ("list", "signals", "thr", "tiers", "mute", "lang", "help")
 LANGUAGES = ("en", "id")

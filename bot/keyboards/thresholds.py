@@ -5,8 +5,8 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import ThrCB
-from bot.handlers.common import Texts
-from bot.handlers.parsing import KEYS, SPECS, fmt_threshold
+from bot.i18n import Texts
+from bot.parsing import KEYS, SPECS, fmt_threshold
 
 
 def _num(value: float) -> str:

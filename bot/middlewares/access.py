@@ -13,20 +13,21 @@ Over-long texts are refused here, before any handler parses them.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware
+from aiogram import BaseMiddleware, Bot
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot.groups import (ANONYMOUS_ADMIN_ID, GROUP_COMMANDS, GROUP_TYPES, READ_COMMANDS, GroupAdmins,
                         ToldOnce, callback_is_read_only, command_of)
-from bot.handlers.common import MAX_ARG_TEXT, Texts, sync_registry
+from bot.i18n import Texts
+from bot.parsing import MAX_ARG_TEXT
+from bot.subscriptions import Subscriptions
 from config.settings import Settings
 from locales import Translator
-from storage import AccessRepo, ChatRepo, UserRepo, WatchlistRepo
+from storage import AccessRepo, ChatRepo, UserRepo
 
 log = logging.getLogger(__name__)
 
@@ -45,17 +46,15 @@ def text_limit(text: str, is_admin: bool) -> int:
 
 class AccessMiddleware(BaseMiddleware):
     def __init__(self, settings: Settings, users: UserRepo, access_repo: AccessRepo,
-                 tr: Translator, *, watchlist: WatchlistRepo | None = None,
-                 registry: Any = None, registry_lock: asyncio.Lock | None = None,
+                 tr: Translator, *, subscriptions: Subscriptions | None = None,
                  chats: ChatRepo | None = None, group_admins: GroupAdmins | None = None) -> None:
         self.settings = settings
         self.chats = chats
         self.group_admins = group_admins if group_admins is not None else GroupAdmins()
         self.told = ToldOnce()
-        self.watchlist = watchlist
-        self.registry = registry
-        # the handlers' lock: every registry change is serialised behind the same one
-        self.registry_lock = registry_lock if registry_lock is not None else asyncio.Lock()
+        # the handlers' service: a returning subscriber's symbols are streamed again, behind
+        # the same lock as every other change of the feeds' symbol set
+        self.subscriptions = subscriptions
         self.users = users
         self.access_repo = access_repo
         self.tr = tr
@@ -109,9 +108,9 @@ class AccessMiddleware(BaseMiddleware):
         if account is None or not account.active:
             was_inactive = account is not None
             account = await self.users.upsert_on_start(user.id, user.id, lang)
-            if was_inactive and self.watchlist is not None:
+            if was_inactive and self.subscriptions is not None:
                 # their watchlist counts again: the feeds must stream it
-                await sync_registry(self.registry, self.watchlist, self.registry_lock)
+                await self.subscriptions.resync(user.id)
         if is_admin and account.role != "admin":
             await self.users.set_role(user.id, "admin")
             account = await self.users.get(user.id)
@@ -139,7 +138,7 @@ class AccessMiddleware(BaseMiddleware):
             return True
         return user_id is not None and await self.allowed(user_id)
 
-    async def can_change(self, bot: Any, chat_id: int, user_id: int | None) -> bool:
+    async def can_change(self, bot: Bot, chat_id: int, user_id: int | None) -> bool:
         """The bot's ADMIN_IDS, the group's Telegram administrators (cached, re-checked), and an
         anonymous admin writing as the group (``user_id`` None)."""
         if user_id is None or user_id in self.admins:
@@ -181,8 +180,8 @@ class AccessMiddleware(BaseMiddleware):
             was_inactive = account is not None
             account = await self._chats().register_group(
                 chat.id, chat.type, chat.title, account.language if account else lang, actor)
-            if was_inactive and self.watchlist is not None:
-                await sync_registry(self.registry, self.watchlist, self.registry_lock)
+            if was_inactive and self.subscriptions is not None:
+                await self.subscriptions.resync(chat.id)
         may_change = name in READ_COMMANDS or await self.can_change(event.bot, chat.id, actor)
         if not may_change:
             if self.told.first_time(chat.id, actor):

@@ -7,7 +7,7 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 
-from bot.handlers.common import Texts
+from bot.i18n import Texts
 from locales import Translator
 
 

@@ -1,7 +1,9 @@
-"""Pure parsers and formatters for command arguments (no aiogram, no I/O; easy to test).
+"""Pure parsers and formatters for command arguments (no aiogram, no I/O; easy to test), and
+what the threshold buttons step through.
 
 Every parser raises ``ValueError`` whose message is NOT shown to users (texts come from the
-locales); handlers catch it and answer with a translated sentence.
+locales); handlers catch it and answer with a translated sentence. A threshold's RANGE is not
+checked here: ``engine.thresholds.check_value`` is the one check (``bot.subscriptions`` calls it).
 """
 from __future__ import annotations
 
@@ -13,6 +15,9 @@ from dataclasses import dataclass
 
 from bot.render import fmt_usd
 from engine.thresholds import USER_KEYS
+
+MAX_ARG_TEXT = 512  # longest command text we parse; longer is refused up front (access middleware)
+MAX_SYMBOLS_PER_COMMAND = 10
 
 MAX_MUTE_MINUTES = 30 * 24 * 60
 MUTE_CHOICES = (30, 60, 120, 240, 480, 1440)  # minutes offered as buttons
@@ -57,12 +62,23 @@ _SCALE = {"k": 1e3, "m": 1e6, "b": 1e9}
 
 @dataclass(frozen=True, slots=True)
 class KeySpec:
+    """How /thresholds shows a user key (engine.thresholds.USER_KEYS owns its field and range)."""
+
     key: str  # user key: cascade | whale | dominance | score | funding
-    field: str  # engine.thresholds.Thresholds field
-    low: float  # allowed range, stored units
-    high: float
     ladder: tuple[float, ...]  # values the -/+ buttons step through
     presets: tuple[float, ...]
+
+    @property
+    def field(self) -> str:
+        return USER_KEYS[self.key].field
+
+    @property
+    def low(self) -> float:
+        return USER_KEYS[self.key].low
+
+    @property
+    def high(self) -> float:
+        return USER_KEYS[self.key].high
 
 
 _USD_LADDER = tuple(
@@ -71,17 +87,14 @@ _USD_LADDER = tuple(
 _FUNDING_LADDER = (0.0001, 0.0002, 0.0003, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.0075, 0.01)
 
 SPECS: dict[str, KeySpec] = {
-    "cascade": KeySpec("cascade", USER_KEYS["cascade"], 10_000, 1_000_000_000,
-                       tuple(v for v in _USD_LADDER if v >= 10_000), (250_000, 1_000_000, 2_000_000, 5_000_000)),
-    "whale": KeySpec("whale", USER_KEYS["whale"], 1_000, 100_000_000,
-                     tuple(v for v in _USD_LADDER if v <= 100_000_000), (10_000, 25_000, 50_000, 100_000)),
-    "dominance": KeySpec("dominance", USER_KEYS["dominance"], 0.5, 1.0,
-                         tuple(x / 100 for x in range(50, 101, 5)), (0.6, 0.65, 0.75, 0.85)),
-    "score": KeySpec("score", USER_KEYS["score"], 1, 100,
-                     tuple(float(x) for x in range(5, 101, 5)), (50, 60, 70, 80)),
-    "funding": KeySpec("funding", USER_KEYS["funding"], 0.0001, 0.01,
-                       _FUNDING_LADDER, (0.0003, 0.0005, 0.001)),
+    "cascade": KeySpec("cascade", tuple(v for v in _USD_LADDER if v >= 10_000),
+                       (250_000, 1_000_000, 2_000_000, 5_000_000)),
+    "whale": KeySpec("whale", tuple(v for v in _USD_LADDER if v <= 100_000_000), (10_000, 25_000, 50_000, 100_000)),
+    "dominance": KeySpec("dominance", tuple(x / 100 for x in range(50, 101, 5)), (0.6, 0.65, 0.75, 0.85)),
+    "score": KeySpec("score", tuple(float(x) for x in range(5, 101, 5)), (50, 60, 70, 80)),
+    "funding": KeySpec("funding", _FUNDING_LADDER, (0.0003, 0.0005, 0.001)),
 }
+assert tuple(SPECS) == tuple(USER_KEYS)  # the same keys, in the order users see them
 KEYS = tuple(SPECS)
 _KEY_ALIASES = {
     "cascade": "cascade", "cascades": "cascade", "liq": "cascade", "liquidation": "cascade",
@@ -100,10 +113,10 @@ def parse_key(text: str) -> str:
 
 
 def parse_threshold_value(key: str, text: str) -> float:
-    """User text -> stored value for ``key``. '5M', '500k', '2.5m', '$2,000,000' (USD keys);
-    '65%', '65', '0.65' (dominance); '70' (score); '0.05%', '0.05' (funding, percent per 8 h).
-    Raises ValueError (not a number) or OutOfRange."""
-    spec = SPECS[key]
+    """User text -> the number it means for ``key``. '5M', '500k', '2.5m', '$2,000,000' (USD
+    keys); '65%', '65', '0.65' (dominance); '70' (score); '0.05%', '0.05' (funding, percent per
+    8 h). Raises ValueError (not a number of that kind); the range is checked where the value is
+    set (``engine.thresholds.check_value``)."""
     raw = text.strip().lower().replace(" ", "")
     if key in ("cascade", "whale"):
         raw = raw.replace(",", "") if re.search(r",\d{3}", raw) else raw
@@ -128,23 +141,7 @@ def parse_threshold_value(key: str, text: str) -> float:
         if suffix in _SCALE:
             raise ValueError("not a rate")
         value = number / 100
-    if not math.isfinite(value) or not spec.low - 1e-12 <= value <= spec.high + 1e-12:
-        raise OutOfRange(key, value)
-    return round(value, 8)
-
-
-class OutOfRange(ValueError):
-    def __init__(self, key: str, value: float) -> None:
-        super().__init__(f"{key} {value} out of range")
-        self.key = key
-        self.value = value
-
-
-def check_range(key: str, value: float) -> float:
-    spec = SPECS[key]
-    if not math.isfinite(value) or not spec.low - 1e-12 <= value <= spec.high + 1e-12:
-        raise OutOfRange(key, value)
-    return value
+    return round(value, 8) if math.isfinite(value) else value
 
 
 def fmt_threshold(key: str, value: float) -> str:
