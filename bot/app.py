@@ -14,7 +14,7 @@ import logging
 import time
 from datetime import datetime, UTC
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot, Dispatcher
 from apscheduler.events import EVENT_JOB_ERROR
@@ -36,8 +36,9 @@ from bot.handlers import get_routers
 from bot.groups import GroupAdmins, TopicRoutes
 from bot.handlers.start import ADMIN_COMMANDS, GROUP_ADMIN_COMMANDS, GROUP_READ_COMMANDS, USER_COMMANDS
 from bot.background import Background
-from bot.subscriptions import PendingConfirmations, Subscriptions, SymbolRegistry, engine_has_data
-from bot.health import BotCounters, HealthMonitor
+from bot.subscriptions import (InstrumentCatalog, PendingConfirmations, Subscriptions, SymbolRegistry,
+                               engine_has_data)
+from bot.health import BotCounters, FeedView, HealthMonitor
 from bot.inflight import InflightUpdates
 from bot.metrics import CountingSink
 from bot.ops import EngineProgress, OpsMonitor
@@ -59,19 +60,24 @@ from storage import (
     WatchlistRepo,
 )
 
+if TYPE_CHECKING:
+    from bot.delivery import Delivery
+    from engine.core import Engine
+
 log = logging.getLogger(__name__)
 
 COMMAND_LANGUAGES = ("en", "id")
 EVENT_QUEUE_SIZE = 1024  # event batches between the feeds and the engine
 
 
-def build_dispatcher(*, settings: Settings, db: Database, engine: Any, tr: Translator | None = None,
-                     registry: Any = None, catalog: Any = None, feeds: Iterable[Any] = (),
-                     delivery: Any = None, queue_depth: Callable[[], int] | None = None,
-                     throttle_rate: float = 2.0, throttle_burst: int = 10, ops: Any = None,
+def build_dispatcher(*, settings: Settings, db: Database, engine: Engine, tr: Translator | None = None,
+                     registry: SymbolRegistry | None = None, catalog: InstrumentCatalog | None = None,
+                     feeds: Iterable[FeedView] = (),
+                     delivery: Delivery | None = None, queue_depth: Callable[[], int] | None = None,
+                     throttle_rate: float = 2.0, throttle_burst: int = 10, ops: OpsMonitor | None = None,
                      pending: PendingConfirmations | None = None,
                      subscriptions: Subscriptions | None = None,
-                     group_admins: GroupAdmins | None = None, charts: Any = None) -> Dispatcher:
+                     group_admins: GroupAdmins | None = None, charts: ChartRenderer | None = None) -> Dispatcher:
     tr = tr or translator()
     # /flow charts: one worker thread, shared by every user (bot.charts); closed with the dispatcher
     charts = charts if charts is not None else ChartRenderer()
@@ -86,7 +92,7 @@ def build_dispatcher(*, settings: Settings, db: Database, engine: Any, tr: Trans
     chats = ChatRepo(db)
     group_admins = group_admins if group_admins is not None else GroupAdmins()
     # one cache of forum topic routes, shared with delivery when it keeps one
-    topic_routes = getattr(delivery, "topic_routes", None) or TopicRoutes(chats)
+    topic_routes = delivery.topic_routes if delivery is not None else TopicRoutes(chats)
     counters = BotCounters()
     health = HealthMonitor(feeds=feeds, engine=engine, delivery=delivery, registry=registry,
                            queue_depth=queue_depth, counters=counters, ops=ops)
@@ -130,7 +136,7 @@ async def set_commands(bot: Bot, tr: Translator, admin_ids: Iterable[int] = ()) 
     for lang in COMMAND_LANGUAGES:
         code = None if lang == "en" else lang
 
-        def menu(names: Iterable[str]) -> list[BotCommand]:
+        def menu(names: Iterable[str], lang: str = lang) -> list[BotCommand]:
             return [BotCommand(command=name, description=tr.get(lang, f"cmd-{name}")) for name in names]
 
         commands = menu(USER_COMMANDS)

@@ -15,9 +15,16 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from aiogram.exceptions import TelegramAPIError
+
+from engine.signals import Kind
+
+if TYPE_CHECKING:
+    from aiogram import Bot
+
+    from storage import ChatRepo
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +72,10 @@ _ROUTE_OF_KIND = {kind: route for route, kinds in TOPIC_ROUTES.items() for kind 
 TOPIC_ALL = "*"  # storage.TOPIC_ALL: every alert
 
 
-def thread_for(kind: object, routes: dict[str, int]) -> int | None:
+def thread_for(kind: Kind | str, routes: dict[str, int]) -> int | None:
     """The forum topic an alert of ``kind`` goes to: its kind's route, else the '*' route, else
     None (the general topic). Pure, O(1)."""
-    route = _ROUTE_OF_KIND.get(str(getattr(kind, "value", kind)))
+    route = _ROUTE_OF_KIND.get(kind.value if isinstance(kind, Kind) else kind)
     if route is not None and route in routes:
         return routes[route]
     return routes.get(TOPIC_ALL)
@@ -117,7 +124,7 @@ class GroupAdmins:
         while len(self._chats) > self.max_chats:
             self._chats.popitem(last=False)
 
-    async def is_admin(self, bot: Any, chat_id: int, user_id: int) -> bool:
+    async def is_admin(self, bot: Bot, chat_id: int, user_id: int) -> bool:
         now = self.clock()
         entry = self._chats.get(chat_id)
         if entry is None or now - entry[0] >= self.ttl_s:
@@ -155,10 +162,10 @@ class ToldOnce:
     """(chat, user) pairs already told they cannot change a group's settings (bounded)."""
 
     def __init__(self, max_entries: int = 50_000) -> None:
-        self._seen: OrderedDict[tuple[int, int], None] = OrderedDict()
+        self._seen: OrderedDict[tuple[int, int | None], None] = OrderedDict()
         self.max_entries = max_entries
 
-    def first_time(self, chat_id: int, user_id: int) -> bool:
+    def first_time(self, chat_id: int, user_id: int | None) -> bool:
         key = (chat_id, user_id)
         if key in self._seen:
             return False
@@ -172,7 +179,7 @@ class TopicRoutes:
     """Forum topic routes per group chat, read from ``ChatRepo`` once and kept in memory (bounded),
     so routing an alert costs a dict lookup; ``/topic`` and a topic found deleted call ``forget``."""
 
-    def __init__(self, chats: Any, max_chats: int = 10_000) -> None:
+    def __init__(self, chats: ChatRepo, max_chats: int = 10_000) -> None:
         self._chats_repo = chats
         self._routes: OrderedDict[int, dict[str, int]] = OrderedDict()
         self.max_chats = max_chats

@@ -1,12 +1,18 @@
 """Numbers behind /health: feeds (state, lag, last-message age), engine throughput, queue depth,
-delivery figures (when a delivery service is plugged in) and the bot's own error counters."""
+delivery figures (when a delivery service is plugged in) and the bot's own error counters.
+Every source is read through the small Protocol it is typed with, nothing is probed."""
 from __future__ import annotations
 
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from bot.ops import OpsMonitor
+    from bot.subscriptions import SymbolRegistry
+    from engine.core import Engine
 
 
 @dataclass(slots=True)
@@ -30,32 +36,37 @@ class FeedHealth:
     reporting: bool = True  # False: the feed exposes no ``stats`` (nothing to show but its name)
 
 
-def _feed_figures(stats: Any, now_ns: int) -> Mapping[str, Any]:
-    """A feed's figures, read the same way for every feed: ``stats.snapshot(now_ns)`` (the
-    documented view of ``engine.feeds.base.FeedStats``) when it has one, else its attributes."""
-    snapshot = getattr(stats, "snapshot", None)
-    if callable(snapshot):
-        figures = snapshot(now_ns)
-        if isinstance(figures, Mapping):
-            return figures
-    figures = {name: getattr(stats, name) for name in (
-        "name", "state", "lag_ms", "frames", "events", "parse_errors", "reconnects", "last_error")
-        if hasattr(stats, name)}
-    age_s = getattr(stats, "age_s", None)
-    if callable(age_s):
-        figures["age_s"] = age_s(now_ns)
-    return figures
+class FeedStatsView(Protocol):
+    """engine.feeds.base.FeedStats as /health reads it: one documented view of every figure."""
+
+    def snapshot(self, now_ns: int | None = None) -> Mapping[str, Any]: ...
 
 
-def feed_health(feed: Any, now_ns: int) -> FeedHealth:
+class FeedView(Protocol):
+    """A feed as /health sees it: its name and its stats (None: it reports no figures)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def stats(self) -> FeedStatsView | None: ...
+
+
+class DeliveryFigures(Protocol):
+    """bot.delivery.Delivery as /health reads it."""
+
+    def health(self) -> Mapping[str, object]: ...
+
+
+def feed_health(feed: FeedView, now_ns: int) -> FeedHealth:
     """What /health shows for one feed, read afresh from ``feed.stats`` on every call (a feed
     may create or replace its stats object when it starts)."""
-    stats = getattr(feed, "stats", None)
-    name = str(getattr(feed, "name", None) or getattr(stats, "name", None) or "?")
+    stats = feed.stats
+    name = str(feed.name or "?")
     if stats is None:
         return FeedHealth(name=name, state="", lag_ms=0.0, age_s=math.inf, frames=0, events=0,
                           parse_errors=0, reconnects=0, last_error="", reporting=False)
-    f = _feed_figures(stats, now_ns)
+    f = stats.snapshot(now_ns)
     age = f.get("age_s")
     return FeedHealth(
         name=name, state=str(f.get("state") or "?"), lag_ms=float(f.get("lag_ms") or 0.0),
@@ -84,10 +95,11 @@ class HealthReport:
 class HealthMonitor:
     """Collects a HealthReport from whatever is plugged in; every source is optional."""
 
-    def __init__(self, *, feeds: Iterable[Any] = (), engine: Any = None, delivery: Any = None,
-                 registry: Any = None, queue_depth: Callable[[], int] | None = None,
+    def __init__(self, *, feeds: Iterable[FeedView] = (), engine: Engine | None = None,
+                 delivery: DeliveryFigures | None = None, registry: SymbolRegistry | None = None,
+                 queue_depth: Callable[[], int] | None = None,
                  counters: BotCounters | None = None, clock: Callable[[], float] = time.monotonic,
-                 ops: Any = None) -> None:
+                 ops: OpsMonitor | None = None) -> None:
         self.feeds = list(feeds)
         self.engine = engine
         self.delivery = delivery
@@ -100,8 +112,7 @@ class HealthMonitor:
         self._last = (self.started, self._events())
 
     def _events(self) -> int:
-        stats = getattr(self.engine, "stats", None)
-        return int(getattr(stats, "events", 0) or 0)
+        return self.engine.stats.events if self.engine is not None else 0
 
     def report(self) -> HealthReport:
         now = self.clock()
@@ -118,7 +129,7 @@ class HealthMonitor:
             except Exception as e:  # health must answer even when delivery is broken
                 delivery = {"error": str(e)[:200]}
         symbols = len(self.registry.symbols) if self.registry is not None else None
-        stats = getattr(self.engine, "stats", None)
+        stats = self.engine.stats if self.engine is not None else None
         incidents = []
         if self.ops is not None:
             incidents = [self.ops.describe(inc) for inc in self.ops.open_incidents()]
@@ -126,6 +137,6 @@ class HealthMonitor:
             feeds=feeds, events_total=events, events_per_s=max(rate, 0.0),
             queue_depth=self.queue_depth() if self.queue_depth is not None else None,
             symbols=symbols, delivery=delivery, bot=self.counters, uptime_s=now - self.started,
-            rejected=dict(getattr(stats, "rejects", None) or {}),
-            failed=dict(getattr(stats, "errors", None) or {}), incidents=incidents,
+            rejected=dict(stats.rejects) if stats is not None else {},
+            failed=dict(stats.errors) if stats is not None else {}, incidents=incidents,
         )

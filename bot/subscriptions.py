@@ -67,7 +67,8 @@ class DetectorFloors(Protocol):
 
 
 class InstrumentCatalog(Protocol):
-    """engine.feeds.instruments.InstrumentCatalog as /add uses it (degraded mode: accepted unverified, then ``PendingConfirmations``): which coins the venues list."""
+    """engine.feeds.instruments.InstrumentCatalog as /add uses it: which coins the venues list
+    (when ``available`` is False, /add accepts symbols unverified: ``PendingConfirmations``)."""
 
     @property
     def available(self) -> bool: ...  # False: the lists could not be loaded (degraded mode)

@@ -41,6 +41,7 @@ class SnapshotFeed:
 
 class NoStatsFeed:
     name = "bare"
+    stats = None  # a feed that reports no figures says so (``bot.health.FeedView``)
 
 
 async def test_health_reads_every_feeds_stats_afresh_and_says_when_there_are_none(api, tmp_path):

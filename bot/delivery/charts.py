@@ -20,15 +20,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import zoneinfo
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from datetime import UTC, tzinfo
 from typing import Any
 
 from aiogram import Bot
 from aiogram.types import BufferedInputFile, ReplyParameters
 
 from bot.charts import chart_labels, quote_unit, render_hunt_chart
+from bot.i18n import user_tz
 from engine.signals import Kind, Signal
 from storage import OutboxRow
 
@@ -113,12 +114,12 @@ class AlertCharts:
                                    disable_notification=True)
         self.sent += 1
 
-    async def _zone(self, user_id: int) -> Any:
+    async def _zone(self, user_id: int) -> tzinfo:
         try:
             user = await self._users.get(user_id)
-            return zoneinfo.ZoneInfo(user.tz if user is not None and user.tz else "UTC")
-        except Exception:
-            return zoneinfo.ZoneInfo("UTC")
+        except Exception:  # the picture still goes, its times in UTC
+            return UTC
+        return user_tz(user)
 
 
 class _Plain:

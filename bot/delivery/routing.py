@@ -18,14 +18,13 @@ Delivery is silent (``disable_notification``) when the tier is among the user's 
 """
 from __future__ import annotations
 
-import zoneinfo
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone, UTC
+from datetime import datetime
 from enum import Enum
-from functools import lru_cache
 
+from bot.i18n import zone  # the one time-zone fallback (UTC), shared with the handlers
 from engine.contract import Below, check, threshold
 from engine.signals import Signal, Tier
 from engine.thresholds import Thresholds, defaults_for
@@ -74,15 +73,6 @@ def in_quiet_window(start: str | None, end: str | None, minute_of_day: int) -> b
     if s < e:
         return s <= minute_of_day < e
     return minute_of_day >= s or minute_of_day < e
-
-
-@lru_cache(maxsize=512)
-def zone(name: str) -> zoneinfo.ZoneInfo | timezone:
-    """IANA zone by name; an unknown name (should not be stored) falls back to UTC."""
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
-        return UTC
 
 
 def local_minute(now_s: float, tz_name: str) -> int:

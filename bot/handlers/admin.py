@@ -9,7 +9,7 @@ import asyncio
 import logging
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, MagicData
@@ -21,7 +21,11 @@ from bot.health import HealthMonitor
 from bot.subscriptions import Subscriptions
 from config.settings import Settings
 from locales import Translator
-from storage import AccessRepo, UserRepo, WatchlistRepo
+from storage import AccessEntry, AccessRepo, User, UserRepo, WatchlistRepo
+
+if TYPE_CHECKING:
+    from bot.delivery import Delivery
+    from bot.delivery.service import BroadcastTicket
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +43,18 @@ def _user_id(command: CommandObject) -> int | None:
     return int(arg)
 
 
-async def cmd_allow(message: Message, command: CommandObject, t: Texts, access_repo: AccessRepo) -> None:
+async def cmd_allow(message: Message, command: CommandObject, account: User, t: Texts,
+                    access_repo: AccessRepo) -> None:
     uid = _user_id(command)
     if uid is None:
         await message.answer(t("admin-allow-usage"))
         return
     await access_repo.unblock(uid)
-    new = await access_repo.allow(uid, message.from_user.id)
+    new = await access_repo.allow(uid, account.id)
     await message.answer(t("admin-allowed" if new else "admin-already-allowed", user_id=str(uid)))
 
 
-async def cmd_deny(message: Message, command: CommandObject, t: Texts, access_repo: AccessRepo,
+async def cmd_deny(message: Message, command: CommandObject, account: User, t: Texts, access_repo: AccessRepo,
                    users: UserRepo, settings: Settings, subscriptions: Subscriptions) -> None:
     uid = _user_id(command)
     if uid is None:
@@ -58,7 +63,7 @@ async def cmd_deny(message: Message, command: CommandObject, t: Texts, access_re
     if uid in settings.ADMIN_IDS:
         await message.answer(t("admin-deny-admin", user_id=str(uid)))
         return
-    await access_repo.block(uid, message.from_user.id)
+    await access_repo.block(uid, account.id)
     await users.set_active(uid, False)  # no more alerts; the watchlist is kept for an /allow
     await subscriptions.resync(uid)  # their symbols: streamed and floored for the others only
     await message.answer(t("admin-denied", user_id=str(uid)))
@@ -80,9 +85,10 @@ async def cmd_users(message: Message, t: Texts, users: UserRepo, access_repo: Ac
     waiting = [a.user_id for a in await access_repo.list() if a.user_id not in registered]
     if waiting:
         lines.append(t("admin-users-allowed", ids=", ".join(str(i) for i in waiting[:MAX_USERS_LISTED])))
-    blocked = await access_repo.list_blocked()
+    # cast: in AccessRepo the method ``list`` shadows the builtin in ``list_blocked``'s annotation
+    blocked = [b.user_id for b in cast("list[AccessEntry]", await access_repo.list_blocked())]
     if blocked:
-        lines.append(t("admin-users-blocked", ids=", ".join(str(b.user_id) for b in blocked[:MAX_USERS_LISTED])))
+        lines.append(t("admin-users-blocked", ids=", ".join(str(i) for i in blocked[:MAX_USERS_LISTED])))
     await message.answer("\n".join(lines))
 
 
@@ -125,7 +131,7 @@ def delivery_lines(t: Texts, figures: Mapping[str, Any] | None) -> list[str]:
     if "error" in figures:
         return [t("health-delivery-error", error=clip(str(figures["error"]), 120))]
     g = figures.get
-    lines = []
+    lines: list[str] = []
     if g("running") is False:
         lines.append(t("health-delivery-stopped"))
     lines.append(t("health-delivery", queue=_count(g("queued")), inbox=_count(g("inbox")),
@@ -148,7 +154,7 @@ def delivery_lines(t: Texts, figures: Mapping[str, Any] | None) -> list[str]:
 
 async def cmd_health(message: Message, t: Texts, health: HealthMonitor) -> None:
     r = health.report()
-    lines = [t("health-title", uptime=_age(r.uptime_s))]
+    lines: list[str] = [t("health-title", uptime=_age(r.uptime_s))]
     if r.feeds:
         for f in r.feeds:
             if not f.reporting:
@@ -178,7 +184,7 @@ async def cmd_health(message: Message, t: Texts, health: HealthMonitor) -> None:
     await message.answer("\n".join(lines))
 
 
-async def report_broadcast(bot: Bot, delivery: Any, ticket: Any, admin_id: int, tr: Translator,
+async def report_broadcast(bot: Bot, delivery: Delivery, ticket: BroadcastTicket, admin_id: int, tr: Translator,
                            lang: str) -> None:
     """Tell the admin how the broadcast ended once every user's row is sent or given up."""
     while True:
@@ -190,8 +196,8 @@ async def report_broadcast(bot: Bot, delivery: Any, ticket: Any, admin_id: int, 
                                                      failed=str(progress.failed)))
 
 
-async def cmd_broadcast(message: Message, command: CommandObject, t: Texts, lang: str,
-                        tr: Translator, background: Background, delivery: Any = None) -> None:
+async def cmd_broadcast(message: Message, bot: Bot, command: CommandObject, account: User, t: Texts, lang: str,
+                        tr: Translator, background: Background, delivery: Delivery | None = None) -> None:
     text = (command.args or "").strip()
     if not text:
         await message.answer(t("admin-broadcast-usage"))
@@ -207,7 +213,7 @@ async def cmd_broadcast(message: Message, command: CommandObject, t: Texts, lang
     # honoured, 403 deactivates; the id makes a re-delivered update queue nothing twice
     ticket = await delivery.broadcast(f"{message.chat.id}:{message.message_id}", body)
     await message.answer(t("admin-broadcast-started", count=int(ticket.users)))
-    background.spawn(report_broadcast(message.bot, delivery, ticket, message.from_user.id, tr, lang),
+    background.spawn(report_broadcast(bot, delivery, ticket, account.id, tr, lang),
                      "broadcast")
 
 

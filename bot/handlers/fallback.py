@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import Router
+from aiogram import Bot, Router
 from aiogram.types import CallbackQuery, ErrorEvent, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
@@ -27,7 +27,7 @@ async def unknown_button(callback: CallbackQuery, callback_answer: CallbackAnswe
     toast(callback_answer, t.plain("button-invalid"), alert=True)
 
 
-async def on_error(event: ErrorEvent, counters: BotCounters, tr: Translator) -> None:
+async def on_error(event: ErrorEvent, bot: Bot, counters: BotCounters, tr: Translator) -> None:
     counters.errors += 1
     counters.last_error = f"{type(event.exception).__name__}: {event.exception}"[:300]
     log.error("handler failed: %s", counters.last_error, exc_info=event.exception)
@@ -42,8 +42,8 @@ async def on_error(event: ErrorEvent, counters: BotCounters, tr: Translator) -> 
     if user is None:
         return
     try:  # where it happened: a group's command is answered in the group
-        await event.update.bot.send_message(chat_id if chat_id is not None else user.id,
-                                            tr.get(tr.normalize(user.language_code), "error-internal"))
+        await bot.send_message(chat_id if chat_id is not None else user.id,
+                               tr.get(tr.normalize(user.language_code), "error-internal"))
     except Exception as e:  # the error reply itself is best effort
         log.info("could not tell user %s about the error: %s", user.id, e)
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from aiogram import Router
+from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile, CallbackQuery, InputMediaPhoto, Message
@@ -28,6 +28,8 @@ from bot.parsing import WINDOWS
 from bot.handlers.watchlist import canonical
 from bot.keyboards.flow import flow_keyboard
 from bot.render import buy_sell_shares, fmt_price, fmt_rates_by_venue, fmt_signed_usd, fmt_usd
+from engine.chartseries import ChartSeries
+from engine.flow import FlowSnapshot
 from engine.symbols import SymbolError, normalize_symbol
 from storage import User, WatchlistRepo
 
@@ -36,10 +38,11 @@ log = logging.getLogger(__name__)
 BAR = 16
 CAPTION_MAX = 1024  # Telegram's caption limit
 FUNDING_DIGITS = 4
-STAMP = "%Y-%m-%d %H:%M:%S"  # then the zone: "UTC", "WIB", "UTC+7"  # the live snapshot shows rates to 0.0001 % (alerts round to 0.001 %)
+# the live snapshot shows rates to 0.0001 % (alerts round to 0.001 %): FUNDING_DIGITS above
+STAMP = "%Y-%m-%d %H:%M:%S"  # then the zone: "UTC", "WIB", "UTC+7"
 
 
-def render_flow(t: Texts, snap: Any, account: User | None) -> str:
+def render_flow(t: Texts, snap: FlowSnapshot, account: User | None) -> str:
     s = buy_sell_shares(snap.buy_share, BAR)  # the engine reports 0.5 for an empty window
     lines = [
         t("flow-title", symbol=snap.symbol, window=snap.window),
@@ -65,11 +68,12 @@ def render_flow(t: Texts, snap: Any, account: User | None) -> str:
     return "\n".join(lines)
 
 
-def _snapshot(engine: Any, symbol: str, window: str) -> Any:
-    flow = getattr(engine, "flow", None)
-    if flow is None:  # an engine without order-flow windows (older build)
-        return None
-    return flow(symbol, window)
+class FlowSource(Protocol):
+    """engine.core.Engine as /flow reads it: running-sum snapshots and the chart's series."""
+
+    def flow(self, symbol: str, window: str = "5m") -> FlowSnapshot | None: ...
+
+    def flow_chart(self, symbol: str, window: str = "5m") -> ChartSeries | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,14 +99,13 @@ def caption_of(t: Texts, text: str) -> str:
     return "\n".join([*kept, more])
 
 
-async def flow_chart(engine: Any, charts: ChartRenderer | None, t: Texts, account: User | None,
+async def flow_chart(engine: FlowSource, charts: ChartRenderer | None, t: Texts, account: User | None,
                      symbol: str, window: str) -> bytes | None:
     """The chart PNG, rendered in the renderer's worker (shared by everyone asking for the same
     symbol, window and engine second), or None: no renderer, no series, busy, or it failed."""
-    series_of = getattr(engine, "flow_chart", None)
-    if charts is None or series_of is None:
+    if charts is None:
         return None
-    series = series_of(symbol, window)
+    series = engine.flow_chart(symbol, window)
     if series is None or series.empty:
         return None
     tz = user_tz(account)
@@ -115,11 +118,11 @@ async def flow_chart(engine: Any, charts: ChartRenderer | None, t: Texts, accoun
         return None
 
 
-async def flow_view(account: User, t: Texts, engine: Any, watchlist: WatchlistRepo, symbol: str,
+async def flow_view(account: User, t: Texts, engine: FlowSource, watchlist: WatchlistRepo, symbol: str,
                     window: str, charts: ChartRenderer | None = None) -> FlowView:
     """The snapshot text (and chart); without data no buttons (another timeframe or a refresh
     would show the same nothing), only what to do about it."""
-    snap = _snapshot(engine, symbol, window)
+    snap = engine.flow(symbol, window)
     if snap is None or (snap.trades == 0 and not snap.liq_long_usd and not snap.liq_short_usd):
         watched = any(e.symbol == symbol for e in await watchlist.list_for_user(account.id))
         return FlowView(t("flow-no-data-watched" if watched else "flow-no-data", symbol=symbol), False)
@@ -140,7 +143,7 @@ async def _answer(send_text: Any, send_photo: Any, t: Texts, view: FlowView, sym
 
 
 async def cmd_flow(message: Message, command: CommandObject, account: User, t: Texts,
-                   engine: Any, watchlist: WatchlistRepo, charts: ChartRenderer | None = None) -> None:
+                   engine: FlowSource, watchlist: WatchlistRepo, charts: ChartRenderer | None = None) -> None:
     args = (command.args or "").split()
     if not args or len(args) > 2:
         await message.answer(t("flow-usage", windows=", ".join(WINDOWS)))
@@ -164,8 +167,8 @@ def _checked(symbol: str, window: str) -> tuple[str, str] | None:
 
 
 async def cb_flow_new(callback: CallbackQuery, callback_data: FlowCB, callback_answer: CallbackAnswer,
-                      account: User, t: Texts, engine: Any, watchlist: WatchlistRepo,
-                      charts: ChartRenderer | None = None) -> None:
+                      account: User, t: Texts, engine: FlowSource, watchlist: WatchlistRepo,
+                      bot: Bot, charts: ChartRenderer | None = None) -> None:
     checked = _checked(callback_data.symbol, callback_data.window)
     if checked is None:
         toast(callback_answer, t.plain("button-invalid"), alert=True)
@@ -173,7 +176,7 @@ async def cb_flow_new(callback: CallbackQuery, callback_data: FlowCB, callback_a
     view = await flow_view(account, t, engine, watchlist, *checked, charts)
 
     async def send_photo(photo: BufferedInputFile, **kwargs: Any) -> Any:
-        return await callback.bot.send_photo(account.id, photo, message_thread_id=reply_thread(callback),
+        return await bot.send_photo(account.id, photo, message_thread_id=reply_thread(callback),
                                              **kwargs)
 
     async def send_text(text: str, **kwargs: Any) -> Any:
@@ -182,7 +185,7 @@ async def cb_flow_new(callback: CallbackQuery, callback_data: FlowCB, callback_a
 
 
 async def cb_flow_text(callback: CallbackQuery, callback_data: FlowTextCB,
-                       callback_answer: CallbackAnswer, account: User, t: Texts, engine: Any,
+                       callback_answer: CallbackAnswer, account: User, t: Texts, engine: FlowSource,
                        watchlist: WatchlistRepo) -> None:
     """"Details" under a chart: the full snapshot text (as of now) as a new message."""
     checked = _checked(callback_data.symbol, callback_data.window)
@@ -194,7 +197,7 @@ async def cb_flow_text(callback: CallbackQuery, callback_data: FlowTextCB,
 
 
 async def cb_flow_edit(callback: CallbackQuery, callback_data: FlowViewCB,
-                       callback_answer: CallbackAnswer, account: User, t: Texts, engine: Any,
+                       callback_answer: CallbackAnswer, account: User, t: Texts, engine: FlowSource,
                        watchlist: WatchlistRepo, charts: ChartRenderer | None = None) -> None:
     checked = _checked(callback_data.symbol, callback_data.window)
     if checked is None:
@@ -205,7 +208,8 @@ async def cb_flow_edit(callback: CallbackQuery, callback_data: FlowViewCB,
     is_photo = isinstance(msg, Message) and bool(msg.photo)
     view = await flow_view(account, t, engine, watchlist, symbol, window, charts if is_photo else None)
     toast(callback_answer, t.plain("flow-refreshed"))
-    if not is_photo:  # a text snapshot (no chart then, or from before charts) stays text
+    if not isinstance(msg, Message) or not msg.photo:
+        # a text snapshot (no chart then, or from before charts) stays text
         await edit_or_send(callback, view.text, flow_keyboard(t, symbol, window) if view.has_data else None)
         return
     markup = flow_keyboard(t, symbol, window, details=True) if view.has_data else None

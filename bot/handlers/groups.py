@@ -15,12 +15,12 @@ topics and outbox rows to the supergroup's id (``ChatRepo.migrate``; idempotent,
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command
-from aiogram.types import ChatMemberUpdated, Message
+from aiogram.types import (ChatMemberAdministrator, ChatMemberBanned, ChatMemberLeft, ChatMemberMember,
+                           ChatMemberOwner, ChatMemberRestricted, ChatMemberUpdated, Message)
 
 from bot.groups import GROUP_TYPES, TOPIC_ROUTES, GroupAdmins, TopicRoutes, thread_for  # noqa: F401
 from bot.handlers.replies import command_args
@@ -32,24 +32,23 @@ from storage import TOPIC_ALL, AccessRepo, ChatRepo, User, UserRepo
 
 log = logging.getLogger(__name__)
 
-def _can_post(member: Any) -> bool:
-    status = member.status
-    if status in ("creator", "administrator", "member"):
-        return True
-    if status == "restricted":
-        return bool(getattr(member, "is_member", False)) and bool(getattr(member, "can_send_messages", False))
-    return False
+ChatMember = (ChatMemberOwner | ChatMemberAdministrator | ChatMemberMember | ChatMemberRestricted
+              | ChatMemberLeft | ChatMemberBanned)
 
 
-def _present(member: Any) -> bool:
-    if member.status in ("left", "kicked"):
-        return False
-    if member.status == "restricted":
-        return bool(getattr(member, "is_member", False))
-    return True
+def _can_post(member: ChatMember) -> bool:
+    if isinstance(member, ChatMemberRestricted):
+        return member.is_member and member.can_send_messages
+    return member.status in ("creator", "administrator", "member")
 
 
-async def on_my_chat_member(event: ChatMemberUpdated, settings: Settings, tr: Translator,
+def _present(member: ChatMember) -> bool:
+    if isinstance(member, ChatMemberRestricted):
+        return member.is_member
+    return member.status not in ("left", "kicked")
+
+
+async def on_my_chat_member(event: ChatMemberUpdated, bot: Bot, settings: Settings, tr: Translator,
                             users: UserRepo, access_repo: AccessRepo, subscriptions: Subscriptions,
                             group_admins: GroupAdmins, chats: ChatRepo) -> None:
     chat = event.chat
@@ -81,7 +80,7 @@ async def on_my_chat_member(event: ChatMemberUpdated, settings: Settings, tr: Tr
             not await access_repo.is_blocked(adder.id) and await access_repo.is_allowed(adder.id)))))
     if not allowed:
         if not blocked:
-            await _say(event, tr.get(lang, "group-stranger", chat_id=str(chat.id)))
+            await _say(bot, event, tr.get(lang, "group-stranger", chat_id=str(chat.id)))
         return
     was_inactive = account is not None and not account.active
     account = await chats.register_group(chat.id, chat.type, chat.title,
@@ -90,12 +89,12 @@ async def on_my_chat_member(event: ChatMemberUpdated, settings: Settings, tr: Tr
     if was_inactive:
         await subscriptions.resync(chat.id)
     log.info("group %s (%s) added by %s", chat.id, chat.type, adder.id if adder else "?")
-    await _say(event, Texts(tr, tr.normalize(account.language))("start-group", title=chat.title or ""))
+    await _say(bot, event, Texts(tr, tr.normalize(account.language))("start-group", title=chat.title or ""))
 
 
-async def _say(event: ChatMemberUpdated, text: str) -> None:
+async def _say(bot: Bot, event: ChatMemberUpdated, text: str) -> None:
     try:
-        await event.bot.send_message(event.chat.id, text)
+        await bot.send_message(event.chat.id, text)
     except TelegramAPIError as e:  # e.g. added without the right to post: nothing to do
         log.info("cannot greet group %s: %s", event.chat.id, e)
 
@@ -109,8 +108,10 @@ async def on_chat_member(event: ChatMemberUpdated, group_admins: GroupAdmins) ->
 async def on_migrate(message: Message, chats: ChatRepo, group_admins: GroupAdmins) -> None:
     if message.migrate_to_chat_id:
         old, new = message.chat.id, message.migrate_to_chat_id
-    else:
+    elif message.migrate_from_chat_id:
         old, new = message.migrate_from_chat_id, message.chat.id
+    else:
+        return
     group_admins.forget(old)
     group_admins.forget(new)
     if await chats.migrate(old, new):

@@ -47,6 +47,8 @@ def reply_thread(callback: CallbackQuery) -> int | None:
 async def send_here(callback: CallbackQuery, chat_id: int, text: str, **kwargs: Any) -> Any:
     """A new message answering a button: to ``chat_id`` (the subscriber's chat), in the topic of
     the pressed message when it is in a forum topic."""
+    if callback.bot is None:  # aiogram binds every update it dispatches to its Bot
+        raise RuntimeError("callback query not bound to a Bot")
     return await callback.bot.send_message(chat_id, text, message_thread_id=reply_thread(callback),
                                            **kwargs)
 

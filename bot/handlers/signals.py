@@ -23,7 +23,8 @@ async def signals_view(account: User, t: Texts, watchlist: WatchlistRepo, signal
     tz = user_tz(account)
     lines = [t("signals-title", count=len(recent))]
     for s in recent:
-        lines.append(t("signals-line", time=local_time(s.ts_event / 1000, tz, "%Y-%m-%d %H:%M:%S"), badge=t("tier-badge", tier=s.tier),
+        lines.append(t("signals-line", time=local_time(s.ts_event / 1000, tz, "%Y-%m-%d %H:%M:%S"),
+                       badge=t("tier-badge", tier=s.tier),
                        kind=t("kind-name", kind=s.kind), symbol=s.symbol,
                        direction=t("direction-word", direction=s.direction), score=str(s.confidence)))
     return "\n".join(lines)

@@ -42,7 +42,8 @@ async def cmd_start(message: Message, account: User, t: Texts, users: UserRepo) 
         await message.answer(t("start-group", title=clip(message.chat.title or "", 48)),
                              reply_markup=main_menu(t))
         return
-    await message.answer(t("start-welcome", name=clip(message.from_user.first_name or "trader", 32)),
+    first_name = message.from_user.first_name if message.from_user is not None else None
+    await message.answer(t("start-welcome", name=clip(first_name or "trader", 32)),
                          reply_markup=main_menu(t))
 
 

@@ -115,8 +115,9 @@ def render_stats(t: Texts, q: Query, rows: list[OutcomeStat], *, symbols: list[s
     by_symbol = bool(q.kind)
     for g in group_rows(decided, (lambda r: r.symbol) if by_symbol else (lambda r: r.kind)):
         name = g.name if by_symbol else t("kind-name", kind=g.name)
-        if g.scored:
-            lo, hi = wilson(g.hits, g.scored)
+        interval = wilson(g.hits, g.scored)  # None when nothing was scored
+        if interval is not None:
+            lo, hi = interval
             hit = t("stats-hit", rate=f"{g.hits / g.scored * 100:.0f}%",
                      low=f"{lo * 100:.0f}", high=f"{hi * 100:.0f}", hits=g.hits, scored=g.scored)
         else:

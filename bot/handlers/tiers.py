@@ -43,7 +43,7 @@ async def cb_tier(callback: CallbackQuery, callback_data: TierCB, callback_answe
     tier, op = callback_data.tier, callback_data.op
     if op == "outcomes":  # the stop-hunt result replies: on <-> off
         await users.set_outcome_replies(account.id, not account.outcome_replies)
-        text, markup = tiers_view(await users.get(account.id), t)
+        text, markup = tiers_view(await users.get(account.id) or account, t)
         await edit_or_send(callback, text, markup)
         return
     if tier not in TIERS or op not in ("on", "silent"):
@@ -56,8 +56,8 @@ async def cb_tier(callback: CallbackQuery, callback_data: TierCB, callback_answe
     else:
         target.append(tier)
     order = {name: i for i, name in enumerate(TIERS)}
-    await users.set_tiers(account.id, sorted(tiers, key=order.get), sorted(silent, key=order.get))
-    updated = await users.get(account.id)
+    await users.set_tiers(account.id, sorted(tiers, key=order.__getitem__), sorted(silent, key=order.__getitem__))
+    updated = await users.get(account.id) or account
     text, markup = tiers_view(updated, t)
     await edit_or_send(callback, text, markup)
 

@@ -18,7 +18,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
-from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.types import CallbackQuery, Chat, Message, TelegramObject
+from aiogram.types import User as TgUser
 
 from bot.groups import (ANONYMOUS_ADMIN_ID, GROUP_COMMANDS, GROUP_TYPES, READ_COMMANDS, GroupAdmins,
                         ToldOnce, callback_is_read_only, command_of)
@@ -30,6 +31,8 @@ from locales import Translator
 from storage import AccessRepo, ChatRepo, UserRepo
 
 log = logging.getLogger(__name__)
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 ADMIN_TEXT_LIMIT = 4096  # an admin's /broadcast text; every other message has MAX_ARG_TEXT
 
@@ -70,7 +73,7 @@ class AccessMiddleware(BaseMiddleware):
             return True
         return await self.access_repo.is_allowed(user_id)
 
-    async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+    async def __call__(self, handler: Handler,
                        event: TelegramObject, data: dict[str, Any]) -> Any:
         user = data.get("event_from_user")
         chat = data.get("event_chat")
@@ -78,7 +81,7 @@ class AccessMiddleware(BaseMiddleware):
             return await self._group_message(handler, event, data, user, chat)
         if (isinstance(event, CallbackQuery) and event.message is not None
                 and event.message.chat.type in GROUP_TYPES):
-            return await self._group_callback(handler, event, data, user)
+            return await self._group_callback(handler, event, data, user, event.message.chat.id)
         if user is None or user.is_bot:
             return None
         if isinstance(event, Message) and (chat is None or chat.type != "private"):
@@ -145,7 +148,8 @@ class AccessMiddleware(BaseMiddleware):
             return True
         return await self.group_admins.is_admin(bot, chat_id, user_id)
 
-    async def _group_message(self, handler, event: Message, data: dict[str, Any], user, chat) -> Any:
+    async def _group_message(self, handler: Handler, event: Message, data: dict[str, Any],
+                             user: TgUser | None, chat: Chat) -> Any:
         data["is_admin"] = False  # admin commands and admin-only views stay in private chats
         data["in_group"] = True
         if event.migrate_to_chat_id or event.migrate_from_chat_id:
@@ -155,13 +159,13 @@ class AccessMiddleware(BaseMiddleware):
         if not name or name not in GROUP_COMMANDS:
             return None
         if mention:
-            me = await event.bot.me()
+            me = await data["bot"].me()
             if mention != (me.username or "").lower():
                 return None
         anonymous = event.sender_chat is not None and event.sender_chat.id == chat.id
         if not anonymous and (user is None or user.is_bot or user.id == ANONYMOUS_ADMIN_ID):
             return None
-        actor = None if anonymous else user.id
+        actor = None if anonymous or user is None else user.id
         if actor is not None and await self.access_repo.is_blocked(actor):
             return None
         if len(event.text or "") > MAX_ARG_TEXT:
@@ -182,7 +186,7 @@ class AccessMiddleware(BaseMiddleware):
                 chat.id, chat.type, chat.title, account.language if account else lang, actor)
             if was_inactive and self.subscriptions is not None:
                 await self.subscriptions.resync(chat.id)
-        may_change = name in READ_COMMANDS or await self.can_change(event.bot, chat.id, actor)
+        may_change = name in READ_COMMANDS or await self.can_change(data["bot"], chat.id, actor)
         if not may_change:
             if self.told.first_time(chat.id, actor):
                 await event.answer(Texts(self.tr, self.tr.normalize(account.language))("group-admins-only"))
@@ -191,8 +195,8 @@ class AccessMiddleware(BaseMiddleware):
         data["can_change"] = name not in READ_COMMANDS  # reads do not ask Telegram who is admin
         return await handler(event, data)
 
-    async def _group_callback(self, handler, event: CallbackQuery, data: dict[str, Any], user) -> Any:
-        chat_id = event.message.chat.id
+    async def _group_callback(self, handler: Handler, event: CallbackQuery, data: dict[str, Any],
+                              user: TgUser | None, chat_id: int) -> Any:
         account = await self.users.get(chat_id)
         if user is None or user.is_bot or account is None or not account.active \
                 or await self.access_repo.is_blocked(user.id):
@@ -200,7 +204,7 @@ class AccessMiddleware(BaseMiddleware):
             return None
         t = Texts(self.tr, self.tr.normalize(account.language))
         if not callback_is_read_only(event.data or ""):
-            if not await self.can_change(event.bot, chat_id, user.id):
+            if not await self.can_change(data["bot"], chat_id, user.id):
                 await event.answer(t.plain("group-admins-only-short"), show_alert=True)
                 return None
         data["account"] = account
