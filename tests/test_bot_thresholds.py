@@ -6,7 +6,7 @@ import pytest
 
 from bot.callbacks import ThrCB
 from storage import ThresholdRepo
-from tests.conftest import answers, buttons, texts
+from tests.conftest import ADMIN, answers, buttons, texts
 
 
 async def _over(h, uid):
@@ -163,3 +163,20 @@ async def test_forged_threshold_callbacks_change_nothing(harness):
         assert len(answers(replies)) == 1 and answers(replies)[0][1], data
         assert not [c for c in replies if c.method == "editMessageText"], data
     assert await _over(harness, 69) == {}
+
+
+async def test_floors_follow_subscribers_who_leave_or_are_denied(harness):
+    """Through the bot: /remove and an admin's /deny take a subscriber's values out of the
+    floor (back to the next subscriber's value, then the default); /start brings them back."""
+    await harness.say(66, "/add ETH")
+    await harness.say(67, "/add ETH")
+    await harness.say(66, "/thresholds ETH cascade 200k")
+    await harness.say(67, "/thresholds ETH cascade 700k")
+    assert harness.engine.thresholds_for("ETH").cascade_usd == 200_000
+    await harness.say(ADMIN, "/deny 66")
+    assert harness.engine.thresholds_for("ETH").cascade_usd == 700_000
+    await harness.say(67, "/remove ETH")
+    assert harness.engine.thresholds_for("ETH").cascade_usd == 2_000_000
+    await harness.say(ADMIN, "/allow 66")
+    await harness.say(66, "/start")  # active again: their list and values count again
+    assert harness.engine.thresholds_for("ETH").cascade_usd == 200_000
