@@ -89,7 +89,7 @@ class HealthReport:
     extra: dict[str, Any] = field(default_factory=dict)
     rejected: dict[str, int] = field(default_factory=dict)  # engine: refused events by reason
     failed: dict[str, int] = field(default_factory=dict)  # engine: events a component failed on
-    incidents: list[tuple[str, dict]] = field(default_factory=list)  # (locale key, args), bot/ops.py
+    incidents: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (locale key, args), bot/ops.py
 
 
 class HealthMonitor:

@@ -150,7 +150,8 @@ def stats_keyboard(t: Texts, q: Query) -> InlineKeyboardMarkup:
 
 
 async def stats_view(account: User, t: Texts, is_admin: bool, watchlist: WatchlistRepo,
-                     outcome_repo: OutcomeRepo, q: Query, *, now_s: float | None = None):
+                     outcome_repo: OutcomeRepo, q: Query, *,
+                     now_s: float | None = None) -> tuple[str, InlineKeyboardMarkup | None]:
     now_s = time.time() if now_s is None else now_s
     span = PERIODS[q.period]
     since_ms = 0 if span is None else int((now_s - span) * 1000)

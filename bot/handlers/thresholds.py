@@ -6,9 +6,11 @@ delivery compares each alert with each user's own values.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import MenuCB, ThrCB
@@ -48,7 +50,7 @@ def class_defaults(key: str) -> tuple[str, str, str] | None:
     return tuple(fmt_threshold(key, v) for v in values)  # type: ignore[return-value]
 
 
-def effective(overrides: dict, symbol: str, key: str) -> tuple[float, str]:
+def effective(overrides: Mapping[tuple[str, str], float], symbol: str, key: str) -> tuple[float, str]:
     """(value, source) where source is symbol | global | default."""
     if symbol != ALL_SYMBOLS and (symbol, key) in overrides:
         return overrides[(symbol, key)], "symbol"
@@ -57,7 +59,8 @@ def effective(overrides: dict, symbol: str, key: str) -> tuple[float, str]:
     return default_value(symbol, key), "default"
 
 
-async def thresholds_view(account: User, t: Texts, threshold_repo: ThresholdRepo, symbol: str):
+async def thresholds_view(account: User, t: Texts, threshold_repo: ThresholdRepo,
+                          symbol: str) -> tuple[str, InlineKeyboardMarkup]:
     overrides = await threshold_repo.get_all(account.id)
     values: dict[str, float] = {}
     title = t("thr-title-global") if symbol == ALL_SYMBOLS else t("thr-title-symbol", symbol=symbol)

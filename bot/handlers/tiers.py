@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import MenuCB, TierCB
@@ -15,7 +15,7 @@ from bot.keyboards.menus import TIERS, tiers_keyboard
 from storage import User, UserRepo
 
 
-def tiers_view(account: User, t: Texts):
+def tiers_view(account: User, t: Texts) -> tuple[str, InlineKeyboardMarkup]:
     lines = [t("tiers-title"), ""]
     for tier in TIERS:
         state = "off" if tier not in account.tiers else ("silent" if tier in account.silent_tiers else "sound")

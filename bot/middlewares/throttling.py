@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import BaseMiddleware
@@ -11,6 +12,13 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot.i18n import Texts
 from locales import Translator
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    refilled: float  # when tokens were last topped up
+    warned: bool = False  # told "too fast" since the last allowed message
 
 
 class ThrottlingMiddleware(BaseMiddleware):
@@ -24,8 +32,7 @@ class ThrottlingMiddleware(BaseMiddleware):
         self.burst = burst
         self.max_users = max_users
         self.clock = clock
-        # user id -> [tokens, last refill time, warned]
-        self._buckets: OrderedDict[int, list] = OrderedDict()
+        self._buckets: OrderedDict[int, _Bucket] = OrderedDict()  # user id -> their bucket
         self.dropped = 0
 
     def _allow(self, user_id: int) -> tuple[bool, bool]:
@@ -33,20 +40,20 @@ class ThrottlingMiddleware(BaseMiddleware):
         now = self.clock()
         b = self._buckets.get(user_id)
         if b is None:
-            b = [float(self.burst), now, False]
+            b = _Bucket(float(self.burst), now)
             self._buckets[user_id] = b
             if len(self._buckets) > self.max_users:
                 self._buckets.popitem(last=False)
         else:
             self._buckets.move_to_end(user_id)
-            b[0] = min(float(self.burst), b[0] + (now - b[1]) * self.rate)
-            b[1] = now
-        if b[0] >= 1.0:
-            b[0] -= 1.0
-            b[2] = False
+            b.tokens = min(float(self.burst), b.tokens + (now - b.refilled) * self.rate)
+            b.refilled = now
+        if b.tokens >= 1.0:
+            b.tokens -= 1.0
+            b.warned = False
             return True, False
-        warn = not b[2]
-        b[2] = True
+        warn = not b.warned
+        b.warned = True
         return False, warn
 
     async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
