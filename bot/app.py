@@ -3,7 +3,7 @@ production service (``run_app``: settings -> Database -> repositories -> engine 
 dispatcher polling; everything closed again on shutdown).
 
 Dependencies reach handlers through the Dispatcher (aiogram injects them by parameter name):
-``settings, tr, users, access_repo, watchlist, threshold_repo, signal_repo, outcome_repo, engine, registry,
+``settings, tr, users, access_repo, watchlist, threshold_repo, signal_repo, outcome_repo, engine,
 subscriptions, catalog, delivery, health, counters, background`` — never
 ``storage``/``state``/``bot``/``i18n``, which aiogram reserves.
 """
@@ -100,7 +100,8 @@ def build_dispatcher(*, settings: Settings, db: Database, engine: Engine, tr: Tr
         settings=settings, tr=tr, users=users, access_repo=access_repo, watchlist=watchlist,
         threshold_repo=threshold_repo, signal_repo=SignalRepo(db), outcome_repo=OutcomeRepo(db),
         engine=engine,
-        registry=registry, subscriptions=subscriptions, catalog=catalog, delivery=delivery,
+        # no registry: the feeds' symbol set changes only through ``subscriptions`` (one lock)
+        subscriptions=subscriptions, catalog=catalog, delivery=delivery,
         health=health, counters=counters, chats=chats, group_admins=group_admins,
         topic_routes=topic_routes, charts=charts,
         background=Background(),
