@@ -140,6 +140,30 @@ async def test_a_denied_user_hears_nothing_about_their_pending_symbols(api, tmp_
         await h.stop()
 
 
+async def test_a_symbol_added_again_is_confirmed_again(api, tmp_path):
+    """Each /add is its own notice (its id carries the time of the /add: Delivery.notify never
+    queues one id twice), and a round with nothing left to confirm tells nothing."""
+    h = await BotHarness(api, tmp_path / "again.db", catalog=FakeCatalog(available=False),
+                         pending=PendingConfirmations(timeout_s=60.0), with_delivery=True).start()
+
+    def confirmed():
+        return [t for t in api.texts_to(45) if t.startswith("✅ BTC confirmed")]
+
+    try:
+        await h.say(45, "/add BTC")
+        await _confirm(h)
+        assert await api.wait_for(lambda: len(confirmed()) == 1)
+        await h.say(45, "/remove BTC")
+        await h.say(45, "/add BTC")
+        await _confirm(h)
+        await _confirm(h)
+        assert await api.wait_for(lambda: len(confirmed()) == 2)
+        await h.delivery.stop()
+        assert len(confirmed()) == 2
+    finally:
+        await h.stop()
+
+
 async def test_unconfirmed_symbol_is_removed_after_the_wait(api, tmp_path):
     """Degraded mode (no instrument lists): '/add garbage' is accepted unverified, and removed
     again — from the list, and from streaming once nobody watches it — when no venue sent data
