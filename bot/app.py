@@ -242,6 +242,8 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
     from engine.signals import SignalEngine
 
     tr = translator()
+    if settings.TELEGRAM_BOT_TOKEN is None:  # the CLI checks it first (config.settings); a caller may not
+        raise StartupError("TELEGRAM_BOT_TOKEN: required for `teleglas run` (get one from @BotFather)", 2)
     bot = Bot(settings.TELEGRAM_BOT_TOKEN.get_secret_value(), session=_bot_session(settings),
               default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True))
     try:  # the token first: a wrong one must not leave a new, migrated database behind

@@ -9,7 +9,7 @@ import asyncio
 import logging
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, MagicData
@@ -21,7 +21,7 @@ from bot.health import HealthMonitor
 from bot.subscriptions import Subscriptions
 from config.settings import Settings
 from locales import Translator
-from storage import AccessEntry, AccessRepo, User, UserRepo, WatchlistRepo
+from storage import AccessRepo, User, UserRepo, WatchlistRepo
 
 if TYPE_CHECKING:
     from bot.delivery import Delivery
@@ -85,8 +85,7 @@ async def cmd_users(message: Message, t: Texts, users: UserRepo, access_repo: Ac
     waiting = [a.user_id for a in await access_repo.list() if a.user_id not in registered]
     if waiting:
         lines.append(t("admin-users-allowed", ids=", ".join(str(i) for i in waiting[:MAX_USERS_LISTED])))
-    # cast: in AccessRepo the method ``list`` shadows the builtin in ``list_blocked``'s annotation
-    blocked = [b.user_id for b in cast("list[AccessEntry]", await access_repo.list_blocked())]
+    blocked = [b.user_id for b in await access_repo.list_blocked()]
     if blocked:
         lines.append(t("admin-users-blocked", ids=", ".join(str(i) for i in blocked[:MAX_USERS_LISTED])))
     await message.answer("\n".join(lines))
