@@ -216,8 +216,8 @@ def _body(sig: Signal, t, tz: tzinfo | None) -> str:
             direction=direction,
         )
     if kind is Kind.FUNDING_EXTREME:
-        by_venue = sig.extra.get("funding_by_venue") or {}
-        venues = fmt_rates_by_venue(by_venue)
+        by_venue = sig.extra.get("funding_by_venue")
+        venues = fmt_rates_by_venue(by_venue if isinstance(by_venue, Mapping) else {})
         return t(
             "alert-funding-body",
             rate=_e(fmt_rate(g("funding_8h", 0.0))), max_rate=_e(fmt_rate(g("funding_max_8h", 0.0))),
@@ -256,15 +256,17 @@ def _quoted_lines(sig: Signal, t) -> str:
     they can be typed into that venue's order ticket as they are."""
     quoted = sig.extra.get("quoted")
     lv = sig.levels
-    if not quoted or lv is None:
+    if not isinstance(quoted, Mapping) or not quoted or lv is None:
         return ""
     by_mult: dict[int, list[str]] = {}
-    for venue, mult in sorted(dict(quoted).items()):
+    for venue, mult in sorted(quoted.items()):
         by_mult.setdefault(int(mult), []).append(str(venue))
     lines = []
     for mult, venues in sorted(by_mult.items()):
         unit = ("1M" if mult == 1_000_000 else str(mult)) + sig.symbol
-        p = lambda x: fmt_price(x * mult)  # noqa: E731
+        def p(x: float, mult: int = mult) -> str:
+            return fmt_price(x * mult)
+
         lines.append(t(
             "alert-quoted-levels", unit=_e(unit), venues=_e(", ".join(venues)),
             entry_low=_e(p(lv.entry_low)), entry_high=_e(p(lv.entry_high)), stop=_e(p(lv.stop)),
@@ -302,7 +304,7 @@ def render_signal(sig: Signal, lang: str = "en", *, tz: tzinfo | None = None,
     if reasons:
         lines.append(t("alert-reasons", reasons=_e(", ".join(reasons))))
     agreeing = sig.extra.get("confluence")
-    if agreeing:
+    if isinstance(agreeing, (list, tuple)) and agreeing:
         kinds = ", ".join(t("kind-name", kind=str(k)) for k in agreeing)
         lines.append(t("alert-confluence", kinds=_e(kinds)))
     if sig.venues:

@@ -27,7 +27,7 @@ async def test_run_app_serves_and_shuts_down(api, tmp_path):
         for _ in range(20):
             before = len(api.texts_to(1000))
             api.send_text(1000, "/health")
-            assert await api.wait_for(lambda: len(api.texts_to(1000)) > before)
+            assert await api.wait_for(lambda n=before: len(api.texts_to(1000)) > n)
             health = api.texts_to(1000)[-1]
             if live.search(health):
                 break

@@ -32,7 +32,7 @@ async def test_unknown_language_falls_back_to_english(harness):
 
 
 async def test_start_escapes_the_users_name(harness, api):
-    api.send_text  # the double names every user "Trader"; a hostile name is covered by Texts
+    # the double names every user "Trader"; a hostile name is covered by Texts
     from bot.i18n import Texts
 
     t = Texts(translator(), "en")
