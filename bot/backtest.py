@@ -21,6 +21,7 @@ from typing import Any, TextIO
 import orjson
 
 from engine.backtest import Calibration, build_report, format_report
+from engine.contract import check as contract_check
 from engine.core import Engine
 from engine.events import Event
 from engine.outcomes import Outcome, OutcomeTracker
@@ -36,10 +37,8 @@ def signal_json(signal: Signal) -> dict[str, Any]:
     """One signal as documented JSON: event time ``ts`` (epoch ms), receive time ``recv_ns`` and
     engine time ``signal_ns`` (epoch ns), and whether a subscriber with default settings would
     receive it (``default_delivery``; ``default_skip`` names the rule that stops it)."""
-    from bot.cli import default_subscriber_skip
-
     d = signal.to_dict()
-    skip = default_subscriber_skip(signal)
+    skip = contract_check(signal)[0]  # the rule delivery applies to a default subscriber
     return {
         "id": d["id"], "kind": d["kind"], "symbol": d["symbol"], "direction": d["direction"],
         "tier": d["tier"], "score": d["confidence"], "ts": d["ts"], "recv_ns": d["recv_ns"],
