@@ -5,23 +5,57 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from bot.i18n import Texts
+from engine.feeds.base import Feed
+from locales import Translator
+from storage import Database
 
 log = logging.getLogger(__name__)
 
 Details = dict[str, Any]  # an incident's figures: the placeholders of its notice texts
 
 
+class _Batches(Protocol):
+    @property
+    def batches(self) -> int: ...
+
+
+class Progressing(Protocol):
+    """What the engine shows of its progress (``engine.core.Engine``)."""
+
+    @property
+    def stats(self) -> _Batches: ...
+
+
+class _RouteErrors(Protocol):
+    @property
+    def route_errors(self) -> int: ...
+
+
+class OpsDelivery(Protocol):
+    """What the monitor reads of delivery and queues through it (``bot.delivery.Delivery``)."""
+
+    @property
+    def counters(self) -> _RouteErrors: ...
+
+    def health(self) -> Mapping[str, object]: ...
+
+    def outbox_depth(self) -> Awaitable[Mapping[str, int]]: ...
+
+    def notify_admins(self, notice_id: str, admin_ids: Iterable[int],
+                      render: Callable[[str], str]) -> Awaitable[int]: ...
+
+
 class EngineProgress:
     """The engine advances while it drains its queue: stalled when batches wait in the queue and
     none was processed for ``stall_s`` (an empty queue is a quiet market, not a stall)."""
 
-    def __init__(self, engine: Any, queue_depth: Callable[[], int], *, stall_s: float = 20.0,
+    def __init__(self, engine: Progressing, queue_depth: Callable[[], int], *, stall_s: float = 20.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.engine = engine
         self.queue_depth = queue_depth
@@ -33,7 +67,7 @@ class EngineProgress:
     def stalled_for(self) -> float:
         """Seconds the engine has not advanced with work waiting (0.0 when it is fine)."""
         now = self.clock()
-        batches = getattr(getattr(self.engine, "stats", None), "batches", 0)
+        batches = self.engine.stats.batches
         if batches != self._batches or self.queue_depth() == 0:
             self._batches = batches
             self._since = now
@@ -76,8 +110,9 @@ class OpsMonitor:
     condition has lasted its threshold, and once more when it is over. ``/health`` lists the
     open incidents (``open_incidents``). Every clock is injectable; ``check`` is one round."""
 
-    def __init__(self, *, feeds: Iterable[Any] = (), progress: EngineProgress | None = None,
-                 delivery: Any = None, db: Any = None, tr: Any = None, admin_ids: Iterable[int] = (),
+    def __init__(self, *, feeds: Iterable[Feed] = (), progress: EngineProgress | None = None,
+                 delivery: OpsDelivery | None = None, db: Database | None = None,
+                 tr: Translator | None = None, admin_ids: Iterable[int] = (),
                  clock: Callable[[], float] = time.monotonic, wall_ns: Callable[[], int] = time.time_ns,
                  interval_s: float = 15.0) -> None:
         self.feeds = list(feeds)
@@ -102,15 +137,11 @@ class OpsMonitor:
     def _feed_conditions(self, now_ns: int) -> dict[str, Details]:
         out = {}
         for feed in self.feeds:
-            stats = getattr(feed, "stats", None)
-            health_state = getattr(stats, "health_state", None)
-            if not callable(health_state):  # simulator / replay: nothing to go down
-                continue
-            state = health_state(now_ns)
+            state = feed.stats.health_state(now_ns)
             if state in _FEED_BAD:
-                name = str(getattr(feed, "name", "?"))
+                name = feed.name
                 out[f"feed:{name}"] = {"feed": name, "state": state,
-                                       "error": str(getattr(stats, "last_error", "") or "—")[:160]}
+                                       "error": str(feed.stats.last_error or "—")[:160]}
         return out
 
     async def _delivery_condition(self, now: float) -> Details | None:
@@ -123,8 +154,8 @@ class OpsMonitor:
             h = dict(d.health())
         except Exception as exc:  # noqa: BLE001
             return {"retries": "?", "queued": "?", "error": str(exc)[:120]}
-        sent = int(h.get("rows_sent") or 0) + int(h.get("messages_sent") or 0)
-        trouble = sum(int(h.get(k) or 0) for k in ("retries", "rate_limited", "rows_failed"))
+        sent = _count(h.get("rows_sent")) + _count(h.get("messages_sent"))
+        trouble = sum(_count(h.get(k)) for k in ("retries", "rate_limited", "rows_failed"))
         running = h.get("running", True) is not False
         mark = self._delivery_mark
         if mark is None or sent != mark[0]:
@@ -136,6 +167,8 @@ class OpsMonitor:
 
     async def _backlog(self) -> int | str:
         """Alerts waiting in the outbox (pending or being sent): the table is the truth."""
+        if self.delivery is None:
+            return 0
         try:
             depth = await self.delivery.outbox_depth()
         except Exception as exc:  # noqa: BLE001 — storage may be what is failing
@@ -146,7 +179,7 @@ class OpsMonitor:
     async def _storage_condition(self) -> Details | None:
         errors = 0
         if self.delivery is not None:
-            errors = int(getattr(getattr(self.delivery, "counters", None), "route_errors", 0) or 0)
+            errors = self.delivery.counters.route_errors
         grew = errors > self._route_errors
         self._route_errors = errors
         probe_error = ""
@@ -229,7 +262,8 @@ class OpsMonitor:
 
     async def _flush(self) -> None:
         """Queue pending notices in the outbox; kept for the next round if storage fails now."""
-        if self.delivery is None or self.tr is None or not self.admin_ids:
+        tr = self.tr
+        if self.delivery is None or tr is None or not self.admin_ids:
             self._outbox_pending.clear()
             return
         while self._outbox_pending:
@@ -237,15 +271,12 @@ class OpsMonitor:
             try:
                 # Texts escapes every str argument (a feed's last error may hold '<')
                 await self.delivery.notify_admins(notice_id, self.admin_ids,
-                                                  partial(self._render_notice, key, args))
+                                                  partial(_render_notice, tr, key, args))
             except Exception as exc:  # noqa: BLE001 — storage may be what is failing: try later
                 log.warning("ops: notice %s not queued yet: %s", notice_id, exc)
                 return
             self._outbox_pending.pop(0)
             self.notices_sent += 1
-
-    def _render_notice(self, key: str, args: Details, lang: str) -> str:
-        return str(Texts(self.tr, lang)(key, **args))
 
     async def run(self) -> None:
         while True:
@@ -256,3 +287,12 @@ class OpsMonitor:
                 raise
             except Exception:  # noqa: BLE001 — the monitor must not take the service down
                 log.exception("ops monitor round failed")
+
+
+def _render_notice(tr: Translator, key: str, args: Details, lang: str) -> str:
+    return str(Texts(tr, lang)(key, **args))
+
+
+def _count(value: object) -> int:
+    """A counter from ``Delivery.health()`` (absent or not a number: 0)."""
+    return int(value) if isinstance(value, int | float) else 0

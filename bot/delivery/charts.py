@@ -23,24 +23,32 @@ import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, tzinfo
-from typing import Any
+from typing import Protocol
 
 from aiogram import Bot
 from aiogram.types import BufferedInputFile, ReplyParameters
 
 from bot.charts import chart_labels, quote_unit, render_hunt_chart
 from bot.i18n import user_tz
+from engine.chartseries import ChartSeries
 from engine.signals import Kind, Signal
-from storage import OutboxRow
+from locales import Translator
+from storage import OutboxRepo, OutboxRow, UserRepo
 
 log = logging.getLogger(__name__)
 
 Render = Callable[..., Awaitable[bytes | None]]  # (key, fn, *args, **kwargs) -> PNG | None
 
 
+class HuntSeries(Protocol):
+    """Where a stop hunt's picture comes from (``engine.core.Engine``)."""
+
+    def hunt_chart(self, symbol: str) -> ChartSeries | None: ...
+
+
 class AlertCharts:
-    def __init__(self, bot: Bot, engine: Any, render: Render, *, translator: Any, outbox: Any,
-                 users: Any, max_signals: int = 64, max_pending: int = 1024) -> None:
+    def __init__(self, bot: Bot, engine: HuntSeries, render: Render, *, translator: Translator,
+                 outbox: OutboxRepo, users: UserRepo, max_signals: int = 64, max_pending: int = 1024) -> None:
         self._bot = bot
         self._engine = engine
         self._render = render
@@ -48,7 +56,7 @@ class AlertCharts:
         self._outbox = outbox
         self._users = users
         self._max_signals = max_signals
-        self._signals: OrderedDict[str, tuple[Signal, Any]] = OrderedDict()
+        self._signals: OrderedDict[str, tuple[Signal, ChartSeries]] = OrderedDict()
         self._queue: asyncio.Queue[OutboxRow] = asyncio.Queue(maxsize=max_pending)
         self.sent = 0
         self.failed = 0
@@ -59,8 +67,7 @@ class AlertCharts:
         """A new signal was accepted: remember a stop hunt's series (read now, O(300 s))."""
         if signal.kind is not Kind.STOP_HUNT or signal.edits or signal.levels is None:
             return
-        series_of = getattr(self._engine, "hunt_chart", None)
-        series = series_of(signal.symbol) if series_of is not None else None
+        series = self._engine.hunt_chart(signal.symbol)
         if series is None or series.empty:
             return
         self._signals[signal.id] = (signal, series)
@@ -101,6 +108,8 @@ class AlertCharts:
         title = self._tr.get(lang, "chart-hunt-title", symbol=unit)
         labels = chart_labels(_Plain(self._tr, lang))
         key = ("hunt-alert", signal.id, lang, str(tz))
+        if signal.levels is None:  # remembered only with levels (on_signal)
+            return
         png = await self._render(key, render_hunt_chart, series, signal.levels, title=title,
                                  labels=labels, tz=tz, quote_mult=mult)
         if png is None:
@@ -125,7 +134,7 @@ class AlertCharts:
 class _Plain:
     """``chart_labels`` wants ``t.plain(key)``: the translator's text without markup."""
 
-    def __init__(self, tr: Any, lang: str) -> None:
+    def __init__(self, tr: Translator, lang: str) -> None:
         self._tr, self._lang = tr, lang
 
     def plain(self, key: str, **args: object) -> str:

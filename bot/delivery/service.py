@@ -38,7 +38,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot
 
@@ -53,6 +53,9 @@ from engine.outcomes import Outcome
 from engine.signals import Signal, Tier
 from locales import Translator, translator as default_translator
 from storage import ChatRepo, ConstraintError, Database, OutboxRepo, OutboxRow, StorageError, UserRepo
+
+if TYPE_CHECKING:  # the chart module loads only when charts are enabled (bot.delivery.charts)
+    from bot.delivery.charts import AlertCharts, HuntSeries, Render
 
 log = logging.getLogger(__name__)
 
@@ -172,10 +175,10 @@ class Delivery:
         self._bot = bot
         # command replies share the global limit, ahead of alerts (registered while running)
         self.replies = ReplyLimiter(self.sender)
-        self.charts: Any = None  # bot.delivery.charts.AlertCharts once enable_charts is called
+        self.charts: AlertCharts | None = None  # once enable_charts is called
         self._chart_task: asyncio.Task[Any] | None = None
 
-    def enable_charts(self, engine: Any, render: Any) -> None:
+    def enable_charts(self, engine: HuntSeries, render: Render) -> None:
         """Stop-hunt alerts get their chart as a reply after the text (bot.delivery.charts);
         ``render`` is ``ChartRenderer.render`` (or a test's stand-in)."""
         from bot.delivery.charts import AlertCharts
