@@ -32,13 +32,12 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any
 
 import orjson
 
 from bot.delivery.routing import Recipient, route, zone
 from bot.delivery.stats import HOUR_NS
-from bot.groups import thread_for
+from bot.groups import TopicRoutes, thread_for
 from bot.render import render_signal
 from engine.contract import check
 from engine.outcomes import Outcome, Result
@@ -181,7 +180,7 @@ FIRST_PAGE = 50  # recipients routed and written before the first sends start
 
 class OutboxWriter:
     def __init__(self, db: Database, translator: Translator, *,
-                 wall_ns: Callable[[], int] = time.time_ns, topic_routes: Any = None) -> None:
+                 wall_ns: Callable[[], int] = time.time_ns, topic_routes: TopicRoutes | None = None) -> None:
         self._db = db
         # forum topic routes of group recipients (bot.groups.TopicRoutes); None: no topics
         self.topic_routes = topic_routes

@@ -88,7 +88,7 @@ from bot.delivery.scheduler import GlobalLimiter, Scheduler
 from bot.delivery.stats import DeliveryCounters, LatencyWindow
 from bot.keyboards.alerts import alert_keyboard
 from locales import Translator
-from bot.groups import cannot_post, topic_gone
+from bot.groups import TopicRoutes, cannot_post, topic_gone
 from engine.signals import Tier
 from storage import ChatRepo, ConstraintError, OutboxRepo, OutboxRow, StorageError, UserRepo
 
@@ -205,7 +205,7 @@ class Sender:
                  latency: LatencyWindow, *, retry: RetryPolicy | None = None,
                  max_inflight: int = 16, retry_after_global: bool = True,
                  edit_interval_s: float = 3.0, clock: Clock = REAL_CLOCK,
-                 chats: ChatRepo | None = None, topic_routes: Any = None) -> None:
+                 chats: ChatRepo | None = None, topic_routes: TopicRoutes | None = None) -> None:
         self._bot = bot
         # groups (issue 14): topics found gone are forgotten, an upgraded group's rows move
         self._chats: ChatRepo | None = _Durable(chats, self) if chats is not None else None  # type: ignore[assignment]
