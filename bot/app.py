@@ -236,7 +236,7 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
                   stop: asyncio.Event | None = None, db_lock_wait_s: float | None = None) -> int:
     """The long-running service (``teleglas run``) until SIGINT/SIGTERM (or ``stop`` is set).
     Returns an exit code: 0 stopped on request, 1 a supervised task died (restart me)."""
-    from bot.delivery import Delivery
+    from bot.delivery import Delivery, DeliveryConfig
     from bot.outcomes import OutcomeRecorder, load_calibration
     from engine.core import Engine, run_feeds
     from engine.signals import SignalEngine
@@ -263,14 +263,22 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
         watchlist = WatchlistRepo(db)
         registry, catalog = await _registry_and_catalog(settings, await watchlist.all_symbols())
         # signals -> per-user routing -> SQLite outbox -> paced sender (bot/delivery)
-        delivery = Delivery(bot, db, tr)
+        delivery = Delivery(bot, db, tr, config=DeliveryConfig(  # retry budgets: README's Settings
+            retry_budget_urgent_s=settings.DELIVERY_RETRY_URGENT_S,
+            retry_budget_watch_s=settings.DELIVERY_RETRY_WATCH_S,
+            retry_budget_info_s=settings.DELIVERY_RETRY_INFO_S,
+            retry_budget_broadcast_s=settings.DELIVERY_RETRY_BROADCAST_S,
+            retry_budget_outcome_s=settings.DELIVERY_RETRY_OUTCOME_S,
+            retry_budget_ops_s=settings.DELIVERY_RETRY_OPS_S))
         signal_counts = CountingSink(delivery.sink)  # signals by kind and tier, for the metrics
         # every signal's outcome followed on later trades and stored (bot/outcomes.py)
-        outcomes = OutcomeRecorder(db, calibration=load_calibration(settings.CALIBRATION_PATH))
+        outcomes = OutcomeRecorder(db, calibration=load_calibration(settings.CALIBRATION_PATH),
+                                   max_reply_age_s=delivery.config.retry_budget_outcome_s)
         await outcomes.resume()
         engine = Engine(SignalEngine(outcomes.sink(signal_counts)))
         engine.track_outcomes(outcomes.tracker)
         outcomes.replies = delivery.accept_outcome  # final stop hunts: a reply in the alert's thread
+        await outcomes.resume_replies()  # ... also those a crash left unqueued
         outcomes.start()
         subscriptions = Subscriptions(watchlist=watchlist, thresholds=ThresholdRepo(db), users=UserRepo(db),
                                       tr=tr, engine=engine, registry=registry, notifier=delivery)

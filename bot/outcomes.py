@@ -5,6 +5,7 @@
     engine = Engine(SignalEngine(recorder.sink(delivery.sink)))
     engine.on_trade = recorder.tracker.on_trade
     recorder.replies = delivery.accept_outcome     # final stop hunts: a reply in the alert's thread
+    await recorder.resume_replies()                # replies a crash left unqueued
     recorder.start()
     ...
     await recorder.stop()                          # writes every open outcome's state
@@ -17,14 +18,20 @@ most one checkpoint of them, and the trades while the service was down are never
 
 Alerts close the loop: once a stop hunt's outcome is final AND stored, ``replies(outcome)``
 (``Delivery.accept_outcome``) queues the silent reply in the alert's thread for the users who
-got it. A reply that cannot be queued (storage error) is tried again at the next write (at most
-``max_replies`` wait); the outbox's UNIQUE(user, signal) makes a repeat harmless. A crash in the
-second between the outcome's write and its replies' loses those replies (the outcome is kept).
+got it. Durably: the final outcome is stored with ``reply_pending`` = 1 in its own transaction,
+and the flag is cleared only once the replies are in the outbox. A reply that cannot be queued
+(storage error) is tried again at the next write (at most ``max_replies`` wait in memory); a
+crash between the outcome's write and its replies' leaves the flag set, and the next start
+(``resume_replies``, after ``replies`` is hooked) queues them. The outbox's UNIQUE(user, signal)
+makes any repeat harmless, so each recipient gets the reply once. A reply whose result was
+decided more than ``max_reply_age_s`` before that restart (default 1 h, the outcome-reply
+retry budget) is worthless by then: given up with a WARNING and counted (``replies_stale``).
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 import orjson
@@ -70,7 +77,13 @@ class _TeeSink:
         self._inner.emit(signal)
 
 
-def outcome_write(o: Outcome) -> OutcomeWrite:
+def wants_reply(o: Outcome) -> bool:
+    """A final stop hunt (levels): its recipients get a reply in the alert's thread."""
+    return o.final and o.has_levels
+
+
+def outcome_write(o: Outcome, *, reply: bool = False) -> OutcomeWrite:
+    """The row for ``o``; ``reply``: final, and its thread replies are still to be queued."""
     s = o.signal
     return OutcomeWrite(
         signal_id=s.id, kind=s.kind.value, symbol=s.symbol, direction=s.direction.value,
@@ -79,6 +92,7 @@ def outcome_write(o: Outcome) -> OutcomeWrite:
         result=o.result.value, final=o.final, hit=o.hit, r=o.r, mfe=o.mfe_pct, mae=o.mae_pct,
         ttr_s=o.ttr_s, resolved_ts=o.resolved_ts,
         details=orjson.dumps({"summary": o.summary(), "state": o.state()}, default=str),
+        reply=reply,
     )
 
 
@@ -87,7 +101,8 @@ class OutcomeRecorder:
                  write_delay_s: float = 1.0, checkpoint_s: float = 60.0, max_dirty: int = 50_000,
                  tracker: OutcomeTracker | None = None,
                  replies: Callable[[Outcome], Awaitable[int]] | None = None,
-                 max_replies: int = 10_000) -> None:
+                 max_replies: int = 10_000, max_reply_age_s: float = 3600.0,
+                 wall_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000) -> None:
         self.repo = OutcomeRepo(db)
         self.calibration = calibration
         self.tracker = tracker or OutcomeTracker()
@@ -106,6 +121,10 @@ class OutcomeRecorder:
         self._replies: dict[str, Outcome] = {}  # final stop hunts stored, replies not queued yet
         self.replied = 0  # reply rows queued
         self.reply_errors = 0
+        self.max_reply_age_s = max_reply_age_s  # a reply left by a crash: given up when older
+        self.wall_ms = wall_ms
+        self.replies_resumed = 0  # outcomes whose replies a restart queued
+        self.replies_stale = 0  # ... and those given up as too old by then
 
     def sink(self, inner: AlertSink) -> AlertSink:
         """The sink to hand the SignalEngine: opens an outcome, then passes the signal on."""
@@ -146,8 +165,10 @@ class OutcomeRecorder:
             if self._replies and self.replies is not None:
                 await self._send_replies()  # left over from a failed attempt
             return 0
+        hooked = self.replies is not None
         try:
-            n = await self.repo.save_many(outcome_write(o) for o in batch.values())
+            n = await self.repo.save_many(outcome_write(o, reply=hooked and wants_reply(o))
+                                          for o in batch.values())
         except Exception:
             self.write_errors += 1
             for key, o in batch.items():  # keep them for the next attempt
@@ -156,7 +177,8 @@ class OutcomeRecorder:
         self.written += n
         if self.replies is not None:
             for o in batch.values():
-                if o.final and o.has_levels and len(self._replies) < self.max_replies:
+                # past max_replies they stay pending in storage: the next start queues them
+                if wants_reply(o) and len(self._replies) < self.max_replies:
                     self._replies[o.signal.id] = o
             await self._send_replies()
         return n
@@ -165,15 +187,64 @@ class OutcomeRecorder:
         replies = self.replies
         if replies is None:
             return
-        while self._replies:
-            key, o = next(iter(self._replies.items()))
+        done: list[str] = []
+        try:
+            while self._replies:
+                key, o = next(iter(self._replies.items()))
+                try:
+                    self.replied += await replies(o)
+                except Exception:
+                    self.reply_errors += 1
+                    log.exception("outcomes: replies for %s not queued; tried again at the next write", key)
+                    return
+                self._replies.pop(key, None)
+                done.append(key)
+        finally:
+            await self._replies_queued(done)
+
+    async def _replies_queued(self, keys: list[str]) -> None:
+        if not keys:
+            return
+        try:
+            await self.repo.replies_queued(keys)
+        except Exception:
+            # still marked pending: the next start queues them again, and the outbox's
+            # UNIQUE(user, signal) adds nothing twice
+            log.exception("outcomes: %d outcomes' replies queued but not marked so", len(keys))
+
+    async def resume_replies(self) -> int:
+        """At start, once ``replies`` is hooked: queue the thread replies of final outcomes a
+        crash (or a storage error that outlasted the process) left pending; returns how many
+        outcomes were taken up. Too old ones (``max_reply_age_s``) are given up, logged."""
+        if self.replies is None:
+            return 0
+        now_ms = self.wall_ms()
+        stale: list[str] = []
+        for row in await self.repo.pending_replies(limit=self.max_replies):
             try:
-                self.replied += await replies(o)
-            except Exception:
-                self.reply_errors += 1
-                log.exception("outcomes: replies for %s not queued; tried again at the next write", key)
-                return
-            self._replies.pop(key, None)
+                signal = Signal.from_dict(orjson.loads(row.signal_payload))
+                state = orjson.loads(row.details or b"{}").get("state") or {}
+                o = Outcome.restore(signal, state)
+            except (ValueError, KeyError, TypeError) as e:
+                log.error("outcome of %s: replies not queued, unreadable stored state (%s)", row.signal_id, e)
+                stale.append(row.signal_id)
+                continue
+            decided = o.final_ts or o.resolved_ts or signal.ts
+            if (now_ms - decided) / 1000.0 > self.max_reply_age_s:
+                log.warning("outcome of %s: its thread replies were never queued and it was decided "
+                            "%.0f min ago: given up", row.signal_id, (now_ms - decided) / 60_000)
+                self.replies_stale += 1
+                stale.append(row.signal_id)
+                continue
+            self._replies[row.signal_id] = o
+        self.replies_resumed += len(self._replies)
+        if self._replies:
+            log.warning("outcomes: %d final outcomes' thread replies were not queued before the "
+                        "restart: queueing them now", len(self._replies))
+        await self._replies_queued(stale)
+        n = len(self._replies)
+        await self._send_replies()
+        return n
 
     def start(self) -> None:
         if self._task is None:

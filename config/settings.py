@@ -1,4 +1,5 @@
-"""Settings: exactly the variables in DESIGN.md, from the environment or a ``.env`` file.
+"""Settings: the variables in DESIGN.md (plus the delivery retry budgets, README's Settings
+table), from the environment or a ``.env`` file.
 
 A wrong value stops start-up with ONE line naming the variable (see ``load_settings``).
 Secrets are ``SecretStr`` and never logged or printed.
@@ -15,6 +16,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 KNOWN_SOURCES = ("binance", "bybit", "okx", "coinglass", "simulator")
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+RETRY_BUDGETS = ("DELIVERY_RETRY_URGENT_S", "DELIVERY_RETRY_WATCH_S", "DELIVERY_RETRY_INFO_S",
+                 "DELIVERY_RETRY_BROADCAST_S", "DELIVERY_RETRY_OUTCOME_S", "DELIVERY_RETRY_OPS_S")
+MIN_RETRY_BUDGET_S = 1.0
+MAX_RETRY_BUDGET_S = 7 * 86400.0
 
 
 def default_database_path() -> str:
@@ -66,6 +71,15 @@ class Settings(BaseSettings):
     METRICS_ADDR: str = ""  # Prometheus metrics host:port; empty = off
     # score -> observed hit-rate file from `teleglas backtest --write-calibration`; empty = none
     CALIBRATION_PATH: str = ""
+    # retry budgets of the outbox (bot/delivery): a row that keeps failing retryably (5xx,
+    # network, timeout) is retried this many seconds after it was accepted, then given up
+    # ('failed', counted, logged)
+    DELIVERY_RETRY_URGENT_S: float = 3600.0
+    DELIVERY_RETRY_WATCH_S: float = 3600.0
+    DELIVERY_RETRY_INFO_S: float = 900.0
+    DELIVERY_RETRY_BROADCAST_S: float = 6 * 3600.0
+    DELIVERY_RETRY_OUTCOME_S: float = 3600.0
+    DELIVERY_RETRY_OPS_S: float = 3600.0
 
     @field_validator("ADMIN_IDS", mode="before")
     @classmethod
@@ -143,6 +157,19 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_secret(cls, value: object) -> object:
         return None if value in ("", None) else value
+
+    @field_validator(*RETRY_BUDGETS, mode="before")
+    @classmethod
+    def _retry_budget(cls, value: object) -> float:
+        text = str(value).strip()
+        try:
+            seconds = float(text)
+        except ValueError:
+            raise ValueError(f"expected a number of seconds, got {value!r}") from None
+        if not MIN_RETRY_BUDGET_S <= seconds <= MAX_RETRY_BUDGET_S:  # also NaN
+            raise ValueError(f"expected seconds between {MIN_RETRY_BUDGET_S:g} and "
+                             f"{MAX_RETRY_BUDGET_S:g} (7 days), got {text}")
+        return seconds
 
     @property
     def replay_paths(self) -> list[str]:

@@ -214,6 +214,15 @@ _V8_OUTCOME_REPLIES = """
 ALTER TABLE users ADD COLUMN outcome_replies INTEGER NOT NULL DEFAULT 1;
 """
 
+# 8 -> 9 (durable outcome replies): ``reply_pending`` = 1 is written in the SAME transaction as a
+# final stop-hunt outcome whose thread replies are still to be queued, and cleared once they are
+# in the outbox. A crash between the two leaves it at 1 and the next start queues them (the
+# outbox's UNIQUE(user_id, signal_id) makes a repeat harmless). Existing rows: nothing pending.
+_V9_OUTCOME_REPLY_PENDING = """
+ALTER TABLE outcomes ADD COLUMN reply_pending INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX outcomes_reply_pending ON outcomes(reply_pending) WHERE reply_pending = 1;
+"""
+
 # APPEND-ONLY (see module docstring).
 MIGRATIONS: list[Migration] = [
     _V1,
@@ -224,6 +233,7 @@ MIGRATIONS: list[Migration] = [
     _V6_EDITS,
     _V7_TEAMS,
     _V8_OUTCOME_REPLIES,
+    _V9_OUTCOME_REPLY_PENDING,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -68,6 +68,8 @@ NOTICE_PREFIX = "notice:"  # rows that tell a chat about delivery itself (not al
 # accepting it again adds nothing). Paced, retried and never coalesced like a broadcast's rows;
 # no alert buttons; not counted in the hourly alert cap nor the alert latency
 OUTCOME_PREFIX = BROADCAST_PREFIX + "outcome:"
+# operations notices to the admins (``Delivery.notify_admins``: feeds down, storage failing ...)
+OPS_PREFIX = BROADCAST_PREFIX + "ops:"
 
 
 def is_broadcast(signal_id: str) -> bool:

@@ -38,8 +38,10 @@ duplicate therefore needs an answer slower than ``send_timeout_s`` — rare, not
 
 **Retry budget.** Retryable failures back off exponentially (``backoff_base_s`` doubling up to
 ``backoff_max_s``) for as long as the row is younger than its tier's budget
-(``RetryPolicy.budget_s``: URGENT/WATCH 1 h, INFO 15 min, broadcasts 6 h by default); after
-that the row is given up: state 'failed', counted (``rows_expired``), logged.
+(``RetryPolicy.budget_for``: URGENT/WATCH 1 h, INFO 15 min, an admin /broadcast 6 h; by
+signal-id prefix, an outcome reply in an alert's thread 1 h and an operations notice to the
+admins 1 h — each worthless hours later — by default); after that the row is given up: state
+'failed', counted (``rows_expired``), logged.
 
 **Edits** (``OutboxRow.edit_of``): an update of an earlier signal's event rewrites the message that
 carried it (``editMessageText`` with the same buttons). "message is not modified" is ``ok``;
@@ -83,7 +85,7 @@ from aiogram.types import LinkPreviewOptions, ReplyParameters
 
 from bot.delivery.clock import REAL_CLOCK, Clock, TimedOut, wait_event, with_timeout
 from bot.delivery.compose import compose
-from bot.delivery.outbox import NOTICE_PREFIX, is_broadcast
+from bot.delivery.outbox import NOTICE_PREFIX, OPS_PREFIX, OUTCOME_PREFIX, is_broadcast
 from bot.delivery.scheduler import GlobalLimiter, Scheduler
 from bot.delivery.stats import DeliveryCounters, LatencyWindow
 from bot.keyboards.alerts import alert_keyboard
@@ -146,6 +148,9 @@ class RetryPolicy:
     budget_s: dict[str, float] = field(
         default_factory=lambda: {"URGENT": 3600.0, "WATCH": 3600.0, "INFO": 900.0})
     broadcast_budget_s: float = 6 * 3600.0
+    # rows whose signal_id starts with a prefix: that budget (first match; before the above)
+    prefix_budget_s: tuple[tuple[str, float], ...] = (
+        (OUTCOME_PREFIX, 3600.0), (OPS_PREFIX, 3600.0))
     backoff_base_s: float = 1.0
     backoff_max_s: float = 60.0
     send_timeout_s: float = 60.0  # read timeout of a send; far above Telegram's usual worst case
@@ -155,6 +160,10 @@ class RetryPolicy:
         return min(self.backoff_max_s, self.backoff_base_s * 2.0 ** min(30, max(0, failures - 1)))
 
     def budget_for(self, row: OutboxRow) -> float:
+        """Seconds after its acceptance a row may still be retried after a retryable failure."""
+        for prefix, budget in self.prefix_budget_s:
+            if row.signal_id.startswith(prefix):
+                return budget
         if is_broadcast(row.signal_id):
             return self.broadcast_budget_s
         return self.budget_s.get(row.tier, 3600.0)

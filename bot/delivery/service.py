@@ -43,7 +43,15 @@ from typing import TYPE_CHECKING, Any
 from aiogram import Bot
 
 from bot.delivery.clock import REAL_CLOCK, Clock
-from bot.delivery.outbox import BROADCAST_PREFIX, Accepted, OutboxWriter, Updated, inserted
+from bot.delivery.outbox import (
+    BROADCAST_PREFIX,
+    OPS_PREFIX,
+    OUTCOME_PREFIX,
+    Accepted,
+    OutboxWriter,
+    Updated,
+    inserted,
+)
 from bot.delivery.replies import ReplyLimiter
 from bot.delivery.scheduler import GlobalLimiter, Scheduler
 from bot.delivery.sender import OUTCOMES, RetryPolicy, Sender
@@ -75,7 +83,10 @@ class DeliveryConfig:
     retry_budget_urgent_s: float = 3600.0
     retry_budget_watch_s: float = 3600.0
     retry_budget_info_s: float = 900.0
-    retry_budget_broadcast_s: float = 6 * 3600.0
+    retry_budget_broadcast_s: float = 6 * 3600.0  # an admin /broadcast
+    # by row kind (signal-id prefix), whatever their tier: worthless hours later
+    retry_budget_outcome_s: float = 3600.0  # the reply in an alert's thread ("✅ T1 reached")
+    retry_budget_ops_s: float = 3600.0  # an operations notice to the admins (URGENT)
     backoff_base_s: float = 1.0
     backoff_max_s: float = 60.0
     send_timeout_s: float = 60.0  # read timeout of a send (far above Telegram's usual worst case)
@@ -95,6 +106,8 @@ class DeliveryConfig:
             budget_s={"URGENT": self.retry_budget_urgent_s, "WATCH": self.retry_budget_watch_s,
                       "INFO": self.retry_budget_info_s},
             broadcast_budget_s=self.retry_budget_broadcast_s,
+            prefix_budget_s=((OUTCOME_PREFIX, self.retry_budget_outcome_s),
+                             (OPS_PREFIX, self.retry_budget_ops_s)),
             backoff_base_s=self.backoff_base_s, backoff_max_s=self.backoff_max_s,
             send_timeout_s=self.send_timeout_s, resend_after_s=self.resend_after_s,
         )
@@ -368,7 +381,8 @@ class Delivery:
 
         At URGENT priority, signal_id ``broadcast:ops:<notice_id>`` (see ``notify``).
         Returns the rows added (added for the operations monitor, bot/ops.py)."""
-        return await self.notify("ops:" + notice_id, admin_ids, render, tier=Tier.URGENT)
+        return await self.notify(OPS_PREFIX.removeprefix(BROADCAST_PREFIX) + notice_id, admin_ids, render,
+                                 tier=Tier.URGENT)
 
     async def notify(self, notice_id: str, user_ids: Iterable[int], render: Callable[[str], str], *,
                      tier: Tier = Tier.INFO) -> int:

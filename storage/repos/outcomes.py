@@ -56,11 +56,15 @@ class OutcomeWrite:
     ttr_s: float | None
     resolved_ts: int | None
     details: bytes
+    # final and its thread replies still to be queued: stored as ``reply_pending`` in the same
+    # transaction, cleared by ``replies_queued`` (a crash in between: ``pending_replies``)
+    reply: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class OpenOutcome:
-    """A stored outcome that was still open: its signal's JSON and the tracker state."""
+    """A stored outcome that was still open (or final with replies still to queue): its
+    signal's JSON and the tracker state."""
 
     signal_id: str
     signal_payload: bytes
@@ -103,13 +107,15 @@ class OutcomeRepo:
             )
             await self._db.executemany(
                 "INSERT INTO outcomes (signal_id, result, mfe, mae, resolved_ts, details, final, hit, r, "
-                "ttr_s, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ttr_s, updated_at, reply_pending) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(signal_id) DO UPDATE SET result = excluded.result, mfe = excluded.mfe, "
                 "mae = excluded.mae, resolved_ts = excluded.resolved_ts, details = excluded.details, "
                 "final = excluded.final, hit = excluded.hit, r = excluded.r, ttr_s = excluded.ttr_s, "
-                "updated_at = excluded.updated_at WHERE outcomes.final = 0",
+                "updated_at = excluded.updated_at, reply_pending = excluded.reply_pending "
+                "WHERE outcomes.final = 0",
                 [(w.signal_id, w.result, w.mfe, w.mae, w.resolved_ts, bytes(w.details), int(w.final),
-                  None if w.hit is None else int(w.hit), w.r, w.ttr_s, now) for w in rows],
+                  None if w.hit is None else int(w.hit), w.r, w.ttr_s, now,
+                  int(w.reply and w.final)) for w in rows],
             )
         return len(rows)
 
@@ -120,6 +126,28 @@ class OutcomeRepo:
             "WHERE o.final = 0 ORDER BY s.ts_event, o.signal_id"
         )
         return [OpenOutcome(r[0], r[1], r[2]) for r in rows]
+
+    async def pending_replies(self, limit: int = 10_000) -> list[OpenOutcome]:
+        """Final outcomes stored with ``reply_pending`` whose thread replies were never marked
+        queued (a crash or storage error came between), oldest signal first."""
+        rows = await self._db.fetchall(
+            "SELECT o.signal_id, s.payload, o.details FROM outcomes o JOIN signals s ON s.id = o.signal_id "
+            "WHERE o.reply_pending = 1 ORDER BY s.ts_event, o.signal_id LIMIT ?", (int(limit),)
+        )
+        return [OpenOutcome(r[0], r[1], r[2]) for r in rows]
+
+    async def replies_queued(self, signal_ids: Iterable[str]) -> int:
+        """The thread replies of these outcomes are in the outbox (or given up): not pending."""
+        wanted = list(dict.fromkeys(signal_ids))
+        done = 0
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            marks = ", ".join("?" * len(chunk))
+            done += await self._db.execute(
+                f"UPDATE outcomes SET reply_pending = 0 WHERE reply_pending = 1 AND signal_id IN ({marks})",
+                chunk,
+            )
+        return done
 
     async def get(self, signal_id: str) -> Outcome | None:
         row = await self._db.fetchone(
