@@ -161,3 +161,74 @@ async def test_admins_get_the_admin_commands_in_their_menu(tmp_path):
     names = {cmd["command"] for cmd in admin[0].params["commands"]}
     assert {"health", "broadcast", "allow", "deny", "users", "add", "flow"} <= names
     assert "health" not in {cmd["command"] for cmd in default[0].params["commands"]}
+
+
+async def test_the_app_takes_its_retry_budgets_from_settings_and_queues_replies_a_crash_left(
+        tmp_path, monkeypatch):
+    """bot.app wires DELIVERY_RETRY_*_S into DeliveryConfig, and at start queues the thread reply
+    of a final stop hunt whose replies a crash left unqueued: it reaches the user once."""
+    import pytest
+
+    import bot.delivery
+    from bot.delivery import OutboxWriter
+    from bot.delivery.outbox import OUTCOME_PREFIX
+    from bot.outcomes import OutcomeRecorder
+    from locales import translator
+    from tests.test_delivery_threads import deliver
+    from tests.test_outcome_replies import T1_IN_6_MIN, Killed, hunt, play
+
+    db_path = tmp_path / "teleglas.db"
+    db = await Database.open(db_path)
+    await UserRepo(db).upsert_on_start(42, 42, "en")
+    await WatchlistRepo(db).add(42, "BTC")
+    sig = hunt()
+    await OutboxWriter(db, translator()).accept(sig)
+    await deliver(db, sig.id, {42: 4242})
+
+    async def crash(o):
+        raise Killed
+
+    rec = OutcomeRecorder(db, replies=crash)
+    rec.tracker.on_signal(sig)
+    play(rec.tracker, sig, T1_IN_6_MIN)
+    with pytest.raises(Killed):
+        await rec.flush()
+    await db.close()
+
+    configs = []
+
+    class Recording(bot.delivery.Delivery):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            configs.append(self.config)
+
+    monkeypatch.setattr(bot.delivery, "Delivery", Recording)
+    async with BotAPIDouble(max_seconds=30) as api:
+        settings = Settings(
+            _env_file=None, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE=api.base, ACCESS="public",
+            MARKET_SOURCES="simulator", DATABASE_PATH=str(db_path),
+            BINANCE_REST_URL=f"http://{CLOSED}", OKX_REST_URL=f"http://{CLOSED}",
+            BYBIT_WS_URL=f"ws://{CLOSED}/v5/public/linear",
+            DELIVERY_RETRY_URGENT_S=1800, DELIVERY_RETRY_WATCH_S=1700, DELIVERY_RETRY_INFO_S=600,
+            DELIVERY_RETRY_BROADCAST_S=7200, DELIVERY_RETRY_OUTCOME_S=1200, DELIVERY_RETRY_OPS_S=900,
+        )
+        stop = asyncio.Event()
+        app = asyncio.create_task(run_app(settings, polling_timeout=1, handle_signals=False, stop=stop))
+        try:
+            reply = "✅ <b>BTC</b>: T1 reached after 6 min, +0.8R"
+            assert await api.wait_for(lambda: reply in api.texts_to(42), timeout=20), api.texts_to(42)
+            sent = [c for c in api.sent_to(42) if c.params["text"] == reply]
+            assert len(sent) == 1 and sent[0].params["reply_parameters"]["message_id"] == 4242
+        finally:
+            stop.set()
+            assert await asyncio.wait_for(app, 20) == 0
+    (cfg,) = configs
+    assert (cfg.retry_budget_urgent_s, cfg.retry_budget_watch_s, cfg.retry_budget_info_s,
+            cfg.retry_budget_broadcast_s, cfg.retry_budget_outcome_s, cfg.retry_budget_ops_s) == (
+        1800, 1700, 600, 7200, 1200, 900)
+    db = await Database.open(db_path)
+    try:
+        assert await db.fetchval("SELECT reply_pending FROM outcomes WHERE signal_id = ?", (sig.id,)) == 0
+        assert await db.fetchval("SELECT COUNT(*) FROM outbox WHERE signal_id = ?", (OUTCOME_PREFIX + sig.id,)) == 1
+    finally:
+        await db.close()

@@ -181,7 +181,7 @@ def fast_config(**overrides) -> DeliveryConfig:
                 coalesce_window_s=0.3, backoff_base_s=0.05, backoff_max_s=0.2, drain_timeout_s=2.0,
                 # 5xx/network: given up after ~2 s (tests of the real budgets use a FakeClock)
                 retry_budget_urgent_s=2.0, retry_budget_watch_s=2.0, retry_budget_info_s=2.0,
-                retry_budget_broadcast_s=2.0)
+                retry_budget_broadcast_s=2.0, retry_budget_outcome_s=2.0, retry_budget_ops_s=2.0)
     base.update(overrides)
     return DeliveryConfig(**base)
 

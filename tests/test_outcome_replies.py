@@ -8,7 +8,7 @@ from __future__ import annotations
 import aiosqlite
 import pytest
 
-from bot.delivery import OutboxWriter, Scheduler
+from bot.delivery import DeliveryConfig, OutboxWriter, Scheduler
 from bot.delivery.outbox import OUTCOME_PREFIX, render_outcome
 from bot.outcomes import OutcomeRecorder
 from engine.events import Side, Trade
@@ -171,3 +171,142 @@ async def test_a_failed_reply_is_tried_again_at_the_next_write(db):
     assert calls == [sig.id, sig.id] and rec.replied == 1
     await rec.flush()
     assert len(calls) == 2
+
+
+# ---- durable replies: a crash between the outcome's write and its replies' ---------------------
+
+
+class Killed(BaseException):
+    """The process dies here: nothing after it runs (not an Exception the recorder catches)."""
+
+
+async def _deliver_alert(db, clock, api, d, sig) -> None:
+    d.sink.emit(sig)
+    assert await run_clock(clock, d, api, lambda: d.counters.rows_sent == 2)
+
+
+def _replies_to(api, uid: int) -> list[str]:
+    return [c.params["text"] for c in api.sent_to(uid) if "reply_parameters" in c.params]
+
+
+@pytest.mark.parametrize("dies", ["after_outcome_stored", "after_replies_queued"])
+async def test_a_crash_between_the_outcome_and_its_replies_is_delivered_once_after_restart(tmp_path, dies):
+    path = tmp_path / "crash.db"
+    db = await Database.open(path)
+    await add_users(db, [1, 2], ("BTC",))
+    sig = hunt()
+    async with clocked(db) as (clock, api, d):
+        await _deliver_alert(db, clock, api, d, sig)
+
+        async def crash_after_store(o):
+            raise Killed  # the outcome row is committed; no reply row exists yet
+
+        rec = OutcomeRecorder(db, replies=crash_after_store if dies == "after_outcome_stored" else d.accept_outcome)
+        if dies == "after_replies_queued":
+            async def crash_before_mark(keys):
+                raise Killed  # the reply rows are committed; the outcome still says "pending"
+            rec.repo.replies_queued = crash_before_mark
+        rec.tracker.on_signal(sig)
+        play(rec.tracker, sig, T1_IN_6_MIN)
+        with pytest.raises(Killed):
+            await rec.flush()
+        stored = await db.fetchone("SELECT final, result, reply_pending FROM outcomes WHERE signal_id = ?",
+                                   (sig.id,))
+        assert tuple(stored) == (1, "WIN_T1", 1)
+        queued = await db.fetchval("SELECT COUNT(*) FROM outbox WHERE signal_id = ?", (OUTCOME_PREFIX + sig.id,))
+        assert queued == (0 if dies == "after_outcome_stored" else 2)
+    await db.close()  # the process is gone: the recorder's memory with it
+
+    for restart in range(2):  # the first restart delivers; a second one adds nothing
+        db = await Database.open(path)  # a new process: Delivery and recorder wired as bot.app does
+        async with clocked(db) as (clock, api, d):
+            rec = OutcomeRecorder(db, wall_ms=lambda: clock.wall_ns() // 1_000_000)
+            await rec.resume()
+            rec.replies = d.accept_outcome  # as bot.app: hooked, then the left-overs queued
+            taken = await rec.resume_replies()
+            assert taken == (1 if restart == 0 else 0)
+            if restart == 0:
+                # two reply rows go out either way (none had been sent before the crash)
+                assert await run_clock(clock, d, api, lambda: d.counters.rows_sent == 2)
+            else:
+                await run_clock(clock, d, api, until=clock.now() + 60)
+            texts = {uid: _replies_to(api, uid) for uid in (1, 2)}
+        rows = await db.fetchall("SELECT user_id, state FROM outbox WHERE signal_id = ? ORDER BY user_id",
+                                 (OUTCOME_PREFIX + sig.id,))
+        pending = await db.fetchval("SELECT reply_pending FROM outcomes WHERE signal_id = ?", (sig.id,))
+        await db.close()
+        assert [tuple(r) for r in rows] == [(1, "sent"), (2, "sent")]  # one row each, ever
+        assert pending == 0
+        expected = ["✅ <b>BTC</b>: T1 reached after 6 min, +0.8R"] if restart == 0 else []
+        assert texts == {1: expected, 2: expected}  # exactly once across both restarts
+
+
+async def test_a_reply_left_by_a_crash_hours_ago_is_given_up_visibly(db, caplog):
+    await add_users(db, [1], ("BTC",))
+    writer = OutboxWriter(db, translator())
+    sig = hunt()
+    await writer.accept(sig)
+    await deliver(db, sig.id, {1: 101})
+
+    async def crash(o):
+        raise Killed
+
+    rec = OutcomeRecorder(db, replies=crash)
+    o = rec.tracker.on_signal(sig)
+    play(rec.tracker, sig, T1_IN_6_MIN)
+    with pytest.raises(Killed):
+        await rec.flush()
+    queued: list[str] = []
+
+    async def replies(outcome):
+        queued.append(outcome.id)
+        return 1
+
+    decided = o.final_ts or o.resolved_ts
+    later = OutcomeRecorder(db, replies=replies, max_reply_age_s=3600.0,
+                            wall_ms=lambda: decided + 2 * 3600 * 1000)  # restarted two hours later
+    assert await later.resume_replies() == 0
+    assert queued == [] and later.replies_stale == 1
+    assert "given up" in caplog.text
+    assert await db.fetchval("SELECT reply_pending FROM outcomes WHERE signal_id = ?", (sig.id,)) == 0
+
+
+async def test_outcomes_stored_before_the_migration_are_not_replied_to_again(tmp_path):
+    path = tmp_path / "v8.db"
+    async with aiosqlite.connect(path, isolation_level=None) as conn:
+        await apply_migrations(conn, target=8)
+        await conn.execute("INSERT INTO signals (id, kind, symbol, direction, tier, confidence, ts_event, "
+                           "payload, created_at) VALUES ('s1', 'STOP_HUNT', 'BTC', 'LONG', 'URGENT', 80, 1, "
+                           "x'7b7d', 1)")
+        await conn.execute("INSERT INTO outcomes (signal_id, result, final) VALUES ('s1', 'WIN_T1', 1)")
+    async with await Database.open(path) as db:
+        assert await OutcomeRecorder(db, replies=lambda o: None).repo.pending_replies() == []
+
+
+# ---- retry budgets by row kind -------------------------------------------------------------------
+
+
+async def test_outcome_replies_and_ops_notices_give_up_after_their_own_budget(db):
+    """An outcome reply and an URGENT ops notice are worthless hours later: 1 h each, not the
+    6 h of a /broadcast nor their tier's (URGENT set to 3 h here)."""
+    await add_users(db, [1], ("BTC",))
+    config = DeliveryConfig(retry_budget_urgent_s=3 * 3600.0)
+    async with clocked(db, config=config) as (clock, api, d):
+        sig = hunt()
+        d.sink.emit(sig)
+        assert await run_clock(clock, d, api, lambda: d.counters.rows_sent == 1)
+        tracker = OutcomeTracker()
+        o = tracker.on_signal(sig)
+        play(tracker, sig, T1_IN_6_MIN)
+        api.fail("sendMessage", 502, "Bad Gateway", times=-1)  # Telegram down from here on
+        t0 = clock.now()
+        assert await d.accept_outcome(o) == 1
+        assert await d.notify_admins("feeds-down", [1], lambda lang: "feeds down") == 1
+        await d.broadcast("b1", "maintenance tonight")
+        await run_clock(clock, d, api, until=t0 + 59 * 60)
+        assert d.counters.rows_expired == 0  # within every budget: still retried
+        await run_clock(clock, d, api, until=t0 + 62 * 60)
+        states = {r[0].split(":")[1]: (r[1], r[2]) for r in await db.fetchall(
+            "SELECT signal_id, state, tier FROM outbox WHERE signal_id LIKE 'broadcast:%'")}
+        assert states == {"outcome": ("failed", "INFO"), "ops": ("failed", "URGENT"), "b1": ("pending", "INFO")}
+        assert d.counters.rows_expired == 2

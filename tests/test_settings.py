@@ -43,6 +43,22 @@ def test_values_are_parsed(monkeypatch, tmp_path):
     assert "secret-value" not in repr(s) and "secret-value" not in str(s)
 
 
+def test_retry_budgets_default_to_the_delivery_defaults_and_are_parsed(monkeypatch):
+    from bot.delivery import DeliveryConfig
+
+    s = load_settings(env_file=None)
+    cfg = DeliveryConfig()
+    assert (s.DELIVERY_RETRY_URGENT_S, s.DELIVERY_RETRY_WATCH_S, s.DELIVERY_RETRY_INFO_S,
+            s.DELIVERY_RETRY_BROADCAST_S, s.DELIVERY_RETRY_OUTCOME_S, s.DELIVERY_RETRY_OPS_S) == (
+        cfg.retry_budget_urgent_s, cfg.retry_budget_watch_s, cfg.retry_budget_info_s,
+        cfg.retry_budget_broadcast_s, cfg.retry_budget_outcome_s, cfg.retry_budget_ops_s)
+    assert (s.DELIVERY_RETRY_URGENT_S, s.DELIVERY_RETRY_INFO_S, s.DELIVERY_RETRY_BROADCAST_S) == (3600, 900, 21600)
+    monkeypatch.setenv("DELIVERY_RETRY_INFO_S", " 1800 ")
+    monkeypatch.setenv("DELIVERY_RETRY_OPS_S", "604800")  # the bound itself: 7 days
+    s = load_settings(env_file=None)
+    assert s.DELIVERY_RETRY_INFO_S == 1800.0 and s.DELIVERY_RETRY_OPS_S == 604800.0
+
+
 def test_dotenv_file_is_read(tmp_path):
     (tmp_path / ".env").write_text("ADMIN_IDS=7\nACCESS=public\n")
     s = load_settings()
@@ -62,6 +78,12 @@ BAD = [
     ({"DATABASE_PATH": "/no/such/dir/teleglas.db"}, "DATABASE_PATH", {}),
     ({"MARKET_SOURCES": "coinglass"}, "COINGLASS_API_KEY", {}),
     ({}, "TELEGRAM_BOT_TOKEN", {"need_token": True}),
+    ({"DELIVERY_RETRY_URGENT_S": "0"}, "DELIVERY_RETRY_URGENT_S", {}),
+    ({"DELIVERY_RETRY_WATCH_S": "-60"}, "DELIVERY_RETRY_WATCH_S", {}),
+    ({"DELIVERY_RETRY_INFO_S": "15min"}, "DELIVERY_RETRY_INFO_S", {}),
+    ({"DELIVERY_RETRY_BROADCAST_S": "nan"}, "DELIVERY_RETRY_BROADCAST_S", {}),
+    ({"DELIVERY_RETRY_OUTCOME_S": "1e9"}, "DELIVERY_RETRY_OUTCOME_S", {}),
+    ({"DELIVERY_RETRY_OPS_S": ""}, "DELIVERY_RETRY_OPS_S", {}),
     ({"TELEGRAM_BOT_TOKEN": "not-a-token"}, "TELEGRAM_BOT_TOKEN", {"need_token": True}),
 ]
 
@@ -98,6 +120,7 @@ def test_unreadable_database_file(monkeypatch, tmp_path):
     (["replay", "x.gz"], {"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
     (["run"], {"ADMIN_IDS": "abc"}, "ADMIN_IDS"),
     (["run"], {}, "TELEGRAM_BOT_TOKEN"),
+    (["run"], {"TELEGRAM_BOT_TOKEN": "1:x", "DELIVERY_RETRY_INFO_S": "0"}, "DELIVERY_RETRY_INFO_S"),
 ])
 def test_cli_exits_2_with_one_line_and_no_traceback(tmp_path, args, env, variable):
     full_env = {k: v for k, v in os.environ.items() if k not in ALL_VARS}
