@@ -39,6 +39,16 @@ log = logging.getLogger(__name__)
 
 MAX_WATCHLIST = 30  # symbols per subscriber
 
+
+class WatchlistFull(Exception):
+    """``Subscriptions.watch``: the subscriber already watches ``limit`` coins (not a
+    ValueError: that one means the feeds' registry is full)."""
+
+    def __init__(self, symbol: str, limit: int) -> None:
+        super().__init__(f"{symbol}: watchlist full ({limit} coins)")
+        self.symbol = symbol
+        self.limit = limit
+
 Overrides = Mapping[tuple[str, str], float]  # (symbol or '*', user key) -> value
 
 
@@ -176,8 +186,10 @@ class Subscriptions:
     def __init__(self, *, watchlist: WatchlistRepo, thresholds: ThresholdRepo, users: UserRepo,
                  tr: Translator, engine: DetectorFloors | None = None,
                  registry: SymbolRegistry | None = None, lock: asyncio.Lock | None = None,
-                 notifier: Notifier | None = None, pending: PendingConfirmations | None = None) -> None:
+                 notifier: Notifier | None = None, pending: PendingConfirmations | None = None,
+                 max_watchlist: int = MAX_WATCHLIST) -> None:
         self.watchlist = watchlist
+        self.max_watchlist = max_watchlist
         self.thresholds = thresholds
         self.users = users
         self.tr = tr
@@ -198,9 +210,14 @@ class Subscriptions:
     async def watch(self, user_id: int, symbol: str) -> bool:
         """Put ``symbol`` on the user's list, make the feeds stream it, and lower its floors to
         what this user's thresholds need. False when it was on the list already; raises
-        ValueError (the registry's RegistryFull) when the feeds are full, and then nothing is
-        stored."""
+        WatchlistFull when the subscriber has ``max_watchlist`` coins already (every path —
+        /add, buttons, groups — obeys the one cap, counted under the lock) and ValueError (the
+        registry's RegistryFull) when the feeds are full; then nothing is stored."""
         async with self.lock:
+            if await self.watchlist.count_for_user(user_id) >= self.max_watchlist:
+                if any(e.symbol == symbol for e in await self.watchlist.list_for_user(user_id)):
+                    return False  # on the list already: that answer, not "full"
+                raise WatchlistFull(symbol, self.max_watchlist)
             registry = self.registry
             if registry is None or symbol in registry.symbols:
                 added = await self.watchlist.add(user_id, symbol)

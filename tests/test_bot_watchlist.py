@@ -73,7 +73,9 @@ async def test_watchlist_cap(api, tmp_path):
             await h.say(26, "/add " + " ".join(bases[chunk:chunk + 10]))
         assert len(await _symbols(h, 26)) == MAX_WATCHLIST
         text = await h.text(26, f"/add {bases[-1]}")
-        assert "watchlist is full" in text
+        assert "watchlist is full (30 coins)" in text
+        # a coin already on a full list is "already there", not "full"
+        assert "already" in await h.text(26, f"/add {bases[0]}")
         assert len(await _symbols(h, 26)) == MAX_WATCHLIST
     finally:
         await h.stop()

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.subscriptions import Subscriptions
+from bot.subscriptions import Subscriptions, WatchlistFull
 from engine.thresholds import MAJOR, MID, OutOfRange
 from locales import translator
 from storage import Database, ThresholdRepo, UserRepo, WatchlistRepo
@@ -145,3 +145,18 @@ async def test_a_recompute_never_overwrites_a_lower_value_written_meanwhile(subs
     await subs.set_threshold(2, "BTC", "cascade", 300_000)
     await raising
     assert cascade(subs) == 300_000
+
+
+async def test_the_watchlist_cap_is_the_services_for_every_path(subs):
+    """Not the /add handler's count: any caller of ``watch`` (buttons, groups) meets the cap,
+    and a refused coin is neither stored nor streamed."""
+    subs.max_watchlist = 3
+    for symbol in ("BTC", "ETH", "SOL"):
+        assert await subs.watch(1, symbol)
+    with pytest.raises(WatchlistFull) as full:
+        await subs.watch(1, "DOGE")
+    assert full.value.limit == 3 and full.value.symbol == "DOGE"
+    assert not await subs.watch(1, "BTC")  # already there: False, not "full"
+    assert [e.symbol for e in await subs.watchlist.list_for_user(1)] == ["BTC", "ETH", "SOL"]
+    assert "DOGE" not in subs.registry.symbols
+    assert await subs.watch(2, "DOGE")  # the cap is per subscriber

@@ -14,7 +14,7 @@ from bot.handlers.replies import edit_or_send, send_here, toast
 from bot.i18n import Html, Texts, clip, local_time, user_tz
 from bot.keyboards.menus import confirm_remove, watchlist_keyboard
 from bot.parsing import KEYS, MAX_SYMBOLS_PER_COMMAND
-from bot.subscriptions import MAX_WATCHLIST, InstrumentCatalog, Subscriptions
+from bot.subscriptions import MAX_WATCHLIST, InstrumentCatalog, Subscriptions, WatchlistFull
 from engine.symbols import SymbolError, normalize_symbol
 from storage import ALL_SYMBOLS, ThresholdRepo, User, WatchlistRepo
 
@@ -43,7 +43,7 @@ def suggestion_for(catalog: InstrumentCatalog | None, text: str) -> str | None:
 
 
 async def cmd_add(message: Message, command: CommandObject, account: User, t: Texts,
-                  watchlist: WatchlistRepo, subscriptions: Subscriptions,
+                  subscriptions: Subscriptions,
                   catalog: InstrumentCatalog | None = None) -> None:
     args = (command.args or "").replace(",", " ").split()
     if not args:
@@ -52,7 +52,6 @@ async def cmd_add(message: Message, command: CommandObject, account: User, t: Te
     if len(args) > MAX_SYMBOLS_PER_COMMAND:
         await message.answer(t("add-too-many", limit=str(MAX_SYMBOLS_PER_COMMAND)))
         return
-    have = await watchlist.count_for_user(account.id)
     verified = catalog is not None and catalog.available
     lines: list[str] = []
     seen: set[str] = set()
@@ -72,18 +71,17 @@ async def cmd_add(message: Message, command: CommandObject, account: User, t: Te
             lines.append(t("add-unknown", symbol=symbol) if suggestion is None else
                          t("add-unknown-suggest", symbol=symbol, suggestion=suggestion))
             continue
-        if have >= MAX_WATCHLIST:
-            lines.append(t("add-full", symbol=symbol, limit=str(MAX_WATCHLIST)))
-            continue
         try:
             added = await subscriptions.watch(account.id, symbol)
+        except WatchlistFull as full:  # the cap is the service's: every path obeys it
+            lines.append(t("add-full", symbol=symbol, limit=str(full.limit)))
+            continue
         except ValueError:  # the registry's own cap (RegistryFull)
             lines.append(t("add-registry-full", symbol=symbol))
             continue
         if not added:
             lines.append(t("add-already", symbol=symbol))
             continue
-        have += 1
         if verified:
             lines.append(t("add-ok", symbol=symbol))
         else:  # not "✅ added": nothing has checked that the coin exists
