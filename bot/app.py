@@ -283,6 +283,8 @@ async def run_app(settings: Settings, *, polling_timeout: int = 30, handle_signa
         subscriptions = Subscriptions(watchlist=watchlist, thresholds=ThresholdRepo(db), users=UserRepo(db),
                                       tr=tr, engine=engine, registry=registry, notifier=delivery)
         await subscriptions.seed_floors()  # the floors stored thresholds need, as live changes set them
+        # a 403 (blocked the bot) makes a user inactive: their low thresholds stop holding floors down
+        delivery.sender.on_user_deactivated = subscriptions.resync
         feeds = _build_feeds(settings, registry, catalog)
         # the feeds -> engine queue is ours, so /health can show its depth
         events: asyncio.Queue = asyncio.Queue(maxsize=EVENT_QUEUE_SIZE)

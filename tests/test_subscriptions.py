@@ -160,3 +160,30 @@ async def test_the_watchlist_cap_is_the_services_for_every_path(subs):
     assert [e.symbol for e in await subs.watchlist.list_for_user(1)] == ["BTC", "ETH", "SOL"]
     assert "DOGE" not in subs.registry.symbols
     assert await subs.watch(2, "DOGE")  # the cap is per subscriber
+
+
+async def test_a_user_who_blocks_the_bot_no_longer_holds_a_floor_down(tmp_path):
+    """Delivery's 403 makes the user inactive and calls ``on_user_deactivated`` (bot.app wires
+    it to ``resync``): their low cascade threshold stops holding BTC's floor down."""
+    from engine.thresholds import defaults_for
+    from tests.test_delivery_support import add_users, clocked, make_signal, run_clock
+
+    db = await Database.open(tmp_path / "blocked.db")
+    try:
+        await add_users(db, [1, 2], ("BTC",))
+        registry = FakeRegistry({"BTC"})
+        subs = Subscriptions(watchlist=WatchlistRepo(db), thresholds=ThresholdRepo(db), users=UserRepo(db),
+                             tr=translator(), engine=FakeEngine(), registry=registry)
+        default = defaults_for("BTC").cascade_usd
+        await subs.set_threshold(2, "BTC", "cascade", default / 4)
+        assert cascade(subs) == default / 4
+        async with clocked(db) as (clock, api, d):
+            d.sender.on_user_deactivated = subs.resync
+            api.fail("sendMessage", 403, "Forbidden: bot was blocked by the user", chat_id=2, times=-1)
+            d.sink.emit(make_signal("BTC"))
+            assert await run_clock(clock, d, api, lambda: cascade(subs) == default)
+        assert not (await UserRepo(db).get(2)).active
+        assert registry.symbols == {"BTC"}  # user 1 still watches it: still streamed
+        assert subs.engine.thresholds.floored() == frozenset()
+    finally:
+        await db.close()

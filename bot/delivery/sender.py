@@ -244,6 +244,9 @@ class Sender:
         # histograms
         self.sent_observers: list[Callable[[OutboxRow, int], None]] = []
         self._blocked: set[int] = set()  # users who answered 403 since start (until /start)
+        # awaited with a user's id after a 403 made them inactive (bot.app: their coins' detector
+        # floors and the feeds' symbol set follow who is still active, ``Subscriptions.resync``)
+        self.on_user_deactivated: Callable[[int], Awaitable[None]] | None = None
         # the due rows read from the outbox, in send order: a read cursor, not a copy — every
         # send claims its rows (``OutboxRepo.claim``) and sends them as claimed
         self._page: dict[int, OutboxRow] = {}
@@ -607,6 +610,11 @@ class Sender:
         if others:
             log.info("gave up %d queued alerts of user %s", len(others), user_id)
             self.rows_added()  # rows read already may be among them
+        if self.on_user_deactivated is not None:
+            try:
+                await self.on_user_deactivated(user_id)
+            except Exception:  # their floors stay low until a restart; delivery goes on
+                log.exception("after user %s was deactivated", user_id)
 
     async def _on_bad_request(self, batch: list[OutboxRow], e: TelegramAPIError) -> None:
         self.counters.bad_requests += 1
