@@ -119,6 +119,7 @@ def build_dispatcher(*, settings: Settings, db: Database, engine: Engine, tr: Tr
     throttle = ThrottlingMiddleware(tr, rate_per_s=throttle_rate, burst=throttle_burst)
     access = AccessMiddleware(settings, users, access_repo, tr, subscriptions=subscriptions,
                               chats=chats, group_admins=group_admins)
+    dp["told_strangers"] = access.told_strangers  # the join notice and commands: one "how to get access"
     language = LanguageMiddleware(tr)
     for observer in (dp.message, dp.callback_query):
         observer.outer_middleware(throttle)

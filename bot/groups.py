@@ -159,7 +159,10 @@ class GroupAdmins:
 
 
 class ToldOnce:
-    """(chat, user) pairs already told they cannot change a group's settings (bounded)."""
+    """(chat, user) pairs already told something once (bounded, oldest forgotten first): a
+    member that they cannot change a group's settings; with ACCESS=private a stranger's group
+    (user None) how to get access. In memory on purpose: nothing about a stranger is written
+    anywhere (``bot.middlewares.access``), and after a restart a group hears it once more."""
 
     def __init__(self, max_entries: int = 50_000) -> None:
         self._seen: OrderedDict[tuple[int, int | None], None] = OrderedDict()

@@ -150,9 +150,11 @@ async def test_private_access_for_groups(api, tmp_path):
         stranger_group = api.group_chat(-5001)
         said = await added(h, stranger_group, by=77)  # 77 is nobody the admin allowed
         assert len(said) == 1 and "/allow -5001" in said[0].params["text"]
+        assert "I say this once" in said[0].params["text"]
         assert await UserRepo(h.db).get(-5001) is None
-        said = texts(await group_say(h, stranger_group, 77, "/start"))
-        assert len(said) == 1 and "<code>-5001</code>" in said[0]
+        # told when the bot was added: every later command is met with silence
+        for text in ("/start", "/list", "/add BTC", "/flow BTC"):
+            assert await group_say(h, stranger_group, 77, text) == []
         assert await UserRepo(h.db).get(-5001) is None
         # the admin allows the group by chat id
         assert "may use the bot now" in await h.text(ADMIN, "/allow -5001")
@@ -168,6 +170,28 @@ async def test_private_access_for_groups(api, tmp_path):
         assert "shut out" in await h.text(ADMIN, "/deny -5002")
         assert not (await UserRepo(h.db).get(-5002)).active
         assert await group_say(h, allowed_group, 78, "/list") == []
+    finally:
+        await h.stop()
+
+
+async def test_a_stranger_group_hears_how_to_get_access_once(api, tmp_path):
+    """A group the bot was added to while it was offline (no join notice): the first command
+    gets the notice, every later one — from anyone, any command — nothing; other groups are
+    told for themselves. Nothing about the strangers is written."""
+    h = await BotHarness(api, tmp_path / "once.db", access="private").start()
+    try:
+        first, second = api.group_chat(-6001), api.group_chat(-6002)
+        said = texts(await group_say(h, first, 77, "/list"))
+        assert len(said) == 1 and "<code>-6001</code>" in said[0]
+        assert await group_say(h, first, 77, "/list") == []
+        assert await group_say(h, first, 79, "/start") == []
+        said = texts(await group_say(h, second, 80, "/start", language_code="id"))
+        assert len(said) == 1 and "<code>-6002</code>" in said[0] and "sekali" in said[0]
+        assert await group_say(h, second, 77, "/start") == []
+        assert await h.db.fetchval("SELECT COUNT(*) FROM users WHERE id < 0") == 0
+        # allowed later: served as usual
+        assert "may use the bot now" in await h.text(ADMIN, "/allow -6001")
+        assert "TELEGLAS" in texts(await group_say(h, first, 77, "/start"))[0]
     finally:
         await h.stop()
 

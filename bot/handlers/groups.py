@@ -22,7 +22,7 @@ from aiogram.filters import Command
 from aiogram.types import (ChatMemberAdministrator, ChatMemberBanned, ChatMemberLeft, ChatMemberMember,
                            ChatMemberOwner, ChatMemberRestricted, ChatMemberUpdated, Message)
 
-from bot.groups import GROUP_TYPES, TOPIC_ROUTES, GroupAdmins, TopicRoutes, thread_for  # noqa: F401
+from bot.groups import GROUP_TYPES, TOPIC_ROUTES, GroupAdmins, ToldOnce, TopicRoutes, thread_for  # noqa: F401
 from bot.handlers.replies import command_args
 from bot.i18n import Texts
 from bot.subscriptions import Subscriptions
@@ -50,7 +50,8 @@ def _present(member: ChatMember) -> bool:
 
 async def on_my_chat_member(event: ChatMemberUpdated, bot: Bot, settings: Settings, tr: Translator,
                             users: UserRepo, access_repo: AccessRepo, subscriptions: Subscriptions,
-                            group_admins: GroupAdmins, chats: ChatRepo) -> None:
+                            group_admins: GroupAdmins, chats: ChatRepo,
+                            told_strangers: ToldOnce | None = None) -> None:
     chat = event.chat
     if chat.type not in GROUP_TYPES:
         return
@@ -79,7 +80,7 @@ async def on_my_chat_member(event: ChatMemberUpdated, bot: Bot, settings: Settin
         or (adder is not None and (adder.id in settings.ADMIN_IDS or (
             not await access_repo.is_blocked(adder.id) and await access_repo.is_allowed(adder.id)))))
     if not allowed:
-        if not blocked:
+        if not blocked and (told_strangers is None or told_strangers.first_time(chat.id, None)):
             await _say(bot, event, tr.get(lang, "group-stranger", chat_id=str(chat.id)))
         return
     was_inactive = account is not None and not account.active

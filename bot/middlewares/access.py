@@ -5,7 +5,9 @@
   for who may change its settings; the group section below says what a group sees.
 * Admins (``ADMIN_IDS``) always pass. A user an admin denied never passes.
 * ``ACCESS=private``: only users an admin allowed. A stranger gets ONE reply per message with
-  their numeric id and how to ask for access; nothing about them is written anywhere.
+  their numeric id and how to ask for access; nothing about them is written anywhere. A
+  stranger's GROUP is told once (``told_strangers``, bounded, in memory), then ignored: a
+  group's members would otherwise read the same notice under every command.
 * ``ACCESS=public``: anyone may subscribe.
 Users who pass are registered on first contact (language from Telegram's language_code) and
 their row is handed to handlers as ``account``; ``is_admin`` says whether they are an admin.
@@ -55,6 +57,9 @@ class AccessMiddleware(BaseMiddleware):
         self.chats = chats
         self.group_admins = group_admins if group_admins is not None else GroupAdmins()
         self.told = ToldOnce()
+        # ACCESS=private: a stranger's group hears how to get access once (here or when the bot
+        # is added: bot.handlers.groups shares this set), then silence on every later command
+        self.told_strangers = ToldOnce(max_entries=10_000)
         # the handlers' service: a returning subscriber's symbols are streamed again, behind
         # the same lock as every other change of the feeds' symbol set
         self.subscriptions = subscriptions
@@ -179,7 +184,8 @@ class AccessMiddleware(BaseMiddleware):
                 self.refused += 1
                 if await self.access_repo.is_blocked(chat.id):
                     return None
-                await event.answer(self.tr.get(lang, "group-stranger", chat_id=str(chat.id)))
+                if self.told_strangers.first_time(chat.id, None):
+                    await event.answer(self.tr.get(lang, "group-stranger", chat_id=str(chat.id)))
                 return None
             was_inactive = account is not None
             account = await self._chats().register_group(

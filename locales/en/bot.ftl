@@ -375,7 +375,7 @@ start-group =
     Signals are information for your own decisions; I never trade.
 group-stranger =
     🔒 This TELEGLAS bot is private.
-    This group's chat id is <code>{ $chat_id }</code>. Ask the bot's admin to run <code>/allow { $chat_id }</code>, or have an allowed user add the bot or send /start here.
+    This group's chat id is <code>{ $chat_id }</code>. Ask the bot's admin to run <code>/allow { $chat_id }</code>, or have an allowed user add the bot or send /start here. (I say this once, then stay quiet here until then.)
 group-admins-only = 🔒 Only this group's administrators can change its settings. Everyone may read: /list, /flow, /signals, /stats. (I say this once.)
 group-admins-only-short = Only this group's administrators can change its settings.
 topic-not-forum = /topic works in a group with topics (a forum): alerts can then go to a chosen topic.

@@ -359,7 +359,7 @@ start-group =
     Sinyal adalah informasi untuk keputusan Anda sendiri; saya tidak pernah melakukan trading.
 group-stranger =
     🔒 Bot TELEGLAS ini privat.
-    ID chat grup ini adalah <code>{ $chat_id }</code>. Minta admin bot menjalankan <code>/allow { $chat_id }</code>, atau minta pengguna yang diizinkan menambahkan bot atau mengirim /start di sini.
+    ID chat grup ini adalah <code>{ $chat_id }</code>. Minta admin bot menjalankan <code>/allow { $chat_id }</code>, atau minta pengguna yang diizinkan menambahkan bot atau mengirim /start di sini. (Saya mengatakan ini sekali, lalu diam di sini sampai saat itu.)
 group-admins-only = 🔒 Hanya administrator grup ini yang dapat mengubah pengaturannya. Semua orang boleh membaca: /list, /flow, /signals, /stats. (Saya mengatakan ini sekali.)
 group-admins-only-short = Hanya administrator grup ini yang dapat mengubah pengaturannya.
 topic-not-forum = /topic berfungsi di grup bertopik (forum): alert lalu dapat dikirim ke topik pilihan.
