@@ -196,6 +196,36 @@ async def test_a_stranger_group_hears_how_to_get_access_once(api, tmp_path):
         await h.stop()
 
 
+async def test_broadcast_reaches_groups_only_when_the_admin_says_so(api, tmp_path, monkeypatch):
+    """An operator's /broadcast is for the users who started the bot (private chats);
+    ``/broadcast +groups`` reaches the subscribed groups as well."""
+    monkeypatch.setattr("bot.handlers.admin.BROADCAST_POLL_S", 0.05)
+    h = await BotHarness(api, tmp_path / "bc.db", with_delivery=True).start()
+    try:
+        chat = api.group_chat(GROUP, title="Desk")
+        await added(h, chat)
+        await h.say(76, "/start")
+
+        def finished(n: int) -> bool:
+            return sum("Broadcast finished" in t for t in api.texts_to(ADMIN)) >= n
+
+        started = texts(await h.say(ADMIN, "/broadcast Maintenance at 02:00"))
+        assert any("Sending to 2 active users… (private chats; groups only with" in t for t in started)
+        assert await api.wait_for(lambda: finished(1))
+        assert any("📣 Maintenance at 02:00" in t for t in api.texts_to(76))
+        assert not any("Maintenance" in t for t in api.texts_to(GROUP))
+        started = texts(await h.say(ADMIN, "/broadcast +groups Back at 03:00"))
+        assert any("Sending to 3 active subscribers… (private chats and groups)" in t for t in started)
+        assert await api.wait_for(lambda: finished(2))
+        assert "📣 Back at 03:00" in api.texts_to(GROUP)  # the flag is not part of the text
+        assert "📣 Back at 03:00" in api.texts_to(76)
+        assert "Broadcast finished: 3 sent, 0 failed" in api.texts_to(ADMIN)[-1]
+        # the flag alone is no announcement
+        assert "/broadcast +groups" in texts(await h.say(ADMIN, "/broadcast +groups"))[0]
+    finally:
+        await h.stop()
+
+
 async def test_upgrade_to_supergroup_keeps_everything(api, tmp_path):
     h = await BotHarness(api, tmp_path / "u.db").start()
     try:

@@ -60,9 +60,10 @@ def test_plural_selectors(tr):
     assert idn("flow-large", threshold="$25.0K", buys=1, sells=9).endswith(": 1 beli · 9 jual")
     assert en("signals-title", count=1) == "<b>The latest signal</b>"
     assert en("signals-title", count=3) == "<b>Latest 3 signals</b>"
-    assert en("admin-broadcast-started", count=1) == "Sending to 1 active user…"
-    assert en("admin-broadcast-started", count=1234) == "Sending to 1,234 active users…"
-    assert en("admin-broadcast-started", count=True) == "Sending to True active users…"  # not a count
+    assert en("admin-broadcast-started", count=1).startswith("Sending to 1 active user… (")
+    assert en("admin-broadcast-started", count=1234).startswith("Sending to 1,234 active users… (")
+    assert en("admin-broadcast-started", count=True).startswith("Sending to True active users… (")  # not a count
+    assert en("admin-broadcast-started-groups", count=1).startswith("Sending to 1 active subscriber… (")
     # the Fluent source: an English message with a [one] branch is a plural selector, whose
     # default must be [other]
     for key in tr.keys("en"):

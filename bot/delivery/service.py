@@ -335,8 +335,9 @@ class Delivery:
                     self.router_waiting = False
 
     # ---- admin broadcasts ----------------------------------------------------------------
-    async def broadcast(self, broadcast_id: str, text: str) -> BroadcastTicket:
-        """Queue ``text`` (Telegram HTML, already safe) for every active user, at INFO priority.
+    async def broadcast(self, broadcast_id: str, text: str, *, groups: bool = False) -> BroadcastTicket:
+        """Queue ``text`` (Telegram HTML, already safe) for every active user, at INFO priority;
+        subscribed groups too only with ``groups`` (an admin's explicit ``/broadcast +groups``).
 
         Each user gets an outbox row (signal_id ``broadcast:<broadcast_id>``) and it goes
         through the same pacing, global limiter and retry rules as alerts: durable across a
@@ -345,7 +346,7 @@ class Delivery:
         (``UNIQUE(user_id, signal_id)``). URGENT alerts still go first.
         """
         signal_id = BROADCAST_PREFIX + broadcast_id
-        users = await self._users.list_users(active_only=True)
+        users = [u for u in await self._users.list_users(active_only=True) if groups or not u.is_group]
         priority = Tier.INFO.priority
         first_id = 0
         page = self.config.fanout_page

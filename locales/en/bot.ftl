@@ -25,7 +25,7 @@ cmd-allow = Admin: let a user in: /allow 123456789
 cmd-deny = Admin: block a user: /deny 123456789
 cmd-users = Admin: list users
 cmd-health = Admin: feeds, engine and delivery health
-cmd-broadcast = Admin: message every user: /broadcast text
+cmd-broadcast = Admin: message every user: /broadcast [+groups] text
 
 ## start, help, language
 start-welcome =
@@ -57,7 +57,7 @@ help-allow = /allow USER_ID — let a user in, e.g. <code>/allow 123456789</code
 help-deny = /deny USER_ID — shut a user out, e.g. <code>/deny 123456789</code>
 help-users = /users — registered users
 help-health = /health — feeds, engine, delivery, errors
-help-broadcast = /broadcast TEXT — message every active user, e.g. <code>/broadcast Maintenance at 02:00 UTC</code>
+help-broadcast = /broadcast TEXT — message every active user in their private chat, e.g. <code>/broadcast Maintenance at 02:00 UTC</code>; <code>/broadcast +groups TEXT</code> reaches subscribed groups too
 menu-list = 📋 Watchlist
 menu-signals = 📈 Signals
 menu-thr = ⚙️ Thresholds
@@ -306,12 +306,18 @@ admin-users-line = <code>{ $user_id }</code> · { $role ->
 admin-users-more = … and { $more } more
 admin-users-allowed = Allowed, not started yet: { $ids }
 admin-users-blocked = Denied: { $ids }
-admin-broadcast-usage = Example: <code>/broadcast Maintenance at 02:00 UTC</code>
+admin-broadcast-usage =
+    Example: <code>/broadcast Maintenance at 02:00 UTC</code> (private chats: users who started the bot).
+    To subscribed groups as well: <code>/broadcast +groups Maintenance at 02:00 UTC</code>
 admin-broadcast-body = 📣 { $text }
 admin-broadcast-started = Sending to { $count ->
     [one] { $count } active user…
    *[other] { $count } active users…
-}
+} (private chats; groups only with <code>/broadcast +groups</code>)
+admin-broadcast-started-groups = Sending to { $count ->
+    [one] { $count } active subscriber…
+   *[other] { $count } active subscribers…
+} (private chats and groups)
 admin-broadcast-done = 📣 Broadcast finished: { $sent } sent, { $failed } failed.
 admin-broadcast-unavailable = Broadcasts go through alert delivery, which is not running in this process.
 health-title = 🩺 <b>Health</b> · up { $uptime }

@@ -24,7 +24,7 @@ cmd-allow = Admin: izinkan pengguna: /allow 123456789
 cmd-deny = Admin: blokir pengguna: /deny 123456789
 cmd-users = Admin: daftar pengguna
 cmd-health = Admin: kesehatan feed, engine, dan pengiriman
-cmd-broadcast = Admin: kirim pesan ke semua pengguna: /broadcast teks
+cmd-broadcast = Admin: kirim pesan ke semua pengguna: /broadcast [+groups] teks
 
 ## mulai, bantuan, bahasa
 start-welcome =
@@ -56,7 +56,7 @@ help-allow = /allow USER_ID — izinkan pengguna, mis. <code>/allow 123456789</c
 help-deny = /deny USER_ID — tolak pengguna, mis. <code>/deny 123456789</code>
 help-users = /users — pengguna terdaftar
 help-health = /health — feed, engine, pengiriman, error
-help-broadcast = /broadcast TEKS — kirim pesan ke semua pengguna aktif, mis. <code>/broadcast Pemeliharaan pukul 02:00 UTC</code>
+help-broadcast = /broadcast TEKS — kirim pesan ke semua pengguna aktif di chat pribadi mereka, mis. <code>/broadcast Pemeliharaan pukul 02:00 UTC</code>; <code>/broadcast +groups TEKS</code> juga ke grup yang berlangganan
 menu-list = 📋 Pantauan
 menu-signals = 📈 Sinyal
 menu-thr = ⚙️ Ambang
@@ -293,9 +293,12 @@ admin-users-line = <code>{ $user_id }</code> · { $role ->
 admin-users-more = … dan { $more } lainnya
 admin-users-allowed = Diizinkan, belum /start: { $ids }
 admin-users-blocked = Ditolak: { $ids }
-admin-broadcast-usage = Contoh: <code>/broadcast Pemeliharaan pukul 02:00 UTC</code>
+admin-broadcast-usage =
+    Contoh: <code>/broadcast Pemeliharaan pukul 02:00 UTC</code> (chat pribadi: pengguna yang memulai bot).
+    Juga ke grup yang berlangganan: <code>/broadcast +groups Pemeliharaan pukul 02:00 UTC</code>
 admin-broadcast-body = 📣 { $text }
-admin-broadcast-started = Mengirim ke { $count } pengguna aktif…
+admin-broadcast-started = Mengirim ke { $count } pengguna aktif… (chat pribadi; grup hanya dengan <code>/broadcast +groups</code>)
+admin-broadcast-started-groups = Mengirim ke { $count } pelanggan aktif… (chat pribadi dan grup)
 admin-broadcast-done = 📣 Siaran selesai: { $sent } terkirim, { $failed } gagal.
 admin-broadcast-unavailable = Siaran dikirim lewat pengiriman alert, yang tidak berjalan di proses ini.
 health-title = 🩺 <b>Kesehatan</b> · aktif { $uptime }
