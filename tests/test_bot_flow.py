@@ -147,3 +147,51 @@ async def test_no_data_means_no_timeframe_buttons(harness):
     assert "Tidak ada data order flow untuk PEPE" in text
     (msg,) = photos(await harness.say(56, "/flow BTC"))
     assert len(buttons(msg)) == 6  # with data: the timeframes, Refresh and Details
+
+
+class _Pepe(FakeEngine):
+    """PEPE at $0.00001234 a coin (1000PEPE: $0.01234), as Binance and Bybit quote it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.symbols_with_data = {"BTC", "PEPE"}
+
+    def flow(self, symbol, window="5m"):
+        snap = super().flow(symbol, window)
+        if snap is None or symbol != "PEPE":
+            return snap
+        return replace(snap, last_price=0.00001234, vwap=0.00001230)
+
+
+async def test_a_coin_quoted_per_1000_is_shown_per_1000_as_its_alerts_are(api, tmp_path, monkeypatch):
+    from engine.symbols import note_quoted
+
+    monkeypatch.setattr("engine.symbols._QUOTED", {})  # what the feeds learnt, for this test only
+    for venue in ("binance", "bybit"):
+        note_quoted(venue, "PEPE", 1000)
+    h = await BotHarness(api, tmp_path / "pepe.db", engine=_Pepe()).start()
+    drawn: list[tuple] = []
+    render = h.charts.render
+
+    async def noted_render(key, fn, *args, **kwargs):
+        drawn.append((kwargs["title"], kwargs["quote_mult"]))
+        return await render(key, fn, *args, **kwargs)
+    monkeypatch.setattr(h.charts, "render", noted_render)
+    try:
+        (msg,) = photos(await h.say(60, "/flow PEPE"))
+        caption = msg.params["caption"]
+        assert "PEPE order flow · 5m" in caption
+        assert "Last $0.01234 · VWAP $0.0123 per 1000PEPE (binance, bybit)" in caption
+        assert drawn == [("1000PEPE · 5m", 1000.0)]
+        # the Details text says the same; a coin quoted per coin is unchanged
+        replies = await h.press(60, FlowTextCB(symbol="PEPE", window="5m").pack())
+        (sent,) = [c for c in replies if c.method == "sendMessage"]
+        assert "per 1000PEPE (binance, bybit)" in sent.params["text"]
+        (msg,) = photos(await h.say(60, "/flow BTC"))
+        assert "Last $61,234.5 · VWAP $61,000.5\n" in msg.params["caption"]
+        assert drawn[-1] == ("BTC · 5m", 1.0)
+        # in Indonesian too
+        (msg,) = photos(await h.say(61, "/flow PEPE", lang="id"))
+        assert "Terakhir $0.01234 · VWAP $0.0123 per 1000PEPE (binance, bybit)" in msg.params["caption"]
+    finally:
+        await h.stop()

@@ -7,6 +7,11 @@ message (the alert stays as it was); the FlowViewCB buttons under a snapshot edi
 in place (editMessageMedia under a photo, editMessageText under an older text snapshot). A
 coin without data gets text only, and when rendering fails or the renderer is busy the text
 goes alone: a chart never costs the user the snapshot.
+
+A coin a venue quotes per 1000 (or per million) units — 1000PEPE on Binance and Bybit — is
+shown the way its alerts show it (``bot.render`` / ``bot.charts.quote_unit``): the price line
+and the chart's price panel in that unit, the unit and its venues stated, so the numbers can be
+compared with the venue's chart and typed into its order ticket.
 """
 from __future__ import annotations
 
@@ -30,7 +35,7 @@ from bot.keyboards.flow import flow_keyboard
 from bot.render import buy_sell_shares, fmt_price, fmt_rates_by_venue, fmt_signed_usd, fmt_usd
 from engine.chartseries import ChartSeries
 from engine.flow import FlowSnapshot
-from engine.symbols import SymbolError, normalize_symbol
+from engine.symbols import SymbolError, normalize_symbol, quoted_units
 from storage import User, WatchlistRepo
 
 log = logging.getLogger(__name__)
@@ -42,12 +47,34 @@ FUNDING_DIGITS = 4
 STAMP = "%Y-%m-%d %H:%M:%S"  # then the zone: "UTC", "WIB", "UTC+7"
 
 
+@dataclass(frozen=True, slots=True)
+class QuotedUnit:
+    """The unit prices are shown in: ``mult`` coins per unit (1 for a coin quoted per coin)."""
+    mult: int
+    name: str  # "PEPE", "1000PEPE", "1MBABYDOGE"
+    venues: tuple[str, ...] = ()  # the venues quoting in it (none for a per-coin unit)
+
+
+def quoted_unit(symbol: str) -> QuotedUnit:
+    """The unit the coin's alerts and their charts use: the smallest multiplier a venue was seen
+    quoting it in (``engine.symbols.quoted_units``, learnt by the feeds), else one coin."""
+    quoted = quoted_units(symbol)
+    if not quoted:
+        return QuotedUnit(1, symbol)
+    mult = min(quoted.values())
+    name = ("1M" if mult == 1_000_000 else str(mult)) + symbol
+    return QuotedUnit(mult, name, tuple(sorted(v for v, m in quoted.items() if m == mult)))
+
+
 def render_flow(t: Texts, snap: FlowSnapshot, account: User | None) -> str:
     s = buy_sell_shares(snap.buy_share, BAR)  # the engine reports 0.5 for an empty window
+    unit = quoted_unit(snap.symbol)
+    price = fmt_price(snap.last_price * unit.mult) if snap.last_price else "—"
+    vwap = fmt_price(snap.vwap * unit.mult) if snap.vwap else "—"
     lines = [
         t("flow-title", symbol=snap.symbol, window=snap.window),
-        t("flow-price", price=fmt_price(snap.last_price) if snap.last_price else "—",
-          vwap=fmt_price(snap.vwap) if snap.vwap else "—"),
+        t("flow-price", price=price, vwap=vwap) if unit.mult == 1 else
+        t("flow-price-quoted", price=price, vwap=vwap, unit=unit.name, venues=", ".join(unit.venues)),
         "",
         t("flow-buy", usd=fmt_usd(snap.buy_usd), share=s["buy_share"], bar=s["buy_bar"]),
         t("flow-sell", usd=fmt_usd(snap.sell_usd), share=s["sell_share"], bar=s["sell_bar"]),
@@ -109,10 +136,11 @@ async def flow_chart(engine: FlowSource, charts: ChartRenderer | None, t: Texts,
     if series is None or series.empty:
         return None
     tz = user_tz(account)
-    key = ("flow", symbol, window, series.version, t.lang, str(tz))
+    unit = quoted_unit(symbol)  # 1000PEPE: the price panel per 1000, as the alerts' charts draw it
+    key = ("flow", symbol, window, series.version, t.lang, str(tz), unit.mult)
     try:
-        return await charts.render(key, render_flow_chart, series, title=f"{symbol} · {window}",
-                                   labels=chart_labels(t), tz=tz)
+        return await charts.render(key, render_flow_chart, series, title=f"{unit.name} · {window}",
+                                   labels=chart_labels(t), tz=tz, quote_mult=float(unit.mult))
     except Exception:  # a chart is an extra: the text still goes
         log.exception("flow chart for %s %s failed", symbol, window)
         return None

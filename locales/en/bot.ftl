@@ -161,6 +161,7 @@ flow-no-data = No order-flow data for { $symbol }. Add it to your watchlist to s
 flow-no-data-watched = No trades for { $symbol } have arrived yet. Try <code>/flow { $symbol }</code> again in a minute.
 flow-title = 📊 <b>{ $symbol } order flow · { $window }</b>
 flow-price = Last { $price } · VWAP { $vwap }
+flow-price-quoted = Last { $price } · VWAP { $vwap } per { $unit } ({ $venues })
 flow-buy = 🟢 Buy  { $usd } ({ $share }) <code>{ $bar }</code>
 flow-sell = 🔴 Sell { $usd } ({ $share }) <code>{ $bar }</code>
 flow-delta = Net delta <b>{ $delta }</b> · CVD { $cvd }

@@ -160,6 +160,7 @@ flow-no-data = Tidak ada data order flow untuk { $symbol }. Tambahkan ke daftar 
 flow-no-data-watched = Belum ada transaksi { $symbol } yang masuk. Coba <code>/flow { $symbol }</code> lagi dalam semenit.
 flow-title = 📊 <b>Order flow { $symbol } · { $window }</b>
 flow-price = Terakhir { $price } · VWAP { $vwap }
+flow-price-quoted = Terakhir { $price } · VWAP { $vwap } per { $unit } ({ $venues })
 flow-buy = 🟢 Beli { $usd } ({ $share }) <code>{ $bar }</code>
 flow-sell = 🔴 Jual { $usd } ({ $share }) <code>{ $bar }</code>
 flow-delta = Delta bersih <b>{ $delta }</b> · CVD { $cvd }
