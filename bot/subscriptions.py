@@ -315,10 +315,9 @@ class Subscriptions:
         if self.engine is None:
             return
         need: dict[str, float] = {}
-        for user_id, overrides in (await self.thresholds.for_watchers_of(symbol)).items():
-            user = await self.users.get(user_id)
-            if user is None or not user.active:
-                continue
+        # one query (joined with users.active), not one user lookup per subscriber: this runs
+        # under the floors lock, which every /add and /thresholds waits for
+        for overrides in (await self.thresholds.for_watchers_of(symbol, active_only=True)).values():
             for key, value in effective_values(overrides, symbol).items():
                 need[key] = min(value, need.get(key, math.inf))
         self.engine.set_floor(symbol, **floor_fields({k: need.get(k) for k in USER_KEYS}))

@@ -231,6 +231,9 @@ INDEXED_LOOKUPS = [
     ("users_for_symbol_page", lambda db: WatchlistRepo(db).users_for_symbol_page("BTC", 5, 50),
      WATCHERS_OF.format("")),
     ("for_watchers_of", lambda db: ThresholdRepo(db).for_watchers_of("BTC"), WATCHERS_OF.format("COVERING ")),
+    # the detector floors' recompute (bot/subscriptions.py): active watchers only, one query
+    ("for_watchers_of, active", lambda db: ThresholdRepo(db).for_watchers_of("BTC", active_only=True),
+     WATCHERS_OF.format("COVERING ")),
     ("earlier_deliveries", lambda db: OutboxRepo(db).earlier_deliveries("sig-1", [1, 2, 3]),
      "SEARCH outbox USING INDEX sqlite_autoindex_outbox_1 (user_id=? AND signal_id=?)"),
     ("sent_message_id", lambda db: OutboxRepo(db).sent_message_id(1, "sig-1", 1),

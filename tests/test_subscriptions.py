@@ -124,8 +124,8 @@ async def test_a_recompute_never_overwrites_a_lower_value_written_meanwhile(subs
     read, reading, written = subs.thresholds.for_watchers_of, asyncio.Event(), asyncio.Event()
     real_set = subs.thresholds.set
 
-    async def held_read(symbol):
-        rows = await read(symbol)
+    async def held_read(symbol, **kwargs):
+        rows = await read(symbol, **kwargs)
         reading.set()
         try:
             await asyncio.wait_for(written.wait(), 0.3)

@@ -50,14 +50,17 @@ class ThresholdRepo:
             params.append(key)
         return await self._db.execute(sql, params)
 
-    async def for_watchers_of(self, symbol: str) -> dict[int, ThresholdMap]:
+    async def for_watchers_of(self, symbol: str, *, active_only: bool = False) -> dict[int, ThresholdMap]:
         """Overrides that can apply to ``symbol`` ('*' and the symbol itself) of the users
-        watching it: cost grows with the symbol's watchers, not with all users."""
+        watching it: cost grows with the symbol's watchers, not with all users.
+        ``active_only``: only users who are active (the detector floors' rule), in the same query."""
         result: dict[int, ThresholdMap] = {}
         # CROSS JOIN pins watchlist(symbol) as the outer loop; with ANALYZE statistics the
         # planner may otherwise scan the whole thresholds table
+        active = "CROSS JOIN users u ON u.id = w.user_id AND u.active = 1 " if active_only else ""
         for r in await self._db.fetchall(
             "SELECT t.user_id, t.symbol, t.key, t.value FROM watchlist w "
+            f"{active}"
             "CROSS JOIN thresholds t ON t.user_id = w.user_id AND t.symbol IN (w.symbol, '*') "
             "WHERE w.symbol = ?",
             (symbol,),
