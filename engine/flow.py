@@ -545,7 +545,8 @@ class FlowState:
 
     def bucket_at(self, sec: int) -> Bucket | None:
         """Read-only: the sums of one second (BUY..LIQS; the current second included), None
-        when that second had nothing or left the ring. For charts (engine.chartseries)."""
+        when that second had nothing or left the ring. One second at a time (the tests read the
+        ring through it); charts read whole windows through ``span``."""
         if sec == self.sec:
             return (self.c_buy, self.c_sell, float(self.c_lbuy), float(self.c_lsell), self.c_qty,
                     float(self.c_n), self.c_liql, self.c_liqs)

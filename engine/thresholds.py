@@ -133,10 +133,6 @@ class ThresholdBook:
         self._floors: dict[str, dict[str, float]] = {}  # symbol -> field -> floor below the base
         self._cache: dict[str, Thresholds] = {}
 
-    def set_override(self, symbol: str, thresholds: Thresholds) -> None:
-        self._overrides[symbol] = thresholds
-        self._cache.pop(symbol, None)
-
     def base(self, symbol: str) -> Thresholds:
         """The symbol's thresholds without any subscriber's floor."""
         return self._overrides.get(symbol) or defaults_for(symbol)
