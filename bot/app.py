@@ -62,7 +62,11 @@ from storage import (
 
 if TYPE_CHECKING:
     from bot.delivery import Delivery
+    from bot.metrics import CountingSink, MetricsPump, MetricsServer
     from engine.core import Engine
+    from engine.feeds.base import Feed
+    from engine.feeds.instruments import InstrumentCatalog as Catalog
+    from engine.feeds.registry import SubscriptionRegistry
 
 log = logging.getLogger(__name__)
 
@@ -179,12 +183,13 @@ METRICS_PUMP_S = 15.0  # outbox depth and alert latencies are read from SQLite t
 
 
 class Metrics:
-    def __init__(self, server: Any, pump: Any) -> None:
+    def __init__(self, server: MetricsServer, pump: MetricsPump) -> None:
         self.server = server
         self.pump = pump
 
 
-def start_metrics(listen: tuple[str, int], *, feeds, engine, delivery, queue_depth, sink, outbox) -> Metrics:
+def start_metrics(listen: tuple[str, int], *, feeds: Iterable[Feed], engine: Engine, delivery: Delivery,
+                  queue_depth: Callable[[], int], sink: CountingSink, outbox: OutboxRepo) -> Metrics:
     """The Prometheus endpoint on METRICS_ADDR: a collector reading existing counters at scrape
     time, plus the pump that reads outbox depth and alert latencies from SQLite."""
     from prometheus_client import CollectorRegistry
@@ -383,7 +388,7 @@ OUTBOX_KEEP_DAYS = 7
 RECEIPT_KEEP_DAYS = 31
 
 
-def _housekeeping(catalog: Any, outbox: OutboxRepo) -> AsyncIOScheduler:
+def _housekeeping(catalog: Catalog | None, outbox: OutboxRepo) -> AsyncIOScheduler:
     """Periodic upkeep: instrument lists retried/refreshed (a failed load at boot must not wait
     for a feed to reconnect), and sent/failed outbox rows older than a week deleted."""
     scheduler = AsyncIOScheduler(timezone="UTC")
@@ -403,7 +408,7 @@ def _housekeeping(catalog: Any, outbox: OutboxRepo) -> AsyncIOScheduler:
     return scheduler
 
 
-async def _registry_and_catalog(settings: Settings, symbols: set[str]) -> tuple[Any, Any]:
+async def _registry_and_catalog(settings: Settings, symbols: set[str]) -> tuple[SubscriptionRegistry, Catalog]:
     """The feeds' SubscriptionRegistry (seeded with every watched symbol) and InstrumentCatalog."""
     from engine.feeds.instruments import VENUES, InstrumentCatalog
     from engine.feeds.registry import SubscriptionRegistry
@@ -423,7 +428,7 @@ async def _registry_and_catalog(settings: Settings, symbols: set[str]) -> tuple[
     return registry, catalog
 
 
-def _build_feeds(settings: Settings, registry: Any, catalog: Any) -> list[Any]:
+def _build_feeds(settings: Settings, registry: SubscriptionRegistry, catalog: Catalog) -> list[Feed]:
     """One feed per MARKET_SOURCES entry: live venues, the simulator, replay files."""
     from engine.feeds.live import build_live_feeds
 
