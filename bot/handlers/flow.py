@@ -16,13 +16,14 @@ compared with the venue's chart and typed into its order ticket.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import BufferedInputFile, CallbackQuery, InputMediaPhoto, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, InputMediaPhoto, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import FlowCB, FlowTextCB, FlowViewCB
@@ -162,7 +163,17 @@ def _photo(view: FlowView, symbol: str, window: str) -> BufferedInputFile:
     return BufferedInputFile(view.png or b"", filename=f"{symbol}-{window}.png")
 
 
-async def _answer(send_text: Any, send_photo: Any, t: Texts, view: FlowView, symbol: str, window: str) -> None:
+class _SendText(Protocol):
+    def __call__(self, text: str, *, reply_markup: InlineKeyboardMarkup | None = None) -> Awaitable[object]: ...
+
+
+class _SendPhoto(Protocol):
+    def __call__(self, photo: BufferedInputFile, *, caption: str | None = None,
+                 reply_markup: InlineKeyboardMarkup | None = None) -> Awaitable[object]: ...
+
+
+async def _answer(send_text: _SendText, send_photo: _SendPhoto, t: Texts, view: FlowView, symbol: str,
+                  window: str) -> None:
     if view.png is not None:
         await send_photo(_photo(view, symbol, window), caption=caption_of(t, view.text),
                          reply_markup=flow_keyboard(t, symbol, window, details=True))
