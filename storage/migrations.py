@@ -223,6 +223,16 @@ ALTER TABLE outcomes ADD COLUMN reply_pending INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX outcomes_reply_pending ON outcomes(reply_pending) WHERE reply_pending = 1;
 """
 
+# 9 -> 10 (delivery read path): the sender asks when the next retry becomes due
+# (``OutboxRepo.next_due_ns``: MIN(next_attempt_ns) of pending rows) after every read from the
+# top, and reads one chat's next due rows when that chat's share of the read-ahead ran out
+# (``OutboxRepo.due_for_chat``). Both follow the pending rows only (partial indexes), not the
+# week of sent rows the table keeps.
+_V10_PENDING_INDEXES = """
+CREATE INDEX outbox_pending_next ON outbox(next_attempt_ns) WHERE state = 'pending';
+CREATE INDEX outbox_pending_chat ON outbox(chat_id, priority, id) WHERE state = 'pending';
+"""
+
 # APPEND-ONLY (see module docstring).
 MIGRATIONS: list[Migration] = [
     _V1,
@@ -234,6 +244,7 @@ MIGRATIONS: list[Migration] = [
     _V7_TEAMS,
     _V8_OUTCOME_REPLIES,
     _V9_OUTCOME_REPLY_PENDING,
+    _V10_PENDING_INDEXES,
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -93,7 +93,7 @@ async def test_housekeeping_purges_week_old_finished_outbox_rows(tmp_path):
             OutboxRow(1, 1, "ancient-sent", "INFO", 2, "x", enqueued_ns=ancient),
             OutboxRow(1, 1, "broadcast:old", "INFO", 2, "x", enqueued_ns=old),
         ])
-        claimed = await outbox.claim(ids)
+        claimed = await outbox.claim(ids, 2**62)
         await outbox.mark_sent_many([r.id for r in claimed if r.signal_id != "old-pending"], time.time_ns(), 1)
         await outbox.mark_retry_many([r.id for r in claimed if r.signal_id == "old-pending"], "later", 0)
         scheduler = _housekeeping(None, outbox)

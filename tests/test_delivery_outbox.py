@@ -79,7 +79,7 @@ async def test_a_restart_resumes_retries_from_the_rows_alone(db):
     outbox = OutboxRepo(db)
     [oid] = await outbox.enqueue_many([OutboxRow(1, 1, "notice:r", "URGENT", 0, "again")])
     async with clocked(db, start=False) as (clock, api, d):
-        await outbox.claim([oid])
+        await outbox.claim([oid], 2**62)
         await outbox.mark_retry_many([oid], "502 Bad Gateway", clock.wall_ns() + 30 * 10**9, failed=True)
         await d.start()
         assert not await run_clock(clock, d, api, lambda: d.counters.rows_sent == 1, until=clock.now() + 29.9)

@@ -249,6 +249,16 @@ INDEXED_LOOKUPS = [
     ("due", lambda db: OutboxRepo(db).due(2**62, 256), "SEARCH outbox USING INDEX outbox_state_priority"),
     ("due, read on", lambda db: OutboxRepo(db).due(2**62, 256, after=(1, 500)),
      "SEARCH outbox USING INDEX outbox_state_priority"),
+    # when the next retry is due: one probe of the partial index of pending rows (migration
+    # 10), not a pass over every pending row under the database lock
+    ("next_due_ns", lambda db: OutboxRepo(db).next_due_ns(2**40),
+     "SEARCH outbox USING INDEX outbox_pending_next (next_attempt_ns>?)"),
+    # one chat's next due rows (its share of the read-ahead ran out): that chat's pending rows
+    ("due_for_chat", lambda db: OutboxRepo(db).due_for_chat(1, 2**62, 32, after=(1, 5)),
+     "SEARCH outbox USING INDEX outbox_pending_chat (chat_id=?"),
+    ("due_for_chat, bounded", lambda db: OutboxRepo(db).due_for_chat(1, 2**62, 32, after=(1, 5),
+                                                                      before=(2, 900)),
+     "SEARCH outbox USING INDEX outbox_pending_chat (chat_id=?"),
 ]
 
 

@@ -52,7 +52,7 @@ async def deliver(db: Database, signal_id: str, outcome: dict[int, int | None]) 
     by_user = {r[1]: r[0] for r in rows}
     for user_id, message_id in outcome.items():
         oid = by_user[user_id]
-        assert [row.id for row in await outbox.claim([oid])] == [oid]
+        assert [row.id for row in await outbox.claim([oid], 2**62)] == [oid]
         if message_id is None:
             await outbox.mark_failed_many([oid], "Bad Request: test")
         else:

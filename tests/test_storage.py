@@ -544,7 +544,7 @@ async def test_outbox_accepts_a_user_signal_pair_at_most_once(db: Database):
     assert len(again) == 1 and again[0] > max(first)
     assert await outbox.enqueue_many([]) == []
     # even after the row was sent, the same pair is not queued again
-    claimed = await outbox.claim([*first, *again])
+    claimed = await outbox.claim([*first, *again], 2**62)
     assert await outbox.mark_sent_many([row.id for row in claimed], 1, 1000) == 3
     assert await outbox.enqueue_many([message(1, "a")]) == []
     assert await db.fetchval("SELECT COUNT(*) FROM outbox") == 3
@@ -578,14 +578,14 @@ async def test_due_pages_rows_in_send_order_and_claim_is_atomic(db: Database):
     assert await outbox.due(now, 0) == []
     # what an update rewrote before the claim is what the claim returns
     assert await outbox.replace_pending_text(expected[0], "newest figures")
-    claimed = await outbox.claim([expected[2], expected[0], expected[1]])
+    claimed = await outbox.claim([expected[2], expected[0], expected[1]], 2**62)
     assert [m.id for m in claimed] == expected[:3]  # send order, whatever the order asked
     assert all(m.state == "sending" and m.attempts == 1 for m in claimed)
     assert claimed[0].text == "newest figures"
     assert not await outbox.replace_pending_text(expected[0], "too late")  # being sent
-    assert await outbox.claim(expected[:3]) == []  # never twice
+    assert await outbox.claim(expected[:3], 2**62) == []  # never twice
     assert [m.id for m in await outbox.due(now, 10)] == expected[3:]  # claimed rows are not due
-    assert await outbox.claim([]) == []
+    assert await outbox.claim([], 2**62) == []
     assert (await outbox.counts_by_state()) == {"pending": 4, "sending": 3, "sent": 0, "failed": 0}
 
 
@@ -597,7 +597,7 @@ async def test_retry_waits_for_next_attempt_and_states_are_guarded(db: Database)
         [message(1, "a", 0, enqueued_ns=now), message(1, "b", 1, enqueued_ns=now),
          message(1, "c", 2, enqueued_ns=now)]
     )
-    claimed = await outbox.claim([a_id, b_id, c_id])
+    claimed = await outbox.claim([a_id, b_id, c_id], 2**62)
     assert [m.id for m in claimed] == [a_id, b_id, c_id]
     assert await outbox.mark_retry_many([a_id], "502 Bad Gateway", now + 5 * NS) == 1
     # a 429's wait is no failure: the claim is not counted towards the backoff
@@ -608,7 +608,7 @@ async def test_retry_waits_for_next_attempt_and_states_are_guarded(db: Database)
     assert await outbox.due(now + NS, 10) == []  # retries not due yet ...
     assert await outbox.next_due_ns(now + NS) == now + 2 * NS  # ... this is when the next one is
     assert [m.id for m in await outbox.due(now + 2 * NS, 10)] == [c_id]
-    [retried, other] = await outbox.claim([a_id, c_id])
+    [retried, other] = await outbox.claim([a_id, c_id], 2**62)
     assert (retried.id, retried.attempts, retried.last_error) == (a_id, 2, "502 Bad Gateway")
     assert (other.id, other.attempts) == (c_id, 1)
     assert await outbox.next_due_ns(now + 2 * NS) is None
@@ -625,6 +625,35 @@ async def test_retry_waits_for_next_attempt_and_states_are_guarded(db: Database)
     assert await outbox.purge_finished(now + 1) == 2
 
 
+async def test_claim_never_takes_a_row_before_its_retry_is_due(db: Database):
+    """A stale read of a row (due when read, put back to wait for a retry since) must not send
+    it early: ``claim`` takes only rows due at the time it is given."""
+    await add_user(db, 1)
+    outbox = OutboxRepo(db)
+    now = 1_000 * NS
+    [a_id] = await outbox.enqueue_many([message(1, "a", 0, enqueued_ns=now)])
+    [stale] = await outbox.due(now, 10)  # read while due
+    assert [m.id for m in await outbox.claim([a_id], now)] == [a_id]
+    assert await outbox.mark_retry_many([a_id], "502", now + 5 * NS) == 1
+    assert await outbox.claim([stale.id], now + 4 * NS) == []  # backoff not over
+    assert (await outbox.get(a_id)).state == "pending"  # type: ignore[union-attr]
+    [again] = await outbox.claim([stale.id], now + 5 * NS)
+    assert (again.id, again.attempts) == (a_id, 2)
+
+
+async def test_due_for_chat_reads_one_chat_between_two_keys(db: Database):
+    await add_user(db, 1)
+    await add_user(db, 2)
+    outbox = OutboxRepo(db)
+    ids = await outbox.enqueue_many([message(1 + i % 2, f"s{i}", 1) for i in range(8)])
+    mine = ids[0::2]  # user 1's chat (10)
+    rows = await outbox.due_for_chat(10, 2**62, 10, after=(1, mine[0]))
+    assert [m.id for m in rows] == mine[1:]
+    rows = await outbox.due_for_chat(10, 2**62, 10, after=(1, mine[0]), before=(1, mine[3]))
+    assert [m.id for m in rows] == mine[1:3]
+    assert [m.id for m in await outbox.due_for_chat(10, 2**62, 1, after=(0, 0))] == mine[:1]
+
+
 async def test_reply_is_cleared_and_pending_rows_of_a_user_fail_together(db: Database):
     await add_user(db, 1)
     await add_user(db, 2)
@@ -635,7 +664,7 @@ async def test_reply_is_cleared_and_pending_rows_of_a_user_fail_together(db: Dat
     assert await outbox.clear_reply(a)
     row = await outbox.get(a)
     assert row is not None and (row.reply_to_signal_id, row.reply_to_message_id) == (None, None)
-    await outbox.claim([b])
+    await outbox.claim([b], 2**62)
     assert await outbox.fail_pending_for_user(1, "Forbidden") == [a]  # the row being sent is not
     assert [m.id for m in await outbox.due(2**62, 10)] == [c]
 
@@ -646,7 +675,7 @@ async def test_requeue_inflight_after_crash(tmp_path: Path):
         await add_user(database, 1)
         outbox = OutboxRepo(database)
         await outbox.enqueue_many([message(1, f"s{i}") for i in range(5)])
-        claimed = await outbox.claim(m.id for m in await outbox.due(2**62, 3))
+        claimed = await outbox.claim([m.id for m in await outbox.due(2**62, 3)], 2**62)
         await outbox.mark_sent_many([claimed[0].id], 1, 1)
         # crash: two rows stay 'sending'
     async with await Database.open(path) as database:
@@ -655,5 +684,5 @@ async def test_requeue_inflight_after_crash(tmp_path: Path):
         assert await outbox.requeue_inflight() == 2
         assert await outbox.requeue_inflight() == 0
         assert await outbox.counts_by_state() == {"pending": 4, "sending": 0, "sent": 1, "failed": 0}
-        again = await outbox.claim(m.id for m in await outbox.due(2**62, 10))
+        again = await outbox.claim([m.id for m in await outbox.due(2**62, 10)], 2**62)
         assert sorted(m.attempts for m in again) == [1, 1, 2, 2]

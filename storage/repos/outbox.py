@@ -200,26 +200,52 @@ class OutboxRepo:
         )
         return [_outbox(r) for r in rows]
 
+    async def due_for_chat(self, chat_id: int, now_ns: int, limit: int, *,
+                           after: tuple[int, int], before: tuple[int, int] | None = None,
+                           ) -> list[OutboxRow]:
+        """Up to ``limit`` pending rows of ONE chat due at ``now_ns``, in send order, with a
+        (priority, id) key above ``after`` and below ``before`` (None: no bound). Read through
+        the partial (chat_id, priority, id) index of pending rows."""
+        if limit <= 0:
+            return []
+        bound = ""
+        params: tuple[int, ...] = ()
+        if before is not None:
+            bound, params = "AND (priority, id) < (?, ?) ", (int(before[0]), int(before[1]))
+        rows = await self._db.fetchall(
+            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE state = 'pending' AND chat_id = ? "
+            f"AND (priority, id) > (?, ?) {bound}AND next_attempt_ns <= ? "
+            "ORDER BY priority, id LIMIT ?",
+            (int(chat_id), int(after[0]), int(after[1]), *params, int(now_ns), int(limit)),
+        )
+        return [_outbox(r) for r in rows]
+
     async def next_due_ns(self, now_ns: int) -> int | None:
-        """When the next pending row that is not due at ``now_ns`` (a retry) becomes due."""
+        """When the next pending row that is not due at ``now_ns`` (a retry) becomes due (one
+        probe of the partial next_attempt_ns index of pending rows)."""
         return _optional_int(await self._db.fetchval(
-            "SELECT MIN(next_attempt_ns) FROM outbox WHERE state = 'pending' AND next_attempt_ns > ?",
+            # INDEXED BY: the planner would otherwise walk every pending row in the
+            # (state, priority, id) index (15-24 ms at 50,000 pending, under the DB lock)
+            "SELECT MIN(next_attempt_ns) FROM outbox INDEXED BY outbox_pending_next "
+            "WHERE state = 'pending' AND next_attempt_ns > ?",
             (int(now_ns),),
         ))
 
-    async def claim(self, ids: Iterable[int]) -> list[OutboxRow]:
-        """Mark these pending rows 'sending' (attempts + 1) and return them AS CLAIMED, in send
-        order. One statement: a row no longer pending (sent, failed, claimed elsewhere) is not
-        returned, so a row is never sent twice; what goes out is the row's text now (an update
-        may have rewritten it, ``replace_pending_text``)."""
+    async def claim(self, ids: Iterable[int], now_ns: int) -> list[OutboxRow]:
+        """Mark these pending rows that are due at ``now_ns`` 'sending' (attempts + 1) and
+        return them AS CLAIMED, in send order. One statement: a row no longer pending (sent,
+        failed, claimed elsewhere) or put back to wait for a retry later than ``now_ns`` is not
+        returned, so a row is never sent twice at once nor before its backoff ends; what goes
+        out is the row's text now (an update may have rewritten it, ``replace_pending_text``)."""
         wanted = [int(i) for i in ids]
         if not wanted:
             return []
         marks = ", ".join("?" * len(wanted))
         rows = await self._db.fetchall(
             "UPDATE outbox SET state = 'sending', attempts = attempts + 1 "
-            f"WHERE state = 'pending' AND id IN ({marks}) RETURNING {_OUTBOX_COLUMNS}",
-            wanted,
+            f"WHERE state = 'pending' AND next_attempt_ns <= ? AND id IN ({marks}) "
+            f"RETURNING {_OUTBOX_COLUMNS}",
+            (int(now_ns), *wanted),
         )
         # RETURNING order is unspecified
         return sorted((_outbox(r) for r in rows), key=lambda m: (m.priority, m.id))
