@@ -101,9 +101,6 @@ class Scheduler:
         chat = self._chat(chat_id)
         chat.next_ok = max(chat.next_ok, until)
 
-    def busy_chats(self) -> int:
-        return sum(1 for c in self._chats.values() if c.busy)
-
     def release(self, chat_id: int, now: float, *, paced: bool = True) -> None:
         """The request to ``chat_id`` picked last is answered and handled: pace from ``now``
         (``paced=False``: it was refused, e.g. a 429 whose own wait is set by ``pause_chat``)."""

@@ -68,7 +68,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from types import GeneratorType
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 from dataclasses import dataclass, field
 
 from aiogram import Bot
@@ -95,12 +95,18 @@ from engine.signals import Tier
 from storage import ChatRepo, ConstraintError, OutboxRepo, OutboxRow, StorageError, UserRepo
 
 # due rows read from the outbox per query, and at most this many read ahead while every row read
-# so far waits for its chat (a chat with a long backlog cannot hide the rows behind it)
+# so far waits for its chat
 PAGE_ROWS = 256
 MAX_READ_AHEAD = 4096
+# rows of ONE chat kept in the read-ahead (at least two messages' worth of coalescing,
+# ``Scheduler.max_batch_items``): the rest of a long backlog is read past, so it cannot hide the
+# rows of other chats behind it, and is read again (that chat's due rows, its own index) once
+# that chat was sent its batch
+MIN_CHAT_SHARE = 32
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+R = TypeVar("R")
 
 # set in the sender's own request tasks: command-reply middleware (replies.py) lets them pass
 IN_SENDER: contextvars.ContextVar[bool] = contextvars.ContextVar("teleglas_in_sender", default=False)
@@ -169,14 +175,16 @@ class RetryPolicy:
         return self.budget_s.get(row.tier, 3600.0)
 
 
-class _Durable:
+class _Durable(Generic[R]):
     """A repository whose calls are retried while storage errors last (the database locked by
     another process past busy_timeout, a full disk): capped backoff on the sender's clock. The
     chat stays busy meanwhile, so an answer Telegram gave is recorded before anything else goes
     to that chat, and no row is left 'sending' by a hiccup. A constraint error is a bug: raised.
+    Made by ``durable``, typed as the repository it wraps (every method of a repository is a
+    coroutine with the same signature here), so mypy checks each call.
     """
 
-    def __init__(self, repo: object, sender: Sender) -> None:
+    def __init__(self, repo: R, sender: Sender) -> None:
         self._repo = repo
         self._sender = sender
 
@@ -208,6 +216,11 @@ class _Durable:
         return durably
 
 
+def durable(repo: R, sender: Sender) -> R:
+    """``repo`` with every call retried while storage errors last (``_Durable``)."""
+    return cast(R, _Durable(repo, sender))
+
+
 class Sender:
     def __init__(self, bot: Bot, outbox: OutboxRepo, users: UserRepo, translator: Translator,
                  scheduler: Scheduler, limiter: GlobalLimiter, counters: DeliveryCounters,
@@ -217,10 +230,10 @@ class Sender:
                  chats: ChatRepo | None = None, topic_routes: TopicRoutes | None = None) -> None:
         self._bot = bot
         # groups (issue 14): topics found gone are forgotten, an upgraded group's rows move
-        self._chats: ChatRepo | None = _Durable(chats, self) if chats is not None else None  # type: ignore[assignment]
+        self._chats: ChatRepo | None = durable(chats, self) if chats is not None else None
         self._topic_routes = topic_routes
-        self._outbox: OutboxRepo = _Durable(outbox, self)  # type: ignore[assignment]
-        self._users: UserRepo = _Durable(users, self)  # type: ignore[assignment]
+        self._outbox: OutboxRepo = durable(outbox, self)
+        self._users: UserRepo = durable(users, self)
         self.storage_waits = 0  # requests whose recording waits for storage right now
         self._tr = translator
         self.scheduler = scheduler
@@ -254,6 +267,11 @@ class Sender:
         self._stale = True  # rows were added or changed since the last read: read from the top
         self._reading = False
         self._next_due_ns: int | None = None  # when the next retry in the outbox becomes due
+        # rows of one chat kept in the read-ahead; a chat with more due rows is read past:
+        # chat id -> the key to read its rows on from (its first row not kept) ...
+        self._chat_share = max(MIN_CHAT_SHARE, 2 * scheduler.max_batch_items)
+        self._read_past: dict[int, tuple[int, int]] = {}
+        self._refill: set[int] = set()  # ... and those of them sent a batch since: read on
 
     @property
     def inflight(self) -> int:
@@ -274,7 +292,8 @@ class Sender:
             end = self._page_end
             new = [r for r in rows if end is None or (r.priority, r.id) < end]  # later: read on
             if new:
-                merged = sorted([*self._page.values(), *new], key=lambda r: (r.priority, r.id))
+                merged = sorted({**self._page, **{r.id: r for r in new}}.values(),
+                                key=lambda r: (r.priority, r.id))
                 if len(merged) > MAX_READ_AHEAD:
                     del merged[MAX_READ_AHEAD:]
                     self._page_end = (merged[-1].priority, merged[-1].id)
@@ -307,11 +326,10 @@ class Sender:
         while True:
             await self._slots.acquire()
             try:
-                batch = await self._next_batch()
+                batch, token = await self._next_batch()
             except BaseException:
                 self._slots.release()
                 raise
-            token = self.limiter.acquire()
             task = asyncio.create_task(self._send(batch, token), name=f"deliver-{batch[0].id}")
             self._inflight.add(task)
             task.add_done_callback(self._finished)
@@ -322,37 +340,47 @@ class Sender:
         if not task.cancelled() and task.exception() is not None:
             log.error("delivery task failed", exc_info=task.exception())
 
-    async def _next_batch(self) -> list[OutboxRow]:
+    async def _next_batch(self) -> tuple[list[OutboxRow], list[float | None]]:
+        """The next batch and the global limiter's slot taken for it.
+
+        The limiter is shared with command replies (``ReplyLimiter``), which take slots while
+        this task awaits: a slot seen free before a read of the outbox may be gone (or a 429
+        may have paused everything) after it. So every await (the reads) comes first, and the
+        limiter check, the pick and the slot taken follow with none in between."""
         while True:
             now = self.clock.now()
             delay = self.limiter.delay(now)
             wait: float | None = delay
             if delay <= 0:
-                batch = await self._pick(now)
+                if await self._refresh():
+                    continue  # time passed while reading: look at the limiter again
+                batch = self.scheduler.pick(self._page.values(), now)  # no copy: read in place
                 if batch is not None:
-                    return batch
+                    for row in batch:
+                        del self._page[row.id]
+                    return batch, self.limiter.acquire()
+                if self._page_end is not None and len(self._page) < MAX_READ_AHEAD:
+                    await self._read(from_top=False)  # all read so far waits for its chat
+                    continue
                 wait = self._idle_wait(now)
             elif delay == math.inf:
                 wait = None  # an answer releases a slot and wakes us
             self._wake.clear()
             await wait_event(self.clock, self._wake, wait)
 
-    async def _pick(self, now: float) -> list[OutboxRow] | None:
-        """The next batch among the due rows of the outbox (read a page at a time)."""
+    async def _refresh(self) -> bool:
+        """Bring the rows read up to date with the outbox; True when it read (awaited)."""
         due = self._next_due_ns
         if self._stale or (due is not None and self.clock.wall_ns() >= due):
             await self._read(from_top=True)
-        elif not self._page and self._page_end is not None:
+            return True
+        if not self._page and self._page_end is not None:
             await self._read(from_top=False)
-        while True:
-            batch = self.scheduler.pick(self._page.values(), now)  # no copy: read in place
-            if batch is not None:
-                for row in batch:
-                    del self._page[row.id]
-                return batch
-            if self._page_end is None or len(self._page) >= MAX_READ_AHEAD:
-                return None
-            await self._read(from_top=False)  # all read so far waits for its chat: read on
+            return True
+        if self._refill:
+            await self._read_chats()
+            return True
+        return False
 
     async def _read(self, *, from_top: bool) -> None:
         wall = self.clock.wall_ns()
@@ -362,13 +390,63 @@ class Sender:
                 self._stale = False
                 self._page.clear()
                 self._page_end = None
+                self._read_past.clear()
+                self._refill.clear()
                 self._next_due_ns = await self._outbox.next_due_ns(wall)
             rows = await self._outbox.due(wall, PAGE_ROWS, after=None if from_top else self._page_end)
         finally:
             self._reading = False
-        for row in rows:
-            self._page[row.id] = row
+        if self._stale:
+            return  # rows changed during the read: it is read again from the top
         self._page_end = (rows[-1].priority, rows[-1].id) if len(rows) == PAGE_ROWS else None
+        if not rows:
+            return
+        share = self._chat_share
+        kept: dict[int, int] = {}
+        for row in self._page.values():
+            kept[row.chat_id] = kept.get(row.chat_id, 0) + 1
+        read_past = self._read_past
+        for row in rows:
+            chat_id = row.chat_id
+            if chat_id in read_past:
+                continue  # its rows are read on from where its share ended (``_read_chats``)
+            n = kept.get(chat_id, 0)
+            if n >= share:
+                read_past[chat_id] = (row.priority, row.id - 1)
+                continue
+            kept[chat_id] = n + 1
+            self._page[row.id] = row
+
+    async def _read_chats(self) -> None:
+        """Chats read past that were sent a batch since: read their next due rows, up to their
+        share, up to where the rows read end (read on from there, they follow in order)."""
+        chats, self._refill = self._refill, set()
+        wall = self.clock.wall_ns()
+        found: list[OutboxRow] = []
+        self._reading = True
+        try:
+            for chat_id in chats:
+                after = self._read_past.get(chat_id)
+                if after is None:
+                    continue
+                have = sum(1 for row in self._page.values() if row.chat_id == chat_id)
+                want = max(0, self._chat_share - have)
+                rows = await self._outbox.due_for_chat(chat_id, wall, want + 1, after=after,
+                                                       before=self._page_end)
+                if len(rows) > want:
+                    extra = rows[want]
+                    self._read_past[chat_id] = (extra.priority, extra.id - 1)
+                    del rows[want:]
+                else:
+                    del self._read_past[chat_id]
+                found.extend(rows)
+        finally:
+            self._reading = False
+        if self._stale or not found:
+            return
+        merged = {**self._page, **{row.id: row for row in found}}
+        self._page = {row.id: row for row in sorted(merged.values(),
+                                                    key=lambda r: (r.priority, r.id))}
 
     def _idle_wait(self, now: float) -> float | None:
         """Seconds until a row read may go or a retry becomes due; None: until woken."""
@@ -405,17 +483,32 @@ class Sender:
             await self._send_batch(batch)
         except asyncio.CancelledError:
             raise
-        except Exception as e:  # a bug (storage errors are retried by _Durable): the rows stay
-            # 'pending'/'sending' in the outbox and are sent again after a restart
+        except Exception as e:  # a bug (storage errors are retried by _Durable)
             log.exception("delivery to chat %s failed unexpectedly: %s", chat_id, e)
             self.counters.record_errors += 1
+            await self._put_back(batch, e)
         finally:
             now = self.clock.now()
             self.limiter.release(token, now)
             # a 429 names the exact wait (pause_chat): no pacing on top of it
             paced = self._last_outcome.pop(chat_id, "ok") not in ("retry_after", "nothing")
             self.scheduler.release(chat_id, now, paced=paced)
+            if chat_id in self._read_past:
+                self._refill.add(chat_id)  # its share of the rows read is spent: read on
             self.wake()
+
+    async def _put_back(self, batch: list[OutboxRow], e: Exception) -> None:
+        """After an unexpected error, the rows this send claimed (still 'sending') go back to
+        'pending' for a retry after the backoff, the attempt counted — not left 'sending' until
+        the next start. Rows already marked (or never claimed) are not touched."""
+        delay = self.retry.backoff(max(row.attempts for row in batch) + 1)
+        try:
+            await self._retry(batch, f"unexpected: {e}"[:200], self._wall_in(delay), failed=True)
+        except Exception:
+            log.exception("could not put the rows of chat %s back; requeued at the next start",
+                          batch[0].chat_id)
+            return
+        self.counters.retries += 1
 
     def _count(self, outcome: str, chat_id: int | None = None) -> None:
         if chat_id is not None:
@@ -426,7 +519,7 @@ class Sender:
     async def _send_batch(self, picked: list[OutboxRow]) -> None:
         # the rows as they are now (an update may have rewritten a pending row's text); a row
         # taken or finished since it was read is not returned
-        batch = await self._outbox.claim(row.id for row in picked)
+        batch = await self._outbox.claim([row.id for row in picked], self.clock.wall_ns())
         if not batch:
             self._last_outcome[picked[0].chat_id] = "nothing"  # nothing was sent: no pacing
             return
@@ -497,12 +590,13 @@ class Sender:
     async def _on_error(self, batch: list[OutboxRow], e: Exception) -> None:
         outcome = classify(e)
         self._count(outcome, batch[0].chat_id)
-        if outcome == "retry_after":
-            await self._on_retry_after(batch, e)  # type: ignore[arg-type]
-        elif outcome == "blocked":
-            await self._on_forbidden(batch, e)  # type: ignore[arg-type]
-        elif outcome == "bad_request":
-            await self._on_bad_request(batch, e)  # type: ignore[arg-type]
+        # classify() names these outcomes for exactly these classes
+        if isinstance(e, TelegramRetryAfter):
+            await self._on_retry_after(batch, e)
+        elif isinstance(e, TelegramForbiddenError):
+            await self._on_forbidden(batch, e)
+        elif isinstance(e, (TelegramBadRequest, TelegramMigrateToChat)):
+            await self._on_bad_request(batch, e)
         else:
             await self._on_transient(batch, e, outcome)
 
@@ -534,7 +628,7 @@ class Sender:
 
     # ---- edits ---------------------------------------------------------------------------
     async def _send_edit(self, it: OutboxRow) -> None:
-        original = await self._outbox.get(it.edit_of)  # type: ignore[arg-type]
+        original = await self._outbox.get(it.edit_of) if it.edit_of is not None else None
         if original is None or original.state == "failed":
             self.counters.edits_dropped += await self._outbox.mark_failed_many(
                 [it.id], "the original message was never delivered")
@@ -598,7 +692,7 @@ class Sender:
             self.limiter.pause_until(until)
         await self._retry(batch, e, self._wall_in(wait))
 
-    async def _on_forbidden(self, batch: list[OutboxRow], e: TelegramForbiddenError) -> None:
+    async def _on_forbidden(self, batch: list[OutboxRow], e: TelegramAPIError) -> None:
         user_id = batch[0].user_id
         self._blocked.add(user_id)
         self.counters.forbidden += 1
@@ -627,7 +721,7 @@ class Sender:
         if batch[0].chat_id < 0 and cannot_post(e.message):
             # muted or demoted in the group: like a blocked user, inactive until it can post
             # again (my_chat_member reactivates it)
-            await self._on_forbidden(batch, e)  # type: ignore[arg-type]
+            await self._on_forbidden(batch, e)
             return
         if len(batch) > 1:
             log.warning("coalesced message to chat %s refused (%s): sending its %d alerts one by one",
@@ -652,7 +746,7 @@ class Sender:
         """The group's forum topic was deleted or closed: its routes are forgotten, everything
         queued for it goes to the general topic (this batch at once), and the group's admins
         are told once (a durable notice row per (chat, topic): UNIQUE(user_id, signal_id))."""
-        chat_id, gone = batch[0].chat_id, int(batch[0].thread_id)  # type: ignore[arg-type]
+        chat_id, gone = batch[0].chat_id, batch[0].thread_id or 0  # set: the caller checked
         self.counters.topics_gone += 1
         log.warning("chat %s: topic %s refused (%s): alerts go to the general topic", chat_id, gone,
                     e.message)
@@ -678,7 +772,8 @@ class Sender:
         old, new = batch[0].chat_id, int(e.migrate_to_chat_id)
         self.counters.chats_migrated += 1
         log.info("chat %s is now supergroup %s: its alerts follow", old, new)
-        await self._chats.migrate(old, new)  # type: ignore[union-attr]
+        if self._chats is not None:  # the caller checked
+            await self._chats.migrate(old, new)
         await self._retry(batch, e, 0)
 
     async def _on_transient(self, batch: list[OutboxRow], e: BaseException, outcome: str) -> None:
