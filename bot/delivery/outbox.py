@@ -70,6 +70,9 @@ NOTICE_PREFIX = "notice:"  # rows that tell a chat about delivery itself (not al
 OUTCOME_PREFIX = BROADCAST_PREFIX + "outcome:"
 # operations notices to the admins (``Delivery.notify_admins``: feeds down, storage failing ...)
 OPS_PREFIX = BROADCAST_PREFIX + "ops:"
+# the confirmation that a coin joined a watchlist (bot/subscriptions.py, ``Delivery.notify``
+# with notice id "add:..."): retried on the INFO budget, as it is worthless hours later
+ADD_PREFIX = BROADCAST_PREFIX + "add:"
 
 
 def is_broadcast(signal_id: str) -> bool:

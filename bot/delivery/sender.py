@@ -39,8 +39,9 @@ duplicate therefore needs an answer slower than ``send_timeout_s`` — rare, not
 **Retry budget.** Retryable failures back off exponentially (``backoff_base_s`` doubling up to
 ``backoff_max_s``) for as long as the row is younger than its tier's budget
 (``RetryPolicy.budget_for``: URGENT/WATCH 1 h, INFO 15 min, an admin /broadcast 6 h; by
-signal-id prefix, an outcome reply in an alert's thread 1 h and an operations notice to the
-admins 1 h — each worthless hours later — by default); after that the row is given up: state
+signal-id prefix, an outcome reply in an alert's thread 1 h, an operations notice to the
+admins 1 h and a watchlist confirmation ("added BTC": ``ADD_PREFIX``) the INFO budget, 15 min
+— each worthless hours later — by default); after that the row is given up: state
 'failed', counted (``rows_expired``), logged.
 
 **Edits** (``OutboxRow.edit_of``): an update of an earlier signal's event rewrites the message that
@@ -85,7 +86,7 @@ from aiogram.types import LinkPreviewOptions, ReplyParameters
 
 from bot.delivery.clock import REAL_CLOCK, Clock, TimedOut, wait_event, with_timeout
 from bot.delivery.compose import compose
-from bot.delivery.outbox import NOTICE_PREFIX, OPS_PREFIX, OUTCOME_PREFIX, is_broadcast
+from bot.delivery.outbox import ADD_PREFIX, NOTICE_PREFIX, OPS_PREFIX, OUTCOME_PREFIX, is_broadcast
 from bot.delivery.scheduler import GlobalLimiter, Scheduler
 from bot.delivery.stats import DeliveryCounters, LatencyWindow
 from bot.keyboards.alerts import alert_keyboard
@@ -156,7 +157,7 @@ class RetryPolicy:
     broadcast_budget_s: float = 6 * 3600.0
     # rows whose signal_id starts with a prefix: that budget (first match; before the above)
     prefix_budget_s: tuple[tuple[str, float], ...] = (
-        (OUTCOME_PREFIX, 3600.0), (OPS_PREFIX, 3600.0))
+        (OUTCOME_PREFIX, 3600.0), (OPS_PREFIX, 3600.0), (ADD_PREFIX, 900.0))
     backoff_base_s: float = 1.0
     backoff_max_s: float = 60.0
     send_timeout_s: float = 60.0  # read timeout of a send; far above Telegram's usual worst case

@@ -44,6 +44,7 @@ from aiogram import Bot
 
 from bot.delivery.clock import REAL_CLOCK, Clock
 from bot.delivery.outbox import (
+    ADD_PREFIX,
     BROADCAST_PREFIX,
     OPS_PREFIX,
     OUTCOME_PREFIX,
@@ -107,7 +108,9 @@ class DeliveryConfig:
                       "INFO": self.retry_budget_info_s},
             broadcast_budget_s=self.retry_budget_broadcast_s,
             prefix_budget_s=((OUTCOME_PREFIX, self.retry_budget_outcome_s),
-                             (OPS_PREFIX, self.retry_budget_ops_s)),
+                             (OPS_PREFIX, self.retry_budget_ops_s),
+                             # a watchlist confirmation: worthless hours later, like an INFO
+                             (ADD_PREFIX, self.retry_budget_info_s)),
             backoff_base_s=self.backoff_base_s, backoff_max_s=self.backoff_max_s,
             send_timeout_s=self.send_timeout_s, resend_after_s=self.resend_after_s,
         )
@@ -282,6 +285,12 @@ class Delivery:
         for reason, n in accepted.skipped.items():
             c.skipped[reason] = c.skipped.get(reason, 0) + n
         return accepted
+
+    def rows_changed(self) -> None:
+        """Rows already in the outbox were changed outside delivery (a group's rows moved to
+        its supergroup's id, ``ChatRepo.migrate``): the sender drops the due rows it read
+        ahead and reads them again, so nothing leaves with what the outbox no longer says."""
+        self.sender.rows_added()
 
     def _rows_added(self, rows: list[OutboxRow]) -> None:
         """Durable rows were added to the outbox: the sender takes them in send order and looks."""

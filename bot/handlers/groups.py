@@ -15,6 +15,7 @@ topics and outbox rows to the supergroup's id (``ChatRepo.migrate``; idempotent,
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
@@ -29,6 +30,9 @@ from bot.subscriptions import Subscriptions
 from config.settings import Settings
 from locales import Translator
 from storage import TOPIC_ALL, AccessRepo, ChatRepo, User, UserRepo
+
+if TYPE_CHECKING:
+    from bot.delivery import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +110,8 @@ async def on_chat_member(event: ChatMemberUpdated, group_admins: GroupAdmins) ->
     group_admins.forget(event.chat.id)
 
 
-async def on_migrate(message: Message, chats: ChatRepo, group_admins: GroupAdmins) -> None:
+async def on_migrate(message: Message, chats: ChatRepo, group_admins: GroupAdmins,
+                     delivery: Delivery | None = None) -> None:
     if message.migrate_to_chat_id:
         old, new = message.chat.id, message.migrate_to_chat_id
     elif message.migrate_from_chat_id:
@@ -117,6 +122,8 @@ async def on_migrate(message: Message, chats: ChatRepo, group_admins: GroupAdmin
     group_admins.forget(new)
     if await chats.migrate(old, new):
         log.info("group %s became supergroup %s: settings and outbox moved", old, new)
+        if delivery is not None:
+            delivery.rows_changed()  # rows read ahead still name the old id: read them again
 
 
 async def cmd_topic(message: Message, account: User, t: Texts, chats: ChatRepo,
