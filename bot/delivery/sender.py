@@ -2,8 +2,10 @@
 
 The outbox row is the only copy of a message. When the ``GlobalLimiter`` has a slot, the
 dispatcher reads the due rows (``OutboxRepo.due``: send order, a page at a time, at most
-``MAX_READ_AHEAD`` ahead) and the ``Scheduler`` (pacing state only) picks the next batch among
-them. A chat has at most ONE request in flight: its next message starts only after the answer
+``MAX_READ_AHEAD`` ahead and a share of ONE chat's: a longer backlog is read past and read on
+per chat, ``OutboxRepo.due_for_chat``) and the ``Scheduler`` (pacing state only) picks the next
+batch among them. The limiter is shared with command replies: every read is awaited first, then
+the limiter is checked, the batch picked and the slot taken with no await in between. A chat has at most ONE request in flight: its next message starts only after the answer
 to the previous one is in and handled (a 403 is seen before the next message to that chat;
 messages to a chat stay in order), and its pacing is counted from that answer. Each batch is
 claimed in the outbox ('sending', attempts + 1) before the request — and sent as claimed — and
