@@ -5,8 +5,9 @@ dispatcher reads the due rows (``OutboxRepo.due``: send order, a page at a time,
 ``MAX_READ_AHEAD`` ahead and a share of ONE chat's: a longer backlog is read past and read on
 per chat, ``OutboxRepo.due_for_chat``) and the ``Scheduler`` (pacing state only) picks the next
 batch among them. The limiter is shared with command replies: every read is awaited first, then
-the limiter is checked, the batch picked and the slot taken with no await in between. A chat has at most ONE request in flight: its next message starts only after the answer
-to the previous one is in and handled (a 403 is seen before the next message to that chat;
+the limiter is checked, the batch picked and the slot taken with no await in between. A chat
+has at most ONE request in flight: its next message starts only after the answer to the
+previous one is in and handled (a 403 is seen before the next message to that chat;
 messages to a chat stay in order), and its pacing is counted from that answer. Each batch is
 claimed in the outbox ('sending', attempts + 1) before the request — and sent as claimed — and
 marked after it. Rows added wake the dispatcher (``rows_added``, an ``asyncio.Event``); the
@@ -299,7 +300,11 @@ class Sender:
                                 key=lambda r: (r.priority, r.id))
                 if len(merged) > MAX_READ_AHEAD:
                     del merged[MAX_READ_AHEAD:]
-                    self._page_end = (merged[-1].priority, merged[-1].id)
+                    end = self._page_end = (merged[-1].priority, merged[-1].id)
+                    # a chat read past from beyond the new end: reading on from there reads
+                    # its rows again (kept ones were just dropped), so it is not read past
+                    for chat_id in [c for c, key in self._read_past.items() if key >= end]:
+                        del self._read_past[chat_id]
                 self._page = {r.id: r for r in merged}
         else:
             self._stale = True
