@@ -200,3 +200,29 @@ async def test_a_watchlist_confirmation_is_retried_on_the_info_budget(db):
         assert failed == "broadcast:add:price:BTC:1"
         assert await OutboxRepo(db).counts_by_state() == {
             "pending": 1, "sending": 0, "sent": 0, "failed": 1}
+
+
+async def test_a_chat_read_past_stays_readable_when_new_rows_cut_the_read_ahead(db, monkeypatch):
+    """Rows just written join the read-ahead and may cut its end back: a chat whose backlog
+    was read past from beyond the new end must be read on normally, or its rows between the
+    two (dropped from the read-ahead) would wait for the next read from the top."""
+    import bot.delivery.sender as sender_module
+
+    monkeypatch.setattr(sender_module, "PAGE_ROWS", 4)
+    monkeypatch.setattr(sender_module, "MAX_READ_AHEAD", 4)
+    await add_users(db, range(1, 6), ())
+    outbox = OutboxRepo(db)
+    await outbox.enqueue_many([notice(1, f"x{i}", f"x{i}", "WATCH", 1) for i in range(1, 6)])
+    async with clocked(db, config=DeliveryConfig(), start=False) as (clock, api, d):
+        d.sender._chat_share = 2
+        api.delay("sendMessage", 10.0, chat_id=1)  # x1 stays on the wire for 10 s
+        await d.start()
+        # x1 on the wire, x2 read ahead, x3.. read past; the read reached the end
+        assert await wait_until(lambda: len(api.calls_of("sendMessage")) == 1
+                                and d.sender.read_ahead == 1 and d.sender._page_end is None
+                                and not d.sender.reading)
+        ids = await outbox.enqueue_many([notice(c, f"u{c}", f"u{c}") for c in range(2, 6)])
+        d.sender.rows_added([row for row in [await outbox.get(i) for i in ids] if row])
+        assert await run_clock(clock, d, api, lambda: len(api.sent_to(1)) == 5,
+                               until=clock.now() + 60)
+        assert [c.params["text"] for c in api.sent_to(1)] == [f"x{i}" for i in range(1, 6)]
