@@ -2,6 +2,8 @@
 import asyncio
 import gzip
 
+import pytest
+
 from engine.feeds.replay import ReplayFeed
 
 TRADE = ('{{"stream":"btcusdt@aggTrade","data":{{"e":"aggTrade","E":1,"s":"BTCUSDT","a":{a},"p":"100",'
@@ -50,13 +52,20 @@ async def test_paced_replay_puts_events_due_together_in_one_batch(tmp_path):
     lines += [f"{t0 + 60_000_000} {TRADE.format(a=1000 + i)}" for i in range(50)]  # 60 ms later
     write(path, lines)
     puts: list[tuple[float, int]] = []
+    now = [100.0]  # the feed's clock: it moves only when the feed sleeps (parsing takes no time)
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+        await asyncio.sleep(0)
 
     async def put(events):
-        puts.append((asyncio.get_running_loop().time(), len(events)))
+        puts.append((now[0], len(events)))
 
-    feed = ReplayFeed(path, speed=1.0)
-    async with asyncio.timeout(5):
+    feed = ReplayFeed(path, speed=1.0, clock=lambda: now[0], sleep=sleep)
+    async with asyncio.timeout(30):
         await feed.run(put)
     assert sum(n for _, n in puts) == 650
     assert len(puts) <= 4  # not one put per event
-    assert puts[-1][0] - puts[0][0] >= 0.05  # the second burst still waits for its time
+    assert puts[0][0] == 100.0  # the first burst at once
+    # the second burst waits for its time: 60 ms of recorded time at speed 1
+    assert puts[-1] == (pytest.approx(100.06), 50)

@@ -11,7 +11,7 @@ import asyncio
 import gzip
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from io import BufferedIOBase
 from pathlib import Path
 
@@ -119,9 +119,13 @@ class ReplayFeed(PlayedFeed):
     produced events (a depth/bookTicker stretch of the tape produces none), and when paced it hands
     ``put`` one batch per moment: events due at the same time go together, at most ``batch``."""
 
-    def __init__(self, path: str | Path, *, speed: float = 0.0, batch: int = 512, yield_every: int = 256) -> None:
+    def __init__(self, path: str | Path, *, speed: float = 0.0, batch: int = 512, yield_every: int = 256,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.path = Path(path)
         self.speed = speed
+        self.clock = clock  # pacing (speed > 0) reads this clock and waits with ``sleep``: tests inject both
+        self.sleep = sleep
         self.batch = batch
         self.yield_every = max(1, yield_every)
         self.name = f"replay:{self.path.name}"
@@ -245,7 +249,7 @@ class ReplayFeed(PlayedFeed):
                     await put(chunk)
                 await asyncio.sleep(0)  # let the consumer and the rest of the loop breathe
             return
-        t0_wall = time.monotonic()
+        t0_wall = self.clock()
         t0_rec: int | None = None
         pending: list[Event] = []
         for chunk in self._chunks():
@@ -258,12 +262,12 @@ class ReplayFeed(PlayedFeed):
             for ev in chunk:
                 if t0_rec is None:
                     t0_rec = ev.recv_ns
-                delay = t0_wall + (ev.recv_ns - t0_rec) / 1e9 / self.speed - time.monotonic()
+                delay = t0_wall + (ev.recv_ns - t0_rec) / 1e9 / self.speed - self.clock()
                 if delay > 0.005:
                     if pending:
                         await put(pending)  # everything due before this event, in one batch
                         pending = []
-                    await asyncio.sleep(delay)
+                    await self.sleep(delay)
                 pending.append(ev)
                 if len(pending) >= self.batch:
                     await put(pending)
