@@ -37,6 +37,7 @@ from matplotlib.ticker import FixedLocator, Formatter, FuncFormatter, MaxNLocato
 from bot.render import fmt_price, fmt_usd  # noqa: E402
 from engine.chartseries import ChartSeries  # noqa: E402
 from engine.signals import Levels, Signal  # noqa: E402
+from engine.symbols import unit_name  # noqa: E402
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -426,7 +427,7 @@ def quote_unit(signal: Signal) -> tuple[float, str]:
     if not isinstance(quoted, dict) or not quoted:
         return 1.0, signal.symbol
     mult = min(int(m) for m in quoted.values())
-    return float(mult), ("1M" if mult == 1_000_000 else str(mult)) + signal.symbol
+    return float(mult), unit_name(mult, signal.symbol)
 
 
 def hunt_chart_job(engine: Engine, signal: Signal, labels: Mapping[str, str], title: str,

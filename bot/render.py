@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, tzinfo, UTC
 
 from engine.signals import Kind, Signal, Tier
+from engine.symbols import unit_name
 from locales import Translator, translator
 
 TELEGRAM_TEXT_LIMIT = 4096
@@ -263,7 +264,7 @@ def _quoted_lines(sig: Signal, t) -> str:
         by_mult.setdefault(int(mult), []).append(str(venue))
     lines = []
     for mult, venues in sorted(by_mult.items()):
-        unit = ("1M" if mult == 1_000_000 else str(mult)) + sig.symbol
+        unit = unit_name(mult, sig.symbol)
         def p(x: float, mult: int = mult) -> str:
             return fmt_price(x * mult)
 

@@ -122,3 +122,11 @@ def note_quoted(venue: str, base: str, multiplier: int) -> None:
 def quoted_units(base: str) -> dict[str, int]:
     """{venue: multiplier} for the venues seen quoting ``base`` in other than one unit."""
     return dict(_QUOTED.get(base, ()))
+
+
+def unit_name(multiplier: int, base: str) -> str:
+    """How a venue names the unit of ``multiplier`` coins: ``1000PEPE``, ``1MBABYDOGE`` (the
+    inverse of the prefix the parsers strip), or the coin itself for one."""
+    if multiplier == 1:
+        return base
+    return ("1M" if multiplier == 1_000_000 else str(multiplier)) + base

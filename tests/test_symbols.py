@@ -46,3 +46,13 @@ def test_garbage_is_rejected(text):
 def test_non_text_is_rejected():
     with pytest.raises(SymbolError):
         parse_instrument(None)  # type: ignore[arg-type]
+
+
+def test_a_unit_is_named_as_the_venues_spell_it_and_parses_back():
+    from engine.symbols import unit_name
+
+    assert unit_name(1000, "PEPE") == "1000PEPE"
+    assert unit_name(1_000_000, "BABYDOGE") == "1MBABYDOGE"
+    assert unit_name(1, "BTC") == "BTC"
+    for mult, base in ((1000, "PEPE"), (1_000_000, "BABYDOGE")):  # the parsers strip what it adds
+        assert normalize_symbol(unit_name(mult, base) + "USDT") == base

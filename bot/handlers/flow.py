@@ -36,7 +36,7 @@ from bot.keyboards.flow import flow_keyboard
 from bot.render import buy_sell_shares, fmt_price, fmt_rates_by_venue, fmt_signed_usd, fmt_usd
 from engine.chartseries import ChartSeries
 from engine.flow import FlowSnapshot
-from engine.symbols import SymbolError, normalize_symbol, quoted_units
+from engine.symbols import SymbolError, normalize_symbol, quoted_units, unit_name
 from storage import User, WatchlistRepo
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def quoted_unit(symbol: str) -> QuotedUnit:
     if not quoted:
         return QuotedUnit(1, symbol)
     mult = min(quoted.values())
-    name = ("1M" if mult == 1_000_000 else str(mult)) + symbol
+    name = unit_name(mult, symbol)
     return QuotedUnit(mult, name, tuple(sorted(v for v, m in quoted.items() if m == mult)))
 
 
