@@ -66,11 +66,11 @@ def during_the_read(d: Any, action) -> None:
     real = repo.due
     done: list[bool] = []
 
-    async def due(now_ns: int, limit: int, *, after=None):
+    async def due(now_ns: int, limit: int, **kw: Any) -> list[OutboxRow]:
         if not done:
             done.append(True)
             await action()
-        return await real(now_ns, limit, after=after)
+        return await real(now_ns, limit, **kw)
 
     repo.due = due
 
@@ -226,3 +226,67 @@ async def test_a_chat_read_past_stays_readable_when_new_rows_cut_the_read_ahead(
         assert await run_clock(clock, d, api, lambda: len(api.sent_to(1)) == 5,
                                until=clock.now() + 60)
         assert [c.params["text"] for c in api.sent_to(1)] == [f"x{i}" for i in range(1, 6)]
+
+
+async def test_new_rows_of_a_chat_read_past_wait_behind_its_older_rows(db):
+    """Review: rows just written for a chat whose backlog was read past joined the rows read
+    at once and went out before that chat's older rows (x1, x2, y1 … before x3)."""
+    await add_users(db, [1], ())
+    outbox = OutboxRepo(db)
+    await outbox.enqueue_many([notice(1, f"x{i}", f"x{i}", "WATCH", 1) for i in range(1, 6)])
+    async with clocked(db, config=DeliveryConfig(), start=False) as (clock, api, d):
+        d.sender._chat_share = 2
+        api.delay("sendMessage", 10.0, chat_id=1)  # x1 on the wire
+        await d.start()
+        assert await wait_until(lambda: len(api.calls_of("sendMessage")) == 1
+                                and d.sender.read_ahead == 1 and 1 in d.sender._read_past
+                                and not d.sender.reading)
+        ids = await outbox.enqueue_many([notice(1, f"y{i}", f"y{i}", "WATCH", 1) for i in range(1, 4)])
+        d.sender.rows_added([row for row in [await outbox.get(i) for i in ids] if row])  # as routing does
+        assert await run_clock(clock, d, api, lambda: len(api.sent_to(1)) == 8, until=clock.now() + 120)
+        assert [c.params["text"] for c in api.sent_to(1)] == (
+            [f"x{i}" for i in range(1, 6)] + [f"y{i}" for i in range(1, 4)])
+
+
+async def test_a_chat_read_past_is_stepped_over_in_the_database(db):
+    """Review: the rows of a chat read past were still loaded page by page (a 50,000-row backlog:
+    196 page reads on every read from the top, restarted by each new alert). Now the read on
+    leaves that chat out in SQL: a handful of page reads, whatever its backlog."""
+    await add_users(db, [1, 2], ())
+    outbox = OutboxRepo(db)
+    backlog = MAX_READ_AHEAD + 2_000
+    await outbox.enqueue_many([notice(1, f"{i}", f"n{i}", "WATCH", 1) for i in range(backlog)])
+    await outbox.enqueue_many([notice(2, "late", "for chat 2", "WATCH", 1)])  # behind the backlog
+    async with clocked(db, start=False) as (clock, api, d):
+        repo = d.sender._outbox._repo
+        real, reads = repo.due, []
+
+        async def due(now_ns: int, limit: int, **kw: Any) -> list[OutboxRow]:
+            found = await real(now_ns, limit, **kw)
+            reads.append(len(found))
+            return found
+
+        repo.due = due
+        await d.start()
+        t0 = clock.now()
+        assert await run_clock(clock, d, api, lambda: len(api.sent_to(2)) == 1, until=t0 + 5)
+        assert len(reads) <= 4, reads  # was backlog / 256 + 1 = 25 page reads
+
+
+async def test_a_row_that_always_hits_a_bug_is_given_up_after_its_budget(db):
+    """Review: a row put back after an unexpected error was retried forever (185 attempts in
+    3 h, an ERROR every minute); it is given up like any retry once its tier's budget is spent."""
+    await add_users(db, [1], ())
+    [oid] = await OutboxRepo(db).enqueue_many([notice(1, "x", "hello")])
+    async with clocked(db) as (clock, api, d):
+        async def boom(batch: Any) -> None:
+            raise RuntimeError("a bug")
+
+        d.sender._reply_parameters = boom
+        t0 = clock.now()
+        budget = d.sender.retry.budget_for(await OutboxRepo(db).get(oid))
+        assert await run_clock(clock, d, api, lambda: d.counters.rows_expired == 1,
+                               until=t0 + budget + 3 * 60)
+    row = await OutboxRepo(db).get(oid)
+    assert row is not None and row.state == "failed" and "unexpected: a bug" in (row.last_error or "")
+    assert api.sent_to(1) == []

@@ -294,7 +294,11 @@ class Sender:
         Without them (or while a read is under way) the due rows are read again from the top."""
         if rows and not self._stale and not self._reading:
             end = self._page_end
-            new = [r for r in rows if end is None or (r.priority, r.id) < end]  # later: read on
+            past = self._read_past
+            # later than the rows read, or than where a chat was read past: read on from there
+            # (``_read_chats``), so they follow that chat's older rows in order
+            new = [r for r in rows if (end is None or (r.priority, r.id) < end)
+                   and (r.chat_id not in past or (r.priority, r.id) < past[r.chat_id])]
             if new:
                 merged = sorted({**self._page, **{r.id: r for r in new}}.values(),
                                 key=lambda r: (r.priority, r.id))
@@ -401,7 +405,10 @@ class Sender:
                 self._read_past.clear()
                 self._refill.clear()
                 self._next_due_ns = await self._outbox.next_due_ns(wall)
-            rows = await self._outbox.due(wall, PAGE_ROWS, after=None if from_top else self._page_end)
+            # chats read past are stepped over inside SQLite: one chat's long backlog is not
+            # loaded page by page only to be skipped here
+            rows = await self._outbox.due(wall, PAGE_ROWS, after=None if from_top else self._page_end,
+                                          skip=self._read_past.keys())
         finally:
             self._reading = False
         if self._stale:
@@ -509,14 +516,23 @@ class Sender:
         """After an unexpected error, the rows this send claimed (still 'sending') go back to
         'pending' for a retry after the backoff, the attempt counted — not left 'sending' until
         the next start. Rows already marked (or never claimed) are not touched."""
-        delay = self.retry.backoff(max(row.attempts for row in batch) + 1)
+        now_ns = self.clock.wall_ns()
+        error = f"unexpected: {e}"[:200]
+        expired = [row for row in batch if (now_ns - row.enqueued_ns) / 1e9 >= self.retry.budget_for(row)]
+        gone = {row.id for row in expired}
+        again = [row for row in batch if row.id not in gone]
         try:
-            await self._retry(batch, f"unexpected: {e}"[:200], self._wall_in(delay), failed=True)
+            if expired:  # a bug that keeps hitting a row must not retry it forever
+                n = await self._outbox.mark_failed_many([row.id for row in expired], error)
+                self.counters.rows_failed += n
+                self.counters.rows_expired += n
+            if again:
+                delay = self.retry.backoff(max(row.attempts for row in again) + 1)
+                await self._retry(again, error, self._wall_in(delay), failed=True)
+                self.counters.retries += 1
         except Exception:
             log.exception("could not put the rows of chat %s back; requeued at the next start",
                           batch[0].chat_id)
-            return
-        self.counters.retries += 1
 
     def _count(self, outcome: str, chat_id: int | None = None) -> None:
         if chat_id is not None:

@@ -183,16 +183,21 @@ class OutboxRepo:
     # ---- delivery (bot/delivery): batch state changes and the figures it reports
 
     async def due(self, now_ns: int, limit: int, *,
-                  after: tuple[int, int] | None = None) -> list[OutboxRow]:
+                  after: tuple[int, int] | None = None, skip: Iterable[int] = ()) -> list[OutboxRow]:
         """Up to ``limit`` pending rows due at ``now_ns``, in send order (priority, then FIFO),
-        beginning after the (priority, id) key ``after``; nothing is claimed. Read through the
-        (state, priority, id) index: the cost follows the page, not the table."""
+        beginning after the (priority, id) key ``after``, leaving out the chats in ``skip``;
+        nothing is claimed. Read through the (state, priority, id) index: the cost follows the
+        page, not the table (rows of skipped chats are stepped over inside SQLite)."""
         if limit <= 0:
             return []
         key = ""
         params: tuple[int, ...] = ()
         if after is not None:
             key, params = "AND (priority, id) > (?, ?) ", (int(after[0]), int(after[1]))
+        skipped = [int(c) for c in skip]
+        if skipped:
+            key += f"AND chat_id NOT IN ({', '.join('?' * len(skipped))}) "
+            params = (*params, *skipped)
         rows = await self._db.fetchall(
             f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE state = 'pending' {key}"
             "AND next_attempt_ns <= ? ORDER BY priority, id LIMIT ?",
