@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import time
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
@@ -190,6 +191,21 @@ async def running(feed):
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def record_backoff(feed: Any) -> list[float]:
+    """The reconnect delays ``feed`` chooses, in order (its ``Backoff`` wrapped): what a test
+    asserts instead of timing a reconnect on the wall clock (load only makes that slower)."""
+    delays: list[float] = []
+    choose = feed.backoff.next_delay
+
+    def next_delay() -> float:
+        delay = choose()
+        delays.append(delay)
+        return delay
+
+    feed.backoff.next_delay = next_delay
+    return delays
 
 
 FAST = dict(ping_interval=0.2, pong_timeout=0.3, stale_after=1.0, backoff_base=0.05, backoff_cap=0.2,

@@ -10,7 +10,7 @@ from engine.feeds import binance
 from engine.feeds.binance import BinanceFeed, check_routed_url
 from engine.feeds.instruments import InstrumentCatalog
 from engine.feeds.registry import SubscriptionRegistry
-from tests.feeds_support import FAST, VenueServer, running, wait_until
+from tests.feeds_support import FAST, VenueServer, record_backoff, running, wait_until
 from tests.test_feeds_instruments import BINANCE as BINANCE_INFO, FUNDING_INFO
 
 # vendor sample payloads, verbatim from shared/PROTOCOLS.md (the ".." of aggTrade's E filled in)
@@ -115,18 +115,21 @@ async def test_live_subscribe_is_batched_and_paced_under_ten_messages_per_second
     assert feed.stats.subscriptions == len(BASE_STREAMS) + 1 + 30
 
 
-async def test_server_close_reconnects_and_resubscribes_runtime_symbols_within_2s():
+async def test_server_close_reconnects_and_resubscribes_runtime_symbols_at_once():
     registry = SubscriptionRegistry(["BTC"])
-    async with asyncio.timeout(6), VenueServer("binance") as srv:
+    async with asyncio.timeout(20), VenueServer("binance") as srv:
         feed = feed_for(srv, registry)
+        delays = record_backoff(feed)
         async with running(feed):
             await wait_until(lambda: srv.conns)
             registry.add("ETH")  # added while running: a live SUBSCRIBE
             await wait_until(lambda: "ethusdt@aggTrade" in srv.last.subscribed)
             await srv.drop_all()
-            took = await wait_until(lambda: len(srv.conns) == 2 and srv.last.subscribed ==
-                                    BASE_STREAMS | {"btcusdt@aggTrade", "ethusdt@aggTrade"}, timeout=2.0)
-            assert took < 2.0
+            await wait_until(lambda: len(srv.conns) == 2 and srv.last.subscribed ==
+                                    BASE_STREAMS | {"btcusdt@aggTrade", "ethusdt@aggTrade"}, timeout=10.0)
+            # the first retry waits at most the backoff base (production: 0.5 s, so the feed is back
+            # within a second or two); timed from its choice, not on the wall clock of a busy machine
+            assert len(delays) == 1 and 0 < delays[0] <= FAST["backoff_base"]
             await srv.push(wrap("ethusdt@aggTrade", AGG_TRADE.replace("BTCUSDT", "ETHUSDT")))
             await wait_until(lambda: feed.stats.events == 1)
     assert feed.stats.reconnects == 1

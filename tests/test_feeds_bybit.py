@@ -8,7 +8,7 @@ from engine.events import Funding, Liquidation, MarkOI, PositionSide, Side, Trad
 from engine.feeds.base import PartialParse, VendorError
 from engine.feeds.bybit import BybitFeed, BybitParser
 from engine.feeds.registry import SubscriptionRegistry
-from tests.feeds_support import FAST, VenueServer, running, wait_until
+from tests.feeds_support import FAST, VenueServer, record_backoff, running, wait_until
 
 # shapes from shared/PROTOCOLS.md (the allLiquidation sample is verbatim)
 ALL_LIQUIDATION = ('{"topic":"allLiquidation.ROSEUSDT","type":"snapshot","ts":1739502303204,"data":[{"T":1739502302929,'
@@ -101,10 +101,11 @@ async def test_missing_pong_means_a_dead_connection():
     assert feed.stats.stale >= 1 and "pong" in feed.stats.last_error
 
 
-async def test_server_close_reconnects_and_resubscribes_runtime_symbols_within_2s():
+async def test_server_close_reconnects_and_resubscribes_runtime_symbols_at_once():
     registry = SubscriptionRegistry(["BTC"])
-    async with asyncio.timeout(6), VenueServer("bybit") as srv:
+    async with asyncio.timeout(20), VenueServer("bybit") as srv:
         feed = feed_for(srv, registry)
+        delays = record_backoff(feed)
         async with running(feed) as sink:
             await wait_until(lambda: srv.conns and srv.last.subscribed == topics("BTCUSDT"))
             registry.add("rose")
@@ -112,9 +113,10 @@ async def test_server_close_reconnects_and_resubscribes_runtime_symbols_within_2
             registry.remove("BTC")
             await wait_until(lambda: srv.last.subscribed == topics("ROSEUSDT"))
             await srv.drop_all(1001, "going away")
-            took = await wait_until(lambda: len(srv.conns) == 2 and srv.last.subscribed == topics("ROSEUSDT"),
-                                    timeout=2.0)
-            assert took < 2.0
+            await wait_until(lambda: len(srv.conns) == 2 and srv.last.subscribed == topics("ROSEUSDT"), timeout=10.0)
+            # the first retry waits at most the backoff base (production: 0.5 s, so the feed is back
+            # within a second or two); timed from its choice, not on the wall clock of a busy machine
+            assert len(delays) == 1 and 0 < delays[0] <= FAST["backoff_base"]
             await srv.push(ALL_LIQUIDATION)
             await wait_until(lambda: sink.events)
     assert feed.stats.reconnects == 1

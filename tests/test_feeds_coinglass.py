@@ -10,7 +10,7 @@ from engine.feeds import coinglass
 from engine.feeds.base import PartialParse, VendorError
 from engine.feeds.coinglass import CoinGlassFeed
 from engine.feeds.registry import SubscriptionRegistry
-from tests.feeds_support import FAST, VenueServer, running, wait_until
+from tests.feeds_support import FAST, VenueServer, record_backoff, running, wait_until
 
 KEY = "test-key-0123"
 # verbatim from shared/PROTOCOLS.md
@@ -127,18 +127,21 @@ async def test_plan_too_low_frame_on_a_live_connection_stops_the_feed():
     assert "plan" in feed.stats.last_error and feed.stats.reconnects == 0
 
 
-async def test_server_close_reconnects_and_resubscribes_runtime_symbols_within_2s():
+async def test_server_close_reconnects_and_resubscribes_runtime_symbols_at_once():
     registry = SubscriptionRegistry(["BTC"])
-    async with asyncio.timeout(6), VenueServer("coinglass", key=KEY) as srv:
+    async with asyncio.timeout(20), VenueServer("coinglass", key=KEY) as srv:
         feed = feed_for(srv, registry, exchanges=("Binance",))
+        delays = record_backoff(feed)
         async with running(feed):
             await wait_until(lambda: srv.conns and len(srv.last.subscribed) == 2)
             registry.add("SOL")
             await wait_until(lambda: "futures_trades@Binance_SOLUSDT@10000" in srv.last.subscribed)
             await srv.drop_all()
             want = {"liquidationOrders", "futures_trades@Binance_BTCUSDT@10000", "futures_trades@Binance_SOLUSDT@10000"}
-            took = await wait_until(lambda: len(srv.conns) == 2 and srv.last.subscribed == want, timeout=2.0)
-            assert took < 2.0
+            await wait_until(lambda: len(srv.conns) == 2 and srv.last.subscribed == want, timeout=10.0)
+            # the first retry waits at most the backoff base (production: 0.5 s, so the feed is back
+            # within a second or two); timed from its choice, not on the wall clock of a busy machine
+            assert len(delays) == 1 and 0 < delays[0] <= FAST["backoff_base"]
     assert feed.stats.reconnects == 1
 
 
